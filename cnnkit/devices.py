@@ -1,0 +1,76 @@
+"""What this machine can train on (CPU, CUDA GPUs, Apple MPS), and turning a user's choice into a device."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from .errors import CnnkitError
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    id: str  # "cpu", "cuda:0", "mps": what --device accepts
+    kind: str  # "cpu" | "cuda" | "mps"
+    name: str
+    memory_gb: float | None = None
+    cores: int | None = None
+
+    @property
+    def label(self) -> str:
+        """e.g. ``cuda:0 — NVIDIA H100 (79.1 GB)`` or ``cpu — 2 cores``."""
+        extra = f"{self.memory_gb:.1f} GB" if self.memory_gb else (f"{self.cores} cores" if self.cores else "")
+        return f"{self.id} — {self.name}" + (f" ({extra})" if extra else "")
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def list_devices() -> list[DeviceInfo]:
+    """The devices present, best first (CUDA GPUs, then MPS, then the CPU)."""
+    found = []
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            found.append(DeviceInfo(f"cuda:{i}", "cuda", props.name, props.total_memory / 1e9))
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        found.append(DeviceInfo("mps", "mps", "Apple GPU (Metal)"))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    found.append(DeviceInfo("cpu", "cpu", cpu_name(), cores=cores))
+    return found
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    """``auto`` picks the best device; ``cuda``/``cuda:N``/``mps``/``cpu`` are checked to exist."""
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        return torch.device(list_devices()[0].id)
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise CnnkitError(f"Unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps.") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise CnnkitError("CUDA was asked for, but this machine has no CUDA GPU (or no driver); "
+                              "use --device cpu (or auto).")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise CnnkitError(f"{spec} does not exist: this machine has {count} CUDA GPU(s), "
+                              f"cuda:0..cuda:{count - 1}.")
+    elif device.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise CnnkitError("MPS (Apple GPU) was asked for, but it is not available here; use --device cpu.")
+    elif device.type != "cpu":
+        raise CnnkitError(f"Unsupported device {spec!r}; use auto, cpu, cuda, cuda:N or mps.")
+    return device

@@ -1,0 +1,24 @@
+"""What every page shares: the current language and its texts, and showing cnnkit's errors."""
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, text
+
+
+def lang() -> str:
+    return st.session_state.get("lang", DEFAULT_LANGUAGE)
+
+
+def t(key: str, **values):
+    """The text for ``key`` in the language chosen in the sidebar."""
+    return text(key, lang(), **values)
+
+
+def language_switch() -> None:
+    st.sidebar.segmented_control(
+        "🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
+        default=DEFAULT_LANGUAGE, label_visibility="collapsed",
+    )
+    if st.session_state.get("lang") is None:  # segmented_control can be deselected; keep a language
+        st.session_state["lang"] = DEFAULT_LANGUAGE
