@@ -16,9 +16,6 @@ def t(key: str, **values):
 
 
 def language_switch() -> None:
-    st.sidebar.segmented_control(
-        "🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
-        default=DEFAULT_LANGUAGE, label_visibility="collapsed",
-    )
-    if st.session_state.get("lang") is None:  # segmented_control can be deselected; keep a language
-        st.session_state["lang"] = DEFAULT_LANGUAGE
+    st.session_state.setdefault("lang", DEFAULT_LANGUAGE)
+    st.sidebar.radio("🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
+                     horizontal=True, label_visibility="collapsed")

@@ -1,0 +1,16 @@
+"""The app starts in a real browser and its home page renders without an exception."""
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_home_renders_and_switches_language(page):
+    expect(page.locator("h1")).to_contain_text("cnnkit")
+    assert "torchvision" in page.inner_text("[data-testid='stMain']")  # the versions line
+    page.get_by_text("Русский").click()
+    expect(page.locator("h1")).to_contain_text("студия")
+    wait_for_app(page)
+    assert page.locator("[data-testid='stException']").count() == 0

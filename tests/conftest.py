@@ -1,0 +1,113 @@
+"""Shared fixtures: the offline data folder, a running app for browser tests, tiny IDX folders."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("CNNKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def _need(folder: str) -> Path:
+    path = SHARED_DATA / folder
+    if not path.is_dir():
+        pytest.skip(f"real data folder {path} is absent (set CNNKIT_SHARED_DATA to run this test)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist5k() -> Path:
+    return _need("mnist-5k")
+
+
+@pytest.fixture(scope="session")
+def fashion() -> Path:
+    return _need("fashion-mnist")
+
+
+@pytest.fixture
+def tiny_idx(tmp_path) -> Path:
+    """A folder with the four IDX files of a tiny random dataset (gzipped), 60 train / 20 test."""
+    from cnnkit.idx import write_idx
+
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 60), ("t10k", 20)):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    return tmp_path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """Start ``streamlit run app.py`` headless on loopback once per test session."""
+    port = _free_port()
+    log = open(ROOT / ".pytest_cache" / "streamlit-browser.log", "w") if (ROOT / ".pytest_cache").is_dir() \
+        else subprocess.DEVNULL
+    env = dict(os.environ, CNNKIT_DATA_DIR=str(SHARED_DATA / "mnist-5k"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError("streamlit exited before serving the app")
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not become healthy in 120 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+def wait_for_app(page, timeout: float = 60_000) -> None:
+    """Wait as Streamlit's e2e tests do: connected, then the script has finished running."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout)
+    page.wait_for_timeout(300)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh browser tab (its own Streamlit session) on the app's home page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.goto(app_url)
+    wait_for_app(tab)
+    yield tab
+    context.close()
