@@ -1,0 +1,138 @@
+"""Turning a drawing or a photo of a digit into an MNIST-like 28×28 input, step by step.
+
+MNIST's digits were cropped to their ink, scaled into a 20×20 box keeping the aspect ratio, and placed in
+a 28×28 field with their centre of mass at the centre. Doing the same to the user's drawing is why it is
+recognised; ``naive_resize`` shows what happens without it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image, ImageFilter
+
+from .images import LoadedImage
+
+INK = 0.1  # a pixel with at least this much ink counts as ink
+WORK_SIZE = 400  # large photos are reduced to this longer side before processing
+MIN_STROKE = 1.6  # MNIST strokes are ~2 px wide in the 20×20 box; thinner strokes are thickened
+
+
+@dataclass
+class DigitSteps:
+    """Every intermediate image (floats in [0, 1], ink bright) and the normalized model input."""
+
+    gray: np.ndarray  # the input as gray, ink bright
+    cropped: np.ndarray  # cropped to the ink
+    fitted: np.ndarray  # scaled into 20×20, aspect kept
+    centered: np.ndarray  # 28×28, centre of mass at the centre
+    naive: np.ndarray  # the whole input squeezed to 28×28, for comparison
+    inverted: bool  # dark ink on light paper was inverted
+    ink_fraction: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.ink_fraction < 0.0005 or not self.cropped.size
+
+
+def normalize(image28: np.ndarray, mean: float, std: float) -> torch.Tensor:
+    """A 28×28 float image in [0, 1] → the model's 1×1×28×28 normalized input."""
+    return ((torch.from_numpy(np.ascontiguousarray(image28, dtype=np.float32)) - mean) / std).view(1, 1, 28, 28)
+
+
+def _resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Area-averaging resize of a float image (size is width, height)."""
+    img = Image.fromarray(arr.astype(np.float32), mode="F")
+    return np.asarray(img.resize(size, Image.Resampling.BOX if min(size) < min(arr.shape) else Image.Resampling.BILINEAR))
+
+
+def _otsu(values: np.ndarray) -> float:
+    hist, edges = np.histogram(values, bins=64, range=(0, 1))
+    w = np.cumsum(hist)
+    m = np.cumsum(hist * edges[:-1])
+    total, mean_all = w[-1], m[-1]
+    between = (mean_all * w - m * total) ** 2 / np.maximum(w * (total - w), 1)
+    return float(edges[int(np.argmax(between))])
+
+
+def ink_image(loaded: LoadedImage) -> tuple[np.ndarray, bool]:
+    """Gray image with ink bright and background ~0: dark-on-light is inverted, uneven light flattened."""
+    gray = loaded.gray
+    if max(gray.shape) > WORK_SIZE:
+        scale = WORK_SIZE / max(gray.shape)
+        gray = _resize(gray, (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale))))
+    if loaded.alpha_ink:
+        return np.clip(gray, 0, 1), False
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    inverted = bool(np.median(border) > 0.5)
+    if not inverted:
+        return np.clip(gray, 0, 1), False
+    ink = 1.0 - gray
+    # Paper under uneven light: the background is what survives removing thin strokes (a grey opening).
+    k = max(3, (max(ink.shape) // 12) | 1)
+    img = Image.fromarray((ink * 255).astype(np.uint8))
+    background = np.asarray(img.filter(ImageFilter.MinFilter(k)).filter(ImageFilter.MaxFilter(k)),
+                            dtype=np.float64) / 255
+    ink = np.clip(ink - background, 0, 1)
+    if ink.max() > 0:
+        floor = 0.5 * _otsu(ink / ink.max()) * ink.max()
+        ink = np.clip((ink - floor) / max(ink.max() - floor, 1e-6), 0, 1)
+    return ink, True
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """≈ 2·area / perimeter of the ink mask, in pixels."""
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    perimeter = mask.sum() - inner.sum()
+    return 2.0 * mask.sum() / max(perimeter, 1)
+
+
+def center_of_mass_placement(fitted: np.ndarray) -> np.ndarray:
+    """Place a ≤20×20 patch in 28×28 so that its centre of mass lands on the centre."""
+    h, w = fitted.shape
+    total = fitted.sum()
+    if total <= 0:
+        return np.zeros((28, 28))
+    cy = (fitted.sum(1) * np.arange(h)).sum() / total
+    cx = (fitted.sum(0) * np.arange(w)).sum() / total
+    top = int(np.clip(round(13.5 - cy), 0, 28 - h))
+    left = int(np.clip(round(13.5 - cx), 0, 28 - w))
+    out = np.zeros((28, 28))
+    out[top:top + h, left:left + w] = fitted
+    return out
+
+
+def _crop(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def prepare_digit(loaded: LoadedImage) -> DigitSteps:
+    """All steps from an opened image to the 28×28 MNIST-style digit."""
+    ink, inverted = ink_image(loaded)
+    naive = np.clip(_resize(ink, (28, 28)), 0, 1)
+    mask = ink > INK
+    ink_fraction = float(mask.mean()) if mask.size else 0.0
+    if not mask.any():
+        empty = np.zeros((0, 0))
+        return DigitSteps(ink, empty, empty, np.zeros((28, 28)), naive, inverted, 0.0, list(loaded.notes))
+    cropped = _crop(ink, mask)
+    h, w = cropped.shape
+    scale = 20.0 / max(h, w)
+    stroke = _stroke_width(cropped > INK) * scale
+    source = cropped
+    if stroke < MIN_STROKE and max(h, w) > 20:  # thicken thin strokes so they survive the downscale
+        grow = int(np.ceil((MIN_STROKE - stroke) / scale)) | 1
+        img = Image.fromarray((np.pad(cropped, grow) * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(grow))
+        thick = np.asarray(img, dtype=np.float64) / 255
+        source = _crop(thick, thick > INK)
+        h, w = source.shape
+        scale = 20.0 / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    fitted = np.clip(_resize(source, (new_w, new_h)), 0, 1)
+    if fitted.max() > 0:
+        fitted = fitted / fitted.max()
+    return DigitSteps(ink, cropped, fitted, center_of_mass_placement(fitted), naive, inverted, ink_fraction,
+                      list(loaded.notes))

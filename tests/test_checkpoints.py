@@ -1,0 +1,65 @@
+"""Checkpoints: round trip in both formats, pickled payloads refused, foreign or mismatched weights."""
+import io
+import os
+
+import pytest
+import torch
+
+from cnnkit.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
+from cnnkit.errors import CnnkitError
+from cnnkit.models import ModelConfig, build_model
+
+
+def make(config=ModelConfig()):
+    torch.manual_seed(0)
+    return Checkpoint(build_model(config), config, "fashion-mnist", [f"c{i}" for i in range(10)], 0.286, 0.353,
+                      {"test_accuracy": 0.9}, [{"epoch": 1, "test_accuracy": 0.9}], {"lr": 0.001})
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_round_trip_keeps_weights_and_card(tmp_path, suffix):
+    original = make(ModelConfig(batchnorm=True, dropout=0.2))
+    loaded = load_checkpoint(save_checkpoint(original, tmp_path / f"m{suffix}"))
+    assert loaded.model_config == original.model_config
+    assert (loaded.dataset, loaded.classes, loaded.mean, loaded.metrics) == \
+           ("fashion-mnist", original.classes, 0.286, {"test_accuracy": 0.9})
+    x = torch.randn(3, 1, 28, 28)
+    original.model.eval()
+    assert torch.equal(loaded.model(x), original.model(x))
+
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_pickled_payload_is_refused_and_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    buffer = io.BytesIO()
+    torch.save({"meta": "{}", "state_dict": {}, "extra": Payload(marker)}, buffer)
+    path = tmp_path / "evil.pt"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(CnnkitError, match="refused: it carries pickled Python objects"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_bare_state_dict_and_garbage_are_explained(tmp_path):
+    buffer = io.BytesIO()
+    torch.save(build_model().state_dict(), buffer)
+    with pytest.raises(CnnkitError, match="not a cnnkit checkpoint"):
+        from_bytes(buffer.getvalue(), "plain.pt")
+    with pytest.raises(CnnkitError, match="not a readable checkpoint"):
+        from_bytes(b"this is not a model at all", "notes.txt")
+    with pytest.raises(CnnkitError, match="not a readable checkpoint"):
+        from_bytes(to_bytes(make())[:5000], "truncated.pt")
+
+
+def test_weights_of_another_architecture_are_explained():
+    ckpt = make(ModelConfig("lenet5"))
+    ckpt.model_config = ModelConfig("convnet")  # the card claims another architecture
+    with pytest.raises(CnnkitError, match="do not fit the architecture"):
+        from_bytes(to_bytes(ckpt), "mixed.pt")

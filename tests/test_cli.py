@@ -1,0 +1,82 @@
+"""The CLI as a user runs it: a short train, evaluate, predict on PNGs, and one-line errors."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.conftest import ROOT
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "cnnkit", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+def test_train_json_evaluate_and_predict(mnist5k, tmp_path):
+    out = tmp_path / "m.pt"
+    run = cli("train", "--dataset", "mnist", "--data-dir", mnist5k, "--epochs", "2", "--subset", "1500",
+              "--batch-size", "32", "--device", "cpu", "--out", out, "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["device"] == "cpu" and result["test_accuracy"] > 0.85
+    assert [e["epoch"] for e in result["epochs"]] == [1, 2]
+    assert {"seconds", "train_loss", "test_loss", "test_accuracy"} <= set(result["epochs"][0])
+    assert "epoch 2/2" in run.stderr and out.is_file()  # progress bar and a line per epoch
+
+    ev = cli("evaluate", "--checkpoint", out, "--dataset", "mnist", "--data-dir", mnist5k, "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert abs(json.loads(ev.stdout)["accuracy"] - result["test_accuracy"]) < 1e-6
+
+
+def _digit_png(path, kind, dark_on_light=False):
+    bg, ink = (255, 0) if dark_on_light else (0, 255)
+    img = Image.new("L", (280, 280), bg)
+    d = ImageDraw.Draw(img)
+    if kind == "1":
+        d.line([(140, 50), (140, 230)], fill=ink, width=22)
+    else:  # a zero
+        d.ellipse([80, 45, 200, 235], outline=ink, width=22)
+    img.save(path)
+    return path
+
+
+def test_predict_reads_drawn_digits_with_the_shipped_model(tmp_path):
+    one = _digit_png(tmp_path / "one.png", "1")
+    zero = _digit_png(tmp_path / "zero.png", "0", dark_on_light=True)
+    run = cli("predict", one, zero, "--json")
+    assert run.returncode == 0, run.stderr
+    preds = json.loads(run.stdout)
+    assert [p["label"] for p in preds] == ["1", "0"]
+    assert all(len(p["probabilities"]) == 10 and abs(sum(p["probabilities"]) - 1) < 1e-4 for p in preds)
+    text = cli("predict", one)
+    assert text.returncode == 0 and text.stdout.startswith(f"{one}: 1 (")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--device", "cuda"], "no CUDA GPU"),
+    (["train", "--device", "tpu"], "Unknown device"),
+    (["train", "--batch-size", "0"], "Batch size"),
+    (["train", "--lr", "-0.1"], "learning rate"),
+    (["evaluate", "--checkpoint", "no/such.pt"], "does not exist"),
+])
+def test_errors_are_one_clear_line(args, message):
+    run = cli(*args)
+    assert run.returncode != 0
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_missing_data_offline_is_one_clear_line(tmp_path):
+    run = cli("evaluate", "--data-dir", tmp_path / "empty")
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert "--data-dir" in run.stderr and "t10k-images-idx3-ubyte" in run.stderr
+
+
+def test_predict_on_a_non_image_fails_clearly(tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    run = cli("predict", bad)
+    assert run.returncode != 0 and "not an image" in run.stderr and "Traceback" not in run.stderr

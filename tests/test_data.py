@@ -1,0 +1,108 @@
+"""IDX parsing and dataset loading: real folders, torchvision's layout, and every kind of bad file."""
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+from cnnkit.data import DATASETS, augment, batches, load_dataset, subset, to_tensor
+from cnnkit.errors import CnnkitError
+from cnnkit.idx import read_idx, write_idx
+
+
+def test_idx_round_trip_plain_and_gzipped(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (7, 28, 28), dtype=np.uint8)
+    for name in ("a-idx3-ubyte", "a-idx3-ubyte.gz"):
+        write_idx(tmp_path / name, images)
+        assert np.array_equal(read_idx(tmp_path / name), images)
+
+
+def test_loads_a_folder_of_idx_files_of_any_size(tiny_idx):
+    ds = load_dataset("mnist", tiny_idx, download=False)
+    assert (len(ds.train), len(ds.test)) == (60, 20)
+    assert ds.train.images.dtype == torch.uint8 and ds.train.images.shape == (60, 28, 28)
+    assert ds.train.labels.tolist()[:12] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+
+
+def test_finds_torchvision_layout_and_ungzipped_files(tiny_idx, tmp_path):
+    raw = tmp_path / "root" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in tiny_idx.glob("*.gz"):
+        (raw / f.name[:-3]).write_bytes(gzip.decompress(f.read_bytes()))
+    ds = load_dataset("fashion-mnist", tmp_path / "root", download=False)
+    assert len(ds.test) == 20 and ds.info.classes[9] == "Ankle boot"
+
+
+def test_data_dir_from_environment(tiny_idx, monkeypatch):
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tiny_idx))
+    assert len(load_dataset("mnist", download=False).train) == 60
+
+
+def test_missing_data_offline_names_files_places_and_remedy(tmp_path):
+    with pytest.raises(CnnkitError) as err:
+        load_dataset("mnist", tmp_path, download=False)
+    msg = str(err.value)
+    assert "train-images-idx3-ubyte" in msg and "t10k-labels-idx1-ubyte" in msg
+    assert str(tmp_path) in msg and "--data-dir" in msg
+
+
+def _corrupt(folder, name, data):
+    (folder / name).write_bytes(gzip.compress(data))
+
+
+def test_wrong_magic_is_reported(tiny_idx):
+    _corrupt(tiny_idx, "train-images-idx3-ubyte.gz", b"\x00\x00\x0d\x03" + b"\x00" * 100)
+    with pytest.raises(CnnkitError, match="wrong magic number"):
+        load_dataset("mnist", tiny_idx, download=False)
+
+
+def test_truncated_file_is_reported(tiny_idx):
+    raw = gzip.decompress((tiny_idx / "t10k-images-idx3-ubyte.gz").read_bytes())
+    _corrupt(tiny_idx, "t10k-images-idx3-ubyte.gz", raw[:-100])
+    with pytest.raises(CnnkitError, match="truncated"):
+        load_dataset("mnist", tiny_idx, download=False)
+
+
+def test_truncated_gzip_stream_is_reported(tiny_idx):
+    path = tiny_idx / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(CnnkitError, match="truncated|Cannot read"):
+        load_dataset("mnist", tiny_idx, download=False)
+
+
+def test_image_label_count_mismatch_is_reported(tiny_idx):
+    write_idx(tiny_idx / "train-labels-idx1-ubyte.gz", np.zeros(59))
+    with pytest.raises(CnnkitError, match="60 images but 59 labels"):
+        load_dataset("mnist", tiny_idx, download=False)
+
+
+def test_same_normalization_for_train_and_test(mnist5k):
+    ds = load_dataset("mnist", mnist5k, download=False)
+    info = DATASETS["mnist"]
+    x_train, x_test = to_tensor(ds.train.images, info), to_tensor(ds.test.images, info)
+    # Standardized with MNIST's statistics, both splits come out near mean 0 / std 1.
+    for x in (x_train, x_test):
+        assert abs(x.mean().item()) < 0.05 and abs(x.std().item() - 1) < 0.05
+    assert (len(ds.train), len(ds.test)) == (5000, 10000)
+
+
+def test_batches_cover_every_sample_once_and_subset_is_reproducible():
+    x, y = torch.arange(10.0).view(10, 1, 1, 1), torch.arange(10)
+    seen = torch.cat([yb for _, yb in batches(x, y, 3, True, torch.Generator().manual_seed(0))])
+    assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
+    from cnnkit.data import Split
+    split = Split(torch.zeros(100, 28, 28, dtype=torch.uint8), torch.arange(100))
+    assert subset(split, 10, seed=3).labels.tolist() == subset(split, 10, seed=3).labels.tolist()
+    assert len(subset(split, 10)) == 10 and len(subset(split, None)) == 100
+
+
+def test_augment_moves_ink_but_keeps_background():
+    info = DATASETS["mnist"]
+    img = torch.zeros(4, 28, 28, dtype=torch.uint8)
+    img[:, 10:18, 12:16] = 255
+    x = to_tensor(img, info)
+    bg = -info.mean / info.std
+    out = augment(x, bg, torch.Generator().manual_seed(0), degrees=15, shift=3)
+    assert out.shape == x.shape
+    assert torch.allclose(out[:, :, 0, 0], torch.full((4, 1), bg), atol=1e-4)  # corners stay background
+    assert not torch.allclose(out, x)  # the digit moved

@@ -1,0 +1,82 @@
+"""The training engine on real data: learning, stopping, divergence, determinism, bad settings."""
+import threading
+
+import pytest
+import torch
+
+from cnnkit.data import load_dataset
+from cnnkit.errors import CnnkitError
+from cnnkit.training import BatchProgress, EpochStats, TrainConfig, measure_throughput, train
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist5k):
+    return load_dataset("mnist", mnist5k, download=False)
+
+
+def small(**kw):
+    base = dict(dataset="mnist", epochs=1, batch_size=32, train_subset=800, device="cpu")
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_loss_falls_and_accuracy_beats_chance(mnist):
+    events = []
+    result = train(small(epochs=2), callback=events.append, dataset=mnist)
+    losses = [e.loss for e in events if isinstance(e, BatchProgress)]
+    epochs = [e for e in events if isinstance(e, EpochStats)]
+    assert result.status == "completed" and len(epochs) == 2
+    assert sum(losses[-10:]) / 10 < 0.5 * sum(losses[:5]) / 5
+    assert result.evaluation.accuracy > 0.8  # 800 images, 2 epochs: far above the 10% of chance
+    assert epochs[1].test_loss < epochs[0].test_loss
+    assert all(e.images_per_s > 0 and e.seconds > 0 for e in epochs)
+    assert len(result.evaluation.confusion) == 10 and sum(map(sum, result.evaluation.confusion)) == 10_000
+
+
+def test_same_seed_same_result_on_cpu(mnist):
+    a = train(small(train_subset=300, augment=True), dataset=mnist)
+    b = train(small(train_subset=300, augment=True), dataset=mnist)
+    c = train(small(train_subset=300, augment=True, seed=1), dataset=mnist)
+    assert a.history[0].train_loss == b.history[0].train_loss
+    assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters()))
+    assert a.history[0].train_loss != c.history[0].train_loss
+
+
+def test_stop_keeps_partial_results(mnist):
+    stop = threading.Event()
+
+    def stop_after_five(event):
+        if isinstance(event, BatchProgress) and event.batch == 5:
+            stop.set()
+
+    result = train(small(epochs=3), callback=stop_after_five, stop=stop, dataset=mnist)
+    assert result.status == "stopped" and "batch 5" in result.message
+    assert result.history == []  # no epoch finished
+    assert result.evaluation is not None and result.evaluation.accuracy > 0.1  # what it learned is kept
+
+
+def test_divergence_stops_with_reason(mnist):
+    result = train(small(lr=1e6, optimizer="sgd"), dataset=mnist)
+    assert result.status == "diverged"
+    assert "diverged" in result.message and "learning rate" in result.message
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(batch_size=0), "Batch size"), (dict(lr=0.0), "learning rate"), (dict(lr=-1.0), "learning rate"),
+    (dict(epochs=0), "Epochs"), (dict(optimizer="lbfgs"), "optimizer"),
+    (dict(batch_size=5000, train_subset=100), "larger than the training set"),
+    (dict(device="cuda:7"), "CUDA|cuda"),
+])
+def test_bad_settings_are_refused_clearly(mnist, kw, match):
+    with pytest.raises(CnnkitError, match=match):
+        train(small(**kw), dataset=mnist)
+
+
+def test_every_optimizer_and_onecycle_learn(mnist):
+    for optimizer, lr in (("sgd", 0.05), ("rmsprop", 1e-3)):
+        result = train(small(optimizer=optimizer, lr=lr, schedule="onecycle", train_subset=400), dataset=mnist)
+        assert result.evaluation.accuracy > 0.5, optimizer
+
+
+def test_measure_throughput_is_positive(mnist):
+    assert measure_throughput(small(), mnist, batches_to_time=3, warmup=1) > 0
