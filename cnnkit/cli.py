@@ -5,9 +5,8 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 
-from .checkpoints import Checkpoint, save_checkpoint
+from .checkpoints import save_checkpoint
 from .data import DATASETS, load_dataset, to_tensor
 from .devices import resolve_device
 from .errors import CnnkitError
@@ -27,6 +26,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=list(DATASETS), default="mnist")
     p.add_argument("--data-dir", help="folder with the four IDX files, or torchvision's root "
                                       "(default: $CNNKIT_DATA_DIR or ./data)")
+    p.add_argument("--offline", action="store_true", help="never download; use local files only")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,21 +101,11 @@ def config_from_args(args) -> TrainConfig:
                        seed=args.seed, train_subset=args.subset, augment=args.augment, device=args.device)
 
 
-def checkpoint_from_result(result: TrainResult, dataset_name: str) -> Checkpoint:
-    info = DATASETS[dataset_name]
-    ev = result.evaluation
-    metrics = {"test_accuracy": ev.accuracy, "test_loss": ev.loss, "per_class": ev.per_class} if ev else {}
-    metrics.update(status=result.status, device=result.device, seconds=round(result.seconds, 2))
-    return Checkpoint(result.model.cpu(), replace(result.config.model, num_classes=len(info.classes)),
-                      dataset_name, list(info.classes), info.mean, info.std, metrics,
-                      [vars(e) for e in result.history], result.config.to_dict())
-
-
 def cmd_train(args) -> int:
     config = config_from_args(args)
     config.validate()
     resolve_device(config.device)  # an absent device is reported before the data is loaded
-    dataset = load_dataset(config.dataset, config.data_dir, progress=lambda m: print(m, file=sys.stderr))
+    dataset = load_dataset(config.dataset, config.data_dir, not args.offline, progress=lambda m: print(m, file=sys.stderr))
     print(f"Training {config.model.describe()} on {dataset.info.title} ({dataset.source}), "
           f"device {config.device}…", file=sys.stderr)
     result = train(config, callback=ProgressBar(config.epochs), dataset=dataset)
@@ -125,7 +115,7 @@ def cmd_train(args) -> int:
     if ev:
         print(f"test accuracy {ev.accuracy:.4f}, {result.seconds:.1f} s on {result.device}", file=sys.stderr)
     if args.out and result.status != "diverged":
-        path = save_checkpoint(checkpoint_from_result(result, config.dataset), args.out)
+        path = save_checkpoint(result.to_checkpoint(), args.out)
         print(f"saved {path}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_json()))
@@ -139,7 +129,7 @@ def cmd_evaluate(args) -> int:
     if ckpt.dataset != args.dataset:
         print(f"note: the checkpoint was trained on {ckpt.dataset}, evaluating on {args.dataset}",
               file=sys.stderr)
-    dataset = load_dataset(args.dataset, args.data_dir, progress=lambda m: print(m, file=sys.stderr))
+    dataset = load_dataset(args.dataset, args.data_dir, not args.offline, progress=lambda m: print(m, file=sys.stderr))
     start = time.perf_counter()
     ev = evaluate(ckpt.model, to_tensor(dataset.test.images, DATASETS[args.dataset]), dataset.test.labels)
     seconds = time.perf_counter() - start

@@ -5,6 +5,7 @@ Configuration is plain values (``TrainConfig``); progress goes to a callback as 
 """
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
@@ -15,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Dataset, augment, batches, load_dataset, subset, to_tensor
+from .checkpoints import Checkpoint
+from .data import Dataset, augment, batches, dataset_info, load_dataset, subset, to_tensor
 from .devices import resolve_device
 from .errors import CnnkitError
 from .evaluation import Evaluation, evaluate
@@ -105,6 +107,17 @@ class TrainResult:
     @property
     def params(self) -> int:
         return count_parameters(self.model)
+
+    def to_checkpoint(self) -> Checkpoint:
+        """The trained model with its card (config, data, normalization, metrics, history)."""
+        info = dataset_info(self.config.dataset)
+        ev = self.evaluation
+        metrics = {"test_accuracy": ev.accuracy, "test_loss": ev.loss, "per_class": ev.per_class} if ev else {}
+        metrics.update(status=self.status, device=self.device, seconds=round(self.seconds, 2))
+        return Checkpoint(copy.deepcopy(self.model).cpu().eval(),
+                          replace(self.config.model, num_classes=len(info.classes)), info.name,
+                          list(info.classes), info.mean, info.std, metrics, [asdict(e) for e in self.history],
+                          self.config.to_dict())
 
     def to_json(self) -> dict:
         """The CLI's ``--json`` object."""

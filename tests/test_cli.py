@@ -70,7 +70,7 @@ def test_errors_are_one_clear_line(args, message):
 
 
 def test_missing_data_offline_is_one_clear_line(tmp_path):
-    run = cli("evaluate", "--data-dir", tmp_path / "empty")
+    run = cli("train", "--offline", "--data-dir", tmp_path / "empty")
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert "--data-dir" in run.stderr and "t10k-images-idx3-ubyte" in run.stderr
 
