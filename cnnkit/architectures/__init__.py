@@ -1,0 +1,1 @@
+"""The architecture guide's engine: the registry of architectures and their figures, computed live."""

@@ -1,0 +1,93 @@
+"""A network layer by layer, from one forward pass on ``meta``: the layer table and the chain of blocks.
+
+The chain is what a diagram draws: the root's children, with plain ``nn.Sequential`` /
+``nn.ModuleList`` containers opened up (a ResNet's ``layer1`` becomes its Bottlenecks), and runs of
+identical blocks folded into one (``Bottleneck ×3``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from torch import nn
+
+from ..models import count_parameters
+from ..summary import layer_table
+from .figures import Figures
+from .meta import count_macs, input_shape, shared_model
+
+_CONTAINERS = (nn.Sequential, nn.ModuleList)
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    type: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    depth: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    figures: Figures  # the totals, from the same pass
+    input_shape: tuple[int, ...]
+    layers: tuple[Layer, ...]  # every module that ran, in execution order
+    blocks: tuple[str, ...]  # names of the modules the chain is made of
+
+    def table(self, max_depth: int = 1) -> list[Layer]:
+        return [layer for layer in self.layers if layer.depth <= max_depth]
+
+
+def _block_names(module: nn.Module, prefix: str = "") -> list[str]:
+    names = []
+    for name, child in module.named_children():
+        path = f"{prefix}{name}"
+        names += _block_names(child, path + ".") if type(child) in _CONTAINERS else [path]
+    return names
+
+
+@lru_cache(maxsize=32)
+def profile(builder: str, size: int | None = None) -> Profile:
+    """Every layer of ``builder`` at a ``size``×``size`` input with its output shape, parameters and MACs."""
+    model = shared_model(builder)
+    shape = input_shape(builder, size)
+    total, macs, rows = count_macs(lambda: layer_table(model, shape, max_depth=99, device="meta"))
+    layers = tuple(Layer(r.name, r.type, r.output_shape, r.params, macs.get(r.name, 0), r.depth) for r in rows)
+    return Profile(Figures(builder, shape[-1], count_parameters(model), total), shape, layers,
+                   tuple(_block_names(model)))
+
+
+@dataclass(frozen=True)
+class ChainBlock:
+    type: str
+    output_shape: tuple[int, ...]
+    names: tuple[str, ...]  # the folded modules, first to last
+    params: int
+    macs: int
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    @property
+    def stage(self) -> str:
+        """The output resolution (``56×56``); blocks at one resolution form a stage. ``""`` for vectors."""
+        return "×".join(map(str, self.output_shape[2:])) if len(self.output_shape) == 4 else ""
+
+
+def chain(profile: Profile) -> list[ChainBlock]:
+    """The network as a chain of blocks, identical neighbours (type and output shape) folded together."""
+    wanted = set(profile.blocks)
+    out: list[ChainBlock] = []
+    for layer in profile.layers:
+        if layer.name not in wanted:
+            continue
+        last = out[-1] if out else None
+        if last and (last.type, last.output_shape) == (layer.type, layer.output_shape):
+            out[-1] = ChainBlock(last.type, last.output_shape, last.names + (layer.name,),
+                                 last.params + layer.params, last.macs + layer.macs)
+        else:
+            out.append(ChainBlock(layer.type, layer.output_shape, (layer.name,), layer.params, layer.macs))
+    return out
