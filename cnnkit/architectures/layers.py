@@ -12,32 +12,41 @@ from functools import lru_cache
 from torch import nn
 
 from ..models import count_parameters
-from ..summary import layer_table
+from ..summary import LayerRow, layer_table
 from .figures import Figures
 from .meta import count_macs, input_shape, shared_model
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList)
+TABLE_DEPTH = 4  # the deepest level a layer table opens; hooks on deeper modules would only cost time
 
 
 @dataclass(frozen=True)
-class Layer:
-    name: str
-    type: str
-    output_shape: tuple[int, ...]
-    params: int
-    macs: int
-    depth: int
+class Layer(LayerRow):
+    """A row of the layer table with the multiply–adds of its module."""
+
+    macs: int = 0
 
 
 @dataclass(frozen=True)
 class Profile:
     figures: Figures  # the totals, from the same pass
     input_shape: tuple[int, ...]
-    layers: tuple[Layer, ...]  # every module that ran, in execution order
+    layers: tuple[Layer, ...]  # modules that ran, down to TABLE_DEPTH, in execution order, containers first
     blocks: tuple[str, ...]  # names of the modules the chain is made of
 
     def table(self, max_depth: int = 1) -> list[Layer]:
         return [layer for layer in self.layers if layer.depth <= max_depth]
+
+
+def _parents_first(rows: list) -> list:
+    """Forward hooks fire when a module finishes, so a container comes after its contents; put each row
+    where its first sub-module ran, ahead of it."""
+    first: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        parts = row.name.split(".")
+        for end in range(1, len(parts) + 1):
+            first.setdefault(".".join(parts[:end]), i)
+    return sorted(rows, key=lambda row: (first[row.name], row.depth))
 
 
 def _block_names(module: nn.Module, prefix: str = "") -> list[str]:
@@ -53,10 +62,12 @@ def profile(builder: str, size: int | None = None) -> Profile:
     """Every layer of ``builder`` at a ``size``×``size`` input with its output shape, parameters and MACs."""
     model = shared_model(builder)
     shape = input_shape(builder, size)
-    total, macs, rows = count_macs(lambda: layer_table(model, shape, max_depth=99, device="meta"))
-    layers = tuple(Layer(r.name, r.type, r.output_shape, r.params, macs.get(r.name, 0), r.depth) for r in rows)
-    return Profile(Figures(builder, shape[-1], count_parameters(model), total), shape, layers,
-                   tuple(_block_names(model)))
+    blocks = _block_names(model)
+    depth = max([TABLE_DEPTH] + [name.count(".") + 1 for name in blocks])
+    total, macs, rows = count_macs(lambda: layer_table(model, shape, max_depth=depth, device="meta"))
+    layers = tuple(Layer(r.name, r.type, r.output_shape, r.params, r.depth, macs.get(r.name, 0))
+                   for r in _parents_first(rows))
+    return Profile(Figures(builder, shape[-1], count_parameters(model), total), shape, layers, tuple(blocks))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ counted during such a pass with ``torch.utils.flop_counter``.
 """
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +27,8 @@ BUILD_OPTIONS = {
     "inception_v3": {"init_weights": False},
 }
 T = TypeVar("T")
+# Sessions share the models of ``shared_model``; the hooks of one measurement must not see another's pass.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def count_macs(forward: Callable[[], T]) -> tuple[int, dict[str, int], T]:
     """Run ``forward()`` and count its multiply–adds: the total, per module name (``layer1.0.conv1``), and
     what ``forward`` returned. FlopCounterMode counts convolutions and matrix products, 2 FLOPs a MAC."""
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
+    with _ONE_AT_A_TIME, counter, torch.no_grad():
         result = forward()
     per_module = {}
     for path, ops in counter.get_flop_counts().items():

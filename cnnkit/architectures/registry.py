@@ -26,10 +26,6 @@ class Architecture:
     def default(self) -> str:
         return next(iter(self.variants))
 
-    @property
-    def in_torchvision(self) -> bool:
-        return not is_cnnkit(self.default)
-
 
 def is_cnnkit(builder: str) -> bool:
     """True for cnnkit's own networks (LeNet-5, the notes' ConvNet), False for torchvision's."""

@@ -1,0 +1,385 @@
+"""Architecture guide: a card per architecture with figures computed live, comparisons, how to choose,
+building blocks to play with, transfer learning, and how training works."""
+from functools import partial
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from cnnkit import blocks, charts_guide as charts
+from cnnkit.architectures.figures import comparison, figures
+from cnnkit.architectures.layers import TABLE_DEPTH, chain, profile
+from cnnkit.architectures.meta import default_input_size, min_input_size, weights_info
+from cnnkit.architectures.registry import ARCHITECTURES, CHOICES, architecture, architecture_of, builders, is_cnnkit
+from cnnkit.architectures.snippets import load_snippet, transfer_snippet
+from cnnkit.architectures.transfer import transfer_learning
+from cnnkit.i18n import text
+from cnnkit.models import ModelConfig
+from pages.ui import lang, t
+
+SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
+# The output-size calculator's inputs: name, smallest, largest, first value.
+CALCULATOR = (("n", 1, 4096, 28), ("k", 1, 64, 3), ("s", 1, 16, 1), ("p", 0, 64, 1), ("d", 1, 16, 1))
+
+
+def num(n: int) -> str:
+    return charts.count_text(n, lang())
+
+
+def numbers(*labels: str) -> dict:
+    """Column settings that show these dataframe columns with thousands separators."""
+    return {label: st.column_config.NumberColumn(format="localized") for label in labels}
+
+
+def labels(prefix: str):
+    """A ``format_func`` for options labelled ``<prefix>.<option>``. The language is fixed when it is made,
+    so the labels stay right wherever Streamlit calls it (AppTest calls it outside the script run)."""
+    chosen = lang()
+    return lambda option: text(f"{prefix}.{option}", chosen)
+
+
+def show_image(where, image, title_key: str, key: str, **options) -> None:
+    """A picture or feature map as a chart titled ``title_key`` (which may show its ``{shape}``)."""
+    title = t(title_key, shape=f"{image.shape[0]}×{image.shape[1]}")
+    where.plotly_chart(charts.image_figure(image, title, **options), key=key)
+
+
+def show_input_error(error: blocks.InputError) -> None:
+    st.error(t(error.key, **error.values))
+
+
+def open_card(builder: str) -> None:
+    """Callback: show the card of ``builder`` (from a chart point or a "how to choose" pick)."""
+    st.session_state["guide_arch"] = architecture_of(builder).key
+    st.session_state["guide_variant"] = builder
+    st.session_state["guide_tab"] = t("guide.tabs.cards")
+
+
+def on_chart_select(key: str) -> None:
+    points = st.session_state[key].selection.points
+    if points:
+        open_card(points[0]["customdata"][0])
+
+
+def train_link(label: str) -> None:
+    """A link to the training page; plain markdown until that page is in the navigation."""
+    try:
+        st.page_link("pages/train.py", label=label, icon="🏋️")
+    except StreamlitAPIException:
+        st.markdown(f"🏋️ [{label}](/train)")
+
+
+# ---------------------------------------------------------------- the card
+
+def arch_label(key: str) -> str:
+    """Language-neutral, so that the pills keep their value when the language changes."""
+    a = ARCHITECTURES[key]
+    return f"{a.title} · {a.year}" if a.year else a.title
+
+
+def card() -> None:
+    st.session_state.setdefault("guide_arch", "resnet")
+    key = st.pills(t("guide.card.choose"), list(ARCHITECTURES), format_func=arch_label, key="guide_arch",
+                   required=True, persist_state="page")
+    arch = architecture(key)
+    if st.session_state.get("guide_variant") not in arch.variants:
+        st.session_state["guide_variant"] = arch.default
+    left, middle, right = st.columns(3)
+    builder = left.selectbox(t("guide.card.variant"), list(arch.variants), key="guide_variant",
+                             persist_state="page")
+    size = middle.number_input(
+        t("guide.card.input_size"), min_value=min_input_size(builder), max_value=1024, step=16,
+        value=default_input_size(builder), key=f"guide_size_{builder}", disabled=is_cnnkit(builder),
+        help=t("guide.card.input_size_help", size=default_input_size(builder)), persist_state="page")
+    depth = right.slider(t("guide.card.depth"), 1, TABLE_DEPTH, 2, key="guide_depth",
+                         help=t("guide.card.depth_help"), persist_state="page")
+    prof = profile(builder, int(size))
+    card_figures(arch, builder, prof)
+    card_facts(arch, builder)
+    card_structure(prof, depth)
+
+
+def card_figures(arch, builder: str, prof) -> None:
+    """The card's title and its numbers: computed ones, then those of the weights' metadata."""
+    fig, info = prof.figures, weights_info(builder)
+    st.header(arch.title)
+    if arch.year:
+        st.caption(t("guide.card.byline", year=arch.year, authors=arch.authors, paper=arch.paper))
+    cols = st.columns(4)
+    cols[0].metric(t("guide.card.params"), num(fig.params), help=t("guide.card.params_help"))
+    cols[1].metric(t("guide.card.gmacs"), charts.compact_text(fig.macs, lang()), help=t("guide.card.gmacs_help"))
+    cols[2].metric(t("guide.card.gflops"), charts.compact_text(2 * fig.macs, lang()),
+                   help=t("guide.card.gflops_help"))
+    cols[3].metric(t("guide.card.input"), "×".join(map(str, prof.input_shape[1:])))
+    if not info:
+        st.caption(t("guide.card.no_weights"))
+        train_link(t("guide.card.train_it"))
+        return
+    cols = st.columns(4)
+    cols[0].metric(t("guide.card.top1"), f"{info.top1:.2f} %")
+    cols[1].metric(t("guide.card.top5"), f"{info.top5:.2f} %")
+    cols[2].metric(t("guide.card.file"), t("guide.card.megabytes", mb=f"{info.file_mb:.1f}"))
+    cols[3].metric(t("guide.card.min_size"), f"{info.min_size}×{info.min_size}", help=t("guide.card.min_size_help"))
+    if fig.input_size == info.input_size:
+        same = info.num_params == fig.params and round(fig.gmacs, 3) == info.gmacs
+        st.caption(t("guide.card.cross_check" if same else "guide.card.cross_check_differs",
+                     weights=f"{info.enum}.{info.member}", params=num(info.num_params), ops=info.gmacs))
+
+
+def card_facts(arch, builder: str) -> None:
+    """What the architecture is about, where to get it, and the code that loads it."""
+    text_col, code_col = st.columns(2)
+    with text_col:
+        st.markdown(f"**{t('guide.card.idea')}** {t(f'guide.arch.{arch.key}.idea')}")
+        st.markdown(f"**{t('guide.card.features')}**")
+        st.markdown("\n".join(f"- {item}" for item in t(f"guide.arch.{arch.key}.features")))
+        st.markdown(f"**{t('guide.card.uses')}** {t(f'guide.arch.{arch.key}.uses')}")
+        st.info(t(f"guide.arch.{arch.key}.note"), icon="📝")
+    with code_col:
+        libraries = ({} if is_cnnkit(builder) else {"torchvision": ", ".join(arch.variants)}) | arch.libraries
+        st.markdown(f"**{t('guide.card.libraries')}**")
+        st.markdown("\n".join(f"- **{lib}**: `{names}`" for lib, names in libraries.items())
+                    if libraries else t("guide.card.no_library"))
+        st.markdown(f"**{t('guide.card.snippet')}**")
+        st.code(load_snippet(builder), language="python", wrap_lines=True)
+        if is_cnnkit(builder):
+            st.caption(t("guide.card.cnnkit_builder", builder=builder))
+
+
+def card_structure(prof, depth: int) -> None:
+    """The block diagram and the layer table."""
+    st.subheader(t("guide.card.diagram"))
+    boxes = chain(prof)
+    st.plotly_chart(charts.architecture_diagram(boxes, lang()), key="guide_diagram")
+    unused = prof.figures.params - sum(b.params for b in boxes)
+    if unused:
+        st.caption(t("guide.card.unused_params", params=num(unused)))
+    st.subheader(t("guide.card.layers"))
+    st.dataframe([{t("guide.card.col_layer"): layer.name, t("guide.card.col_type"): layer.type,
+                   t("guide.card.col_shape"): "×".join(map(str, layer.output_shape[1:])),
+                   t("guide.card.col_params"): layer.params, t("guide.card.col_macs"): layer.macs}
+                  for layer in prof.table(depth)], hide_index=True, height=320,
+                 column_config=numbers(t("guide.card.col_params"), t("guide.card.col_macs")))
+
+
+# ---------------------------------------------------------------- comparison
+
+def compare() -> None:
+    st.markdown(t("guide.compare.intro"))
+    with st.spinner(t("guide.compare.measuring", count=len(builders()))):
+        rows = comparison()
+    for name, build in (("guide_chart_accuracy", charts.accuracy_vs_compute),
+                        ("guide_chart_years", charts.params_by_year)):
+        st.plotly_chart(build(rows, lang()), key=name, on_select=partial(on_chart_select, name),
+                        selection_mode="points")
+    st.caption(t("guide.compare.click"))
+    st.dataframe([{t("guide.compare.col_model"): r.figures.builder, t("guide.compare.col_family"): r.family,
+                   t("guide.compare.col_year"): r.year, t("guide.card.params"): r.figures.params,
+                   t("guide.compare.col_gflops"): round(r.figures.gflops, 3),
+                   t("guide.card.top1"): r.weights and r.weights.top1,
+                   t("guide.card.top5"): r.weights and r.weights.top5,
+                   t("guide.card.file"): r.weights and r.weights.file_mb} for r in rows], hide_index=True,
+                 column_config=numbers(t("guide.card.params")))
+
+
+# ---------------------------------------------------------------- how to choose
+
+def choose() -> None:
+    st.markdown(t("guide.choose.intro"))
+    for goal, picks in CHOICES.items():
+        goal_col, picks_col = st.columns([2, 3])
+        goal_col.markdown(f"**{t(f'guide.choose.{goal}.goal')}**  \n{t(f'guide.choose.{goal}.why')}")
+        cells = picks_col.columns(max(len(p) for p in CHOICES.values()))
+        for cell, pick in zip(cells, picks):
+            if pick.builder:
+                f, w = figures(pick.builder), weights_info(pick.builder)
+                cell.button(pick.label, key=f"guide_pick_{goal}_{pick.builder}", on_click=open_card,
+                            args=(pick.builder,), width="stretch")
+                cell.caption(t("guide.choose.figures", params=charts.compact_text(f.params, lang()),
+                               gflops=f"{f.gflops:.2f}", top1=f"{w.top1:.1f}"))
+            else:
+                cell.markdown(f"**{pick.label}**  \n`{pick.where}`")
+        st.divider()
+
+
+# ---------------------------------------------------------------- building blocks
+
+def chosen_picture():
+    sources = list(blocks.PICTURES) + (["mnist"] if blocks.mnist_count() else [])
+    source = st.selectbox(t("guide.blocks.picture"), sources, format_func=labels("guide.blocks.pictures"),
+                          key="guide_picture", persist_state="page")
+    if source != "mnist":
+        return blocks.picture(source)
+    index = st.number_input(t("guide.blocks.digit_index"), 0, blocks.mnist_count() - 1, 0, key="guide_digit",
+                            persist_state="page")
+    image, label = blocks.mnist_digit(int(index))
+    st.caption(t("guide.blocks.digit_label", label=label))
+    return image
+
+
+def chosen_kernel():
+    names = list(blocks.KERNELS) + ["custom"]
+    name = st.selectbox(t("guide.blocks.kernel"), names, format_func=labels("guide.blocks.kernels"),
+                        key="guide_kernel", persist_state="page")
+    if name != "custom":
+        st.session_state["guide_kernel_text"] = blocks.format_kernel(blocks.kernel(name))
+        return blocks.kernel(name)
+    typed = st.text_area(t("guide.blocks.kernel_text"), key="guide_kernel_text", height=110,
+                         help=t("guide.blocks.kernel_text_help"), persist_state="page")
+    return blocks.parse_kernel(typed)
+
+
+def convolution_and_pooling() -> None:
+    st.subheader(t("guide.blocks.conv_title"))
+    st.markdown(t("guide.blocks.conv_intro"))
+    controls, shown = st.columns([1, 3])
+    with controls:
+        image = chosen_picture()
+        try:
+            weights = chosen_kernel()
+        except blocks.InputError as error:
+            show_input_error(error)
+            return
+        stride = st.slider(t("guide.blocks.stride"), 1, 3, 1, key="guide_conv_stride", persist_state="page")
+        padding = st.slider(t("guide.blocks.padding"), 0, 2, 0, key="guide_conv_padding", persist_state="page")
+    conv = blocks.convolve(image, weights, stride, padding)
+    a, b, c = shown.columns([3, 2, 3])
+    show_image(a, image, "guide.blocks.input", "guide_conv_input")
+    show_image(b, weights, "guide.blocks.kernel_shown", "guide_conv_kernel", signed=True, values=True, height=240)
+    show_image(c, conv, "guide.blocks.output", "guide_conv_output", signed=True)
+    st.caption(t("guide.blocks.conv_caption"))
+
+    st.subheader(t("guide.blocks.pool_title"))
+    st.markdown(t("guide.blocks.pool_intro"))
+    controls, shown = st.columns([1, 3])
+    with controls:
+        kind = st.radio(t("guide.blocks.pool_kind"), list(blocks.POOLS), horizontal=True,
+                        format_func=labels("guide.blocks.pools"), key="guide_pool_kind", persist_state="page")
+        window = st.slider(t("guide.blocks.window"), 2, 4, 2, key="guide_pool_window", persist_state="page")
+        stride = st.slider(t("guide.blocks.stride"), 1, 4, 2, key="guide_pool_stride", persist_state="page")
+        after_conv = st.checkbox(t("guide.blocks.pool_after_conv"), help=t("guide.blocks.pool_after_conv_help"),
+                                 key="guide_pool_after_conv", persist_state="page")
+    source = conv.clip(min=0) if after_conv else image
+    pooled = blocks.pool(source, kind, window, stride)
+    a, b = shown.columns(2)
+    show_image(a, source, "guide.blocks.input", "guide_pool_input")
+    show_image(b, pooled, "guide.blocks.output", "guide_pool_output")
+
+
+def output_size_calculator() -> None:
+    st.subheader(t("guide.blocks.size_title"))
+    st.markdown(t("guide.blocks.size_intro"))
+    values = [column.number_input(name, low, high, start, key=f"guide_calc_{name}",
+                                  help=t(f"guide.blocks.size_{name}"), persist_state="page")
+              for column, (name, low, high, start) in zip(st.columns(len(CALCULATOR)), CALCULATOR)]
+    st.latex(blocks.OUTPUT_SIZE_FORMULA)
+    try:
+        result = blocks.conv_output_size(*values)
+    except blocks.InputError as error:
+        show_input_error(error)
+        return
+    st.latex(blocks.output_size_formula(*values))
+    if result.skipped:
+        st.info(t("guide.blocks.size_skipped", skipped=result.skipped))
+
+
+def activations() -> None:
+    st.subheader(t("guide.blocks.act_title"))
+    keys = st.multiselect(t("guide.blocks.act_choose"), list(blocks.ACTIVATIONS),
+                          format_func=lambda k: blocks.ACTIVATIONS[k].name,
+                          default=["relu", "leakyrelu", "gelu", "tanh"], key="guide_acts", persist_state="page")
+    slope = st.toggle(t("guide.blocks.act_slope"), key="guide_act_slope", persist_state="page")
+    st.plotly_chart(charts.activations_figure({k: blocks.activation_curve(k) for k in keys}, lang(), slope=slope),
+                    key="guide_activations")
+    st.markdown("\n".join(f"- **{blocks.ACTIVATIONS[k].name}** — {t(f'guide.blocks.acts.{k}')}" for k in keys))
+
+
+def receptive_field() -> None:
+    st.subheader(t("guide.blocks.field_heading"))
+    st.markdown(t("guide.blocks.field_intro"))
+    cols = st.columns(3)
+    config = ModelConfig(
+        extra_conv=cols[0].checkbox(t("guide.notes.extra_conv.title"), key="guide_rf_extra", persist_state="page"),
+        pooling=not cols[1].checkbox(t("guide.blocks.no_pooling"), key="guide_rf_nopool", persist_state="page"),
+        padding=not cols[2].checkbox(t("guide.blocks.no_padding"), key="guide_rf_nopad", persist_state="page"))
+    rows = blocks.receptive_field(config)
+    picture_col, table_col = st.columns([3, 2])
+    image = blocks.mnist_digit(0)[0] if blocks.mnist_count() else blocks.picture("digit", config.image_size)
+    picture_col.plotly_chart(charts.receptive_field_figure(image, rows, lang()), key="guide_field")
+    table_col.dataframe([{t("guide.card.col_layer"): r.layer, "k": r.kernel, "s": r.stride, "p": r.padding,
+                          t("guide.blocks.field_size"): f"{r.size}×{r.size}", t("guide.blocks.field_jump"): r.jump,
+                          t("guide.blocks.field_seen"): f"{r.field}×{r.field}"} for r in rows], hide_index=True)
+    table_col.caption(t("guide.blocks.field_caption", field=rows[-1].field, size=config.image_size))
+
+
+def notes() -> None:
+    st.subheader(t("guide.notes.title"))
+    st.markdown(t("guide.notes.intro"))
+    for note in ("extra_conv", "pooling", "padding", "extra_fc"):
+        with st.expander(t(f"guide.notes.{note}.title")):
+            hard, simple = st.columns(2)
+            hard.markdown(f"**{t('guide.notes.hard')}**\n\n{t(f'guide.notes.{note}.hard')}")
+            simple.markdown(f"**{t('guide.notes.simple')}**\n\n{t(f'guide.notes.{note}.simple')}")
+    train_link(t("guide.notes.try_them"))
+
+
+def building_blocks() -> None:
+    st.markdown(t("guide.blocks.intro"))
+    for item in t("guide.blocks.glossary"):
+        st.markdown(f"- {item}")
+    convolution_and_pooling()
+    output_size_calculator()
+    activations()
+    receptive_field()
+    notes()
+
+
+# ---------------------------------------------------------------- transfer learning, training
+
+def transfer() -> None:
+    st.markdown(t("guide.transfer.intro"))
+    st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(t("guide.transfer.steps"), 1)))
+    tv = [b for b in builders() if not is_cnnkit(b)]
+    left, right = st.columns(2)
+    builder = left.selectbox(t("guide.transfer.model"), tv, index=tv.index("resnet50"), key="guide_tl_model",
+                             persist_state="page")
+    classes = right.number_input(t("guide.transfer.classes"), 1, 100_000, 10, key="guide_tl_classes",
+                                 persist_state="page")
+    try:
+        plan = transfer_learning(builder, int(classes))
+    except blocks.InputError as error:
+        show_input_error(error)
+        return
+    cols = st.columns(4)
+    cols[0].metric(t("guide.transfer.trainable"), num(plan.trainable))
+    cols[1].metric(t("guide.transfer.frozen"), num(plan.frozen))
+    cols[2].metric(t("guide.transfer.total"), num(plan.total))
+    cols[3].metric(t("guide.transfer.share"), f"{100 * plan.trainable / plan.total:.3f} %")
+    st.caption(t("guide.transfer.head", head=plan.head, in_features=plan.in_features, classes=plan.num_classes))
+    st.code(transfer_snippet(plan), language="python")
+    st.markdown(t("guide.transfer.after"))
+
+
+def training() -> None:
+    for part in ("how", "where"):
+        st.subheader(t(f"guide.training.{part}_title"))
+        st.markdown("\n".join(f"- {item}" for item in t(f"guide.training.{part}")))
+    st.markdown(t("guide.training.imagenet"))
+    train_link(t("guide.training.train_link"))
+
+
+# ---------------------------------------------------------------- the page
+
+st.title(t("guide.title"))
+st.markdown(t("guide.intro"))
+tab_labels = {s: t(f"guide.tabs.{s}") for s in SECTIONS}
+# The tabs keep their label in the session; after a language switch the old label is unknown, so the
+# section is remembered by its id as well.
+section = next((s for s, label in tab_labels.items() if label == st.session_state.get("guide_tab")),
+               st.session_state.get("guide_section", SECTIONS[0]))
+st.session_state["guide_section"] = section
+st.session_state["guide_tab"] = tab_labels[section]
+tabs = st.tabs(list(tab_labels.values()), key="guide_tab", on_change="rerun")
+for tab, render in zip(tabs, (card, compare, choose, building_blocks, transfer, training)):
+    if tab.open:
+        with tab:
+            render()

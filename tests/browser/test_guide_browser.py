@@ -1,0 +1,40 @@
+"""The architecture guide in Chromium: open it, switch the language, open two cards, click a point of a chart."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from cnnkit.architectures.figures import figures
+from cnnkit.architectures.registry import architecture_of
+from cnnkit.charts_guide import count_text
+from cnnkit.i18n import text
+from tests.conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_guide_cards_language_and_chart(page):
+    page.get_by_role("link", name=re.compile(text("nav.guide", "en"))).click()
+    wait_for_app(page)
+    expect(page.locator("h1")).to_have_text(text("guide.title", "en"))
+    page.get_by_text("Русский").click()
+    expect(page.locator("h1")).to_have_text(text("guide.title", "ru"))
+    wait_for_app(page)
+    main = page.get_by_test_id("stMain")
+    for pill, title, builder in (("VGG-16/19 · 2014", "VGG-16/19", "vgg16"), ("ConvNet", "ConvNet", "convnet")):
+        main.get_by_role("radio", name=pill, exact=True).click()  # required pills are a radio group
+        expect(main.locator("h2").first).to_have_text(title)
+        expect(main.get_by_test_id("stMetricValue").first).to_have_text(count_text(figures(builder).params, "ru"))
+    expect(main.get_by_test_id("stPlotlyChart").first.locator(".js-plotly-plot")).to_be_visible()  # the diagram
+
+    main.get_by_role("tab", name=text("guide.tabs.compare", "ru")).click()
+    wait_for_app(page, timeout=120_000)  # the first visit measures every model
+    chart = main.get_by_test_id("stPlotlyChart").first
+    expect(chart.locator(".js-plotly-plot")).to_be_visible()
+    plot = chart.locator(".js-plotly-plot")
+    builder = plot.evaluate("plot => plot.data[0].customdata[0][0]")
+    box = chart.locator(".scatterlayer .trace").first.locator(".point").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer takes clicks
+    expect(main.get_by_role("tab", name=text("guide.tabs.cards", "ru"))).to_have_attribute("aria-selected", "true")
+    expect(main.locator("h2").first).to_have_text(architecture_of(builder).title)
+    assert page.locator("[data-testid='stException']").count() == 0

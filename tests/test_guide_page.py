@@ -1,0 +1,113 @@
+"""AppTest of the architecture guide: every card and section renders in both languages, with the computed figures."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnkit.architectures.figures import figures
+from cnnkit.architectures.layers import profile
+from cnnkit.architectures.meta import weights_info
+from cnnkit.architectures.registry import ARCHITECTURES, CHOICES
+from cnnkit.architectures.transfer import transfer_learning
+from cnnkit.charts_guide import compact_text, count_text
+from cnnkit.i18n import LANGUAGES, text
+from tests.conftest import ROOT
+
+SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
+
+
+def rerun(at: AppTest, lang: str, **state) -> AppTest:
+    """Run with ``state`` set. AppTest leaves the sidebar's language radio out of its tree after the first
+    run (and so resets it), hence the language is set for every run."""
+    at.session_state["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_guide(lang: str = "en", section: str = "cards") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at.switch_page("pages/guide.py")
+    return rerun(at, lang, guide_tab=text(f"guide.tabs.{section}", lang))
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_every_card_renders_its_figures(lang):
+    at = open_guide(lang)
+    assert [tab.label for tab in at.tabs] == [text(f"guide.tabs.{s}", lang) for s in SECTIONS]
+    for key, arch in ARCHITECTURES.items():
+        rerun(at, lang, guide_arch=key)
+        assert at.header[0].value == arch.title
+        shown = metrics(at)
+        assert shown[text("guide.card.params", lang)] == count_text(figures(arch.default).params, lang)
+        assert shown[text("guide.card.gmacs", lang)] == compact_text(figures(arch.default).macs, lang)
+        info = weights_info(arch.default)
+        if info:
+            assert shown[text("guide.card.top1", lang)] == f"{info.top1:.2f} %"
+            assert any(c.value.startswith("✓") for c in at.caption), "the cross-check with torchvision failed"
+        assert any(text(f"guide.arch.{key}.idea", lang) in m.value for m in at.markdown)
+        assert len(at.get("plotly_chart")) == 1  # the diagram
+        assert at.dataframe[0].value.shape[0] == len(profile(arch.default).table(2))
+
+
+def test_variant_and_input_size_change_the_figures():
+    at = open_guide()
+    rerun(at, "en", guide_arch="vgg")
+    at.selectbox(key="guide_variant").set_value("vgg19")
+    rerun(at, "en")
+    assert metrics(at)["Parameters"] == count_text(figures("vgg19").params, "en")
+    rerun(at, "en", guide_arch="resnet")
+    at.number_input(key="guide_size_resnet50").set_value(160)
+    rerun(at, "en")
+    assert metrics(at)["Multiply–adds (MACs)"] == compact_text(profile("resnet50", 160).figures.macs, "en")
+    assert metrics(at)["Parameters"] == count_text(figures("resnet50").params, "en")
+    assert metrics(at)["Input (C×H×W)"] == "3×160×160"
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_every_section_renders(lang):
+    at = open_guide(lang, "compare")
+    assert len(at.get("plotly_chart")) == 2
+    rerun(at, lang, guide_tab=text("guide.tabs.choose", lang))
+    assert len(at.button) == sum(bool(p.builder) for picks in CHOICES.values() for p in picks)
+    rerun(at, lang, guide_tab=text("guide.tabs.blocks", lang))
+    assert text("guide.blocks.conv_title", lang) in [s.value for s in at.subheader]
+    assert len(at.get("plotly_chart")) == 7  # conv: picture, kernel, output; pool: in, out; activations; field
+    rerun(at, lang, guide_tab=text("guide.tabs.transfer", lang))
+    assert metrics(at)[text("guide.transfer.trainable", lang)] == count_text(transfer_learning().trainable, lang)
+    rerun(at, lang, guide_tab=text("guide.tabs.training", lang))
+    assert text("guide.training.how_title", lang) in [s.value for s in at.subheader]
+
+
+def test_a_pick_opens_its_card():
+    at = open_guide("en", "choose")
+    at.button(key="guide_pick_accuracy_densenet121").click()
+    rerun(at, "en")
+    assert at.header[0].value == ARCHITECTURES["densenet"].title
+    assert at.selectbox(key="guide_variant").value == "densenet121"
+
+
+def test_bad_input_shows_a_message_not_a_traceback():
+    at = open_guide("ru", "blocks")
+    at.selectbox(key="guide_kernel").set_value("custom")
+    rerun(at, "ru")
+    at.text_area(key="guide_kernel_text").input("1 2 3\n4 x 6\n7 8 9")
+    rerun(at, "ru")
+    assert [e.value for e in at.error] == [text("guide.errors.kernel_number", "ru", token="x")]
+    at.number_input(key="guide_calc_k").set_value(40)
+    rerun(at, "ru")
+    assert text("guide.errors.no_output", "ru", window=40, padded=30) in [e.value for e in at.error]
+    rerun(at, "ru", guide_tab=text("guide.tabs.transfer", "ru"))
+    at.selectbox(key="guide_tl_model").set_value("squeezenet1_0")
+    rerun(at, "ru")
+    assert [e.value for e in at.error] == [text("guide.errors.no_linear_head", "ru", builder="squeezenet1_0")]
+
+
+def test_switching_the_language_keeps_the_section():
+    at = open_guide("en", "blocks")
+    rerun(at, "ru")
+    assert text("guide.blocks.conv_title", "ru") in [s.value for s in at.subheader]
