@@ -1,18 +1,24 @@
-"""``python -m cnnkit``: train, evaluate and predict from the command line, with the same engine as the app."""
+"""``python -m cnnkit``: train, evaluate, predict and benchmark from the command line, with the app's engine."""
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
+from dataclasses import replace
 
+import torch
+
+from .bench import SECTIONS
 from .checkpoints import save_checkpoint
 from .data import DATASETS, load_dataset, to_tensor
-from .devices import resolve_device
+from .distributed import main_first, process_group, rank_device, world_from_env
 from .errors import CnnkitError
 from .evaluation import evaluate
-from .models import FAMILIES, ModelConfig
-from .training import OPTIMIZERS, SCHEDULES, BatchProgress, EpochStats, TrainConfig, TrainResult, train
+from .models import FAMILIES
+from .presets import PRESETS, apply_preset
+from .training import OPTIMIZERS, PRECISIONS, SCHEDULES, BatchProgress, EpochStats, TrainConfig, train
 
 
 def _positive_int(text: str) -> int:
@@ -33,21 +39,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cnnkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a model and save a checkpoint")
+    t = sub.add_parser("train", help="train a model and save a checkpoint (several processes under torchrun)")
     _add_data_args(t)
-    t.add_argument("--model", choices=list(FAMILIES), default="convnet")
+    t.add_argument("--preset", choices=list(PRESETS), help="a recipe from cnnkit/presets.py, overridden by the options given "
+                                                         "here (fast: one epoch of large batches, one-cycle LR, "
+                                                         "BatchNorm; notebook: the source notebook's settings)")
+    t.add_argument("--model", choices=list(FAMILIES), help="default: convnet")
     t.add_argument("--extra-conv", action="store_true", help="experiment: add a third conv block")
     t.add_argument("--no-pooling", action="store_true", help="experiment: remove the pooling layers")
     t.add_argument("--no-padding", action="store_true", help="experiment: convolutions without padding")
     t.add_argument("--extra-fc", action="store_true", help="experiment: add a hidden fully connected layer")
     t.add_argument("--batchnorm", action="store_true", help="BatchNorm after each convolution")
-    t.add_argument("--dropout", type=float, default=0.0, help="Dropout p after hidden FC layers")
-    t.add_argument("--epochs", type=int, default=1)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--schedule", choices=SCHEDULES, default="constant")
+    t.add_argument("--dropout", type=float, help="Dropout p after hidden FC layers (default 0)")
+    t.add_argument("--epochs", type=int, help="default 1")
+    t.add_argument("--batch-size", type=int, help="the global batch, split among torchrun's processes (default 64)")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
+    t.add_argument("--lr", type=float, help="the (peak) learning rate (default 0.001)")
+    t.add_argument("--schedule", choices=SCHEDULES, help="default constant")
+    t.add_argument("--precision", choices=PRECISIONS, help="autocast of the training steps (default auto: bf16 "
+                                                            "where the CPU or GPU computes it natively)")
+    t.add_argument("--compile", action="store_true", help="torch.compile the model (pays the compile time once)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    _add_threads_arg(t)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--subset", type=_positive_int, help="train on this many random training images")
     t.add_argument("--augment", action="store_true", help="small random shifts, rotations and scales")
@@ -65,7 +78,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("devices", help="list the devices this machine can train on")
+
+    b = sub.add_parser("bench", help="the notebook's loop against the engine, time to a target accuracy, "
+                                     "inference latency, app cold start")
+    _add_data_args(b)
+    b.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    _add_threads_arg(b)
+    b.add_argument("--sections", default="compare,target,latency",
+                   help=f"comma-separated, from: {', '.join(SECTIONS)} (default: all but app)")
+    b.add_argument("--subset", type=_positive_int, help="train on this many random training images")
+    b.add_argument("--epochs", type=_positive_int, default=1, help="epochs of the side-by-side comparison")
+    b.add_argument("--target", type=float, help="test accuracy to reach "
+                                                "(default 0.90 on Fashion-MNIST, 0.98 on MNIST)")
+    b.add_argument("--max-epochs", type=_positive_int, default=10, help="give up on the target after this many")
+    b.add_argument("--checkpoint", help="model of the latency section (default: the shipped model)")
+    b.add_argument("--latency-runs", type=_positive_int, default=200)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", action="store_true", help="print one JSON object of all figures on stdout")
     return parser
+
+
+def _add_threads_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: one per core; on a "
+                                                          "busy shared machine 1 can be much faster)")
+
+
+def _set_threads(args) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
 
 class ProgressBar:
@@ -92,23 +132,43 @@ class ProgressBar:
         self.stream.flush()
 
 
+def _given(values: dict) -> dict:
+    return {k: v for k, v in values.items() if v is not None and v is not False}
+
+
 def config_from_args(args) -> TrainConfig:
-    model = ModelConfig(args.model, extra_conv=args.extra_conv, pooling=not args.no_pooling,
-                        padding=not args.no_padding, extra_fc=args.extra_fc, batchnorm=args.batchnorm,
-                        dropout=args.dropout)
-    return TrainConfig(dataset=args.dataset, data_dir=args.data_dir, model=model, epochs=args.epochs,
-                       batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
-                       seed=args.seed, train_subset=args.subset, augment=args.augment, device=args.device)
+    """TrainConfig's defaults, then the preset's values, then the options given on the command line."""
+    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, seed=args.seed, train_subset=args.subset,
+                         augment=args.augment, device=args.device)
+    if args.preset:
+        config = apply_preset(config, args.preset)
+    model = replace(config.model, **_given(dict(
+        arch=args.model, extra_conv=args.extra_conv, pooling=False if args.no_pooling else None,
+        padding=False if args.no_padding else None, extra_fc=args.extra_fc, batchnorm=args.batchnorm,
+        dropout=args.dropout)))
+    return replace(config, model=model, **_given(dict(
+        epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+        schedule=args.schedule, precision=args.precision, compile=args.compile)))
 
 
 def cmd_train(args) -> int:
     config = config_from_args(args)
     config.validate()
-    resolve_device(config.device)  # an absent device is reported before the data is loaded
-    dataset = load_dataset(config.dataset, config.data_dir, not args.offline, progress=lambda m: print(m, file=sys.stderr))
-    print(f"Training {config.model.describe()} on {dataset.info.title} ({dataset.source}), "
-          f"device {config.device}…", file=sys.stderr)
-    result = train(config, callback=ProgressBar(config.epochs), dataset=dataset)
+    _set_threads(args)
+    world = world_from_env()  # set when torchrun started this process as one of several
+    main = world is None or world.is_main
+    rank_device(world, config.device)  # an absent device is reported before the data is loaded
+    with process_group(world, config.device):
+        with main_first(world):  # rank 0 downloads the data, if needed, before the others read it
+            dataset = load_dataset(config.dataset, config.data_dir, not args.offline,
+                                   progress=lambda m: print(m, file=sys.stderr))
+        if main:
+            processes = f" × {world.size} processes" if world else ""
+            print(f"Training {config.model.describe()} on {dataset.info.title} ({dataset.source}), "
+                  f"device {config.device}{processes}…", file=sys.stderr)
+        result = train(config, callback=ProgressBar(config.epochs) if main else None, dataset=dataset, world=world)
+    if not main:
+        return 0 if result.status != "diverged" else 3
     if result.status != "completed":
         print(result.message, file=sys.stderr)
     ev = result.evaluation
@@ -172,11 +232,32 @@ def cmd_devices(_args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "devices": cmd_devices}
+def cmd_bench(args) -> int:
+    from .bench import format_report, run_bench
+
+    if args.target is not None and not 0 < args.target <= 1:
+        raise CnnkitError(f"The target accuracy must be in (0, 1], got {args.target}.")
+    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, seed=args.seed,
+                         train_subset=args.subset, device=args.device)
+    config.validate()
+    _set_threads(args)
+    rank_device(None, config.device)
+    dataset = load_dataset(config.dataset, config.data_dir, not args.offline, progress=lambda m: print(m, file=sys.stderr))
+    out = run_bench(config, dataset, [s.strip() for s in args.sections.split(",") if s.strip()], args.target,
+                    args.max_epochs, args.checkpoint, args.latency_runs,
+                    report=lambda section: print(f"bench: {section}…", file=sys.stderr))
+    out["command"] = "python -m cnnkit " + shlex.join(args.argv)
+    print(json.dumps(out) if args.json else format_report(out))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "devices": cmd_devices,
+            "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return COMMANDS[args.command](args)
     except CnnkitError as exc:

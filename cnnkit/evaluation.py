@@ -22,9 +22,12 @@ class Evaluation:
         return {"accuracy": self.accuracy, "loss": self.loss, "per_class": self.per_class}
 
 
+EVAL_BATCH = 256  # on CPU, batches of 64–256 evaluate ~3× faster than 2000 (cache, no page faults): docs/speed.md
+
+
 @torch.inference_mode()
-def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-    """Logits for ``x`` (already normalized, on the model's device), in eval mode, in large batches."""
+def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Logits for ``x`` (already normalized, on the model's device), in eval mode and fp32, batch by batch."""
     was_training = model.training
     model.eval()
     try:
@@ -34,7 +37,7 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 2000) ->
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int = 10,
-             batch_size: int = 2000) -> Evaluation:
+             batch_size: int = EVAL_BATCH) -> Evaluation:
     logits = predict_logits(model, x, batch_size).float()
     loss = F.cross_entropy(logits, y).item()
     probs = logits.softmax(1)

@@ -1,0 +1,313 @@
+"""``python -m cnnkit bench``: how fast training and inference are, measured side by side on one device.
+
+Sections: ``compare`` — the source notebook's loop as written against cnnkit's engine with the same model,
+batch size and optimizer; ``target`` — time to a test accuracy with the "fast" preset and with the notebook's
+settings; ``latency`` — one image through the shipped model, p50/p95; ``app`` — ``streamlit run`` to the first
+page rendered in headless Chromium. Figures and the commands that produced them: docs/speed.md.
+"""
+from __future__ import annotations
+
+import io
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+from torch.utils.data import DataLoader
+
+from .data import Dataset, Split, subset
+from .devices import cpu_name, resolve_device
+from .errors import CnnkitError
+from .models import ModelConfig, build_model
+from .presets import apply_preset
+from .training import TrainConfig, native_bf16, train
+
+SECTIONS = ("compare", "target", "latency", "app")
+TARGETS = {"fashion-mnist": 0.90, "mnist": 0.98}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class NotebookImages(torch.utils.data.Dataset):
+    """torchvision's ``datasets.MNIST`` as the notebook used it, over IDX tensors already in memory: every
+    item becomes a PIL image and goes through ``transform`` one sample at a time."""
+
+    def __init__(self, split: Split, transform):
+        self.split, self.transform = split, transform
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, i: int):
+        image = Image.fromarray(self.split.images[i].numpy(), mode="L")
+        return self.transform(image), int(self.split.labels[i])
+
+
+def notebook_run(dataset: Dataset, train_split: Split, epochs: int, device: torch.device, seed: int = 0) -> dict:
+    """The notebook's loop as written: ``DataLoader(ToTensor())`` batches of 64 unnormalized images, Adam(1e-3),
+    ``loss.item()`` every batch; then its test loop, whose loader normalizes (the mismatch costs accuracy)."""
+    from torchvision import transforms
+
+    torch.manual_seed(seed)
+    model = build_model(ModelConfig(num_classes=len(dataset.info.classes))).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    train_loader = DataLoader(NotebookImages(train_split, transforms.ToTensor()), batch_size=64, shuffle=True)
+    test_tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((dataset.info.mean,), (dataset.info.std,))])
+    test_loader = DataLoader(NotebookImages(dataset.test, test_tf), batch_size=1000)
+    seconds = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        running_loss = 0.0
+        for images, labels in train_loader:
+            images, labels = images.to(device), labels.to(device)
+            loss = F.cross_entropy(model(images), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            running_loss += loss.item()
+        seconds.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for images, labels in test_loader:
+            correct += (model(images.to(device)).argmax(1) == labels.to(device)).sum().item()
+    return _row("notebook loop (DataLoader + ToTensor)", seconds, len(train_split), correct / len(dataset.test),
+                time.perf_counter() - start)
+
+
+def _row(name: str, seconds: list[float], images: int, accuracy: float, eval_seconds: float, **extra) -> dict:
+    per_epoch = sum(seconds) / len(seconds)
+    return {"name": name, "seconds_per_epoch": round(per_epoch, 3), "images_per_s": round(images / per_epoch),
+            "test_accuracy": round(accuracy, 4), "eval_seconds": round(eval_seconds, 3), **extra}
+
+
+def engine_run(config: TrainConfig, dataset: Dataset, name: str) -> dict:
+    """One run of cnnkit's engine; evaluation time is the run's time outside its training epochs."""
+    result = train(config, dataset=dataset)
+    seconds = [e.seconds for e in result.history]
+    return _row(name, seconds, len(subset(dataset.train, config.train_subset, config.seed)),
+                result.evaluation.accuracy, (result.seconds - sum(seconds)) / len(seconds))
+
+
+def compare(base: TrainConfig, dataset: Dataset) -> dict:
+    """(a) the notebook's loop, then (b) the engine with the same model, batch 64 and Adam(1e-3), back to back."""
+    device = resolve_device(base.device)
+    config = replace(base, batch_size=64, optimizer="adam", lr=1e-3, schedule="constant", model=ModelConfig())
+    a = notebook_run(dataset, subset(dataset.train, base.train_subset, base.seed), base.epochs, device, base.seed)
+    b = engine_run(config, dataset, "cnnkit engine (same model, batch 64, Adam 1e-3)")
+    return {"a": a, "b": b, "ratio_b_over_a": round(b["seconds_per_epoch"] / a["seconds_per_epoch"], 3)}
+
+
+def time_to_target(config: TrainConfig, dataset: Dataset, target: float, max_epochs: int) -> dict:
+    """Training seconds (evaluation excluded) until the test accuracy reaches ``target``.
+
+    A constant LR trains on and stops after the first epoch that reaches it; a one-cycle schedule depends on
+    the run's length, so it trains 1, 2, … epochs afresh and counts the first run that reaches it."""
+    if config.schedule == "constant":
+        runs = [replace(config, epochs=max_epochs)]
+    else:
+        runs = [replace(config, epochs=e) for e in range(config.epochs, max_epochs + 1)]
+    for run in runs:
+        stop = _StopAt(target)
+        result = train(run, callback=stop, stop=stop.event, dataset=dataset)
+        reached = [e for e in result.history if e.test_accuracy >= target]
+        if reached:
+            epochs = reached[0].epoch
+            return {"reached": True, "epochs": epochs, "test_accuracy": round(reached[0].test_accuracy, 4),
+                    "train_seconds": round(sum(e.seconds for e in result.history[:epochs]), 2)}
+    best = max(e.test_accuracy for e in result.history)
+    return {"reached": False, "epochs": max_epochs, "test_accuracy": round(best, 4),
+            "train_seconds": round(sum(e.seconds for e in result.history), 2)}
+
+
+class _StopAt:
+    """A training callback that asks the run to stop once an epoch's test accuracy reaches ``target``."""
+
+    def __init__(self, target: float):
+        self.target, self.event = target, threading.Event()
+
+    def __call__(self, event) -> None:
+        if getattr(event, "test_accuracy", 0.0) >= self.target:
+            self.event.set()
+
+
+def targets(base: TrainConfig, dataset: Dataset, target: float, max_epochs: int) -> dict:
+    rows = {}
+    for preset in ("fast", "notebook"):
+        config = apply_preset(base, preset)
+        rows[preset] = {"config": _recipe(config), **time_to_target(config, dataset, target, max_epochs)}
+    return {"target": target, "max_epochs": max_epochs, "recipes": rows}
+
+
+def _recipe(config: TrainConfig) -> str:
+    return (f"{config.model.describe()}, batch {config.batch_size}, {config.optimizer} lr {config.lr:g} "
+            f"{config.schedule}, precision {config.precision}")
+
+
+def digit_png() -> bytes:
+    """A drawn "2" as the canvas sends it: white strokes on black, 280×280 RGBA."""
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    ImageDraw.Draw(img).line([(90, 90), (120, 55), (170, 55), (195, 95), (90, 225), (200, 225)],
+                             fill=(255, 255, 255, 255), width=20)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def latency(checkpoint: str | None, runs: int) -> dict:
+    """Single-image latency on the CPU: the model alone, and a PNG through preprocessing and the model."""
+    from .inference import load_model, predict_image, probabilities
+
+    ckpt = load_model(checkpoint)
+    png, x = digit_png(), torch.zeros(1, 1, 28, 28)
+    result = {"checkpoint": str(ckpt.source), "runs": runs}
+    for name, fn in (("model_ms", lambda: probabilities(ckpt, x)), ("png_to_prediction_ms",
+                                                                    lambda: predict_image(ckpt, png))):
+        for _ in range(10):
+            fn()
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        result[name] = {"p50": round(statistics.median(times), 3),
+                        "p95": round(times[min(runs - 1, int(0.95 * runs))], 3)}
+    return result
+
+
+def app_cold_start(data_dir: str | None, runs: int = 3, timeout: float = 120.0) -> dict:
+    """Seconds from ``streamlit run app.py`` to the home page rendered in headless Chromium (Debian's)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise CnnkitError("The app section needs playwright (pip install playwright).") from None
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        raise CnnkitError(f"The app section needs Debian's chromium at {chromium} (apt-get install chromium).")
+    env = dict(os.environ, **({"CNNKIT_DATA_DIR": str(data_dir)} if data_dir else {}))
+    healthy, rendered = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        for _ in range(runs):
+            port = _free_port()
+            start = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                                     "--server.port", str(port), "--server.address", "127.0.0.1",
+                                     "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                _wait_healthy(f"http://127.0.0.1:{port}", proc, start + timeout)
+                healthy.append(time.perf_counter() - start)
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}")
+                page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']",
+                                       timeout=timeout * 1000)
+                page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning'] "
+                                       "[data-testid='stMainBlockContainer'] [data-testid='stHeading']",
+                                       timeout=timeout * 1000)
+                rendered.append(time.perf_counter() - start)
+                page.close()
+            finally:
+                proc.terminate()
+                proc.wait(10)
+        browser.close()
+    return {"runs": runs, "server_healthy_s": [round(s, 2) for s in healthy],
+            "first_page_rendered_s": [round(s, 2) for s in rendered],
+            "median_first_page_s": round(statistics.median(rendered), 2)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, deadline: float) -> None:
+    while time.perf_counter() < deadline:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise CnnkitError("streamlit exited before serving the app; run `streamlit run app.py` to see why.")
+            time.sleep(0.05)
+    raise CnnkitError("streamlit did not answer its health check in time.")
+
+
+def machine(device: torch.device) -> dict:
+    """What the figures were measured on, and how busy the machine was."""
+    info = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+    if device.type == "cuda":
+        info["name"] = torch.cuda.get_device_name(device)
+    else:
+        info["name"] = cpu_name()
+    info["native_bf16"] = native_bf16(device)
+    return info
+
+
+def run_bench(base: TrainConfig, dataset: Dataset, sections: list[str], target: float | None, max_epochs: int,
+              checkpoint: str | None, latency_runs: int, report=print) -> dict:
+    """Run the chosen sections one after the other on ``base.device``; ``report`` gets each section's name."""
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise CnnkitError(f"Unknown bench section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}.")
+    device = resolve_device(base.device)
+    out = {"machine": machine(device), "dataset": dataset.info.name, "source": dataset.source,
+           "train_images": len(subset(dataset.train, base.train_subset, base.seed)), "test_images": len(dataset.test)}
+    for section in SECTIONS:
+        if section not in sections:
+            continue
+        report(section)
+        start = time.perf_counter()
+        if section == "compare":
+            out[section] = compare(base, dataset)
+        elif section == "target":
+            out[section] = targets(base, dataset, target or TARGETS[dataset.info.name], max_epochs)
+        elif section == "latency":
+            out[section] = latency(checkpoint, latency_runs)
+        else:
+            out[section] = app_cold_start(base.data_dir)
+        out[section]["bench_seconds"] = round(time.perf_counter() - start, 1)
+    out["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
+def format_report(out: dict) -> str:
+    """The figures as text lines."""
+    m = out["machine"]
+    lines = [f"{out['dataset']}: {out['train_images']} training / {out['test_images']} test images; "
+             f"{m['device']} ({m['name']}), {m['threads']} threads, torch {m['torch']}, load average "
+             f"{m['load_average'][0]} → {m['load_average_after'][0]}"]
+    if "compare" in out:
+        c = out["compare"]
+        for key in ("a", "b"):
+            r = c[key]
+            lines.append(f"({key}) {r['name']}: {r['seconds_per_epoch']:.2f} s/epoch, {r['images_per_s']:,} img/s, "
+                         f"test accuracy {r['test_accuracy']:.4f}, evaluation {r['eval_seconds']:.2f} s")
+        lines.append(f"ratio b/a: {c['ratio_b_over_a']:.3f}")
+    if "target" in out:
+        t = out["target"]
+        for name, r in t["recipes"].items():
+            verb = "reached" if r["reached"] else "NOT reached"
+            lines.append(f"time to {t['target']:.0%} ({name}: {r['config']}): {verb} in {r['epochs']} epoch(s), "
+                         f"{r['train_seconds']:.2f} s of training, test accuracy {r['test_accuracy']:.4f}")
+    if "latency" in out:
+        lat = out["latency"]
+        for key in ("model_ms", "png_to_prediction_ms"):
+            lines.append(f"latency {key[:-3]}: p50 {lat[key]['p50']:.2f} ms, p95 {lat[key]['p95']:.2f} ms")
+    if "app" in out:
+        lines.append(f"app cold start to first page: {out['app']['first_page_rendered_s']} s "
+                     f"(median {out['app']['median_first_page_s']} s)")
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""``python -m cnnkit bench`` end to end on a small subset, and the presets it compares."""
+import json
+
+import pytest
+
+from cnnkit.errors import CnnkitError
+from cnnkit.presets import apply_preset
+from cnnkit.training import TrainConfig
+from tests.test_cli import cli
+
+
+def test_bench_runs_end_to_end_on_a_subset(mnist5k):
+    run = cli("bench", "--dataset", "mnist", "--data-dir", mnist5k, "--device", "cpu", "--subset", "640",
+              "--sections", "compare,target,latency", "--target", "0.5", "--max-epochs", "2",
+              "--latency-runs", "20", "--json")
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["train_images"] == 640 and out["test_images"] == 10_000
+    assert out["command"].startswith("python -m cnnkit bench --dataset mnist")
+    a, b = out["compare"]["a"], out["compare"]["b"]
+    assert a["name"].startswith("notebook") and b["name"].startswith("cnnkit")
+    assert out["compare"]["ratio_b_over_a"] == pytest.approx(b["seconds_per_epoch"] / a["seconds_per_epoch"],
+                                                             abs=2e-3)
+    assert all(0.1 < r["test_accuracy"] <= 1 and r["images_per_s"] > 0 for r in (a, b))  # above chance
+    recipes = out["target"]["recipes"]
+    assert set(recipes) == {"fast", "notebook"}
+    assert recipes["notebook"]["reached"]  # 2 epochs of 10 batches reach 50%; fast's 3 large batches may not
+    for r in recipes.values():  # either reached in time, or tried every epoch allowed and fell short
+        assert (r["test_accuracy"] >= 0.5) if r["reached"] else (r["epochs"] == 2 and r["test_accuracy"] < 0.5)
+    for key in ("model_ms", "png_to_prediction_ms"):
+        assert 0 < out["latency"][key]["p50"] <= out["latency"][key]["p95"]
+
+
+def test_bench_text_report_and_bad_section(mnist5k):
+    run = cli("bench", "--dataset", "mnist", "--data-dir", mnist5k, "--sections", "latency",
+              "--latency-runs", "10")
+    assert run.returncode == 0, run.stderr
+    assert "latency png_to_prediction: p50" in run.stdout
+    bad = cli("bench", "--dataset", "mnist", "--data-dir", mnist5k, "--sections", "latency,warp")
+    assert bad.returncode == 2 and "Unknown bench section(s) warp" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_presets_set_their_recipe_and_keep_the_rest():
+    base = TrainConfig(dataset="fashion-mnist", seed=3, train_subset=500)
+    fast = apply_preset(base, "fast")
+    assert (fast.epochs, fast.batch_size, fast.schedule, fast.model.batchnorm) == (1, 256, "onecycle", True)
+    assert (fast.dataset, fast.seed, fast.train_subset, fast.model.arch) == ("fashion-mnist", 3, 500, "convnet")
+    notebook = apply_preset(fast, "notebook")
+    assert (notebook.epochs, notebook.batch_size, notebook.lr, notebook.model.batchnorm) == (6, 64, 1e-3, False)
+    with pytest.raises(CnnkitError, match="Unknown preset"):
+        apply_preset(base, "turbo")
+
+
+def test_cli_options_override_the_preset(mnist5k, tmp_path):
+    run = cli("train", "--preset", "fast", "--batch-size", "128", "--dataset", "mnist", "--data-dir", mnist5k,
+              "--subset", "512", "--device", "cpu", "--json")
+    assert run.returncode == 0, run.stderr
+    config = json.loads(run.stdout.strip().splitlines()[-1])["config"]
+    assert (config["batch_size"], config["schedule"], config["epochs"]) == (128, "onecycle", 1)
+    assert config["model"]["batchnorm"] is True

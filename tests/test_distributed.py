@@ -1,0 +1,52 @@
+"""``torchrun --nproc_per_node=2 -m cnnkit train``: two CPU processes with gloo learn what one process learns."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from cnnkit.data import Split
+from cnnkit.distributed import World, shard, world_from_env
+from cnnkit.errors import CnnkitError
+from tests.conftest import ROOT
+from tests.test_cli import cli
+
+ARGS = ["--dataset", "mnist", "--subset", "2048", "--epochs", "2", "--batch-size", "64", "--device", "cpu",
+        "--json"]
+
+
+def test_the_environment_says_where_a_process_stands():
+    assert world_from_env({}) is None and world_from_env({"WORLD_SIZE": "1"}) is None
+    assert world_from_env({"WORLD_SIZE": "4", "RANK": "2", "LOCAL_RANK": "0"}) == World(2, 4, 0)
+    with pytest.raises(CnnkitError, match="torchrun"):
+        world_from_env({"WORLD_SIZE": "2"})
+
+
+def test_shards_are_equal_disjoint_and_cover_the_set():
+    split = Split(torch.arange(101).view(101, 1, 1).to(torch.uint8), torch.arange(101))
+    parts = [shard(split, World(r, 3, r), seed=5) for r in range(3)]
+    labels = [set(p.labels.tolist()) for p in parts]
+    assert [len(p) for p in parts] == [33, 33, 33]
+    assert not (labels[0] & labels[1] or labels[1] & labels[2] or labels[0] & labels[2])
+    assert len(set().union(*labels)) == 99
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_match_one(mnist5k, tmp_path):
+    out = tmp_path / "ddp.pt"
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                          "-m", "cnnkit", "train", "--data-dir", mnist5k, *ARGS, "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    lines = [line for line in ddp.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, ddp.stdout  # only rank 0 reports
+    together = json.loads(lines[0])
+    assert "× 2 processes" in ddp.stderr and out.is_file()
+
+    alone = cli("train", "--data-dir", mnist5k, *ARGS)
+    assert alone.returncode == 0, alone.stderr
+    single = json.loads(alone.stdout.strip().splitlines()[-1])
+    assert len(together["epochs"]) == len(single["epochs"]) == 2
+    assert together["test_accuracy"] > 0.85
+    assert abs(together["test_accuracy"] - single["test_accuracy"]) < 0.03

@@ -1,0 +1,93 @@
+"""The engine's speed levers change the speed, not what is learned: each optimized path against the plain one
+on a fixed seed (the figures of the speed itself are in docs/speed.md, measured by ``python -m cnnkit bench``)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cnnkit.data import batches, load_dataset, subset, to_tensor
+from cnnkit.evaluation import evaluate
+from cnnkit.models import ModelConfig, build_model
+from cnnkit.training import BatchProgress, TrainConfig, autocast_dtype, train
+
+PLAIN = dict(channels_last=False, precision="fp32")
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist5k):
+    return load_dataset("mnist", mnist5k, download=False)
+
+
+def run(mnist, **kw):
+    """A short run; returns the result and its per-batch losses."""
+    losses = []
+    config = TrainConfig(dataset="mnist", epochs=1, batch_size=32, train_subset=640, device="cpu", **kw)
+    result = train(config, callback=lambda e: losses.append(e.loss) if isinstance(e, BatchProgress) else None,
+                   dataset=mnist)
+    return result, torch.tensor(losses)
+
+
+def test_the_plain_path_is_the_textbook_loop(mnist):
+    """fp32, NCHW: exactly what a hand-written loop over the same batches computes."""
+    result, losses = run(mnist, **PLAIN)
+    split = subset(mnist.train, 640, 0)
+    x, y = to_tensor(split.images, mnist.info), split.labels
+    torch.manual_seed(0)
+    model = build_model(ModelConfig())
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    expected = []
+    for xb, yb in batches(x, y, 32, True, torch.Generator().manual_seed(0)):
+        loss = F.cross_entropy(model(xb), yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        expected.append(loss.item())
+    assert torch.allclose(losses, torch.tensor(expected), rtol=1e-5, atol=1e-6)
+    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(result.model.parameters(), model.parameters()))
+
+
+def test_channels_last_learns_the_same(mnist):
+    plain, plain_losses = run(mnist, **PLAIN)
+    fast, fast_losses = run(mnist, channels_last=True, precision="fp32")
+    assert torch.allclose(plain_losses, fast_losses, rtol=1e-3, atol=1e-4)
+    assert abs(plain.evaluation.accuracy - fast.evaluation.accuracy) < 0.002
+
+
+def test_bf16_autocast_learns_the_same_within_rounding(mnist):
+    plain, plain_losses = run(mnist, **PLAIN)
+    fast, fast_losses = run(mnist, channels_last=True, precision="bf16")
+    assert (plain_losses - fast_losses).abs().max() < 0.1  # bf16 keeps ~3 significant digits
+    assert abs(plain_losses[-5:].mean() - fast_losses[-5:].mean()) < 0.05
+    assert abs(plain.evaluation.accuracy - fast.evaluation.accuracy) < 0.02
+
+
+def test_reporting_less_often_changes_nothing(mnist):
+    every, every_losses = run(mnist)
+    sparse, sparse_losses = run(mnist, report_every=7)
+    assert len(sparse_losses) == len(every_losses[6::7]) + 1  # every 7th batch, and the last one
+    assert torch.equal(sparse_losses[:-1], every_losses[6::7])
+    assert every.history[0].train_loss == sparse.history[0].train_loss
+    assert all(torch.equal(p, q) for p, q in zip(every.model.parameters(), sparse.model.parameters()))
+
+
+def test_evaluation_batch_size_does_not_change_the_result(mnist):
+    result, _ = run(mnist)
+    x = to_tensor(mnist.test.images[:2000], mnist.info)
+    y = mnist.test.labels[:2000]
+    small, large = evaluate(result.model, x, y, batch_size=64), evaluate(result.model, x, y, batch_size=2000)
+    assert small.accuracy == large.accuracy and small.confusion == large.confusion
+    assert small.loss == pytest.approx(large.loss, rel=1e-5)
+
+
+def test_auto_precision_is_bf16_only_on_native_hardware():
+    cpu = torch.device("cpu")
+    assert autocast_dtype("fp32", cpu) is None and autocast_dtype("bf16", cpu) is torch.bfloat16
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert autocast_dtype("auto", cpu) is (torch.bfloat16 if native else None)
+
+
+@pytest.mark.slow
+def test_compiled_training_learns_the_same(mnist):
+    plain, plain_losses = run(mnist, channels_last=True, precision="fp32")
+    compiled, compiled_losses = run(mnist, channels_last=True, precision="fp32", compile=True)
+    assert torch.allclose(plain_losses, compiled_losses, rtol=1e-3, atol=1e-4)
+    assert abs(plain.evaluation.accuracy - compiled.evaluation.accuracy) < 0.002
