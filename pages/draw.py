@@ -1,0 +1,298 @@
+"""Draw & predict: draw a digit or upload an image; see what the network answers, what it sees and why."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from cnnkit import charts_inference as charts
+from cnnkit.checkpoints import Checkpoint
+from cnnkit.errors import CnnkitError
+from cnnkit.explain import explain
+from cnnkit.finetune import finetune
+from cnnkit.imagenet import MODELS, classify_photo, find_weights, weights_for
+from cnnkit.images import open_rgb
+from cnnkit.inference import Prediction, card, classify, load_model, load_upload, predict_steps, read_digit
+from cnnkit.preprocess import DigitSteps
+from pages.ui import t
+
+IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
+UNSURE = 0.6  # below this top probability the page says the network is unsure
+DRAWINGS = "draw_my_drawings"  # the learner's labelled pictures: [(28×28 array, class index)]
+TUNED = "draw_finetune"  # the last fine-tuning result, until kept or discarded
+KEPT = "draw_kept_checkpoint"  # a fine-tuned model the learner kept: this session's digit model
+
+
+# ---------------------------------------------------------------- the model
+
+def choose_model() -> Checkpoint | None:
+    options = {"shipped": t("draw.model.shipped")}
+    if st.session_state.get("inference_checkpoint") is not None:
+        options["session"] = t("draw.model.session", name=st.session_state.get("inference_checkpoint_name", "?"))
+    if KEPT in st.session_state:
+        options["kept"] = t("draw.model.kept")
+    options["upload"] = t("draw.model.upload")
+    if st.session_state.get("draw_model") not in options:
+        st.session_state["draw_model"] = "kept" if "kept" in options else "shipped"
+    left, right = st.columns([2, 3])
+    choice = left.selectbox(t("draw.model.label"), list(options), format_func=options.get, key="draw_model")
+    try:
+        if choice == "upload":
+            file = left.file_uploader(t("draw.model.file"), type=["pt", "pth", "safetensors"], key="draw_model_file")
+            if file is None:
+                right.info(t("draw.model.need_file"))
+                return None
+            ckpt = load_upload(file.getvalue(), file.name)
+        else:
+            ckpt = {"shipped": load_model, "session": lambda: st.session_state["inference_checkpoint"],
+                    "kept": lambda: st.session_state[KEPT]}[choice]()
+    except CnnkitError as exc:
+        right.error(str(exc))
+        return None
+    show_card(ckpt, right)
+    return ckpt
+
+
+def show_card(ckpt: Checkpoint, where) -> None:
+    values = card(ckpt)
+    shown = {**values, "parameters": f"{values['parameters']:,}",
+             "test_accuracy": values["test_accuracy"] and f"{values['test_accuracy']:.2%}"}
+    if ckpt.dataset == "mnist":
+        shown.pop("classes")
+    where.markdown(" · ".join(f"**{t(f'draw.card.{k}')}** {v}" for k, v in shown.items() if v))
+
+
+# ---------------------------------------------------------------- one digit: answer, steps, inside
+
+def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Prediction | None:
+    """The top prediction and the probability bars; None when there is nothing to recognise."""
+    if steps.problem:
+        (st.info if steps.problem == "empty" else st.warning)(
+            t("draw.answer.full") if steps.problem == "full" else empty_hint)
+        return None
+    pred = predict_steps(ckpt, steps)
+    st.metric(t("draw.answer.label"), pred.label)
+    st.progress(pred.probability, text=t("draw.answer.confidence", p=pred.probability))
+    if pred.probability < UNSURE:
+        st.warning(t("draw.answer.unsure", p=pred.probability))
+    if ckpt.dataset != "mnist":
+        st.info(t("draw.answer.not_digits", dataset=card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
+    st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart")),
+                    key="draw_probs")
+    return pred
+
+
+def show_picture(where, image: np.ndarray, caption: str) -> None:
+    where.image(image, caption=caption, width=int(image.shape[1]), output_format="PNG")
+
+
+def read_picture(source: bytes, name: str, invert: bool | None = None) -> tuple[DigitSteps, np.ndarray]:
+    """The prepared digit and a small preview of the picture it came from."""
+    preview, _ = open_rgb(source, name)
+    preview.thumbnail((112, 112))
+    return read_digit(source, name, invert), np.asarray(preview)
+
+
+# An upload is read again at each rerun (a click on the page): remember the last few by content.
+read_upload = st.cache_data(max_entries=4, show_spinner=False)(read_picture)
+
+
+def show_steps(ckpt: Checkpoint, pred: Prediction, preview: np.ndarray) -> None:
+    steps = pred.steps
+    st.subheader(t("draw.steps.title"))
+    st.caption(t("draw.steps.why"))
+    pictures = [(preview, "input"),
+                (charts.picture(steps.gray), "gray_inverted" if steps.inverted else "gray"),
+                (charts.picture(steps.cropped), "cropped"), (charts.picture(steps.fitted, box=20), "fitted"),
+                (charts.picture(steps.centered), "centered")]
+    columns = st.columns([1] * len(pictures) + [1.4])
+    for column, (image, key) in zip(columns, pictures):
+        show_picture(column, image, t(f"draw.steps.{key}"))
+    x = (steps.centered - ckpt.mean) / ckpt.std
+    columns[-1].plotly_chart(charts.values_map(x), key="draw_normalized")
+    columns[-1].caption(t("draw.steps.normalized", mean=f"{ckpt.mean:.4g}", std=f"{ckpt.std:.4g}"))
+
+    st.markdown(f"**{t('draw.steps.naive_title')}**")
+    naive, styled, why = st.columns([1, 1, 2])
+    for column, image, probs, key in ((naive, steps.naive, classify(ckpt, steps.naive), "naive"),
+                                      (styled, steps.centered, np.asarray(pred.probabilities), "mnist_style")):
+        column.markdown(t("draw.steps.verdict", label=ckpt.classes[int(probs.argmax())], p=float(probs.max())))
+        show_picture(column, charts.picture(image, 140), t(f"draw.steps.{key}"))
+    why.caption(t("draw.steps.naive_why"))
+
+
+def show_inside(ckpt: Checkpoint, steps: DigitSteps) -> None:
+    st.subheader(t("draw.inside.title"))
+    ex = explain(ckpt, steps.centered)
+    st.caption(t("draw.inside.maps_why"))
+    for layer in ex.layers:
+        count, size = layer.maps.shape[0], layer.maps.shape[1]
+        st.plotly_chart(charts.feature_grid(layer.maps, t("draw.inside.maps", layer=layer.name, count=count,
+                                                          size=size)), key=f"draw_maps_{layer.name}")
+    label = ckpt.classes[ex.target]
+    saliency, gradcam, why = st.columns(3, vertical_alignment="center")
+    saliency.plotly_chart(charts.heat_overlay(steps.centered, ex.saliency, t("draw.inside.saliency", label=label)),
+                          key="draw_saliency")
+    gradcam.plotly_chart(charts.heat_overlay(steps.centered, ex.gradcam,
+                                             t("draw.inside.gradcam", layer=ex.gradcam_layer, label=label)),
+                         key="draw_gradcam")
+    why.caption(t("draw.inside.why"))
+
+
+# ---------------------------------------------------------------- teaching
+
+def keep_tuned() -> None:
+    st.session_state[KEPT] = st.session_state.pop(TUNED).checkpoint
+    st.session_state["draw_model"] = "kept"
+    st.toast(t("draw.teach.kept"))
+
+
+def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
+    st.subheader(t("draw.teach.title"))
+    st.caption(t("draw.teach.intro"))
+    drawings = st.session_state.setdefault(DRAWINGS, [])
+    guess = ckpt.classes.index(pred.label)
+    if st.session_state.get("draw_guess") != guess:  # a new answer: offer it as the label to correct
+        st.session_state["draw_guess"] = st.session_state["draw_true_label"] = guess
+    label_col, add_col, count_col = st.columns([2, 2, 3], vertical_alignment="bottom")
+    label = label_col.selectbox(t("draw.teach.label"), range(len(ckpt.classes)),
+                                format_func=lambda i: ckpt.classes[i], key="draw_true_label")
+    if add_col.button(t("draw.teach.add"), key="draw_add"):
+        drawings.append((pred.steps.centered.astype(np.float32), label))
+        st.toast(t("draw.teach.added", label=ckpt.classes[label]))
+    count_col.markdown(t("draw.teach.count", n=len(drawings)))
+    if not drawings:
+        st.caption(t("draw.teach.none"))
+        return
+    st.image([charts.picture(img, 56) for img, _ in drawings], caption=[ckpt.classes[y] for _, y in drawings],
+             output_format="PNG")
+    steps_col, run_col, forget_col = st.columns([2, 2, 3], vertical_alignment="bottom")
+    n_steps = steps_col.slider(t("draw.teach.steps"), 10, 200, 40, step=10, key="draw_tune_steps")
+    if forget_col.button(t("draw.teach.forget"), key="draw_forget"):
+        drawings.clear()
+        st.session_state.pop(TUNED, None)
+        st.rerun()
+    if run_col.button(t("draw.teach.run"), type="primary", key="draw_tune"):
+        with st.spinner(t("draw.teach.running")):
+            st.session_state[TUNED] = finetune(ckpt, np.stack([img for img, _ in drawings]),
+                                               [y for _, y in drawings], steps=n_steps)
+    if TUNED in st.session_state:
+        show_tuned(st.session_state[TUNED], drawings)
+
+
+def show_tuned(result, drawings: list) -> None:
+    classes = result.checkpoint.classes
+    labels = [y for _, y in drawings[:len(result.before)]]
+    before, after = result.before.argmax(1), result.after.argmax(1)
+    st.success(t("draw.teach.before_after", n=len(labels), before=int((before == labels).sum()),
+                 after=int((after == labels).sum())))
+    st.caption(t("draw.teach.params", trainable=f"{result.trainable:,}", frozen=f"{result.frozen:,}"))
+    st.image([charts.picture(img, 56) for img, _ in drawings[:len(labels)]], caption=[
+        t("draw.teach.item", label=classes[y], before=f"{classes[b]} {result.before[i, b]:.0%}",
+          after=f"{classes[a]} {result.after[i, a]:.0%}") for i, (y, b, a) in enumerate(zip(labels, before, after))],
+        output_format="PNG")
+    keep, discard = st.columns(2)
+    keep.button(t("draw.teach.keep"), on_click=keep_tuned, key="draw_keep")
+    if discard.button(t("draw.teach.discard"), key="draw_discard"):
+        st.session_state.pop(TUNED)
+        st.rerun()
+
+
+def show_digit(ckpt: Checkpoint, picture: tuple[DigitSteps, np.ndarray] | None, empty_hint: str,
+               answer_box) -> None:
+    with answer_box:
+        st.subheader(t("draw.answer.title"))
+        if picture is None:
+            st.info(empty_hint)
+            return
+        pred = show_answer(ckpt, picture[0], empty_hint)
+    if pred:
+        show_steps(ckpt, pred, picture[1])
+        show_inside(ckpt, pred.steps)
+        show_teach(ckpt, pred)
+
+
+# ---------------------------------------------------------------- the three inputs
+
+def clear_canvas() -> None:
+    st.session_state["draw_canvas_id"] = st.session_state.get("draw_canvas_id", 0) + 1
+
+
+def draw_mode(ckpt: Checkpoint) -> None:
+    left, right = st.columns([2, 3])
+    with left:
+        st.space("medium")  # room for the canvas's toolbar, which appears above it
+        canvas = st_canvas(stroke_width=st.session_state.get("draw_stroke", 20), stroke_color="#FFFFFF",
+                           background_color="#000000", width=280, height=280, drawing_mode="freedraw",
+                           return_image_data=True, key=f"draw_canvas_{st.session_state.get('draw_canvas_id', 0)}")
+        stroke, clear = st.columns([5, 3], vertical_alignment="bottom")
+        stroke.slider(t("draw.canvas.stroke"), 6, 40, 20, key="draw_stroke")
+        clear.button(t("draw.canvas.clear"), on_click=clear_canvas, key="draw_clear")
+        st.caption(t("draw.canvas.toolbar"))
+    source = canvas.image_bytes
+    show_digit(ckpt, read_picture(source, "the canvas", invert=False) if source else None, t("draw.answer.empty"),
+               right)
+
+
+def upload_mode(ckpt: Checkpoint) -> None:
+    left, right = st.columns([2, 3])
+    file = left.file_uploader(t("draw.upload.label"), type=IMAGES, help=t("draw.upload.help"), key="draw_upload")
+    if file is None:
+        left.caption(t("draw.upload.help"))
+        return
+    try:
+        picture = read_upload(file.getvalue(), file.name)
+    except CnnkitError as exc:
+        left.error(str(exc))
+        return
+    for code, values in picture[0].notes:
+        left.info(t(f"draw.notes.{code}", **values))
+    show_digit(ckpt, picture, t("draw.answer.empty_upload"), right)
+
+
+def photo_mode() -> None:
+    st.caption(t("draw.photo.intro"))
+    choice, info = st.columns([2, 3], vertical_alignment="bottom")
+    model = choice.selectbox(t("draw.photo.model"), MODELS, key="draw_imagenet_model")
+    weights = weights_for(model)
+    info.caption(t("draw.photo.info", accuracy=weights.accuracy, size=weights.size_mb))
+    found = find_weights(model)
+    if found:
+        st.success(t("draw.photo.found", path=found))
+    else:
+        st.warning(t("draw.photo.missing", model=model, url=weights.url, size=weights.size_mb, path=weights.hub_path))
+    with st.expander(t("draw.photo.own"), expanded=found is None):
+        upload = st.file_uploader(t("draw.photo.weights_file"), type=["pth", "pt", "safetensors"],
+                                  max_upload_size=200, key="draw_imagenet_weights")
+        path = st.text_input(t("draw.photo.weights_path"), key="draw_imagenet_path").strip()
+    left, right = st.columns([2, 3])
+    photo = left.file_uploader(t("draw.photo.file"), type=IMAGES, key="draw_photo")
+    if photo is None or not (found or upload or path):
+        return
+    try:
+        answer = classify_photo(model, photo.getvalue(), upload.getvalue() if upload else path or None,
+                                photo.name, upload.name if upload else "")
+    except CnnkitError as exc:
+        right.error(str(exc))
+        return
+    for code, values in answer.notes:
+        left.info(t(f"draw.notes.{code}", **values))
+    answer.image.thumbnail((320, 320))
+    left.image(answer.image)
+    right.markdown(f"**{t('draw.photo.top5')}**")
+    right.plotly_chart(charts.top_bars([name for name, _ in answer.top5], [p for _, p in answer.top5]),
+                       key="draw_top5")
+
+
+# ---------------------------------------------------------------- the page
+
+st.title(t("draw.title"))
+st.markdown(t("draw.intro"))
+mode = st.segmented_control(t("draw.mode.label"), ["draw", "upload", "photo"], default="draw", required=True,
+                            format_func=lambda m: t(f"draw.mode.{m}"), key="draw_mode")
+if mode == "photo":
+    photo_mode()
+else:
+    digit_model = choose_model()
+    if digit_model is not None:
+        (draw_mode if mode == "draw" else upload_mode)(digit_model)

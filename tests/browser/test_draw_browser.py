@@ -1,0 +1,57 @@
+"""In a real browser: draw a "1" on the canvas with the mouse, see the answer 1 and the probability chart;
+clear the canvas."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from cnnkit.inference import DEFAULT_CHECKPOINT
+from tests.conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def find_canvas(page, timeout_s=30):
+    """The canvas Fabric.js draws on, in the page or in the component's iframe, once it has mounted."""
+    for _ in range(timeout_s * 4):
+        for frame in page.frames:
+            canvas = frame.locator("canvas.upper-canvas")
+            if canvas.count():
+                return canvas.first
+        page.wait_for_timeout(250)
+    raise AssertionError("no drawing canvas on the page")
+
+
+def stroke(page, box, points, steps=12):
+    """Press the mouse at the first point (canvas coordinates) and drag it through the others."""
+    x0, y0 = box["x"], box["y"]
+    page.mouse.move(x0 + points[0][0], y0 + points[0][1])
+    page.mouse.down()
+    for (xa, ya), (xb, yb) in zip(points, points[1:]):
+        for i in range(1, steps + 1):
+            page.mouse.move(x0 + xa + (xb - xa) * i / steps, y0 + ya + (yb - ya) * i / steps)
+    page.mouse.up()
+
+
+def test_draw_a_one_and_see_it_recognised(page):
+    if not DEFAULT_CHECKPOINT.is_file():
+        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
+    page.get_by_role("link", name=re.compile("Draw & predict")).click()
+    wait_for_app(page)
+    expect(page.locator("h1")).to_contain_text("Draw & predict")
+    canvas = find_canvas(page)
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    assert 270 <= box["width"] <= 290 and 270 <= box["height"] <= 290
+
+    stroke(page, box, [(140, 45), (140, 235)])
+    metric = page.get_by_test_id("stMetricValue")
+    expect(metric).to_have_text("1", timeout=30_000)
+    wait_for_app(page)
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    expect(page.get_by_text("Probability of each class")).to_be_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
+
+    page.get_by_role("button", name=re.compile("Clear")).click()  # a fresh canvas, and the hint again
+    expect(page.get_by_text("Draw a digit on the black canvas")).to_be_visible(timeout=30_000)
+    expect(metric).to_have_count(0)

@@ -1,0 +1,186 @@
+"""AppTest of the Draw & predict page: uploads read as the user expects, every bad file gets a clear
+message and never a traceback, the model choice, teaching the model, and ImageNet photos offline."""
+import io
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnnkit.checkpoints import to_bytes
+from cnnkit.i18n import text
+from cnnkit.imagenet import weights_for
+from cnnkit.inference import DEFAULT_CHECKPOINT
+from tests.conftest import ROOT
+from tests.test_drawn_digits import draw_digit, png
+from tests.test_explain import random_checkpoint
+from tests.test_images import NOISE, png_header
+
+SEVEN = png(draw_digit("7", (150, 140, 90, 125), dark_on_light=True))  # small, low right, dark on light
+
+
+def open_page(lang="en") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page("pages/draw.py").run()
+    assert not at.exception
+    return at
+
+
+def upload(at, name, data, key="draw_upload") -> AppTest:
+    at.file_uploader(key=key).set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(elements) -> str:
+    return " ".join(e.value for e in elements)
+
+
+@pytest.fixture
+def shipped():
+    if not DEFAULT_CHECKPOINT.is_file():
+        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_page_opens_on_the_canvas_with_its_hint(lang, shipped):
+    at = open_page(lang)
+    assert at.title[0].value == text("draw.title", lang)
+    assert texts(at.info) == text("draw.answer.empty", lang)
+    assert text("draw.card.test_accuracy", lang) in texts(at.markdown)
+    assert not at.metric  # nothing drawn, nothing predicted
+
+
+def test_an_uploaded_digit_is_read_and_explained(shipped):
+    at = open_page()
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    assert at.metric[0].value == "7"
+    assert text("draw.notes.inverted") in texts(at.info)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 6  # probabilities, normalized input, 2 feature-map grids, saliency, Grad-CAM
+    assert [h.value for h in at.subheader][1:4] == [text(f"draw.{k}.title") for k in ("steps", "inside", "teach")]
+
+
+def gif(frames):
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100)
+    return buffer.getvalue()
+
+
+def encoded(img, fmt="PNG", **options):
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+SEVEN_IMAGE = Image.open(io.BytesIO(SEVEN))
+TRANSPARENT = Image.new("RGBA", SEVEN_IMAGE.size, (0, 0, 0, 0))
+TRANSPARENT.putalpha(Image.eval(SEVEN_IMAGE.convert("L"), lambda v: 255 - v))
+
+BAD_FILES = {  # name: (bytes, the error shown or None, the note shown or None)
+    "notes.png": (b"this is not a picture", "not an image", None),
+    "truncated.png": (encoded(NOISE)[:2000], "damaged or truncated", None),
+    "bomb.png": (png_header(30000, 30000), "million pixels", None),
+    "anim.gif": (gif([SEVEN_IMAGE.convert("P"), Image.new("P", SEVEN_IMAGE.size, 0)]), None, "animated"),
+    "cmyk.jpg": (encoded(SEVEN_IMAGE.convert("CMYK"), "JPEG"), None, "converted"),
+    "deep.png": (encoded(Image.fromarray(np.asarray(SEVEN_IMAGE, np.uint16) * 257)), None, "high_depth"),
+    "palette.png": (encoded(SEVEN_IMAGE.convert("P")), None, "converted"),
+    "transparent.png": (encoded(TRANSPARENT), None, "alpha_ink"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_and_unusual_files_get_a_clear_message(name, shipped):
+    data, error, note = BAD_FILES[name]
+    at = open_page()
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, name, data)
+    if error:
+        assert error in texts(at.error) and name in texts(at.error) and not at.metric
+    else:
+        assert not at.error and at.metric[0].value == "7"
+        assert any(e.value.startswith(text(f"draw.notes.{note}").split("{")[0]) for e in at.info)
+
+
+def test_a_blank_image_says_there_is_nothing_to_read(shipped):
+    at = open_page()
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "white.png", encoded(Image.new("L", (200, 200), 255)))
+    assert texts(at.info).endswith(text("draw.answer.empty_upload")) and not at.metric
+
+
+class Payload:
+    def __reduce__(self):
+        return (print, ("this would have run",))
+
+
+def test_model_choice_upload_refuses_pickles_and_shows_fashion_classes(shipped):
+    at = open_page()
+    at.selectbox(key="draw_model").set_value("upload").run()
+    assert text("draw.model.need_file") in texts(at.info)
+    buffer = io.BytesIO()
+    torch.save({"meta": Payload(), "state_dict": {}}, buffer)
+    upload(at, "evil.pt", buffer.getvalue(), key="draw_model_file")
+    assert "refused" in texts(at.error)
+
+    upload(at, "fashion.pt", to_bytes(random_checkpoint(dataset="fashion-mnist")), key="draw_model_file")
+    assert "Fashion-MNIST" in texts(at.markdown) and "Ankle boot" in texts(at.markdown)
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    assert at.metric[0].value in random_checkpoint(dataset="fashion-mnist").classes
+    assert "Fashion-MNIST" in texts(at.info)
+
+
+def test_a_model_trained_in_this_session_is_offered(shipped):
+    at = open_page()
+    at.session_state["inference_checkpoint"] = random_checkpoint(seed=3)
+    at.session_state["inference_checkpoint_name"] = "my first run"
+    at.run()
+    choice = at.selectbox(key="draw_model")
+    assert "session" in choice.options or text("draw.model.session", name="my first run") in choice.options
+    choice.set_value("session").run()
+    assert not at.exception and text("draw.answer.empty") in texts(at.info)
+
+
+def test_teach_fine_tune_and_keep(shipped):
+    at = open_page()
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    at.selectbox(key="draw_true_label").set_value(1).run()  # "no, this is how I write a one"
+    at.button(key="draw_add").click().run()
+    assert text("draw.teach.count", n=1) in texts(at.markdown)
+    at.slider(key="draw_tune_steps").set_value(30).run()
+    at.button(key="draw_tune").click().run()
+    assert not at.exception
+    assert text("draw.teach.before_after", n=1, before=0, after=1) == texts(at.success)
+    at.button(key="draw_keep").click().run()
+    assert text("draw.teach.kept") in texts(at.toast)
+    assert at.selectbox(key="draw_model").value == "kept"
+    assert at.metric[0].value == "1"  # the kept model reads the drawing as taught
+    assert text("draw.card.fine_tuned_on") in texts(at.markdown)
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return weights_for("mobilenet_v3_small").hub_path
+
+
+def test_photo_mode_offline_says_how_to_get_weights_and_uses_them_once_there(hub):
+    at = open_page()
+    at.segmented_control(key="draw_mode").set_value("photo").run()
+    at.selectbox(key="draw_imagenet_model").set_value("mobilenet_v3_small").run()
+    assert weights_for("mobilenet_v3_small").url in texts(at.warning)
+    upload(at, "photo.jpg", encoded(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
+    assert not at.get("plotly_chart")
+
+    hub.parent.mkdir(parents=True)
+    torch.save(torchvision.models.get_model("mobilenet_v3_small", weights=None).state_dict(), hub)
+    at.run()
+    assert str(hub) in texts(at.success)
+    assert len(at.get("plotly_chart")) == 1 and not at.error

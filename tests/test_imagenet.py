@@ -1,0 +1,104 @@
+"""General photos through an ImageNet model, offline: without weights the answer comes at once and says
+how to get them; with a weights file (here a randomly initialised one) the top 5 comes back."""
+import io
+import os
+import time
+import urllib.request
+
+import pytest
+import torch
+import torchvision
+from PIL import Image
+from safetensors.torch import save
+
+from cnnkit.errors import CnnkitError
+from cnnkit.imagenet import MODELS, classify_photo, find_weights, load_classifier, weights_for
+
+MODEL = "mobilenet_v3_small"  # the smallest of the list: a 10 MB weights file
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """An empty torch hub cache, and any attempt to reach the network fails the test."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("cnnkit tried to download")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    return tmp_path / "torch" / "hub" / "checkpoints"
+
+
+@pytest.fixture(scope="module")
+def random_weights() -> bytes:
+    torch.manual_seed(0)
+    buffer = io.BytesIO()
+    torch.save(torchvision.models.get_model(MODEL, weights=None).state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def photo() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (200, 120, 40)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def assert_top5(top):
+    categories = torchvision.models.get_model_weights(MODEL).DEFAULT.meta["categories"]
+    probs = [p for _, p in top]
+    assert len(top) == 5 and all(name in categories for name, _ in top)
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+
+
+def test_without_weights_it_says_so_at_once_and_how_to_get_them(hub):
+    assert find_weights(MODEL) is None
+    start = time.perf_counter()
+    with pytest.raises(CnnkitError) as info:
+        classify_photo(MODEL, photo())
+    assert time.perf_counter() - start < 5
+    message = str(info.value)
+    assert weights_for(MODEL).url in message and str(hub / os.path.basename(weights_for(MODEL).url)) in message
+
+
+def test_weights_in_the_hub_cache_are_found_and_used(hub, random_weights):
+    path = weights_for(MODEL).hub_path
+    path.parent.mkdir(parents=True)
+    path.write_bytes(random_weights)
+    assert find_weights(MODEL) == path
+    answer = classify_photo(MODEL, photo(), name="photo.jpg")
+    assert_top5(answer.top5)
+    assert answer.notes == [] and answer.image.size == (320, 240)
+
+
+def test_an_uploaded_or_pointed_weights_file_is_used(hub, random_weights, tmp_path):
+    assert_top5(classify_photo(MODEL, photo(), random_weights, weights_name="mine.pth").top5)
+    (tmp_path / "mine.pth").write_bytes(random_weights)
+    assert_top5(classify_photo(MODEL, photo(), tmp_path / "mine.pth").top5)
+    state = torch.load(io.BytesIO(random_weights), weights_only=True)
+    assert_top5(classify_photo(MODEL, photo(), save(state), weights_name="mine.safetensors").top5)
+
+
+class Payload:
+    def __reduce__(self):
+        return (print, ("this would have run",))
+
+
+def test_weights_with_a_pickled_payload_are_refused(hub):
+    buffer = io.BytesIO()
+    torch.save({"features.0.0.weight": Payload()}, buffer)
+    with pytest.raises(CnnkitError, match="refused.*pickled"):
+        load_classifier(MODEL, buffer.getvalue(), "evil.pth")
+
+
+def test_other_models_weights_and_bad_files_are_clear_errors(hub, random_weights, tmp_path):
+    with pytest.raises(CnnkitError, match="does not hold resnet18's weights"):
+        load_classifier("resnet18", random_weights, "small.pth")
+    with pytest.raises(CnnkitError, match="not a readable weights file"):
+        load_classifier(MODEL, b"PK\x03\x04 not really a zip", "broken.pth")
+    with pytest.raises(CnnkitError, match="is not a file"):
+        load_classifier(MODEL, tmp_path / "nowhere.pth")
+    with pytest.raises(CnnkitError, match="Unknown ImageNet model"):
+        weights_for("alexnet_v9")
+    assert "mobilenet_v3_large" in MODELS and "resnet50" in MODELS
