@@ -16,5 +16,8 @@ language_switch()
 
 PAGES = [
     st.Page("pages/home.py", title=t("nav.home"), icon="🏠", default=True, url_path="home"),
+    st.Page("pages/guide.py", title=t("nav.guide"), icon="🏛️", url_path="guide"),
+    st.Page("pages/train.py", title=t("nav.train"), icon="🏋️", url_path="train"),
+    st.Page("pages/draw.py", title=t("nav.draw"), icon="✏️", url_path="draw"),
 ]
 st.navigation(PAGES).run()

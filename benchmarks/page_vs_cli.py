@@ -1,0 +1,98 @@
+"""Is training from the page slower than from the CLI? The same config, alternately, end to end.
+
+    python benchmarks/page_vs_cli.py --data-dir ../shared/data/mnist-5k --epochs 2 --repeats 3
+
+The CLI run is ``python -m cnnkit train --json``; the page run is a real ``streamlit run app.py`` driven by
+headless Chromium (Debian's /usr/bin/chromium), which clicks Train and waits for the result while the live
+charts redraw. Both report the same figure: the seconds spent inside ``cnnkit.training.train`` (epochs plus
+their test evaluations, without loading). Runs alternate so that a change in the machine's load hits both.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli_seconds(data_dir: str, epochs: int) -> float:
+    out = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", data_dir, "--epochs", str(epochs),
+                          "--device", "cpu", "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])["seconds"]
+
+
+@contextmanager
+def app(data_dir: str):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "false"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=dict(os.environ, CNNKIT_DATA_DIR=data_dir))
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class PageRunner:
+    """One browser tab on the training page; each ``run()`` clicks Train and reads the seconds it reports."""
+
+    def __init__(self, playwright, url: str, epochs: int):
+        self.browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        self.page = self.browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.page.goto(url)
+        self.page.get_by_role("link", name="Training").click()
+        self.page.get_by_label("Epochs").fill(str(epochs))
+        self.page.keyboard.press("Enter")
+        self.runs = 0
+
+    def run(self) -> float:
+        self.runs += 1
+        self.page.get_by_role("button", name=re.compile(r"^\W*Train$")).click()
+        done = self.page.get_by_text(re.compile(rf"#{self.runs} convnet: trained, .* in ([\d,.]+) s"))
+        done.wait_for(timeout=1_800_000)
+        return float(re.search(r"in ([\d,.]+) s", done.inner_text()).group(1).replace(",", ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist-5k"))
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    cli, page = [], []
+    with app(str(Path(args.data_dir).resolve())) as url, sync_playwright() as p:
+        runner = PageRunner(p, url, args.epochs)
+        for i in range(args.repeats):
+            cli.append(cli_seconds(args.data_dir, args.epochs))
+            page.append(runner.run())
+            print(f"pair {i + 1}: cli {cli[-1]:.1f} s, page {page[-1]:.1f} s, ratio {page[-1] / cli[-1]:.3f}",
+                  flush=True)
+    ratio = statistics.median(page) / statistics.median(cli)
+    print(f"median: cli {statistics.median(cli):.1f} s, page {statistics.median(page):.1f} s, "
+          f"page/cli {ratio:.3f} (pairs: {', '.join(f'{b / a:.3f}' for a, b in zip(cli, page))})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,315 @@
+"""Training: choose data, model, hyperparameters and device; train with live charts; study and compare runs.
+
+The run is a ``cnnkit.jobs.TrainingJob`` kept in this browser session's state; a fragment redraws it from
+snapshots while it trains, so the page stays responsive and the run survives a visit to another page.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from cnnkit.charts_training import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
+                                    kernels_figure, mistakes, per_class_figure, runs_figure)
+from cnnkit.checkpoints import to_bytes
+from cnnkit.compare import compare_devices, epoch_seconds
+from cnnkit.data import DATASETS, Dataset, default_data_dir, load_dataset
+from cnnkit.devices import list_devices
+from cnnkit.errors import CnnkitError
+from cnnkit.jobs import Snapshot, TrainingJob
+from cnnkit.models import FAMILIES, ModelConfig, build_model, count_parameters
+from cnnkit.summary import layer_table
+from cnnkit.training import OPTIMIZERS, TrainConfig, TrainResult
+from pages.ui import lang, t
+
+REFRESH_S = 0.5  # live charts redraw twice a second, whatever the batch rate
+LOCAL = "local"
+SUBSETS = (300, 1000, 3000, 10_000, 30_000, None)  # None: the whole training set
+COLUMN_FORMATS = {"images": "localized", "lr": "%g", "params": "localized", "seconds_per_epoch": "%.1f",
+                  "test_accuracy": "percent"}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def load(name: str, folder: str, download: bool) -> Dataset:
+    return load_dataset(name, folder, download, progress=lambda message: None)
+
+
+@st.cache_resource(show_spinner=False)
+def devices():
+    return list_devices()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def estimate(config: TrainConfig, source: str, _dataset: Dataset) -> float:
+    return epoch_seconds(config, _dataset)
+
+
+def job() -> TrainingJob | None:
+    return st.session_state.get("train_job")
+
+
+def busy() -> bool:
+    current = job()
+    return current is not None and not current.snapshot().done
+
+
+def data_settings() -> Dataset | None:
+    source = st.selectbox(t("train.dataset"), [*DATASETS, LOCAL], key="train_dataset",
+                          format_func=lambda k: t("train.local") if k == LOCAL else DATASETS[k].title)
+    if source == LOCAL:
+        folder = st.text_input(t("train.folder"), key="train_folder", placeholder="/path/to/idx-folder").strip()
+        name = st.radio(t("train.classes_of"), list(DATASETS), format_func=lambda k: DATASETS[k].title,
+                        horizontal=True, key="train_local_kind")
+        if not folder:
+            st.info(t("train.folder_needed"))
+            return None
+    else:
+        name, folder = source, str(default_data_dir())
+    try:
+        with st.spinner(t("train.loading")):
+            dataset = load(name, folder, source != LOCAL)
+    except CnnkitError as exc:
+        st.error(str(exc))
+        st.info(t("train.offline_hint"))
+        return None
+    st.caption(t("train.source", source=dataset.source, train=len(dataset.train), test=len(dataset.test)))
+    return dataset
+
+
+def settings() -> tuple[TrainConfig, Dataset | None]:
+    """The controls, and the config and dataset they describe (the dataset is None when it failed)."""
+    data_col, model_col, train_col = st.columns(3, gap="large")
+    with data_col:
+        st.subheader(t("train.data"))
+        dataset = data_settings()
+        subset = st.select_slider(t("train.subset"), SUBSETS, value=None, key="train_subset",
+                                  format_func=lambda n: t("train.all") if n is None else f"{n:,}")
+        augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
+        labels = {d.id: d.label for d in devices()}
+        device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
+    with model_col:
+        st.subheader(t("train.model"))
+        model = ModelConfig(
+            st.radio(t("train.arch"), list(FAMILIES), format_func=lambda k: t(f"train.archs.{k}"),
+                     horizontal=True, key="train_arch"),
+            extra_conv=st.toggle(t("train.extra_conv"), key="train_extra_conv"),
+            pooling=not st.toggle(t("train.no_pooling"), key="train_no_pooling"),
+            padding=not st.toggle(t("train.no_padding"), key="train_no_padding"),
+            extra_fc=st.toggle(t("train.extra_fc"), key="train_extra_fc"),
+            batchnorm=st.toggle(t("train.batchnorm"), key="train_batchnorm"),
+            dropout=st.slider(t("train.dropout"), 0.0, 0.9, 0.0, 0.05, key="train_dropout"))
+    with train_col:
+        st.subheader(t("train.hyper"))
+        config = TrainConfig(
+            dataset=dataset.info.name if dataset else "mnist", model=model,
+            epochs=st.number_input(t("train.epochs"), 1, 100, 1, key="train_epochs"),
+            batch_size=st.number_input(t("train.batch_size"), 1, 60_000, 64, key="train_batch_size"),
+            optimizer=st.selectbox(t("train.optimizer"), OPTIMIZERS, key="train_optimizer",
+                                   format_func=lambda k: t(f"train.optimizers.{k}")),
+            lr=st.number_input(t("train.lr"), 1e-6, 1e3, 1e-3, 1e-4, format="%g", key="train_lr"),
+            seed=st.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed"),
+            train_subset=subset, augment=augment, device=device)
+    return config, dataset
+
+
+def summary(config: TrainConfig, dataset: Dataset) -> None:
+    """Before training: the parameters, the layer table and the measured seconds per epoch."""
+    try:
+        model = build_model(replace(config.model, num_classes=len(dataset.info.classes)))
+        rows = layer_table(model, (1, 1, 28, 28), device="cpu")
+    except CnnkitError as exc:
+        st.error(str(exc))
+        return
+    params_col, images_col, time_col = st.columns(3)
+    params_col.metric(t("train.params"), f"{count_parameters(model):,}")
+    images_col.metric(t("train.images"), f"{min(config.train_subset or len(dataset.train), len(dataset.train)):,}")
+    if busy():
+        time_col.metric(t("train.estimate"), "—", help=t("train.estimate_busy"))
+    else:
+        try:
+            with st.spinner(t("train.measuring")):
+                seconds = estimate(replace(config, epochs=1, lr=1e-3, seed=0), dataset.source, dataset)
+            time_col.metric(t("train.estimate"), f"{seconds:,.1f} s", help=t("train.estimate_help"))
+        except CnnkitError as exc:
+            time_col.metric(t("train.estimate"), "—")
+            st.warning(str(exc))
+    with st.expander(t("train.layers")):
+        st.dataframe([{t("train.layer_name"): r.name, t("train.layer_type"): r.type,
+                       t("train.layer_shape"): " × ".join(map(str, r.output_shape[1:])),
+                       t("train.layer_params"): r.params} for r in rows], hide_index=True)
+
+
+def start(config: TrainConfig, dataset: Dataset) -> None:
+    count = st.session_state["train_count"] = st.session_state.get("train_count", 0) + 1
+    st.session_state["train_job"] = TrainingJob(config, dataset, f"#{count} {config.model.describe()}").start()
+
+
+def retry(**widgets) -> None:
+    """Change some controls (a lower learning rate, the CPU) and train again."""
+    st.session_state.update(widgets)
+    st.session_state["train_autostart"] = True
+
+
+def progress_text(snap: Snapshot) -> str:
+    if not snap.batches:
+        return t("train.preparing")
+    if snap.eta is None:
+        return t("train.evaluating")
+    return t("train.progress", epoch=snap.epoch, epochs=snap.config.epochs, batch=snap.batch, batches=snap.batches)
+
+
+def epoch_times(snap: Snapshot) -> None:
+    """As the notebook printed it: the time of each epoch."""
+    if snap.epochs:
+        st.caption(" · ".join(t("train.epoch_time", epoch=e.epoch, seconds=f"{e.seconds:.1f}",
+                                  acc=f"{e.test_accuracy:.2%}") for e in snap.epochs))
+
+
+def live() -> None:
+    """The running job, redrawn from a snapshot every ``REFRESH_S`` seconds; a full rerun when it ends."""
+    snap = job().snapshot()
+    if snap.done:
+        st.rerun()
+    bar_col, stop_col = st.columns([5, 1], vertical_alignment="bottom")
+    bar_col.progress(min(snap.fraction, 1.0), text=progress_text(snap))
+    stop_col.button(t("train.stop"), on_click=job().stop, disabled=snap.stopping, key="train_stop", icon="⏹️",
+                    width="stretch")
+    rate_col, elapsed_col, left_col = st.columns(3)
+    rate_col.metric(t("train.images_per_s"), f"{snap.images_per_s:,.0f}")
+    elapsed_col.metric(t("train.elapsed"), f"{snap.elapsed:,.0f} s")
+    left_col.metric(t("train.left"), "—" if snap.eta is None else f"{snap.eta:,.0f} s")
+    charts(snap)
+
+
+def charts(snap: Snapshot) -> None:
+    """Batch loss, and loss and accuracy after each epoch, with the time of each epoch."""
+    loss_col, epoch_loss_col, epoch_acc_col = st.columns(3)
+    loss_col.plotly_chart(batch_loss_figure(snap, lang()), key="train_batch_chart")
+    for col, metric in ((epoch_loss_col, "loss"), (epoch_acc_col, "accuracy")):
+        col.plotly_chart(epoch_figure(snap.epochs, metric, snap.config.epochs, lang()), key=f"train_{metric}_chart")
+    epoch_times(snap)
+
+
+def outcome(snap: Snapshot) -> None:
+    """How the run ended, in words, with a way forward where it failed."""
+    config = snap.config
+    if snap.state == "completed":
+        st.success(t("train.completed", name=snap.name, acc=f"{snap.result.evaluation.accuracy:.2%}",
+                     seconds=f"{snap.result.seconds:,.1f}"))
+    elif snap.state == "stopped":
+        st.warning(t("train.stopped", name=snap.name, epoch=snap.epoch, batch=snap.batch, batches=snap.batches))
+    elif snap.state == "diverged":
+        lower = config.lr / 10
+        st.error(t("train.diverged", epoch=max(snap.epoch, 1), lr=f"{config.lr:g}", optimizer=config.optimizer,
+                   lower=f"{lower:g}"))
+        st.button(t("train.retry_lr", lr=f"{lower:g}"), on_click=retry, kwargs={"train_lr": lower})
+    else:
+        st.error(snap.error)
+        if snap.out_of_memory:
+            st.button(t("train.retry_cpu"), on_click=retry, kwargs={"train_device": "cpu"})
+
+
+def use_for_drawing(result: TrainResult, name: str) -> None:
+    st.session_state["inference_checkpoint"] = result.to_checkpoint()
+    st.session_state["inference_checkpoint_name"] = name
+
+
+def results(current: TrainingJob) -> None:
+    snap = current.snapshot()
+    outcome(snap)
+    result = snap.result
+    if snap.state not in ("completed", "stopped") or result.evaluation is None:
+        return
+    ev, data = result.evaluation, current.dataset
+    epochs = [e.seconds for e in snap.epochs]
+    acc_col, loss_col, params_col, time_col, device_col = st.columns(5)
+    acc_col.metric(t("train.test_accuracy"), f"{ev.accuracy:.2%}")
+    loss_col.metric(t("train.test_loss"), f"{ev.loss:.4f}")
+    params_col.metric(t("train.params"), f"{result.params:,}")
+    time_col.metric(t("train.seconds_per_epoch"), f"{sum(epochs) / len(epochs):,.1f} s" if epochs else "—")
+    device_col.metric(t("train.device"), result.device)
+    download_col, use_col = st.columns(2)
+    download_col.download_button(t("train.download"), lambda: to_bytes(result.to_checkpoint()),
+                                 file_name=f"{result.config.model.describe()}.pt", on_click="ignore", icon="💾")
+    using = st.session_state.get("inference_checkpoint_name") == snap.name
+    use_col.button(t("train.used") if using else t("train.use"), on_click=use_for_drawing,
+                   args=(result, snap.name), disabled=using, icon="✏️")
+    curves, per_class, confusion, wrong, kernels = st.tabs(
+        [t("train.tab_curves"), t("train.tab_per_class"), t("train.tab_confusion"), t("train.tab_mistakes"),
+         t("train.tab_kernels")])
+    with curves:
+        charts(snap)
+    per_class.plotly_chart(per_class_figure(ev, data.info.classes, lang()))
+    confusion.plotly_chart(confusion_figure(ev, data.info.classes, lang()))
+    with wrong:
+        shown = mistakes(ev, data.test, data.info.classes)
+        st.caption(t("train.mistakes", shown=len(shown), total=len(ev.misclassified), test=len(data.test)))
+        if shown:
+            st.image([m.image for m in shown], width=84,
+                     caption=[t("train.mistake", true=m.true, predicted=m.predicted, p=f"{m.probability:.0%}")
+                              for m in shown])
+    with kernels:
+        st.caption(t("train.kernels_help"))
+        st.plotly_chart(kernels_figure(result.model, lang()))
+
+
+def history() -> None:
+    """The session's runs as a table, and the curves of the runs chosen, overlaid."""
+    runs = st.session_state.setdefault("train_runs", {})
+    current = job()
+    record = current.record() if current else None
+    if record:
+        runs.setdefault(record.name, record)
+    if not runs:
+        st.info(t("train.no_runs"))
+        return
+    st.caption(t("train.runs_help"))
+    rows = [{**r.row(), "status": t(f"train.states.{r.status}")} for r in runs.values()]
+    st.dataframe([{t(f"train.col.{k}"): v for k, v in row.items()} for row in rows], hide_index=True,
+                 column_config={t(f"train.col.{k}"): st.column_config.NumberColumn(format=f)
+                                for k, f in COLUMN_FORMATS.items()})
+    chosen = st.multiselect(t("train.overlay"), list(runs), default=list(runs)[-3:])
+    if chosen:
+        for col, metric in zip(st.columns(2), ("accuracy", "loss")):
+            col.plotly_chart(runs_figure([runs[name] for name in chosen], metric, lang()))
+
+
+def device_comparison(config: TrainConfig, dataset: Dataset | None) -> None:
+    found = devices()
+    st.caption(t("train.devices_help"))
+    if len(found) == 1:
+        st.info(t("train.cpu_only"))
+    if st.button(t("train.compare"), disabled=dataset is None or busy(), icon="⚡",
+                 help=t("train.compare_busy") if busy() else None):
+        try:
+            with st.spinner(t("train.measuring_devices", n=len(found))):
+                st.session_state["train_speeds"] = compare_devices(config, dataset, found)
+        except CnnkitError as exc:
+            st.error(str(exc))
+    speeds = st.session_state.get("train_speeds")
+    if speeds:
+        st.plotly_chart(devices_figure(speeds, lang()))
+        st.dataframe([{t("train.device"): s.device.label, t("train.images_per_s"): round(s.images_per_s),
+                       t("train.speedup"): f"×{s.speedup:.1f}", t("train.notebook_run"): f"{s.notebook_seconds:,.0f} s"}
+                      for s in speeds], hide_index=True)
+
+
+st.title(t("train.title"))
+st.markdown(t("train.intro"))
+train_tab, runs_tab, devices_tab = st.tabs([t("train.tab_train"), t("train.tab_runs"), t("train.tab_devices")])
+with train_tab:
+    config, dataset = settings()
+    if dataset:
+        summary(config, dataset)
+    clicked = st.button(t("train.start"), type="primary", icon="🏋️", disabled=dataset is None or busy(),
+                        key="train_start")
+    if (clicked or st.session_state.pop("train_autostart", False)) and dataset and not busy():
+        start(config, dataset)
+    if job() and busy():
+        st.fragment(live, run_every=REFRESH_S)()
+    elif job():
+        results(job())
+with runs_tab:
+    history()
+with devices_tab:
+    device_comparison(config, dataset)

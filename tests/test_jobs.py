@@ -1,0 +1,118 @@
+"""Training jobs in a worker thread (progress, stop, divergence, failures, two at once) and the comparisons."""
+import time
+
+import pytest
+
+from cnnkit import jobs
+from cnnkit.compare import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
+from cnnkit.data import Dataset, load_dataset, subset
+from cnnkit.devices import list_devices
+from cnnkit.jobs import LossTrace, TrainingJob
+from cnnkit.training import GpuOutOfMemory, TrainConfig
+
+
+@pytest.fixture(scope="module")
+def small(mnist5k) -> Dataset:
+    """400 training and 200 test images of real MNIST, drawn at random."""
+    data = load_dataset("mnist", mnist5k, download=False)
+    return Dataset(data.info, subset(data.train, 400), subset(data.test, 200), "mnist-5k, a random 400/200")
+
+
+def config(**kw) -> TrainConfig:
+    return TrainConfig(**{"dataset": "mnist", "epochs": 1, "batch_size": 32, "device": "cpu", **kw})
+
+
+def finish(job: TrainingJob):
+    assert job.join(120), "the job did not end in 120 s"
+    return job.snapshot()
+
+
+def test_a_run_reports_progress_and_ends_with_results(small):
+    job = TrainingJob(config(epochs=2), small, "#1 demo").start()
+    snap = finish(job)
+    assert snap.state == "completed" and snap.done and snap.error == ""
+    assert (snap.epoch, snap.batch, snap.batches) == (2, 13, 13) and snap.fraction == 1.0
+    assert len(snap.losses) == len(snap.smoothed) == len(snap.steps) == 26
+    assert snap.steps[0] == pytest.approx(1 / 13) and snap.steps[-1] == pytest.approx(2.0)
+    assert [e.epoch for e in snap.epochs] == [1, 2] and snap.images_per_s > 0
+    assert snap.result.evaluation.accuracy > 0.3  # far above the 10% of chance after 800 images
+    row = job.record().row()
+    assert row["run"] == "#1 demo" and row["images"] == 400 and row["epochs"] == 2
+    assert row["test_accuracy"] == snap.result.evaluation.accuracy and row["status"] == "completed"
+
+
+def test_snapshot_while_running_has_eta_and_stop_keeps_what_was_learned(small):
+    job = TrainingJob(config(epochs=30), small).start()
+    deadline = time.monotonic() + 60
+    while (snap := job.snapshot()).batch < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert snap.state == "running" and not snap.done and 0 < snap.fraction < 1
+    assert snap.eta is not None and snap.eta > 0 and job.record() is None
+    job.stop()
+    snap = finish(job)
+    assert snap.state == "stopped" and snap.stopping and len(snap.epochs) < 30
+    assert snap.result.evaluation is not None  # evaluated as it was when stopped
+    assert job.record().status == "stopped"
+
+
+def test_a_diverging_learning_rate_ends_the_run_as_diverged(small):
+    snap = finish(TrainingJob(config(optimizer="sgd", lr=1e6), small).start())
+    assert snap.state == "diverged" and "learning rate" in snap.result.message
+    assert snap.result.evaluation is None
+
+
+def test_bad_settings_fail_with_the_engine_message(small):
+    snap = finish(TrainingJob(config(batch_size=1000), small).start())
+    assert snap.state == "failed" and snap.result is None and not snap.out_of_memory
+    assert "larger than the training set (400 images)" in snap.error
+
+
+def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small, monkeypatch):
+    def oom(*args):
+        raise GpuOutOfMemory("The GPU ran out of memory with batch size 32")
+
+    monkeypatch.setattr(jobs, "train", oom)
+    snap = finish(TrainingJob(config(), small).start())
+    assert snap.state == "failed" and snap.out_of_memory and "ran out of memory" in snap.error
+
+
+def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(jobs, "train", broken)
+    snap = finish(TrainingJob(config(), small).start())
+    assert snap.state == "failed" and "RuntimeError: boom" in snap.error
+
+
+def test_two_jobs_at_once_both_finish_with_their_own_results(small):
+    a = TrainingJob(config(seed=1), small, "a").start()
+    b = TrainingJob(config(seed=2, batch_size=50), small, "b").start()
+    sa, sb = finish(a), finish(b)
+    assert sa.state == sb.state == "completed"
+    assert (sa.batches, sb.batches) == (13, 8)
+    assert sa.result.model is not sb.result.model and sa.losses != sb.losses
+
+
+def test_loss_trace_stays_bounded_and_keeps_real_batches():
+    trace = LossTrace(cap=100, alpha=0.5)
+    losses = [float(i % 7) for i in range(10_000)]
+    for i, loss in enumerate(losses):
+        trace.add(i, loss)
+    assert len(trace.x) <= 200 and trace.stride == 64
+    assert all(trace.raw[k] == losses[int(x)] for k, x in enumerate(trace.x))  # kept points are real batches
+    gaps = {b - a for a, b in zip(trace.x, trace.x[1:])}
+    assert gaps == {trace.stride}  # evenly spaced
+    ema = 0.0
+    for i, loss in enumerate(losses[:int(trace.x[-1]) + 1]):
+        ema = loss if i == 0 else ema + 0.5 * (loss - ema)
+    assert trace.smooth[-1] == pytest.approx(ema)  # averaged over every batch, not only the kept ones
+
+
+def test_epoch_estimate_and_device_comparison_on_the_cpu(small):
+    seconds = epoch_seconds(config(train_subset=200), small, batches=2)
+    assert 0 < seconds < 60
+    cpu = [d for d in list_devices() if d.kind == "cpu"]
+    (speed,) = compare_devices(config(), small, cpu, batches=3)
+    assert speed.device.kind == "cpu" and speed.speedup == 1.0
+    assert speed.notebook_seconds == pytest.approx(NOTEBOOK_IMAGES / speed.images_per_s)
