@@ -19,6 +19,12 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def preset_values(name: str) -> dict:
+    """The preset as flat control values (``batchnorm`` beside ``epochs``), for the page's widgets."""
+    values = dict(PRESETS[name])
+    return {**values.pop("model", {}), **values}
+
+
 def apply_preset(config: TrainConfig, name: str) -> TrainConfig:
     """``config`` with the preset's values; model options in the preset change only those options."""
     try:

@@ -19,10 +19,17 @@ from cnnkit.errors import CnnkitError
 from cnnkit.jobs import Snapshot, TrainingJob
 from cnnkit.models import FAMILIES, ModelConfig, build_model, count_parameters
 from cnnkit.summary import layer_table
-from cnnkit.training import OPTIMIZERS, TrainConfig, TrainResult
+from cnnkit.presets import PRESETS, preset_values
+from cnnkit.training import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult
 from pages.ui import lang, t
 
-REFRESH_S = 0.5  # live charts redraw twice a second, whatever the batch rate
+# How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
+# more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
+# made page training ~40% slower than the CLI, once a second ~7% (docs/training.md).
+REFRESH_S = 0.5  # progress bar, images/s, time left
+CHART_REFRESH_S = 1.0  # the batch-loss chart
+EPOCH_REFRESH_S = 2.0  # the per-epoch charts, which change once an epoch
+LIVE = {"staticPlot": True}  # while training, charts are pictures (cheaper to redraw); results are interactive
 LOCAL = "local"
 SUBSETS = (300, 1000, 3000, 10_000, 30_000, None)  # None: the whole training set
 COLUMN_FORMATS = {"images": "localized", "lr": "%g", "params": "localized", "seconds_per_epoch": "%.1f",
@@ -76,6 +83,13 @@ def data_settings() -> Dataset | None:
     return dataset
 
 
+def use_recipe() -> None:
+    """Set the controls to the chosen recipe's values (the user may change them afterwards)."""
+    name = st.session_state.get("train_recipe")
+    if name:
+        st.session_state.update({f"train_{key}": value for key, value in preset_values(name).items()})
+
+
 def settings() -> tuple[TrainConfig, Dataset | None]:
     """The controls, and the config and dataset they describe (the dataset is None when it failed)."""
     data_col, model_col, train_col = st.columns(3, gap="large")
@@ -100,6 +114,8 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             dropout=st.slider(t("train.dropout"), 0.0, 0.9, 0.0, 0.05, key="train_dropout"))
     with train_col:
         st.subheader(t("train.hyper"))
+        st.segmented_control(t("train.recipe"), list(PRESETS), format_func=lambda k: t(f"train.recipes.{k}"),
+                             key="train_recipe", on_change=use_recipe, help=t("train.recipe_help"))
         config = TrainConfig(
             dataset=dataset.info.name if dataset else "mnist", model=model,
             epochs=st.number_input(t("train.epochs"), 1, 100, 1, key="train_epochs"),
@@ -107,6 +123,8 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             optimizer=st.selectbox(t("train.optimizer"), OPTIMIZERS, key="train_optimizer",
                                    format_func=lambda k: t(f"train.optimizers.{k}")),
             lr=st.number_input(t("train.lr"), 1e-6, 1e3, 1e-3, 1e-4, format="%g", key="train_lr"),
+            schedule=st.selectbox(t("train.schedule"), SCHEDULES, key="train_schedule",
+                                  format_func=lambda k: t(f"train.schedules.{k}"), help=t("train.schedule_help")),
             seed=st.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed"),
             train_subset=subset, augment=augment, device=device)
     return config, dataset
@@ -165,11 +183,17 @@ def epoch_times(snap: Snapshot) -> None:
                                   acc=f"{e.test_accuracy:.2%}") for e in snap.epochs))
 
 
-def live() -> None:
-    """The running job, redrawn from a snapshot every ``REFRESH_S`` seconds; a full rerun when it ends."""
+def live_snapshot() -> Snapshot:
+    """The running job's snapshot for a live fragment; a full rerun (to the results) once it has ended."""
     snap = job().snapshot()
     if snap.done:
         st.rerun()
+    return snap
+
+
+def live_progress() -> None:
+    """Progress, speed and time left, redrawn every ``REFRESH_S`` seconds."""
+    snap = live_snapshot()
     bar_col, stop_col = st.columns([5, 1], vertical_alignment="bottom")
     bar_col.progress(min(snap.fraction, 1.0), text=progress_text(snap))
     stop_col.button(t("train.stop"), on_click=job().stop, disabled=snap.stopping, key="train_stop", icon="⏹️",
@@ -178,15 +202,27 @@ def live() -> None:
     rate_col.metric(t("train.images_per_s"), f"{snap.images_per_s:,.0f}")
     elapsed_col.metric(t("train.elapsed"), f"{snap.elapsed:,.0f} s")
     left_col.metric(t("train.left"), "—" if snap.eta is None else f"{snap.eta:,.0f} s")
-    charts(snap)
 
 
-def charts(snap: Snapshot) -> None:
-    """Batch loss, and loss and accuracy after each epoch, with the time of each epoch."""
-    loss_col, epoch_loss_col, epoch_acc_col = st.columns(3)
-    loss_col.plotly_chart(batch_loss_figure(snap, lang()), key="train_batch_chart")
-    for col, metric in ((epoch_loss_col, "loss"), (epoch_acc_col, "accuracy")):
-        col.plotly_chart(epoch_figure(snap.epochs, metric, snap.config.epochs, lang()), key=f"train_{metric}_chart")
+def live_loss() -> None:
+    """The batch loss, redrawn every ``CHART_REFRESH_S`` seconds."""
+    batch_chart(live_snapshot(), live=True)
+
+
+def live_epochs() -> None:
+    """The per-epoch curves, redrawn every ``EPOCH_REFRESH_S`` seconds."""
+    epoch_charts(live_snapshot(), live=True)
+
+
+def batch_chart(snap: Snapshot, live: bool = False) -> None:
+    st.plotly_chart(batch_loss_figure(snap, lang()), key="train_batch_chart", config=LIVE if live else None)
+
+
+def epoch_charts(snap: Snapshot, live: bool = False) -> None:
+    """Loss and accuracy after each epoch, and the time of each epoch."""
+    for col, metric in zip(st.columns(2), ("loss", "accuracy")):
+        col.plotly_chart(epoch_figure(snap.epochs, metric, snap.config.epochs, lang()), key=f"train_{metric}_chart",
+                         config=LIVE if live else None)
     epoch_times(snap)
 
 
@@ -238,7 +274,8 @@ def results(current: TrainingJob) -> None:
         [t("train.tab_curves"), t("train.tab_per_class"), t("train.tab_confusion"), t("train.tab_mistakes"),
          t("train.tab_kernels")])
     with curves:
-        charts(snap)
+        batch_chart(snap)
+        epoch_charts(snap)
     per_class.plotly_chart(per_class_figure(ev, data.info.classes, lang()))
     confusion.plotly_chart(confusion_figure(ev, data.info.classes, lang()))
     with wrong:
@@ -306,7 +343,9 @@ with train_tab:
     if (clicked or st.session_state.pop("train_autostart", False)) and dataset and not busy():
         start(config, dataset)
     if job() and busy():
-        st.fragment(live, run_every=REFRESH_S)()
+        st.fragment(live_progress, run_every=REFRESH_S)()
+        st.fragment(live_loss, run_every=CHART_REFRESH_S)()
+        st.fragment(live_epochs, run_every=EPOCH_REFRESH_S)()
     elif job():
         results(job())
 with runs_tab:

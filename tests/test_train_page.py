@@ -69,6 +69,20 @@ def test_before_training_the_model_is_summarized_with_a_time_estimate(at):
     assert "conv3" in list(layers["Layer"]) and "128 × 3 × 3" in list(layers["Output shape"])
 
 
+def test_the_fast_recipe_sets_the_controls_and_trains_with_them(at):
+    at.segmented_control(key="train_recipe").set_value("fast").run()
+    assert at.number_input(key="train_batch_size").value == 256
+    assert at.selectbox(key="train_schedule").value == "onecycle" and at.toggle(key="train_batchnorm").value
+    assert metric(at, "Parameters") != "421,642"  # BatchNorm's scales and shifts
+    at.number_input(key="train_batch_size").set_value(100).run()  # still the user's to change
+    start(at)
+    wait_until(at, lambda snap: snap.done)
+    config = at.session_state["train_job"].config
+    assert (config.batch_size, config.schedule, config.model.batchnorm) == (100, "onecycle", True)
+    at.segmented_control(key="train_recipe").set_value("notebook").run()
+    assert at.number_input(key="train_epochs").value == 6 and not at.toggle(key="train_batchnorm").value
+
+
 def test_a_tiny_run_to_completion_shows_results_and_can_be_used_for_drawing(at):
     start(at)
     wait_until(at, lambda snap: snap.done)

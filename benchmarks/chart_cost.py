@@ -1,0 +1,31 @@
+"""The live figures of the training page: milliseconds to build and serialize them at several run lengths.
+
+    python benchmarks/chart_cost.py
+"""
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cnnkit.charts_training import batch_loss_figure, epoch_figure
+from cnnkit.jobs import LossTrace, Snapshot
+from cnnkit.training import EpochStats, TrainConfig
+
+for batches in (100, 1_000, 10_000, 100_000):
+    trace = LossTrace()
+    for i in range(batches):
+        trace.add(i / 938, 2.0 / (1 + i / 938))
+    epochs = [EpochStats(e, 10.0, 0.3, 0.9, 0.3, 0.9, 5000.0) for e in range(1, batches // 938 + 1)]
+    snap = Snapshot("#1", TrainConfig(epochs=max(1, len(epochs))), "running", 1, 1, 938, 1.0, None, 1.0,
+                    trace.x, trace.raw, trace.smooth, epochs, False)
+    times = []
+    for _ in range(30):
+        start = time.perf_counter()
+        for fig in (batch_loss_figure(snap, "en"), epoch_figure(epochs, "loss", snap.config.epochs, "en"),
+                    epoch_figure(epochs, "accuracy", snap.config.epochs, "en")):
+            fig.to_json()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    print(f"| {batches:,} | {len(trace.x)} | {statistics.median(times):.1f} | {times[int(0.95 * len(times))]:.1f} |")
