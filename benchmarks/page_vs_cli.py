@@ -11,46 +11,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cnnkit.appserver import running_app  # noqa: E402
 
 
 def cli_seconds(data_dir: str, epochs: int) -> float:
     out = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", data_dir, "--epochs", str(epochs),
                           "--device", "cpu", "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.splitlines()[-1])["seconds"]
-
-
-@contextmanager
-def app(data_dir: str):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=dict(os.environ, CNNKIT_DATA_DIR=data_dir))
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 class PageRunner:
@@ -82,7 +58,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     cli, page = [], []
-    with app(str(Path(args.data_dir).resolve())) as url, sync_playwright() as p:
+    with running_app(Path(args.data_dir).resolve()) as url, sync_playwright() as p:
         runner = PageRunner(p, url, args.epochs)
         for i in range(args.repeats):
             cli.append(cli_seconds(args.data_dir, args.epochs))

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +20,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from torch.utils.data import DataLoader
 
+from .appserver import running_app
 from .data import Dataset, Split, subset
 from .devices import cpu_name, resolve_device
 from .errors import CnnkitError
@@ -33,7 +30,6 @@ from .training import TrainConfig, native_bf16, train
 
 SECTIONS = ("compare", "target", "latency", "app")
 TARGETS = {"fashion-mnist": 0.90, "mnist": 0.98}
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class NotebookImages(torch.utils.data.Dataset):
@@ -195,22 +191,15 @@ def app_cold_start(data_dir: str | None, runs: int = 3, timeout: float = 120.0) 
     chromium = "/usr/bin/chromium"
     if not Path(chromium).exists():
         raise CnnkitError(f"The app section needs Debian's chromium at {chromium} (apt-get install chromium).")
-    env = dict(os.environ, **({"CNNKIT_DATA_DIR": str(data_dir)} if data_dir else {}))
     healthy, rendered = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
         for _ in range(runs):
-            port = _free_port()
             start = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                     "--server.port", str(port), "--server.address", "127.0.0.1",
-                                     "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                _wait_healthy(f"http://127.0.0.1:{port}", proc, start + timeout)
+            with running_app(data_dir, timeout) as url:
                 healthy.append(time.perf_counter() - start)
                 page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{port}")
+                page.goto(url)
                 page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']",
                                        timeout=timeout * 1000)
                 page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning'] "
@@ -218,31 +207,10 @@ def app_cold_start(data_dir: str | None, runs: int = 3, timeout: float = 120.0) 
                                        timeout=timeout * 1000)
                 rendered.append(time.perf_counter() - start)
                 page.close()
-            finally:
-                proc.terminate()
-                proc.wait(10)
         browser.close()
     return {"runs": runs, "server_healthy_s": [round(s, 2) for s in healthy],
             "first_page_rendered_s": [round(s, 2) for s in rendered],
             "median_first_page_s": round(statistics.median(rendered), 2)}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, deadline: float) -> None:
-    while time.perf_counter() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            return
-        except OSError:
-            if proc.poll() is not None:
-                raise CnnkitError("streamlit exited before serving the app; run `streamlit run app.py` to see why.")
-            time.sleep(0.05)
-    raise CnnkitError("streamlit did not answer its health check in time.")
 
 
 def machine(device: torch.device) -> dict:

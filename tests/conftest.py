@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from cnnkit.appserver import running_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CNNKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -45,40 +43,13 @@ def tiny_idx(tmp_path) -> Path:
     return tmp_path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url():
     """Start ``streamlit run app.py`` headless on loopback once per test session."""
-    port = _free_port()
     log = open(ROOT / ".pytest_cache" / "streamlit-browser.log", "w") if (ROOT / ".pytest_cache").is_dir() \
         else subprocess.DEVNULL
-    env = dict(os.environ, CNNKIT_DATA_DIR=str(SHARED_DATA / "mnist-5k"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError("streamlit exited before serving the app")
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("streamlit did not become healthy in 120 s")
+    with running_app(SHARED_DATA / "mnist-5k", timeout=120, log=log) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture(scope="session")
