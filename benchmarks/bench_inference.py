@@ -6,43 +6,20 @@ saliency, the page's figures, and model loading. Prints a Markdown table (and JS
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cnnkit import charts_inference as charts  # noqa: E402
+from cnnkit.bench import digit_png, timed_ms  # noqa: E402
 from cnnkit.explain import explain  # noqa: E402
 from cnnkit.inference import load_model, predict_steps, read_digit  # noqa: E402
-
-
-def canvas_png() -> bytes:
-    """What the canvas sends: a 280×280 RGBA PNG, a white "2" drawn with a 20 px brush on black."""
-    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
-    ImageDraw.Draw(img).line([(90, 90), (120, 55), (170, 55), (195, 95), (90, 225), (200, 225)],
-                             fill=(255, 255, 255, 255), width=20, joint="curve")
-    buffer = io.BytesIO()
-    img.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def timed(fn, runs: int) -> dict:
-    fn()  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return {"p50": statistics.median(times), "p95": float(np.percentile(times, 95)), "max": max(times)}
 
 
 def main() -> None:
@@ -60,7 +37,7 @@ def main() -> None:
     cached_load = (time.perf_counter() - start) * 1000
     assert again is ckpt, "load_model() did not come from the cache"
 
-    png = canvas_png()
+    png = digit_png()
     steps = read_digit(png, "canvas", invert=False)
     ex = explain(ckpt, steps.centered)
 
@@ -72,10 +49,10 @@ def main() -> None:
         return [f.to_json() for f in figs]
 
     rows = {
-        "canvas PNG → probabilities": timed(lambda: predict_steps(ckpt, read_digit(png, "canvas", invert=False)),
+        "canvas PNG → probabilities": timed_ms(lambda: predict_steps(ckpt, read_digit(png, "canvas", invert=False)),
                                             args.runs),
-        "feature maps + saliency + Grad-CAM": timed(lambda: explain(ckpt, steps.centered), args.runs),
-        "the page's Plotly figures (built + JSON)": timed(figures, args.runs),
+        "feature maps + saliency + Grad-CAM": timed_ms(lambda: explain(ckpt, steps.centered), args.runs),
+        "the page's Plotly figures (built + JSON)": timed_ms(figures, args.runs),
     }
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, {args.runs} runs, "
           f"model {ckpt.source}: first load {first_load:.0f} ms, cached load {cached_load:.3f} ms\n")

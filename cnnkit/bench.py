@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 from torch.utils.data import DataLoader
 
 from .appserver import running_app
-from .data import Dataset, Split, subset
+from .data import Dataset, Split, subset, subset_size
 from .devices import cpu_name, resolve_device
 from .errors import CnnkitError
 from .models import ModelConfig, build_model
@@ -91,7 +91,7 @@ def engine_run(config: TrainConfig, dataset: Dataset, name: str) -> dict:
     """One run of cnnkit's engine; evaluation time is the run's time outside its training epochs."""
     result = train(config, dataset=dataset)
     seconds = [e.seconds for e in result.history]
-    return _row(name, seconds, len(subset(dataset.train, config.train_subset, config.seed)),
+    return _row(name, seconds, subset_size(dataset.train, config.train_subset),
                 result.evaluation.accuracy, (result.seconds - sum(seconds)) / len(seconds))
 
 
@@ -154,10 +154,24 @@ def digit_png() -> bytes:
     """A drawn "2" as the canvas sends it: white strokes on black, 280×280 RGBA."""
     img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
     ImageDraw.Draw(img).line([(90, 90), (120, 55), (170, 55), (195, 95), (90, 225), (200, 225)],
-                             fill=(255, 255, 255, 255), width=20)
+                             fill=(255, 255, 255, 255), width=20, joint="curve")
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def timed_ms(fn, runs: int, warmup: int = 10) -> dict:
+    """Milliseconds per call of ``fn`` over ``runs`` calls after ``warmup`` ones: p50, p95 and max."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {"p50": round(statistics.median(times), 3), "p95": round(times[min(runs - 1, int(0.95 * runs))], 3),
+            "max": round(times[-1], 3)}
 
 
 def latency(checkpoint: str | None, runs: int) -> dict:
@@ -167,18 +181,8 @@ def latency(checkpoint: str | None, runs: int) -> dict:
     ckpt = load_model(checkpoint)
     png, x = digit_png(), torch.zeros(1, 1, 28, 28)
     result = {"checkpoint": str(ckpt.source), "runs": runs}
-    for name, fn in (("model_ms", lambda: probabilities(ckpt, x)), ("png_to_prediction_ms",
-                                                                    lambda: predict_image(ckpt, png))):
-        for _ in range(10):
-            fn()
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - start) * 1000)
-        times.sort()
-        result[name] = {"p50": round(statistics.median(times), 3),
-                        "p95": round(times[min(runs - 1, int(0.95 * runs))], 3)}
+    result["model_ms"] = timed_ms(lambda: probabilities(ckpt, x), runs)
+    result["png_to_prediction_ms"] = timed_ms(lambda: predict_image(ckpt, png), runs)
     return result
 
 
@@ -233,7 +237,7 @@ def run_bench(base: TrainConfig, dataset: Dataset, sections: list[str], target: 
         raise CnnkitError(f"Unknown bench section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}.")
     device = resolve_device(base.device)
     out = {"machine": machine(device), "dataset": dataset.info.name, "source": dataset.source,
-           "train_images": len(subset(dataset.train, base.train_subset, base.seed)), "test_images": len(dataset.test)}
+           "train_images": subset_size(dataset.train, base.train_subset), "test_images": len(dataset.test)}
     for section in SECTIONS:
         if section not in sections:
             continue

@@ -18,18 +18,8 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
 from .data import load_dataset
-from .errors import CnnkitError
-from .i18n import DEFAULT_LANGUAGE, text
+from .errors import CnnkitError, InputError
 from .models import ModelConfig, build_model
-
-
-class InputError(CnnkitError):
-    """Input a learner typed that cannot be used. It carries an i18n key and its values, so that a page
-    says it in the chosen language; ``str()`` gives the English text."""
-
-    def __init__(self, key: str, **values):
-        self.key, self.values = key, values
-        super().__init__(text(key, DEFAULT_LANGUAGE, **values))
 
 
 # ---------------------------------------------------------------- pictures
@@ -259,7 +249,9 @@ def receptive_field(config: ModelConfig = ModelConfig()) -> list[FieldRow]:
     """
     size, jump, field = config.image_size, 1, 1
     rows = [FieldRow("input", "", 1, 1, 0, size, jump, field)]
-    for name, layer in build_model(config).named_children():
+    with torch.device("meta"):  # only the layers' settings are read: no weights to allocate and initialise
+        model = build_model(config)
+    for name, layer in model.named_children():
         if isinstance(layer, nn.Flatten):
             break
         if not isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):

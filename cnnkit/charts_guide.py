@@ -15,15 +15,10 @@ from .architectures.figures import ComparisonRow
 from .architectures.layers import ChainBlock
 from .architectures.registry import ARCHITECTURES
 from .blocks import ACTIVATIONS, Curve, FieldRow
-from .i18n import text
+from .i18n import number, text, with_separators
 
 FAMILY_COLORS = dict(zip(ARCHITECTURES, qualitative.D3 + ["#222222", "#e7ba52"]))
 _MARGIN = dict(l=10, r=10, t=50, b=10)
-
-
-def count_text(n: int, lang: str) -> str:
-    """``25557032`` → ``25,557,032`` (English) or ``25 557 032`` (Russian)."""
-    return f"{n:,}".replace(",", text("guide.thousands", lang))
 
 
 def compact_text(n: float, lang: str) -> str:
@@ -32,7 +27,7 @@ def compact_text(n: float, lang: str) -> str:
     power = 0
     while abs(n) >= 999.5 * 1000 ** power and power < len(units) - 1:  # 999,999 is "1 M", not "1e+03 K"
         power += 1
-    return f"{n / 1000 ** power:.3g}{units[power]}"
+    return with_separators(f"{n / 1000 ** power:.3g}", lang) + units[power]
 
 
 def _hover(lang: str) -> str:
@@ -42,7 +37,7 @@ def _hover(lang: str) -> str:
 
 def _customdata(row: ComparisonRow, lang: str) -> list:
     w = row.weights
-    return [row.figures.builder, row.year or "—", count_text(row.figures.params, lang), f"{row.figures.gflops:.2f}",
+    return [row.figures.builder, row.year or "—", number(row.figures.params, lang), f"{row.figures.gflops:.2f}",
             f"{w.top1:.1f}" if w else "—", f"{w.top5:.1f}" if w else "—"]
 
 
@@ -124,7 +119,7 @@ def architecture_diagram(blocks: list[ChainBlock], lang: str, per_row: int = 6) 
                    textfont=dict(size=11, color="white"),
                    text=[f"<b>{b.type}</b>{f' ×{b.count}' if b.count > 1 else ''}<br>"
                          f"{'×'.join(map(str, b.output_shape[1:]))}" for b in blocks],
-                   customdata=[[n, b.type, count_text(b.params, lang), count_text(b.macs, lang)]
+                   customdata=[[n, b.type, number(b.params, lang), number(b.macs, lang)]
                                for n, b in zip(names, blocks)],
                    hovertemplate=text("guide.diagram.hover", lang) + "<extra></extra>"),
     ]

@@ -191,7 +191,8 @@ def cmd_evaluate(args) -> int:
               file=sys.stderr)
     dataset = load_dataset(args.dataset, args.data_dir, not args.offline, progress=lambda m: print(m, file=sys.stderr))
     start = time.perf_counter()
-    ev = evaluate(ckpt.model, to_tensor(dataset.test.images, DATASETS[args.dataset]), dataset.test.labels)
+    normalization = replace(dataset.info, mean=ckpt.mean, std=ckpt.std)  # as the model was trained
+    ev = evaluate(ckpt.model, to_tensor(dataset.test.images, normalization), dataset.test.labels)
     seconds = time.perf_counter() - start
     if args.json:
         print(json.dumps({"accuracy": ev.accuracy, "loss": ev.loss, "per_class": ev.per_class,

@@ -1,10 +1,9 @@
 """Comparing runs and devices: the session's run history and the images/s of one config on each device."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
-from .data import Dataset, dataset_info, subset
+from .data import Dataset, dataset_info, subset_size
 from .devices import DeviceInfo, list_devices
 from .training import EpochStats, TrainConfig, TrainResult, measure_throughput
 
@@ -42,16 +41,10 @@ class RunRecord:
                 "device": self.device, "status": self.status}
 
 
-def throughput(config: TrainConfig, dataset: Dataset, batches: int, warmup: int = 3) -> float:
-    """``measure_throughput`` over at most ``batches`` batches: fewer where the training set is small."""
-    available = math.ceil(len(dataset.train) / config.batch_size) - warmup
-    return measure_throughput(config, dataset, batches_to_time=max(1, min(batches, available)), warmup=warmup)
-
-
 def epoch_seconds(config: TrainConfig, dataset: Dataset, batches: int = 5) -> float:
     """Seconds per training epoch of ``config``, from the images/s of a short measured warm-up."""
-    images = len(subset(dataset.train, config.train_subset, config.seed))
-    return images / throughput(config, dataset, batches, warmup=2)
+    images = subset_size(dataset.train, config.train_subset)
+    return images / measure_throughput(config, dataset, batches_to_time=batches, warmup=2)
 
 
 @dataclass(frozen=True)
@@ -67,6 +60,6 @@ def compare_devices(config: TrainConfig, dataset: Dataset, devices: list[DeviceI
     """Images/s of ``config`` over ``batches`` batches on each device (all present by default), and the
     speedup over the CPU."""
     devices = devices or list_devices()
-    speeds = [throughput(replace(config, device=d.id), dataset, batches) for d in devices]
+    speeds = [measure_throughput(replace(config, device=d.id), dataset, batches) for d in devices]
     cpu = next((s for d, s in zip(devices, speeds) if d.kind == "cpu"), speeds[-1])
     return [DeviceSpeed(d, s, s / cpu, NOTEBOOK_IMAGES / s) for d, s in zip(devices, speeds)]

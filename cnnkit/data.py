@@ -166,6 +166,11 @@ def subset(split: Split, size: int | None, seed: int = 0) -> Split:
     return Split(split.images[idx], split.labels[idx])
 
 
+def subset_size(split: Split, size: int | None) -> int:
+    """How many items ``subset(split, size)`` holds, without drawing it."""
+    return len(split) if size is None else min(size, len(split))
+
+
 def to_tensor(images: torch.Tensor, info: DatasetInfo, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 N×28×28 → normalized float N×1×28×28 on ``device``, the same for train and test."""
     x = images.to(device=device).unsqueeze(1).float().div_(255.0)

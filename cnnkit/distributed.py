@@ -83,9 +83,11 @@ def main_first(world: World | None) -> Iterator[None]:
     """Rank 0 runs the block first (a download, say), the other processes after it has finished."""
     if world is not None and not world.is_main:
         dist.barrier()
-    yield
-    if world is not None and world.is_main:
-        dist.barrier()
+    try:
+        yield
+    finally:  # also when rank 0 fails: the others then fail with the same clear message, not a hang
+        if world is not None and world.is_main:
+            dist.barrier()
 
 
 def shard(split: Split, world: World | None, seed: int) -> Split:

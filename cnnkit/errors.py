@@ -1,4 +1,6 @@
-"""The one exception type whose message is meant for the user, as is."""
+"""The exceptions whose message is meant for the user, as is."""
+
+from .i18n import DEFAULT_LANGUAGE, text
 
 
 class CnnkitError(Exception):
@@ -6,3 +8,12 @@ class CnnkitError(Exception):
 
     The CLI prints it as one line and exits non-zero; the pages show it with ``st.error``.
     """
+
+
+class InputError(CnnkitError):
+    """Input a learner typed that cannot be used. It carries an i18n key and its values, so that a page
+    says it in the chosen language; ``str()`` gives the English text."""
+
+    def __init__(self, key: str, **values):
+        self.key, self.values = key, values
+        super().__init__(text(key, DEFAULT_LANGUAGE, **values))

@@ -40,6 +40,17 @@ def text(key: str, lang: str = DEFAULT_LANGUAGE, **values):
     return found.format(**values) if values and isinstance(found, str) else found
 
 
+def number(value: float, lang: str = DEFAULT_LANGUAGE, digits: int = 0) -> str:
+    """``25557032`` → ``25,557,032`` (English) or ``25 557 032`` (Russian); ``digits`` after the decimal sign."""
+    return with_separators(f"{value:,.{digits}f}", lang)
+
+
+def with_separators(formatted: str, lang: str) -> str:
+    """English separators (``,`` thousands, ``.`` decimal) of ``formatted`` as ``lang`` writes them."""
+    marks = {",": text("number.thousands", lang), ".": text("number.decimal", lang)}
+    return "".join(marks.get(c, c) for c in formatted)
+
+
 def missing_keys(lang: str) -> list[str]:
     """Keys present in English but absent in ``lang`` (used by the tests to keep languages in step)."""
 

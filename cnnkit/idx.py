@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,8 @@ def read_idx(path: str | Path) -> np.ndarray:
     path = Path(path)
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except OSError as exc:  # also gzip.BadGzipFile
-        raise CnnkitError(f"Cannot read {path}: {exc}") from None
+    except (OSError, zlib.error) as exc:  # also gzip.BadGzipFile; zlib.error: damaged compressed data
+        raise CnnkitError(f"Cannot read {path}: {exc}; download or copy it again.") from None
     except EOFError:
         raise CnnkitError(f"{path} is a truncated gzip file; download or copy it again.") from None
     if len(raw) < 4:

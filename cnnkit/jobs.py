@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 
 from .compare import RunRecord
-from .data import Dataset
+from .data import Dataset, subset_size
 from .errors import CnnkitError
 from .training import BatchProgress, EpochStats, GpuOutOfMemory, TrainConfig, TrainResult, train
 
@@ -104,6 +104,12 @@ class TrainingJob:
         """Ask the run to end at the next batch; the model keeps what it learned."""
         self._stop.set()
 
+    @property
+    def running(self) -> bool:
+        """Whether the run has not ended yet (cheaper than a snapshot)."""
+        with self._lock:
+            return self._state == "running"
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the run to end; True when it has."""
         self._thread.join(timeout)
@@ -155,5 +161,4 @@ class TrainingJob:
         result = self.snapshot().result
         if result is None:
             return None
-        return RunRecord.from_result(self.name, result, min(self.config.train_subset or len(self.dataset.train),
-                                                            len(self.dataset.train)))
+        return RunRecord.from_result(self.name, result, subset_size(self.dataset.train, self.config.train_subset))

@@ -1,7 +1,8 @@
-"""A short report of this machine for the home page and ``python -m cnnkit info``."""
+"""A short report of this machine for the home page."""
 from __future__ import annotations
 
 import platform
+from importlib.metadata import version
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +17,6 @@ class SystemReport:
 
 
 def system_report() -> SystemReport:
-    import torchvision
-
+    """The devices and versions; torchvision's version from its metadata (importing it takes ~2 s)."""
     return SystemReport(list_devices(), {"python": platform.python_version(), "torch": torch.__version__,
-                                         "torchvision": torchvision.__version__})
+                                         "torchvision": version("torchvision")})

@@ -11,7 +11,7 @@ import copy
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -20,7 +20,6 @@ from torch import nn
 
 from .checkpoints import Checkpoint
 from .data import Dataset, augment, batches, dataset_info, load_dataset, subset, to_tensor
-from .devices import resolve_device
 from .distributed import World, rank_device, shard, sum_across, wrap
 from .errors import CnnkitError
 from .evaluation import EVAL_BATCH, Evaluation, evaluate
@@ -53,7 +52,8 @@ class TrainConfig:
     device: str = "auto"
     eval_batch_size: int = EVAL_BATCH
     channels_last: bool = True  # NHWC memory for the convolutions: faster on CPU (oneDNN) and GPU (cuDNN)
-    report_every: int = 1  # batches between progress events (each one syncs the device)
+    report_every: int = 1  # batches between progress events (each one syncs the device) …
+    report_seconds: float = 0.05  # … and this long between them (one process); an epoch's last batch always reports
     precision: str = "auto"  # autocast: "bf16", "fp32", or "auto" = bf16 where the hardware computes it natively
     compile: bool = False  # torch.compile the training forward/backward (pays its compile time on the first batch)
 
@@ -72,18 +72,11 @@ class TrainConfig:
             raise CnnkitError(f"The training subset size must be positive, got {self.train_subset}.")
         if self.precision not in PRECISIONS:
             raise CnnkitError(f"Unknown precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}.")
-        if self.report_every < 1 or self.eval_batch_size < 1:
-            raise CnnkitError("report_every and eval_batch_size must be at least 1.")
+        if self.report_every < 1 or self.eval_batch_size < 1 or self.report_seconds < 0:
+            raise CnnkitError("report_every and eval_batch_size must be at least 1, report_seconds at least 0.")
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        values = {k: v for k, v in values.items() if k in {f.name for f in fields(cls)}}
-        if isinstance(values.get("model"), dict):
-            values["model"] = ModelConfig.from_dict(values["model"])
-        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -255,9 +248,13 @@ def _training_module(run: Prepared) -> nn.Module:
     return torch.compile(net) if run.config.compile else net
 
 
-def _train_step(net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
-                amp: torch.dtype | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step on a batch, the forward pass autocast to ``amp`` when set; the loss and logits."""
+def _train_step(run: Prepared, net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor,
+                yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on a batch (augmented when the config says so), the forward pass autocast to
+    ``run.amp`` when set; the loss and logits."""
+    if run.config.augment:
+        xb = augment(xb, run.background, run.generator)
+    amp = run.amp
     with torch.autocast(xb.device.type, dtype=amp or torch.float32, enabled=amp is not None):
         logits = net(xb)
     loss = F.cross_entropy(logits.float(), yb)
@@ -276,7 +273,8 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event) -> TrainResul
                  if config.schedule == "onecycle" else None)
     net = _training_module(run)
     result = TrainResult(config, model, str(run.device), "completed", "Training completed.")
-    start = time.perf_counter()
+    start = last_report = time.perf_counter()
+    trained_since_eval = False  # whether the model changed since its last test evaluation
     for epoch in range(1, config.epochs + 1):
         net.train()
         epoch_start = window_start = time.perf_counter()
@@ -286,21 +284,24 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event) -> TrainResul
         for batch, (xb, yb) in enumerate(batches(run.x_train, run.y_train, run.batch_size, True,
                                                  run.generator), 1):
             if stop.is_set():
+                where = f"epoch {epoch}, batch {batch - 1} of {steps}" if batch > 1 else f"the end of epoch {epoch - 1}"
                 result.status, result.message = "stopped", (
-                    f"Stopped by the user at epoch {epoch}, batch {batch - 1} of {steps}; "
-                    "the model keeps what it learned so far.")
+                    f"Stopped by the user at {where}; the model keeps what it learned so far.")
                 break
-            if config.augment:
-                xb = augment(xb, run.background, run.generator)
-            loss, logits = _train_step(net, optimizer, xb, yb, run.amp)
+            loss, logits = _train_step(run, net, optimizer, xb, yb)
+            trained_since_eval = True
             if scheduler:
                 scheduler.step()
             loss_sum += loss.detach() * len(yb)
             correct += (logits.argmax(1) == yb).sum()
             seen += len(yb)
             window_seen += len(yb)
-            if batch % config.report_every == 0 or batch == steps:
+            now = time.perf_counter()
+            # under torchrun every process must report at the same batch (an all-reduce): batches only, not time
+            due = world is not None or now - last_report >= config.report_seconds
+            if batch == steps or (batch % config.report_every == 0 and due):
                 # one device sync (and one all-reduce under torchrun) per progress event
+                last_report = now
                 loss_all, correct_all, seen_all = sum_across(world, torch.stack(
                     [loss.detach(), correct, torch.tensor(float(seen), device=run.device)])).tolist()
                 value = loss_all / processes
@@ -312,7 +313,7 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event) -> TrainResul
                                        window_seen * processes / max(now - window_start, 1e-9), now - start))
                 window_start, window_seen = now, 0
         seconds = time.perf_counter() - epoch_start
-        if result.status != "completed" or seen < n:
+        if result.status != "completed":
             break
         loss_all, correct_all, seen_all = sum_across(world, torch.stack(
             [loss_sum, correct, torch.tensor(float(seen), device=run.device)])).tolist()
@@ -320,10 +321,10 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event) -> TrainResul
         stats = EpochStats(epoch, seconds, loss_all / seen_all, correct_all / seen_all, ev.loss, ev.accuracy,
                            seen_all / seconds)
         result.history.append(stats)
-        result.evaluation = ev
+        result.evaluation, trained_since_eval = ev, False
         callback(stats)
     result.seconds = time.perf_counter() - start
-    if result.status == "stopped" or (result.status == "completed" and result.evaluation is None):
+    if result.status == "stopped" and (trained_since_eval or result.evaluation is None):
         result.evaluation = evaluate(model, run.x_test, run.y_test, batch_size=config.eval_batch_size)
     return result
 
@@ -343,8 +344,7 @@ def measure_throughput(config: TrainConfig, dataset: Dataset, batches_to_time: i
             start, seen = time.perf_counter(), 0
         if i == warmup + batches_to_time:
             break
-        _train_step(net, optimizer, augment(xb, run.background, run.generator) if config.augment else xb, yb,
-                    run.amp)
+        _train_step(run, net, optimizer, xb, yb)
         seen += len(yb)
     _sync(run.device)
     if start is None:

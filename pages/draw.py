@@ -14,7 +14,7 @@ from cnnkit.imagenet import MODELS, classify_photo, find_weights, weights_for
 from cnnkit.images import open_rgb
 from cnnkit.inference import Prediction, card, classify, load_model, load_upload, predict_steps, read_digit
 from cnnkit.preprocess import DigitSteps
-from pages.ui import t
+from pages.ui import num, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 UNSURE = 0.6  # below this top probability the page says the network is unsure
@@ -55,7 +55,7 @@ def choose_model() -> Checkpoint | None:
 
 def show_card(ckpt: Checkpoint, where) -> None:
     values = card(ckpt)
-    shown = {**values, "parameters": f"{values['parameters']:,}",
+    shown = {**values, "parameters": num(values["parameters"]),
              "test_accuracy": values["test_accuracy"] and f"{values['test_accuracy']:.2%}"}
     if ckpt.dataset == "mnist":
         shown.pop("classes")
@@ -186,7 +186,7 @@ def show_tuned(result, drawings: list) -> None:
     before, after = result.before.argmax(1), result.after.argmax(1)
     st.success(t("draw.teach.before_after", n=len(labels), before=int((before == labels).sum()),
                  after=int((after == labels).sum())))
-    st.caption(t("draw.teach.params", trainable=f"{result.trainable:,}", frozen=f"{result.frozen:,}"))
+    st.caption(t("draw.teach.params", trainable=num(result.trainable), frozen=num(result.frozen)))
     st.image([charts.picture(img, 56) for img, _ in drawings[:len(labels)]], caption=[
         t("draw.teach.item", label=classes[y], before=f"{classes[b]} {result.before[i, b]:.0%}",
           after=f"{classes[a]} {result.after[i, a]:.0%}") for i, (y, b, a) in enumerate(zip(labels, before, after))],

@@ -12,17 +12,14 @@ from cnnkit.architectures.meta import default_input_size, min_input_size, weight
 from cnnkit.architectures.registry import ARCHITECTURES, CHOICES, architecture, architecture_of, builders, is_cnnkit
 from cnnkit.architectures.snippets import load_snippet, transfer_snippet
 from cnnkit.architectures.transfer import transfer_learning
+from cnnkit.errors import InputError
 from cnnkit.i18n import text
 from cnnkit.models import ModelConfig
-from pages.ui import lang, t
+from pages.ui import lang, num, t
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
 # The output-size calculator's inputs: name, smallest, largest, first value.
 CALCULATOR = (("n", 1, 4096, 28), ("k", 1, 64, 3), ("s", 1, 16, 1), ("p", 0, 64, 1), ("d", 1, 16, 1))
-
-
-def num(n: int) -> str:
-    return charts.count_text(n, lang())
 
 
 def numbers(*labels: str) -> dict:
@@ -43,7 +40,7 @@ def show_image(where, image, title_key: str, key: str, **options) -> None:
     where.plotly_chart(charts.image_figure(image, title, **options), key=key)
 
 
-def show_input_error(error: blocks.InputError) -> None:
+def show_input_error(error: InputError) -> None:
     st.error(t(error.key, **error.values))
 
 
@@ -115,9 +112,9 @@ def card_figures(arch, builder: str, prof) -> None:
         train_link(t("guide.card.train_it"))
         return
     cols = st.columns(4)
-    cols[0].metric(t("guide.card.top1"), f"{info.top1:.2f} %")
-    cols[1].metric(t("guide.card.top5"), f"{info.top5:.2f} %")
-    cols[2].metric(t("guide.card.file"), t("guide.card.megabytes", mb=f"{info.file_mb:.1f}"))
+    cols[0].metric(t("guide.card.top1"), f"{num(info.top1, 2)} %")
+    cols[1].metric(t("guide.card.top5"), f"{num(info.top5, 2)} %")
+    cols[2].metric(t("guide.card.file"), t("guide.card.megabytes", mb=num(info.file_mb, 1)))
     cols[3].metric(t("guide.card.min_size"), f"{info.min_size}×{info.min_size}", help=t("guide.card.min_size_help"))
     if fig.input_size == info.input_size:
         same = info.num_params == fig.params and round(fig.gmacs, 3) == info.gmacs
@@ -195,7 +192,7 @@ def choose() -> None:
                 cell.button(pick.label, key=f"guide_pick_{goal}_{pick.builder}", on_click=open_card,
                             args=(pick.builder,), width="stretch")
                 cell.caption(t("guide.choose.figures", params=charts.compact_text(f.params, lang()),
-                               gflops=f"{f.gflops:.2f}", top1=f"{w.top1:.1f}"))
+                               gflops=num(f.gflops, 2), top1=num(w.top1, 1)))
             else:
                 cell.markdown(f"**{pick.label}**  \n`{pick.where}`")
         st.divider()
@@ -236,17 +233,19 @@ def convolution_and_pooling() -> None:
         image = chosen_picture()
         try:
             weights = chosen_kernel()
-        except blocks.InputError as error:
+        except InputError as error:  # the message, and no convolution until the kernel is fixed
             show_input_error(error)
-            return
+            weights = None
         stride = st.slider(t("guide.blocks.stride"), 1, 3, 1, key="guide_conv_stride", persist_state="page")
         padding = st.slider(t("guide.blocks.padding"), 0, 2, 0, key="guide_conv_padding", persist_state="page")
-    conv = blocks.convolve(image, weights, stride, padding)
-    a, b, c = shown.columns([3, 2, 3])
-    show_image(a, image, "guide.blocks.input", "guide_conv_input")
-    show_image(b, weights, "guide.blocks.kernel_shown", "guide_conv_kernel", signed=True, values=True, height=240)
-    show_image(c, conv, "guide.blocks.output", "guide_conv_output", signed=True)
-    st.caption(t("guide.blocks.conv_caption"))
+    conv = None if weights is None else blocks.convolve(image, weights, stride, padding)
+    if conv is not None:
+        a, b, c = shown.columns([3, 2, 3])
+        show_image(a, image, "guide.blocks.input", "guide_conv_input")
+        show_image(b, weights, "guide.blocks.kernel_shown", "guide_conv_kernel", signed=True, values=True,
+                   height=240)
+        show_image(c, conv, "guide.blocks.output", "guide_conv_output", signed=True)
+        st.caption(t("guide.blocks.conv_caption"))
 
     st.subheader(t("guide.blocks.pool_title"))
     st.markdown(t("guide.blocks.pool_intro"))
@@ -257,8 +256,8 @@ def convolution_and_pooling() -> None:
         window = st.slider(t("guide.blocks.window"), 2, 4, 2, key="guide_pool_window", persist_state="page")
         stride = st.slider(t("guide.blocks.stride"), 1, 4, 2, key="guide_pool_stride", persist_state="page")
         after_conv = st.checkbox(t("guide.blocks.pool_after_conv"), help=t("guide.blocks.pool_after_conv_help"),
-                                 key="guide_pool_after_conv", persist_state="page")
-    source = conv.clip(min=0) if after_conv else image
+                                 key="guide_pool_after_conv", persist_state="page", disabled=conv is None)
+    source = conv.clip(min=0) if after_conv and conv is not None else image
     pooled = blocks.pool(source, kind, window, stride)
     a, b = shown.columns(2)
     show_image(a, source, "guide.blocks.input", "guide_pool_input")
@@ -274,7 +273,7 @@ def output_size_calculator() -> None:
     st.latex(blocks.OUTPUT_SIZE_FORMULA)
     try:
         result = blocks.conv_output_size(*values)
-    except blocks.InputError as error:
+    except InputError as error:
         show_input_error(error)
         return
     st.latex(blocks.output_size_formula(*values))
@@ -346,7 +345,7 @@ def transfer() -> None:
                                  persist_state="page")
     try:
         plan = transfer_learning(builder, int(classes))
-    except blocks.InputError as error:
+    except InputError as error:
         show_input_error(error)
         return
     cols = st.columns(4)

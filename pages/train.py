@@ -13,7 +13,7 @@ from cnnkit.charts_training import (batch_loss_figure, confusion_figure, devices
                                     kernels_figure, mistakes, per_class_figure, runs_figure)
 from cnnkit.checkpoints import to_bytes
 from cnnkit.compare import compare_devices, epoch_seconds
-from cnnkit.data import DATASETS, Dataset, default_data_dir, load_dataset
+from cnnkit.data import DATASETS, Dataset, default_data_dir, load_dataset, subset_size
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError
 from cnnkit.jobs import Snapshot, TrainingJob
@@ -21,7 +21,7 @@ from cnnkit.models import FAMILIES, ModelConfig, build_model, count_parameters
 from cnnkit.summary import layer_table
 from cnnkit.presets import PRESETS, preset_values
 from cnnkit.training import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult
-from pages.ui import lang, t
+from pages.ui import lang, num, t
 
 # How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
 # more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
@@ -57,7 +57,7 @@ def job() -> TrainingJob | None:
 
 def busy() -> bool:
     current = job()
-    return current is not None and not current.snapshot().done
+    return current is not None and current.running
 
 
 def data_settings() -> Dataset | None:
@@ -97,7 +97,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
         st.subheader(t("train.data"))
         dataset = data_settings()
         subset = st.select_slider(t("train.subset"), SUBSETS, value=None, key="train_subset",
-                                  format_func=lambda n: t("train.all") if n is None else f"{n:,}")
+                                  format_func=lambda n: t("train.all") if n is None else num(n))
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
         labels = {d.id: d.label for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
@@ -139,15 +139,15 @@ def summary(config: TrainConfig, dataset: Dataset) -> None:
         st.error(str(exc))
         return
     params_col, images_col, time_col = st.columns(3)
-    params_col.metric(t("train.params"), f"{count_parameters(model):,}")
-    images_col.metric(t("train.images"), f"{min(config.train_subset or len(dataset.train), len(dataset.train)):,}")
+    params_col.metric(t("train.params"), num(count_parameters(model)))
+    images_col.metric(t("train.images"), num(subset_size(dataset.train, config.train_subset)))
     if busy():
         time_col.metric(t("train.estimate"), "—", help=t("train.estimate_busy"))
     else:
         try:
             with st.spinner(t("train.measuring")):
                 seconds = estimate(replace(config, epochs=1, lr=1e-3, seed=0), dataset.source, dataset)
-            time_col.metric(t("train.estimate"), f"{seconds:,.1f} s", help=t("train.estimate_help"))
+            time_col.metric(t("train.estimate"), f"{num(seconds, 1)} s", help=t("train.estimate_help"))
         except CnnkitError as exc:
             time_col.metric(t("train.estimate"), "—")
             st.warning(str(exc))
@@ -199,9 +199,9 @@ def live_progress() -> None:
     stop_col.button(t("train.stop"), on_click=job().stop, disabled=snap.stopping, key="train_stop", icon="⏹️",
                     width="stretch")
     rate_col, elapsed_col, left_col = st.columns(3)
-    rate_col.metric(t("train.images_per_s"), f"{snap.images_per_s:,.0f}")
-    elapsed_col.metric(t("train.elapsed"), f"{snap.elapsed:,.0f} s")
-    left_col.metric(t("train.left"), "—" if snap.eta is None else f"{snap.eta:,.0f} s")
+    rate_col.metric(t("train.images_per_s"), num(snap.images_per_s))
+    elapsed_col.metric(t("train.elapsed"), f"{num(snap.elapsed)} s")
+    left_col.metric(t("train.left"), "—" if snap.eta is None else f"{num(snap.eta)} s")
 
 
 def live_loss() -> None:
@@ -231,7 +231,7 @@ def outcome(snap: Snapshot) -> None:
     config = snap.config
     if snap.state == "completed":
         st.success(t("train.completed", name=snap.name, acc=f"{snap.result.evaluation.accuracy:.2%}",
-                     seconds=f"{snap.result.seconds:,.1f}"))
+                     seconds=num(snap.result.seconds, 1)))
     elif snap.state == "stopped":
         st.warning(t("train.stopped", name=snap.name, epoch=snap.epoch, batch=snap.batch, batches=snap.batches))
     elif snap.state == "diverged":
@@ -261,8 +261,8 @@ def results(current: TrainingJob) -> None:
     acc_col, loss_col, params_col, time_col, device_col = st.columns(5)
     acc_col.metric(t("train.test_accuracy"), f"{ev.accuracy:.2%}")
     loss_col.metric(t("train.test_loss"), f"{ev.loss:.4f}")
-    params_col.metric(t("train.params"), f"{result.params:,}")
-    time_col.metric(t("train.seconds_per_epoch"), f"{sum(epochs) / len(epochs):,.1f} s" if epochs else "—")
+    params_col.metric(t("train.params"), num(result.params))
+    time_col.metric(t("train.seconds_per_epoch"), f"{num(sum(epochs) / len(epochs), 1)} s" if epochs else "—")
     device_col.metric(t("train.device"), result.device)
     download_col, use_col = st.columns(2)
     download_col.download_button(t("train.download"), lambda: to_bytes(result.to_checkpoint()),
@@ -327,7 +327,7 @@ def device_comparison(config: TrainConfig, dataset: Dataset | None) -> None:
     if speeds:
         st.plotly_chart(devices_figure(speeds, lang()))
         st.dataframe([{t("train.device"): s.device.label, t("train.images_per_s"): round(s.images_per_s),
-                       t("train.speedup"): f"×{s.speedup:.1f}", t("train.notebook_run"): f"{s.notebook_seconds:,.0f} s"}
+                       t("train.speedup"): f"×{num(s.speedup, 1)}", t("train.notebook_run"): f"{num(s.notebook_seconds)} s"}
                       for s in speeds], hide_index=True)
 
 

@@ -1,9 +1,9 @@
-"""What every page shares: the current language and its texts, and showing cnnkit's errors."""
+"""What every page shares: the current language, its texts and its way of writing numbers."""
 from __future__ import annotations
 
 import streamlit as st
 
-from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, text
+from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, number, text
 
 
 def lang() -> str:
@@ -13,6 +13,11 @@ def lang() -> str:
 def t(key: str, **values):
     """The text for ``key`` in the language chosen in the sidebar."""
     return text(key, lang(), **values)
+
+
+def num(value: float, digits: int = 0) -> str:
+    """``value`` with the chosen language's thousands and decimal separators."""
+    return number(value, lang(), digits)
 
 
 def language_switch() -> None:

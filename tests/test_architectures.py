@@ -9,8 +9,9 @@ from cnnkit.architectures.meta import build_on_meta, input_shape, weights_info
 from cnnkit.architectures.registry import ARCHITECTURES, CHOICES, builders, is_cnnkit
 from cnnkit.architectures.snippets import load_snippet, transfer_snippet
 from cnnkit.architectures.transfer import transfer_learning
-from cnnkit.blocks import InputError
-from cnnkit.charts_guide import accuracy_vs_compute, architecture_diagram, compact_text, count_text, params_by_year
+from cnnkit.errors import InputError
+from cnnkit.charts_guide import accuracy_vs_compute, architecture_diagram, compact_text, params_by_year
+from cnnkit.i18n import number
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import LANGUAGES, text
 from cnnkit.models import ModelConfig, build_model, count_parameters
@@ -181,6 +182,7 @@ def test_meta_models_hold_no_weights():
 
 
 def test_numbers_read_naturally_in_each_language():
-    assert count_text(25_557_032, "en") == "25,557,032" and count_text(25_557_032, "ru") == "25 557 032"
-    assert compact_text(4_089_184_256, "en") == "4.09 G" and compact_text(4_089_184_256, "ru") == "4.09 млрд"
+    assert number(25_557_032, "en") == "25,557,032" and number(25_557_032, "ru") == "25 557 032"
+    assert number(97.84, "ru", 1) == "97,8" and number(1234.5, "en", 1) == "1,234.5"
+    assert compact_text(4_089_184_256, "en") == "4.09 G" and compact_text(4_089_184_256, "ru") == "4,09 млрд"
     assert compact_text(999_999, "en") == "1 M" and compact_text(416_520, "en") == "417 K"

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
 from tests.conftest import ROOT
@@ -56,7 +57,8 @@ def test_predict_reads_drawn_digits_with_the_shipped_model(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--device", "cuda"], "no CUDA GPU"),
+    pytest.param(["train", "--device", "cuda"], "no CUDA GPU", marks=pytest.mark.skipif(
+        torch.cuda.is_available(), reason="this machine has a CUDA GPU")),
     (["train", "--device", "tpu"], "Unknown device"),
     (["train", "--batch-size", "0"], "Batch size"),
     (["train", "--lr", "-0.1"], "learning rate"),

@@ -70,6 +70,15 @@ def test_truncated_gzip_stream_is_reported(tiny_idx):
         load_dataset("mnist", tiny_idx, download=False)
 
 
+def test_damaged_gzip_data_is_reported(tiny_idx):
+    path = tiny_idx / "train-images-idx3-ubyte.gz"
+    raw = bytearray(path.read_bytes())
+    raw[20:40] = bytes(20)  # the header survives, the compressed stream does not
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CnnkitError, match="Cannot read .*train-images.*copy it again"):
+        load_dataset("mnist", tiny_idx, download=False)
+
+
 def test_image_label_count_mismatch_is_reported(tiny_idx):
     write_idx(tiny_idx / "train-labels-idx1-ubyte.gz", np.zeros(59))
     with pytest.raises(CnnkitError, match="60 images but 59 labels"):

@@ -19,7 +19,8 @@ def small(mnist5k) -> Dataset:
 
 
 def config(**kw) -> TrainConfig:
-    return TrainConfig(**{"dataset": "mnist", "epochs": 1, "batch_size": 32, "device": "cpu", **kw})
+    return TrainConfig(**{"dataset": "mnist", "epochs": 1, "batch_size": 32, "device": "cpu", "report_seconds": 0,
+                          **kw})  # a progress event after every batch
 
 
 def finish(job: TrainingJob):

@@ -20,7 +20,8 @@ def mnist(mnist5k):
 def run(mnist, **kw):
     """A short run; returns the result and its per-batch losses."""
     losses = []
-    config = TrainConfig(dataset="mnist", epochs=1, batch_size=32, train_subset=640, device="cpu", **kw)
+    config = TrainConfig(dataset="mnist", epochs=1, batch_size=32, train_subset=640, device="cpu",
+                         report_seconds=0, **kw)
     result = train(config, callback=lambda e: losses.append(e.loss) if isinstance(e, BatchProgress) else None,
                    dataset=mnist)
     return result, torch.tensor(losses)

@@ -15,7 +15,8 @@ def mnist(mnist5k):
 
 
 def small(**kw):
-    base = dict(dataset="mnist", epochs=1, batch_size=32, train_subset=800, device="cpu")
+    base = dict(dataset="mnist", epochs=1, batch_size=32, train_subset=800, device="cpu",
+                report_seconds=0)  # a progress event after every batch
     base.update(kw)
     return TrainConfig(**base)
 
@@ -53,6 +54,26 @@ def test_stop_keeps_partial_results(mnist):
     assert result.status == "stopped" and "batch 5" in result.message
     assert result.history == []  # no epoch finished
     assert result.evaluation is not None and result.evaluation.accuracy > 0.1  # what it learned is kept
+
+
+def test_stop_between_epochs_keeps_the_epochs_evaluation(mnist, monkeypatch):
+    import cnnkit.training
+
+    stop, evaluations = threading.Event(), []
+    real = cnnkit.training.evaluate
+    monkeypatch.setattr(cnnkit.training, "evaluate", lambda *a, **k: evaluations.append(1) or real(*a, **k))
+    result = train(small(epochs=3), callback=lambda e: isinstance(e, EpochStats) and stop.set(), stop=stop,
+                   dataset=mnist)
+    assert result.status == "stopped" and "the end of epoch 1" in result.message
+    assert len(result.history) == 1 and len(evaluations) == 1  # nothing learned since: not evaluated again
+    assert result.evaluation.accuracy == result.history[0].test_accuracy
+
+
+def test_progress_events_are_throttled_in_time_but_every_epoch_ends_with_one(mnist):
+    events = []
+    train(small(epochs=2, report_seconds=3600), callback=events.append, dataset=mnist)
+    progress = [e for e in events if isinstance(e, BatchProgress)]
+    assert [(e.epoch, e.batch) for e in progress] == [(1, 25), (2, 25)]  # 800 images, batches of 32
 
 
 def test_divergence_stops_with_reason(mnist):

@@ -2,8 +2,7 @@
 cnnkit's networks in plain PyTorch, and the transfer-learning recipe."""
 from __future__ import annotations
 
-from ..models import ModelConfig, build_model
-from .meta import weights_info
+from .meta import shared_model, weights_info
 from .registry import is_cnnkit
 from .transfer import TransferPlan
 
@@ -44,7 +43,7 @@ def load_snippet(builder: str) -> str:
     networks, the same layers (and layer names, so checkpoints load) in plain PyTorch."""
     if is_cnnkit(builder):
         layers = "\n".join(f"    ({name!r}, nn.{module!r})," for name, module in
-                           build_model(ModelConfig(builder)).named_children())
+                           shared_model(builder).named_children())
         return _PLAIN.format(layers=layers)
     info = weights_info(builder)
     return _LOAD.format(builder=builder, enum=info.enum, member=info.member)

@@ -7,7 +7,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from ..blocks import InputError
+from ..errors import InputError
 from ..models import count_parameters
 from .meta import build_on_meta
 

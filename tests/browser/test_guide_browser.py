@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from cnnkit.architectures.figures import figures
 from cnnkit.architectures.registry import architecture_of
-from cnnkit.charts_guide import count_text
+from cnnkit.i18n import number
 from cnnkit.i18n import text
 from tests.conftest import wait_for_app
 
@@ -24,7 +24,7 @@ def test_guide_cards_language_and_chart(page):
     for pill, title, builder in (("VGG-16/19 · 2014", "VGG-16/19", "vgg16"), ("ConvNet", "ConvNet", "convnet")):
         main.get_by_role("radio", name=pill, exact=True).click()  # required pills are a radio group
         expect(main.locator("h2").first).to_have_text(title)
-        expect(main.get_by_test_id("stMetricValue").first).to_have_text(count_text(figures(builder).params, "ru"))
+        expect(main.get_by_test_id("stMetricValue").first).to_have_text(number(figures(builder).params, "ru"))
     expect(main.get_by_test_id("stPlotlyChart").first.locator(".js-plotly-plot")).to_be_visible()  # the diagram
 
     main.get_by_role("tab", name=text("guide.tabs.compare", "ru")).click()

@@ -24,8 +24,9 @@ def test_short_run_shows_live_chart_then_test_accuracy(page):
     wait_for_app(page)
     page.get_by_role("button", name=re.compile(r"^\W*Train$")).click()
 
-    chart = page.locator("[data-testid='stPlotlyChart']").first
-    expect(chart).to_be_visible(timeout=60_000)
+    progress = page.get_by_text(re.compile(r"Epoch \d/3 · batch"))
+    expect(progress).to_be_visible(timeout=60_000)  # the live view, while it trains
+    page.wait_for_function(f"({BATCH_POINTS})() > 0", timeout=60_000)
     first = page.evaluate(BATCH_POINTS)
     page.wait_for_function(f"({BATCH_POINTS})() > {first}", timeout=120_000)  # the chart changes as it trains
 
