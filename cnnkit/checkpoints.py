@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
@@ -75,10 +74,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
     """Load a checkpoint from bytes (a file's content or an upload); safetensors or torch, never pickle code."""
-    if data[:8] and not data.startswith(b"PK") and not data.startswith(b"\x80"):
-        meta, state = _read_safetensors(data, name)
-    else:
-        meta, state = _read_torch(data, name)
+    meta, state = _read_safetensors(data, name) if _is_safetensors(data) else _read_torch(data, name)
     if meta.get("format") != FORMAT:
         raise CnnkitError(f"{name} is not a cnnkit checkpoint (no cnnkit metadata); train one with "
                           "`python -m cnnkit train --out FILE` or the training page.")
@@ -94,18 +90,22 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
                       meta.get("train_config", {}), name)
 
 
+def read_state_dict(data: bytes, name: str) -> dict:
+    """A plain weights file (torch's or safetensors), read without running pickled code: its tensors."""
+    kind = "weights file"
+    state = _read_safetensors(data, name, kind)[1] if _is_safetensors(data) else _torch_load(data, name, kind)
+    if not isinstance(state, dict):
+        raise CnnkitError(f"{name} is not a weights file: it holds a {type(state).__name__}, not a state_dict.")
+    return state
+
+
+def _is_safetensors(data: bytes) -> bool:
+    """Torch files are zip archives (``PK``) or legacy pickles (``\\x80``); anything else is read as safetensors."""
+    return bool(data[:8]) and not data.startswith(b"PK") and not data.startswith(b"\x80")
+
+
 def _read_torch(data: bytes, name: str) -> tuple[dict, dict]:
-    try:
-        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f" (it references {found.group(1)})" if found else ""
-        raise CnnkitError(f"{name} was refused: it carries pickled Python objects{what}, which could run code "
-                          "when loaded, so it was not opened. Only weights and plain metadata are accepted: "
-                          "save checkpoints with cnnkit.") from None
-    except Exception as exc:  # zip/truncation errors surface as RuntimeError, EOFError, ...
-        raise CnnkitError(f"{name} is not a readable checkpoint (.pt or .safetensors): "
-                          f"{str(exc).splitlines()[0][:200]}") from None
+    obj = _torch_load(data, name)
     if not isinstance(obj, dict) or "state_dict" not in obj or not isinstance(obj.get("meta"), str):
         raise CnnkitError(f"{name} is not a cnnkit checkpoint: it looks like a bare state_dict or another "
                           "program's file, without the model description cnnkit needs.")
@@ -115,14 +115,29 @@ def _read_torch(data: bytes, name: str) -> tuple[dict, dict]:
         raise CnnkitError(f"{name}: its metadata is corrupt.") from None
 
 
-def _read_safetensors(data: bytes, name: str) -> tuple[dict, dict]:
+def _torch_load(data: bytes, name: str, kind: str = "checkpoint"):
+    """``torch.load(weights_only=True)``: pickled Python objects are refused, never executed."""
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" (it references {found.group(1)})" if found else ""
+        raise CnnkitError(f"{name} was refused: it carries pickled Python objects{what}, which could run code "
+                          "when loaded, so it was not opened. Only weights and plain metadata are accepted: "
+                          "save checkpoints with cnnkit.") from None
+    except Exception as exc:  # zip/truncation errors surface as RuntimeError, EOFError, ...
+        raise CnnkitError(f"{name} is not a readable {kind} (.pt or .safetensors): "
+                          f"{(str(exc).splitlines() or [type(exc).__name__])[0][:200]}") from None
+
+
+def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple[dict, dict]:
     try:
         state = st_load(data)
         header_len = int.from_bytes(data[:8], "little")
         header = json.loads(data[8:8 + header_len])
         return json.loads(header.get("__metadata__", {}).get("cnnkit", "{}")), state
-    except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
-        raise CnnkitError(f"{name} is not a readable checkpoint (.pt or .safetensors): {exc}") from None
+    except Exception as exc:  # SafetensorError, ValueError, UnicodeDecodeError, IndexError on a few bytes, ...
+        raise CnnkitError(f"{name} is not a readable {kind} (.pt or .safetensors): {exc}") from None
 
 
 def _load_state(model: nn.Module, state: dict, name: str, config: ModelConfig) -> None:

@@ -7,8 +7,6 @@ or taken from a file the user uploads or points to. Nothing here downloads. Weig
 """
 from __future__ import annotations
 
-import io
-import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,10 +14,9 @@ from pathlib import Path
 import torch
 import torchvision
 from PIL import Image
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load
 from torch import nn
 
+from .checkpoints import read_state_dict
 from .errors import CnnkitError
 from .images import Note, open_rgb
 
@@ -60,24 +57,18 @@ def missing_message(model: str) -> str:
             f"copy it there, or upload it, or give its path.")
 
 
-def _state_dict(source: bytes | Path, name: str) -> dict:
+def _read(source: bytes | Path, name: str) -> bytes:
+    if isinstance(source, bytes):
+        return source
     try:
-        if isinstance(source, bytes) and source[8:9] == b"{":  # safetensors: header length, then JSON
-            return st_load(source)
-        return torch.load(io.BytesIO(source) if isinstance(source, bytes) else source, map_location="cpu",
-                          weights_only=True)
-    except pickle.UnpicklingError:
-        raise CnnkitError(f"{name} was refused: it carries pickled Python objects, which could run code when "
-                          "loaded. Only plain weights (a state_dict) are accepted.") from None
-    except (SafetensorError, OSError, RuntimeError, EOFError, ValueError) as exc:
-        raise CnnkitError(f"{name} is not a readable weights file: {str(exc).partition(chr(10))[0][:200]}") from None
+        return source.read_bytes()
+    except OSError as exc:
+        raise CnnkitError(f"Cannot read {name}: {exc.strerror or exc}.") from None
 
 
 def _build(model: str, source: bytes | Path, name: str) -> nn.Module:
-    state = _state_dict(source, name)
+    state = read_state_dict(_read(source, name), name)
     net = torchvision.models.get_model(model, weights=None)
-    if not isinstance(state, dict):
-        state = {}
     try:
         missing, unexpected = net.load_state_dict(state, strict=False)
     except RuntimeError:  # the same names with other shapes

@@ -18,6 +18,7 @@ from .errors import CnnkitError
 
 MAX_PIXELS = 40_000_000  # refuse larger images before decoding them
 HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I", "F")  # 16/32-bit gray and float modes
+TRANSPARENT_LAYER = 0.2  # share of transparent pixels above which the opaque ones are the ink
 
 Note = tuple[str, dict]
 
@@ -105,7 +106,8 @@ def _to_gray(img: Image.Image, notes: list[Note]) -> LoadedImage:
         img = img.convert("RGBA")
     if img.mode == "RGBA":
         alpha = np.asarray(img.getchannel("A"), dtype=np.float64) / 255
-        if alpha.min() < 0.5:
-            # A drawing on a transparent layer: opaque pixels are the ink, whatever their colour.
+        if (alpha < 0.5).mean() > TRANSPARENT_LAYER:
+            # A drawing on a transparent layer: opaque pixels are the ink, whatever their colour. (A few
+            # transparent pixels, such as a screenshot's rounded corners, do not make a layer.)
             return LoadedImage(alpha, notes + [("alpha_ink", {})], True)
     return LoadedImage(np.asarray(img.convert("L"), dtype=np.float64) / 255, notes)

@@ -13,13 +13,14 @@ from cnnkit.finetune import finetune
 from cnnkit.imagenet import MODELS, classify_photo, find_weights, weights_for
 from cnnkit.images import open_rgb
 from cnnkit.inference import Prediction, card, classify, load_model, load_upload, predict_steps, read_digit
-from cnnkit.preprocess import DigitSteps
+from cnnkit.preprocess import DigitSteps, normalize
 from pages.ui import num, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 UNSURE = 0.6  # below this top probability the page says the network is unsure
 DRAWINGS = "draw_my_drawings"  # the learner's labelled pictures: [(28×28 array, class index)]
-TUNED = "draw_finetune"  # the last fine-tuning result, until kept or discarded
+TUNED = "draw_finetune"  # (the model it started from, the last fine-tuning result), until kept or discarded
+TAUGHT = "draw_taught_classes"  # the classes of the models the drawings were labelled for
 KEPT = "draw_kept_checkpoint"  # a fine-tuned model the learner kept: this session's digit model
 
 
@@ -93,7 +94,8 @@ def read_picture(source: bytes, name: str, invert: bool | None = None) -> tuple[
     return read_digit(source, name, invert), np.asarray(preview)
 
 
-# An upload is read again at each rerun (a click on the page): remember the last few by content.
+# The canvas and an upload are read again at each rerun (any click on the page): remember the last few by
+# content.
 read_upload = st.cache_data(max_entries=4, show_spinner=False)(read_picture)
 
 
@@ -108,7 +110,7 @@ def show_steps(ckpt: Checkpoint, pred: Prediction, preview: np.ndarray) -> None:
     columns = st.columns([1] * len(pictures) + [1.4])
     for column, (image, key) in zip(columns, pictures):
         show_picture(column, image, t(f"draw.steps.{key}"))
-    x = (steps.centered - ckpt.mean) / ckpt.std
+    x = normalize(steps.centered, ckpt.mean, ckpt.std)[0, 0].numpy()
     columns[-1].plotly_chart(charts.values_map(x), key="draw_normalized")
     columns[-1].caption(t("draw.steps.normalized", mean=f"{ckpt.mean:.4g}", std=f"{ckpt.std:.4g}"))
 
@@ -142,7 +144,7 @@ def show_inside(ckpt: Checkpoint, steps: DigitSteps) -> None:
 # ---------------------------------------------------------------- teaching
 
 def keep_tuned() -> None:
-    st.session_state[KEPT] = st.session_state.pop(TUNED).checkpoint
+    st.session_state[KEPT] = st.session_state.pop(TUNED)[1].checkpoint
     st.session_state["draw_model"] = "kept"
     st.toast(t("draw.teach.kept"))
 
@@ -150,7 +152,12 @@ def keep_tuned() -> None:
 def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
     st.subheader(t("draw.teach.title"))
     st.caption(t("draw.teach.intro"))
-    drawings = st.session_state.setdefault(DRAWINGS, [])
+    if st.session_state.get(TAUGHT) != tuple(ckpt.classes):  # labels mean something for these classes only
+        st.session_state[TAUGHT] = tuple(ckpt.classes)
+        st.session_state[DRAWINGS] = []
+    if st.session_state.get(TUNED, (None,))[0] is not ckpt.model:  # a result belongs to the model it tuned
+        st.session_state.pop(TUNED, None)
+    drawings = st.session_state[DRAWINGS]
     guess = ckpt.classes.index(pred.label)
     if st.session_state.get("draw_guess") != guess:  # a new answer: offer it as the label to correct
         st.session_state["draw_guess"] = st.session_state["draw_true_label"] = guess
@@ -173,11 +180,14 @@ def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
         st.session_state.pop(TUNED, None)
         st.rerun()
     if run_col.button(t("draw.teach.run"), type="primary", key="draw_tune"):
-        with st.spinner(t("draw.teach.running")):
-            st.session_state[TUNED] = finetune(ckpt, np.stack([img for img, _ in drawings]),
-                                               [y for _, y in drawings], steps=n_steps)
+        try:
+            with st.spinner(t("draw.teach.running")):
+                st.session_state[TUNED] = ckpt.model, finetune(ckpt, np.stack([img for img, _ in drawings]),
+                                                               [y for _, y in drawings], steps=n_steps)
+        except CnnkitError as exc:
+            st.error(str(exc))
     if TUNED in st.session_state:
-        show_tuned(st.session_state[TUNED], drawings)
+        show_tuned(st.session_state[TUNED][1], drawings)
 
 
 def show_tuned(result, drawings: list) -> None:
@@ -230,7 +240,7 @@ def draw_mode(ckpt: Checkpoint) -> None:
         clear.button(t("draw.canvas.clear"), on_click=clear_canvas, key="draw_clear")
         st.caption(t("draw.canvas.toolbar"))
     source = canvas.image_bytes
-    show_digit(ckpt, read_picture(source, "the canvas", invert=False) if source else None, t("draw.answer.empty"),
+    show_digit(ckpt, read_upload(source, "the canvas", invert=False) if source else None, t("draw.answer.empty"),
                right)
 
 

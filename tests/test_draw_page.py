@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.checkpoints import to_bytes
+from cnnkit.data import DATASETS
 from cnnkit.i18n import text
 from cnnkit.imagenet import weights_for
 from cnnkit.inference import DEFAULT_CHECKPOINT
@@ -136,15 +137,22 @@ def test_model_choice_upload_refuses_pickles_and_shows_fashion_classes(shipped):
     assert "Fashion-MNIST" in texts(at.info)
 
 
-def test_a_model_trained_in_this_session_is_offered(shipped):
+def test_a_model_trained_in_this_session_is_offered_and_used(shipped):
     at = open_page()
-    at.session_state["inference_checkpoint"] = random_checkpoint(seed=3)
+    at.session_state["inference_checkpoint"] = random_checkpoint(dataset="fashion-mnist", seed=3)
     at.session_state["inference_checkpoint_name"] = "my first run"
     at.run()
     choice = at.selectbox(key="draw_model")
-    assert "session" in choice.options or text("draw.model.session", name="my first run") in choice.options
-    choice.set_value("session").run()
-    assert not at.exception and text("draw.answer.empty") in texts(at.info)
+    assert choice.options[1] == text("draw.model.session", name="my first run")
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    assert at.metric[0].value == "7"  # the shipped model
+    at.button(key="draw_add").click().run()
+    assert text("draw.teach.count", n=1) in texts(at.markdown)
+    at.selectbox(key="draw_model").set_value("session").run()
+    assert "Fashion-MNIST" in texts(at.markdown) and "Fashion-MNIST" in texts(at.info)  # its card, its classes
+    assert at.metric[0].value in DATASETS["fashion-mnist"].classes
+    assert text("draw.teach.count", n=0) in texts(at.markdown)  # digit labels do not carry over to clothes
 
 
 def test_teach_fine_tune_and_keep(shipped):

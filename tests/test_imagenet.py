@@ -16,6 +16,8 @@ from cnnkit.imagenet import MODELS, classify_photo, find_weights, load_classifie
 
 MODEL = "mobilenet_v3_small"  # the smallest of the list: a 10 MB weights file
 
+PNG_BYTES = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010800000000")  # a PNG's start
+
 
 @pytest.fixture
 def hub(tmp_path, monkeypatch):
@@ -97,6 +99,9 @@ def test_other_models_weights_and_bad_files_are_clear_errors(hub, random_weights
         load_classifier("resnet18", random_weights, "small.pth")
     with pytest.raises(CnnkitError, match="not a readable weights file"):
         load_classifier(MODEL, b"PK\x03\x04 not really a zip", "broken.pth")
+    for junk in (b"just some text", b"abc", PNG_BYTES):  # e.g. the wrong file picked: never a traceback
+        with pytest.raises(CnnkitError, match="not a readable weights file"):
+            load_classifier(MODEL, junk, "picked.pth")
     with pytest.raises(CnnkitError, match="is not a file"):
         load_classifier(MODEL, tmp_path / "nowhere.pth")
     with pytest.raises(CnnkitError, match="Unknown ImageNet model"):

@@ -74,6 +74,16 @@ def test_transparent_png_reads_the_opaque_pixels_as_ink():
     assert palette.alpha_ink
 
 
+def test_a_few_transparent_pixels_do_not_make_a_layer():
+    """A screenshot of dark ink on white with transparent rounded corners is read by its colours."""
+    rgba = Image.new("RGBA", (60, 40), (255, 255, 255, 255))
+    rgba.paste((0, 0, 0, 255), (30, 10, 45, 20))
+    for corner in ((0, 0), (59, 0), (0, 39), (59, 39)):
+        rgba.putpixel(corner, (255, 255, 255, 0))
+    loaded = open_image(encode(rgba, "PNG"))
+    assert not loaded.alpha_ink and loaded.gray[15, 35] < 0.1 and loaded.gray[30, 5] > 0.9
+
+
 def test_exif_orientation_is_applied():
     exif = Image.Exif()
     exif[0x0112] = 6  # rotated 90° clockwise, as phones record
