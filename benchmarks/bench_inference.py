@@ -16,10 +16,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnnkit import charts_inference as charts  # noqa: E402
+from cnnkit.infer import charts  # noqa: E402
 from cnnkit.bench import digit_png, timed_ms  # noqa: E402
-from cnnkit.explain import explain  # noqa: E402
-from cnnkit.inference import load_model, predict_steps, read_digit  # noqa: E402
+from cnnkit.infer.explain import explain  # noqa: E402
+from cnnkit.infer.predict import load_model, predict_steps, read_digit  # noqa: E402
 
 
 def main() -> None:

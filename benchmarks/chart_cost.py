@@ -9,9 +9,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnnkit.charts_training import batch_loss_figure, epoch_figure
-from cnnkit.jobs import LossTrace, Snapshot
-from cnnkit.training import EpochStats, TrainConfig
+from cnnkit.train.charts import batch_loss_figure, epoch_figure
+from cnnkit.train.jobs import LossTrace, Snapshot
+from cnnkit.train.loop import EpochStats, TrainConfig
 
 for batches in (100, 1_000, 10_000, 100_000):
     trace = LossTrace()

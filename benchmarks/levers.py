@@ -2,9 +2,9 @@
 
     python benchmarks/levers.py --dataset fashion-mnist --data-dir ../shared/data/fashion-mnist --device cpu
 
-Each training row is ``cnnkit.training.measure_throughput`` (a fresh model, 5 warm-up batches, then 100
+Each training row is ``cnnkit.train.loop.measure_throughput`` (a fresh model, 5 warm-up batches, then 100
 timed batches of 64) for the plain path with one lever changed; each evaluation row is
-``cnnkit.evaluation.evaluate`` over the 10,000 test images at one batch size. Rows repeat ``--repeats``
+``cnnkit.train.evaluation.evaluate`` over the 10,000 test images at one batch size. Rows repeat ``--repeats``
 times, interleaved, and the median is reported, so that a change in the machine's load hits every row.
 """
 from __future__ import annotations
@@ -21,11 +21,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnnkit.data import load_dataset, to_tensor
+from cnnkit.data.datasets import load_dataset, to_tensor
 from cnnkit.devices import resolve_device
-from cnnkit.evaluation import evaluate
-from cnnkit.models import ModelConfig, build_model
-from cnnkit.training import TrainConfig, measure_throughput
+from cnnkit.train.evaluation import evaluate
+from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.train.loop import TrainConfig, measure_throughput
 
 PLAIN = {"channels_last": False, "precision": "fp32"}
 TRAINING = {

@@ -4,7 +4,7 @@
 
 The CLI run is ``python -m cnnkit train --json``; the page run is a real ``streamlit run app.py`` driven by
 headless Chromium (Debian's /usr/bin/chromium), which clicks Train and waits for the result while the live
-charts redraw. Both report the same figure: the seconds spent inside ``cnnkit.training.train`` (epochs plus
+charts redraw. Both report the same figure: the seconds spent inside ``cnnkit.train.loop.train`` (epochs plus
 their test evaluations, without loading). Runs alternate so that a change in the machine's load hits both.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cnnkit.appserver import running_app  # noqa: E402
+from cnnkit.devtools.appserver import running_app  # noqa: E402
 
 
 def cli_seconds(data_dir: str, epochs: int) -> float:

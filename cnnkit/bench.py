@@ -13,20 +13,18 @@ import statistics
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from torch.utils.data import DataLoader
 
-from .appserver import running_app
-from .data import Dataset, Split, subset, subset_size
-from .devices import cpu_name, resolve_device
-from .errors import CnnkitError
-from .models import ModelConfig, build_model
-from .presets import apply_preset
-from .training import TrainConfig, native_bf16, train
+from cnnkit.data.datasets import Dataset, Split, subset, subset_size
+from cnnkit.devices import cpu_name, resolve_device
+from cnnkit.errors import CnnkitError
+from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.train.presets import apply_preset
+from cnnkit.train.loop import TrainConfig, native_bf16, train
 
 SECTIONS = ("compare", "target", "latency", "app")
 TARGETS = {"fashion-mnist": 0.90, "mnist": 0.98}
@@ -95,7 +93,7 @@ def engine_run(config: TrainConfig, dataset: Dataset, name: str) -> dict:
                 result.evaluation.accuracy, (result.seconds - sum(seconds)) / len(seconds))
 
 
-def compare(base: TrainConfig, dataset: Dataset) -> dict:
+def notebook_vs_engine(base: TrainConfig, dataset: Dataset) -> dict:
     """(a) the notebook's loop, then (b) the engine with the same model, batch 64 and Adam(1e-3), back to back."""
     device = resolve_device(base.device)
     config = replace(base, batch_size=64, optimizer="adam", lr=1e-3, schedule="constant", model=ModelConfig())
@@ -176,7 +174,7 @@ def timed_ms(fn, runs: int, warmup: int = 10) -> dict:
 
 def latency(checkpoint: str | None, runs: int) -> dict:
     """Single-image latency on the CPU: the model alone, and a PNG through preprocessing and the model."""
-    from .inference import load_model, predict_image, probabilities
+    from cnnkit.infer.predict import load_model, predict_image, probabilities
 
     ckpt = load_model(checkpoint)
     png, x = digit_png(), torch.zeros(1, 1, 28, 28)
@@ -184,37 +182,6 @@ def latency(checkpoint: str | None, runs: int) -> dict:
     result["model_ms"] = timed_ms(lambda: probabilities(ckpt, x), runs)
     result["png_to_prediction_ms"] = timed_ms(lambda: predict_image(ckpt, png), runs)
     return result
-
-
-def app_cold_start(data_dir: str | None, runs: int = 3, timeout: float = 120.0) -> dict:
-    """Seconds from ``streamlit run app.py`` to the home page rendered in headless Chromium (Debian's)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise CnnkitError("The app section needs playwright (pip install playwright).") from None
-    chromium = "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        raise CnnkitError(f"The app section needs Debian's chromium at {chromium} (apt-get install chromium).")
-    healthy, rendered = [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        for _ in range(runs):
-            start = time.perf_counter()
-            with running_app(data_dir, timeout) as url:
-                healthy.append(time.perf_counter() - start)
-                page = browser.new_page()
-                page.goto(url)
-                page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']",
-                                       timeout=timeout * 1000)
-                page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning'] "
-                                       "[data-testid='stMainBlockContainer'] [data-testid='stHeading']",
-                                       timeout=timeout * 1000)
-                rendered.append(time.perf_counter() - start)
-                page.close()
-        browser.close()
-    return {"runs": runs, "server_healthy_s": [round(s, 2) for s in healthy],
-            "first_page_rendered_s": [round(s, 2) for s in rendered],
-            "median_first_page_s": round(statistics.median(rendered), 2)}
 
 
 def machine(device: torch.device) -> dict:
@@ -244,12 +211,14 @@ def run_bench(base: TrainConfig, dataset: Dataset, sections: list[str], target: 
         report(section)
         start = time.perf_counter()
         if section == "compare":
-            out[section] = compare(base, dataset)
+            out[section] = notebook_vs_engine(base, dataset)
         elif section == "target":
             out[section] = targets(base, dataset, target or TARGETS[dataset.info.name], max_epochs)
         elif section == "latency":
             out[section] = latency(checkpoint, latency_runs)
         else:
+            from cnnkit.devtools.browser import app_cold_start
+
             out[section] = app_cold_start(base.data_dir)
         out[section]["bench_seconds"] = round(time.perf_counter() - start, 1)
     out["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -10,15 +10,15 @@ from dataclasses import replace
 
 import torch
 
-from .bench import SECTIONS
-from .checkpoints import save_checkpoint
-from .data import DATASETS, load_dataset, to_tensor
-from .distributed import main_first, process_group, rank_device, world_from_env
-from .errors import CnnkitError
-from .evaluation import evaluate
-from .models import FAMILIES
-from .presets import PRESETS, apply_preset
-from .training import OPTIMIZERS, PRECISIONS, SCHEDULES, BatchProgress, EpochStats, TrainConfig, train
+from cnnkit.bench import SECTIONS
+from cnnkit.nets.checkpoints import save_checkpoint
+from cnnkit.data.datasets import DATASETS, load_dataset, to_tensor
+from cnnkit.train.distributed import main_first, process_group, rank_device, world_from_env
+from cnnkit.errors import CnnkitError
+from cnnkit.train.evaluation import evaluate
+from cnnkit.nets.builder import FAMILIES
+from cnnkit.train.presets import PRESETS, apply_preset
+from cnnkit.train.loop import OPTIMIZERS, PRECISIONS, SCHEDULES, BatchProgress, EpochStats, TrainConfig, train
 
 
 def _positive_int(text: str) -> int:
@@ -183,7 +183,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .inference import load_model
+    from cnnkit.infer.predict import load_model
 
     ckpt = load_model(args.checkpoint)
     if ckpt.dataset != args.dataset:
@@ -206,7 +206,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .inference import load_model, predict_image
+    from cnnkit.infer.predict import load_model, predict_image
 
     ckpt = load_model(args.checkpoint)
     results, failures = [], 0
@@ -226,7 +226,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_devices(_args) -> int:
-    from .devices import list_devices
+    from cnnkit.devices import list_devices
 
     for d in list_devices():
         print(d.label)
@@ -234,7 +234,7 @@ def cmd_devices(_args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import format_report, run_bench
+    from cnnkit.bench import format_report, run_bench
 
     if args.target is not None and not 0 < args.target <= 1:
         raise CnnkitError(f"The target accuracy must be in (0, 1], got {args.target}.")

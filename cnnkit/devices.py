@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import CnnkitError
+from cnnkit.errors import CnnkitError
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import tomllib
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
 
-LOCALES = Path(__file__).parent / "locales"
+LOCALES = resources.files("cnnkit") / "locales"
 LANGUAGES = {"en": "English", "ru": "Русский"}
 DEFAULT_LANGUAGE = "en"
 
@@ -18,7 +18,8 @@ DEFAULT_LANGUAGE = "en"
 def catalog(lang: str) -> dict:
     """All sections of one language: ``{section: {key: value}}``."""
     folder = LOCALES / lang
-    return {f.stem: tomllib.loads(f.read_text(encoding="utf-8")) for f in sorted(folder.glob("*.toml"))}
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+    return {f.name.removesuffix(".toml"): tomllib.loads(f.read_text(encoding="utf-8")) for f in files}
 
 
 def _lookup(tree: dict, dotted: str):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .devices import DeviceInfo, list_devices
+from cnnkit.devices import DeviceInfo, list_devices
 
 
 @dataclass(frozen=True)

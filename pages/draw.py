@@ -5,16 +5,16 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnkit import charts_inference as charts
-from cnnkit.checkpoints import Checkpoint
+from cnnkit.infer import charts
+from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.errors import CnnkitError
-from cnnkit.explain import explain
-from cnnkit.finetune import finetune
-from cnnkit.imagenet import MODELS, classify_photo, find_weights, weights_for
-from cnnkit.images import open_rgb
-from cnnkit.inference import Prediction, card, classify, load_model, load_upload, predict_steps, read_digit
-from cnnkit.preprocess import DigitSteps, normalize
-from pages.ui import num, t
+from cnnkit.infer.explain import explain
+from cnnkit.infer.finetune import finetune
+from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
+from cnnkit.infer.images import open_rgb
+from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
+from cnnkit.infer.preprocess import DigitSteps, normalize
+from pages.ui import error_text, num, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 UNSURE = 0.6  # below this top probability the page says the network is unsure
@@ -48,14 +48,14 @@ def choose_model() -> Checkpoint | None:
             ckpt = {"shipped": load_model, "session": lambda: st.session_state["inference_checkpoint"],
                     "kept": lambda: st.session_state[KEPT]}[choice]()
     except CnnkitError as exc:
-        right.error(str(exc))
+        right.error(error_text(exc))
         return None
     show_card(ckpt, right)
     return ckpt
 
 
 def show_card(ckpt: Checkpoint, where) -> None:
-    values = card(ckpt)
+    values = model_card(ckpt)
     shown = {**values, "parameters": num(values["parameters"]),
              "test_accuracy": values["test_accuracy"] and f"{values['test_accuracy']:.2%}"}
     if ckpt.dataset == "mnist":
@@ -77,7 +77,7 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
     if pred.probability < UNSURE:
         st.warning(t("draw.answer.unsure", p=pred.probability))
     if ckpt.dataset != "mnist":
-        st.info(t("draw.answer.not_digits", dataset=card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
+        st.info(t("draw.answer.not_digits", dataset=model_card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
     st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart")),
                     key="draw_probs")
     return pred
@@ -185,7 +185,7 @@ def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
                 st.session_state[TUNED] = ckpt.model, finetune(ckpt, np.stack([img for img, _ in drawings]),
                                                                [y for _, y in drawings], steps=n_steps)
         except CnnkitError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
     if TUNED in st.session_state:
         show_tuned(st.session_state[TUNED][1], drawings)
 
@@ -253,7 +253,7 @@ def upload_mode(ckpt: Checkpoint) -> None:
     try:
         picture = read_upload(file.getvalue(), file.name)
     except CnnkitError as exc:
-        left.error(str(exc))
+        left.error(error_text(exc))
         return
     for code, values in picture[0].notes:
         left.info(t(f"draw.notes.{code}", **values))
@@ -283,7 +283,7 @@ def photo_mode() -> None:
         answer = classify_photo(model, photo.getvalue(), upload.getvalue() if upload else path or None,
                                 photo.name, upload.name if upload else "")
     except CnnkitError as exc:
-        right.error(str(exc))
+        right.error(error_text(exc))
         return
     for code, values in answer.notes:
         left.info(t(f"draw.notes.{code}", **values))

@@ -5,17 +5,17 @@ from functools import partial
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from cnnkit import blocks, charts_guide as charts
-from cnnkit.architectures.figures import comparison, figures
-from cnnkit.architectures.layers import TABLE_DEPTH, chain, profile
-from cnnkit.architectures.meta import default_input_size, min_input_size, weights_info
-from cnnkit.architectures.registry import ARCHITECTURES, CHOICES, architecture, architecture_of, builders, is_cnnkit
-from cnnkit.architectures.snippets import load_snippet, transfer_snippet
-from cnnkit.architectures.transfer import transfer_learning
-from cnnkit.errors import InputError
+from cnnkit.guide import blocks, charts
+from cnnkit.guide.totals import comparison, totals
+from cnnkit.guide.layers import TABLE_DEPTH, chain, profile
+from cnnkit.guide.meta import default_input_size, min_input_size, weights_info
+from cnnkit.guide.registry import ARCHITECTURES, CHOICES, architecture, architecture_of, builders, is_cnnkit
+from cnnkit.guide.snippets import load_snippet, transfer_snippet
+from cnnkit.guide.transfer import transfer_learning
+from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
-from cnnkit.models import ModelConfig
-from pages.ui import lang, num, t
+from cnnkit.nets.builder import ModelConfig
+from pages.ui import error_text, lang, num, t
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
 # The output-size calculator's inputs: name, smallest, largest, first value.
@@ -38,10 +38,6 @@ def show_image(where, image, title_key: str, key: str, **options) -> None:
     """A picture or feature map as a chart titled ``title_key`` (which may show its ``{shape}``)."""
     title = t(title_key, shape=f"{image.shape[0]}×{image.shape[1]}")
     where.plotly_chart(charts.image_figure(image, title, **options), key=key)
-
-
-def show_input_error(error: InputError) -> None:
-    st.error(t(error.key, **error.values))
 
 
 def open_card(builder: str) -> None:
@@ -73,7 +69,7 @@ def arch_label(key: str) -> str:
     return f"{a.title} · {a.year}" if a.year else a.title
 
 
-def card() -> None:
+def architecture_card() -> None:
     st.session_state.setdefault("guide_arch", "resnet")
     key = st.pills(t("guide.card.choose"), list(ARCHITECTURES), format_func=arch_label, key="guide_arch",
                    required=True, persist_state="page")
@@ -97,7 +93,7 @@ def card() -> None:
 
 def card_figures(arch, builder: str, prof) -> None:
     """The card's title and its numbers: computed ones, then those of the weights' metadata."""
-    fig, info = prof.figures, weights_info(builder)
+    fig, info = prof.totals, weights_info(builder)
     st.header(arch.title)
     if arch.year:
         st.caption(t("guide.card.byline", year=arch.year, authors=arch.authors, paper=arch.paper))
@@ -147,7 +143,7 @@ def card_structure(prof, depth: int) -> None:
     st.subheader(t("guide.card.diagram"))
     boxes = chain(prof)
     st.plotly_chart(charts.architecture_diagram(boxes, lang()), key="guide_diagram")
-    unused = prof.figures.params - sum(b.params for b in boxes)
+    unused = prof.totals.params - sum(b.params for b in boxes)
     if unused:
         st.caption(t("guide.card.unused_params", params=num(unused)))
     st.subheader(t("guide.card.layers"))
@@ -169,9 +165,9 @@ def compare() -> None:
         st.plotly_chart(build(rows, lang()), key=name, on_select=partial(on_chart_select, name),
                         selection_mode="points")
     st.caption(t("guide.compare.click"))
-    st.dataframe([{t("guide.compare.col_model"): r.figures.builder, t("guide.compare.col_family"): r.family,
-                   t("guide.compare.col_year"): r.year, t("guide.card.params"): r.figures.params,
-                   t("guide.compare.col_gflops"): round(r.figures.gflops, 3),
+    st.dataframe([{t("guide.compare.col_model"): r.totals.builder, t("guide.compare.col_family"): r.family,
+                   t("guide.compare.col_year"): r.year, t("guide.card.params"): r.totals.params,
+                   t("guide.compare.col_gflops"): round(r.totals.gflops, 3),
                    t("guide.card.top1"): r.weights and r.weights.top1,
                    t("guide.card.top5"): r.weights and r.weights.top5,
                    t("guide.card.file"): r.weights and r.weights.file_mb} for r in rows], hide_index=True,
@@ -188,10 +184,10 @@ def choose() -> None:
         cells = picks_col.columns(max(len(p) for p in CHOICES.values()))
         for cell, pick in zip(cells, picks):
             if pick.builder:
-                f, w = figures(pick.builder), weights_info(pick.builder)
+                f, w = totals(pick.builder), weights_info(pick.builder)
                 cell.button(pick.label, key=f"guide_pick_{goal}_{pick.builder}", on_click=open_card,
                             args=(pick.builder,), width="stretch")
-                cell.caption(t("guide.choose.figures", params=charts.compact_text(f.params, lang()),
+                cell.caption(t("guide.choose.totals", params=charts.compact_text(f.params, lang()),
                                gflops=num(f.gflops, 2), top1=num(w.top1, 1)))
             else:
                 cell.markdown(f"**{pick.label}**  \n`{pick.where}`")
@@ -233,8 +229,8 @@ def convolution_and_pooling() -> None:
         image = chosen_picture()
         try:
             weights = chosen_kernel()
-        except InputError as error:  # the message, and no convolution until the kernel is fixed
-            show_input_error(error)
+        except CnnkitError as error:  # the message, and no convolution until the kernel is fixed
+            st.error(error_text(error))
             weights = None
         stride = st.slider(t("guide.blocks.stride"), 1, 3, 1, key="guide_conv_stride", persist_state="page")
         padding = st.slider(t("guide.blocks.padding"), 0, 2, 0, key="guide_conv_padding", persist_state="page")
@@ -273,8 +269,8 @@ def output_size_calculator() -> None:
     st.latex(blocks.OUTPUT_SIZE_FORMULA)
     try:
         result = blocks.conv_output_size(*values)
-    except InputError as error:
-        show_input_error(error)
+    except CnnkitError as error:
+        st.error(error_text(error))
         return
     st.latex(blocks.output_size_formula(*values))
     if result.skipped:
@@ -345,8 +341,8 @@ def transfer() -> None:
                                  persist_state="page")
     try:
         plan = transfer_learning(builder, int(classes))
-    except InputError as error:
-        show_input_error(error)
+    except CnnkitError as error:
+        st.error(error_text(error))
         return
     cols = st.columns(4)
     cols[0].metric(t("guide.transfer.trainable"), num(plan.trainable))
@@ -378,7 +374,7 @@ section = next((s for s, label in tab_labels.items() if label == st.session_stat
 st.session_state["guide_section"] = section
 st.session_state["guide_tab"] = tab_labels[section]
 tabs = st.tabs(list(tab_labels.values()), key="guide_tab", on_change="rerun")
-for tab, render in zip(tabs, (card, compare, choose, building_blocks, transfer, training)):
+for tab, render in zip(tabs, (architecture_card, compare, choose, building_blocks, transfer, training)):
     if tab.open:
         with tab:
             render()

@@ -1,6 +1,6 @@
 """Training: choose data, model, hyperparameters and device; train with live charts; study and compare runs.
 
-The run is a ``cnnkit.jobs.TrainingJob`` kept in this browser session's state; a fragment redraws it from
+The run is a ``cnnkit.train.jobs.TrainingJob`` kept in this browser session's state; a fragment redraws it from
 snapshots while it trains, so the page stays responsive and the run survives a visit to another page.
 """
 from __future__ import annotations
@@ -9,19 +9,19 @@ from dataclasses import replace
 
 import streamlit as st
 
-from cnnkit.charts_training import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
+from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
                                     kernels_figure, mistakes, per_class_figure, runs_figure)
-from cnnkit.checkpoints import to_bytes
-from cnnkit.compare import compare_devices, epoch_seconds
-from cnnkit.data import DATASETS, Dataset, default_data_dir, load_dataset, subset_size
+from cnnkit.nets.checkpoints import to_bytes
+from cnnkit.train.comparison import compare_devices, epoch_seconds
+from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_size
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError
-from cnnkit.jobs import Snapshot, TrainingJob
-from cnnkit.models import FAMILIES, ModelConfig, build_model, count_parameters
-from cnnkit.summary import layer_table
-from cnnkit.presets import PRESETS, preset_values
-from cnnkit.training import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult
-from pages.ui import lang, num, t
+from cnnkit.train.jobs import Snapshot, TrainingJob
+from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
+from cnnkit.nets.summary import layer_table
+from cnnkit.train.presets import PRESETS, preset_values
+from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult
+from pages.ui import error_text, lang, num, t
 
 # How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
 # more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
@@ -76,7 +76,7 @@ def data_settings() -> Dataset | None:
         with st.spinner(t("train.loading")):
             dataset = load(name, folder, source != LOCAL)
     except CnnkitError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
         st.info(t("train.offline_hint"))
         return None
     st.caption(t("train.source", source=dataset.source, train=len(dataset.train), test=len(dataset.test)))
@@ -136,7 +136,7 @@ def summary(config: TrainConfig, dataset: Dataset) -> None:
         model = build_model(replace(config.model, num_classes=len(dataset.info.classes)))
         rows = layer_table(model, (1, 1, 28, 28), device="cpu")
     except CnnkitError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
         return
     params_col, images_col, time_col = st.columns(3)
     params_col.metric(t("train.params"), num(count_parameters(model)))
@@ -150,7 +150,7 @@ def summary(config: TrainConfig, dataset: Dataset) -> None:
             time_col.metric(t("train.estimate"), f"{num(seconds, 1)} s", help=t("train.estimate_help"))
         except CnnkitError as exc:
             time_col.metric(t("train.estimate"), "—")
-            st.warning(str(exc))
+            st.warning(error_text(exc))
     with st.expander(t("train.layers")):
         st.dataframe([{t("train.layer_name"): r.name, t("train.layer_type"): r.type,
                        t("train.layer_shape"): " × ".join(map(str, r.output_shape[1:])),
@@ -322,7 +322,7 @@ def device_comparison(config: TrainConfig, dataset: Dataset | None) -> None:
             with st.spinner(t("train.measuring_devices", n=len(found))):
                 st.session_state["train_speeds"] = compare_devices(config, dataset, found)
         except CnnkitError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
     speeds = st.session_state.get("train_speeds")
     if speeds:
         st.plotly_chart(devices_figure(speeds, lang()))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, number, text
 
 
@@ -24,3 +25,8 @@ def language_switch() -> None:
     st.session_state.setdefault("lang", DEFAULT_LANGUAGE)
     st.sidebar.radio("🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
                      horizontal=True, label_visibility="collapsed")
+
+
+def error_text(exc: CnnkitError) -> str:
+    """The message of ``exc`` in the chosen language."""
+    return exc.message(lang())

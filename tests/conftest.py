@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnkit.appserver import running_app
+from cnnkit.devtools.appserver import running_app
+from cnnkit.devtools.browser import chromium, missing, wait_for_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CNNKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -34,7 +35,7 @@ def fashion() -> Path:
 @pytest.fixture
 def tiny_idx(tmp_path) -> Path:
     """A folder with the four IDX files of a tiny random dataset (gzipped), 60 train / 20 test."""
-    from cnnkit.idx import write_idx
+    from cnnkit.data.idx import write_idx
 
     rng = np.random.default_rng(0)
     for prefix, n in (("train", 60), ("t10k", 20)):
@@ -54,23 +55,12 @@ def app_url():
 
 @pytest.fixture(scope="session")
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+    """Debian's headless Chromium, or a skip that says what is missing."""
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def wait_for_app(page, timeout: float = 60_000) -> None:
-    """Wait as Streamlit's e2e tests do: connected, then the script has finished running."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout)
-    page.wait_for_timeout(300)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
 @pytest.fixture

@@ -3,18 +3,18 @@ import pytest
 import torch
 import torchvision
 
-from cnnkit.architectures.figures import comparison, figures
-from cnnkit.architectures.layers import chain, profile
-from cnnkit.architectures.meta import build_on_meta, input_shape, weights_info
-from cnnkit.architectures.registry import ARCHITECTURES, CHOICES, builders, is_cnnkit
-from cnnkit.architectures.snippets import load_snippet, transfer_snippet
-from cnnkit.architectures.transfer import transfer_learning
-from cnnkit.errors import InputError
-from cnnkit.charts_guide import accuracy_vs_compute, architecture_diagram, compact_text, params_by_year
+from cnnkit.guide.totals import comparison, totals
+from cnnkit.guide.layers import chain, profile
+from cnnkit.guide.meta import build_on_meta, input_shape, weights_info
+from cnnkit.guide.registry import ARCHITECTURES, CHOICES, builders, is_cnnkit
+from cnnkit.guide.snippets import load_snippet, transfer_snippet
+from cnnkit.guide.transfer import transfer_learning
+from cnnkit.errors import CnnkitError
+from cnnkit.guide.charts import accuracy_vs_compute, architecture_diagram, compact_text, params_by_year
 from cnnkit.i18n import number
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import LANGUAGES, text
-from cnnkit.models import ModelConfig, build_model, count_parameters
+from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 
 TORCHVISION = [b for b in builders() if not is_cnnkit(b)]
 DEFAULTS = [a.default for a in ARCHITECTURES.values()]
@@ -22,25 +22,25 @@ DEFAULTS = [a.default for a in ARCHITECTURES.values()]
 
 @pytest.mark.parametrize("builder", TORCHVISION)
 def test_figures_match_torchvision_metadata(builder):
-    info, fig = weights_info(builder), figures(builder)
+    info, fig = weights_info(builder), totals(builder)
     assert fig.params == info.num_params
     assert round(fig.gmacs, 3) == pytest.approx(info.gmacs, abs=1e-9)  # torchvision's "GFLOPS" are multiply–adds
     assert fig.input_size == info.input_size
 
 
 def test_the_figures_the_issue_names():
-    assert figures("resnet50").params == weights_info("resnet50").num_params == 25_557_032
-    assert figures("vgg16").params == weights_info("vgg16").num_params == 138_357_544
-    assert figures("efficientnet_b7").input_size == 600 and figures("inception_v3").input_size == 299
+    assert totals("resnet50").params == weights_info("resnet50").num_params == 25_557_032
+    assert totals("vgg16").params == weights_info("vgg16").num_params == 138_357_544
+    assert totals("efficientnet_b7").input_size == 600 and totals("inception_v3").input_size == 299
 
 
 @pytest.mark.parametrize("builder", ["convnet", "lenet5"])
 def test_cnnkit_networks_on_meta_count_like_the_real_ones(builder):
     real = build_model(ModelConfig(builder))
-    assert figures(builder).params == count_parameters(real)
+    assert totals(builder).params == count_parameters(real)
     assert weights_info(builder) is None
     if builder == "convnet":
-        assert figures(builder).params == 421_642  # the notebook's ConvNet
+        assert totals(builder).params == 421_642  # the notebook's ConvNet
 
 
 def test_every_torchvision_model_of_the_guides_families_has_a_card():
@@ -60,15 +60,15 @@ def test_unknown_names_and_too_small_inputs_are_clear_errors():
 
 def test_a_smaller_input_costs_fewer_multiply_adds_and_the_same_parameters():
     small, full = profile("resnet50", 160), profile("resnet50")
-    assert small.figures.params == full.figures.params
-    assert small.figures.macs < full.figures.macs
+    assert small.totals.params == full.totals.params
+    assert small.totals.macs < full.totals.macs
     assert small.table(1)[0].output_shape == (1, 64, 80, 80)  # conv1 halves the side
 
 
 @pytest.mark.parametrize("builder", DEFAULTS)
 def test_layer_table_and_chain_account_for_the_whole_network(builder):
     prof = profile(builder)
-    assert prof.figures == figures(builder)
+    assert prof.totals == totals(builder)
     classes = 10 if is_cnnkit(builder) else 1000
     assert prof.layers[-1].output_shape[:2] == (1, classes)  # SqueezeNet flattens its (1, 1000, 1, 1) after
     seen = set()
@@ -77,8 +77,8 @@ def test_layer_table_and_chain_account_for_the_whole_network(builder):
         assert not parent or parent in seen, f"{layer.name} listed before {parent}"
         seen.add(layer.name)
     blocks = chain(prof)
-    assert sum(b.macs for b in blocks) == prof.figures.macs
-    assert sum(b.params for b in blocks) == prof.figures.params
+    assert sum(b.macs for b in blocks) == prof.totals.macs
+    assert sum(b.params for b in blocks) == prof.totals.params
     diagram = architecture_diagram(blocks, "en")
     assert len(diagram.layout.shapes) == len(blocks)
 
@@ -94,7 +94,7 @@ def test_chain_folds_identical_blocks():
 def test_inception_aux_classifier_is_counted_but_not_drawn():
     prof = profile("inception_v3")
     aux = sum(p.numel() for p in build_on_meta("inception_v3").AuxLogits.parameters())
-    assert prof.figures.params - sum(b.params for b in chain(prof)) == aux
+    assert prof.totals.params - sum(b.params for b in chain(prof)) == aux
 
 
 def test_transfer_learning_numbers_for_resnet50():
@@ -105,10 +105,10 @@ def test_transfer_learning_numbers_for_resnet50():
 
 
 def test_transfer_learning_bad_input():
-    with pytest.raises(InputError) as error:
+    with pytest.raises(CnnkitError) as error:
         transfer_learning("squeezenet1_0")
     assert error.value.key == "guide.errors.no_linear_head"
-    with pytest.raises(InputError):
+    with pytest.raises(CnnkitError):
         transfer_learning("resnet50", 0)
 
 
@@ -159,7 +159,7 @@ def test_choices_link_to_cards():
 
 def test_comparison_charts_show_every_model_and_open_its_card():
     rows = comparison()
-    assert [r.figures.builder for r in rows] == builders()
+    assert [r.totals.builder for r in rows] == builders()
     for lang in LANGUAGES:
         accuracy, years = accuracy_vs_compute(rows, lang), params_by_year(rows, lang)
         plotted = {point[0] for trace in accuracy.data for point in trace.customdata}

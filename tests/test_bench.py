@@ -4,8 +4,8 @@ import json
 import pytest
 
 from cnnkit.errors import CnnkitError
-from cnnkit.presets import apply_preset
-from cnnkit.training import TrainConfig
+from cnnkit.train.presets import apply_preset
+from cnnkit.train.loop import TrainConfig
 from tests.test_cli import cli
 
 

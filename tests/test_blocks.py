@@ -4,10 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from cnnkit import blocks
-from cnnkit.charts_guide import activations_figure, image_figure, receptive_field_figure
+from cnnkit.errors import CnnkitError
+from cnnkit.guide import blocks
+from cnnkit.guide.charts import activations_figure, image_figure, receptive_field_figure
 from cnnkit.i18n import LANGUAGES, text
-from cnnkit.models import ModelConfig, build_model
+from cnnkit.nets.builder import ModelConfig, build_model
 
 RNG = np.random.default_rng(0)
 
@@ -59,7 +60,7 @@ def test_output_size_matches_pytorch(n, k, s, p, d):
 @pytest.mark.parametrize("args,key", [((3, 5), "guide.errors.no_output"), ((4, 3, 1, 0, 2), "guide.errors.no_output"),
                                       ((28, 3, 0), "guide.errors.too_small"), ((28, 3, 1, -1), "guide.errors.too_small")])
 def test_output_size_bad_input_is_a_message_in_every_language(args, key):
-    with pytest.raises(blocks.InputError) as error:
+    with pytest.raises(CnnkitError) as error:
         blocks.conv_output_size(*args)
     assert error.value.key == key
     messages = {text(key, lang, **error.value.values) for lang in LANGUAGES}
@@ -82,7 +83,7 @@ def test_kernel_text_accepts_separators_and_fractions():
                                        ("1 2 3\n4 x 6\n7 8 9", "guide.errors.kernel_number"),
                                        ("1/0 0 0\n0 0 0\n0 0 0", "guide.errors.kernel_number")])
 def test_bad_kernel_text_is_a_message_in_every_language(typed, key):
-    with pytest.raises(blocks.InputError) as error:
+    with pytest.raises(CnnkitError) as error:
         blocks.parse_kernel(typed)
     assert error.value.key == key
     assert str(error.value) == text(key, "en", **error.value.values)
@@ -158,13 +159,13 @@ def test_mnist_digits_come_from_the_data_folder(tiny_idx, tmp_path):
     assert blocks.mnist_count(str(tiny_idx)) == 20
     image, label = blocks.mnist_digit(3, str(tiny_idx))
     assert image.shape == (28, 28) and 0 <= image.min() <= image.max() <= 1 and label == 3
-    with pytest.raises(blocks.InputError):
+    with pytest.raises(CnnkitError):
         blocks.mnist_digit(20, str(tiny_idx))
     assert blocks.mnist_count(str(tmp_path / "nothing here")) == 0
 
 
 def test_conv_and_pool_refuse_windows_larger_than_the_picture():
-    with pytest.raises(blocks.InputError):
+    with pytest.raises(CnnkitError):
         blocks.pool(np.zeros((3, 3), np.float32), "max", 4)
-    with pytest.raises(blocks.InputError):
+    with pytest.raises(CnnkitError):
         blocks.convolve(np.zeros((2, 2), np.float32), np.ones((3, 3), np.float32))

@@ -3,15 +3,15 @@ import numpy as np
 import pytest
 import torch
 
-from cnnkit.charts_training import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
+from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
                                     kernels_figure, mistakes, per_class_figure, runs_figure)
-from cnnkit.compare import DeviceSpeed, RunRecord
-from cnnkit.data import Split
+from cnnkit.train.comparison import DeviceSpeed, RunRecord
+from cnnkit.data.datasets import Split
 from cnnkit.devices import DeviceInfo
-from cnnkit.evaluation import Evaluation
-from cnnkit.jobs import LossTrace, Snapshot
-from cnnkit.models import ModelConfig, build_model
-from cnnkit.training import EpochStats, TrainConfig
+from cnnkit.train.evaluation import Evaluation
+from cnnkit.train.jobs import LossTrace, Snapshot
+from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.train.loop import EpochStats, TrainConfig
 
 CLASSES = tuple(str(d) for d in range(10))
 

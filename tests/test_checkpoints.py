@@ -5,9 +5,9 @@ import os
 import pytest
 import torch
 
-from cnnkit.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
+from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
 from cnnkit.errors import CnnkitError
-from cnnkit.models import ModelConfig, build_model
+from cnnkit.nets.builder import ModelConfig, build_model
 
 
 def make(config=ModelConfig()):

@@ -6,8 +6,8 @@ import sys
 import pytest
 import torch
 
-from cnnkit.data import Split
-from cnnkit.distributed import World, shard, world_from_env
+from cnnkit.data.datasets import Split
+from cnnkit.train.distributed import World, shard, world_from_env
 from cnnkit.errors import CnnkitError
 from tests.conftest import ROOT
 from tests.test_cli import cli

@@ -9,11 +9,11 @@ import torchvision
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnkit.checkpoints import to_bytes
-from cnnkit.data import DATASETS
+from cnnkit.nets.checkpoints import to_bytes
+from cnnkit.data.datasets import DATASETS
 from cnnkit.i18n import text
-from cnnkit.imagenet import weights_for
-from cnnkit.inference import DEFAULT_CHECKPOINT
+from cnnkit.infer.imagenet import weights_for
+from cnnkit.infer.predict import DEFAULT_CHECKPOINT
 from tests.conftest import ROOT
 from tests.test_drawn_digits import draw_digit, png
 from tests.test_explain import random_checkpoint

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from cnnkit.inference import DEFAULT_CHECKPOINT, load_model, predict_image
+from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image
 
 
 def _arc(cx, cy, rx, ry, start, stop, n=24):

@@ -7,13 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from cnnkit import charts_inference as charts
-from cnnkit.checkpoints import Checkpoint
-from cnnkit.data import DATASETS
-from cnnkit.explain import explain
-from cnnkit.inference import DEFAULT_CHECKPOINT, load_model, one_thread, read_digit
-from cnnkit.models import ModelConfig, build_model
-from cnnkit.preprocess import prepare_digit
+from cnnkit.infer import charts
+from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.data.datasets import DATASETS
+from cnnkit.infer.explain import explain
+from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, one_thread, read_digit
+from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.infer.preprocess import prepare_digit
 from tests.test_drawn_digits import STROKES, draw_digit, png
 from tests.test_preprocess import strokes
 

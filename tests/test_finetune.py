@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from cnnkit.errors import CnnkitError
-from cnnkit.finetune import finetune, split_head
-from cnnkit.inference import card, classify, read_digit
-from cnnkit.models import count_parameters
+from cnnkit.infer.finetune import finetune, split_head
+from cnnkit.infer.predict import model_card, classify, read_digit
+from cnnkit.nets.builder import count_parameters
 from tests.test_drawn_digits import draw_digit, png
 from tests.test_explain import random_checkpoint
 
@@ -47,12 +47,12 @@ def test_only_the_head_learned(taught):
 def test_the_original_model_is_untouched(taught):
     ckpt, before, images, _ = taught
     assert all(torch.equal(before[k], v) for k, v in ckpt.model.state_dict().items())
-    assert card(ckpt)["fine_tuned_on"] is None
+    assert model_card(ckpt)["fine_tuned_on"] is None
 
 
 def test_the_new_model_says_what_it_is(taught):
     ckpt, _, _, result = taught
-    tuned = card(result.checkpoint)
+    tuned = model_card(result.checkpoint)
     assert tuned["fine_tuned_on"] == 6 and tuned["test_accuracy"] is None  # not measured on MNIST again
     assert result.checkpoint.classes == ckpt.classes and result.checkpoint.model is not ckpt.model
 

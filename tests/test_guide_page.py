@@ -2,12 +2,12 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnkit.architectures.figures import figures
-from cnnkit.architectures.layers import profile
-from cnnkit.architectures.meta import weights_info
-from cnnkit.architectures.registry import ARCHITECTURES, CHOICES
-from cnnkit.architectures.transfer import transfer_learning
-from cnnkit.charts_guide import compact_text
+from cnnkit.guide.totals import totals
+from cnnkit.guide.layers import profile
+from cnnkit.guide.meta import weights_info
+from cnnkit.guide.registry import ARCHITECTURES, CHOICES
+from cnnkit.guide.transfer import transfer_learning
+from cnnkit.guide.charts import compact_text
 from cnnkit.i18n import number
 from cnnkit.i18n import LANGUAGES, text
 from tests.conftest import ROOT
@@ -44,8 +44,8 @@ def test_every_card_renders_its_figures(lang):
         rerun(at, lang, guide_arch=key)
         assert at.header[0].value == arch.title
         shown = metrics(at)
-        assert shown[text("guide.card.params", lang)] == number(figures(arch.default).params, lang)
-        assert shown[text("guide.card.gmacs", lang)] == compact_text(figures(arch.default).macs, lang)
+        assert shown[text("guide.card.params", lang)] == number(totals(arch.default).params, lang)
+        assert shown[text("guide.card.gmacs", lang)] == compact_text(totals(arch.default).macs, lang)
         info = weights_info(arch.default)
         if info:
             assert shown[text("guide.card.top1", lang)] == f"{number(info.top1, lang, 2)} %"
@@ -60,12 +60,12 @@ def test_variant_and_input_size_change_the_figures():
     rerun(at, "en", guide_arch="vgg")
     at.selectbox(key="guide_variant").set_value("vgg19")
     rerun(at, "en")
-    assert metrics(at)["Parameters"] == number(figures("vgg19").params, "en")
+    assert metrics(at)["Parameters"] == number(totals("vgg19").params, "en")
     rerun(at, "en", guide_arch="resnet")
     at.number_input(key="guide_size_resnet50").set_value(160)
     rerun(at, "en")
-    assert metrics(at)["Multiply–adds (MACs)"] == compact_text(profile("resnet50", 160).figures.macs, "en")
-    assert metrics(at)["Parameters"] == number(figures("resnet50").params, "en")
+    assert metrics(at)["Multiply–adds (MACs)"] == compact_text(profile("resnet50", 160).totals.macs, "en")
+    assert metrics(at)["Parameters"] == number(totals("resnet50").params, "en")
     assert metrics(at)["Input (C×H×W)"] == "3×160×160"
 
 

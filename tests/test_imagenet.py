@@ -12,7 +12,7 @@ from PIL import Image
 from safetensors.torch import save
 
 from cnnkit.errors import CnnkitError
-from cnnkit.imagenet import MODELS, classify_photo, find_weights, load_classifier, weights_for
+from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, load_classifier, weights_for
 
 MODEL = "mobilenet_v3_small"  # the smallest of the list: a 10 MB weights file
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from cnnkit.errors import CnnkitError
-from cnnkit.images import MAX_PIXELS, open_image, open_rgb
+from cnnkit.infer.images import MAX_PIXELS, open_image, open_rgb
 
 
 def square(mode="L", size=(60, 40), ink=255, background=0):

@@ -3,12 +3,12 @@ import time
 
 import pytest
 
-from cnnkit import jobs
-from cnnkit.compare import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
-from cnnkit.data import Dataset, load_dataset, subset
+from cnnkit.train import jobs
+from cnnkit.train.comparison import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
+from cnnkit.data.datasets import Dataset, load_dataset, subset
 from cnnkit.devices import list_devices
-from cnnkit.jobs import LossTrace, TrainingJob
-from cnnkit.training import GpuOutOfMemory, TrainConfig
+from cnnkit.train.jobs import LossTrace, TrainingJob
+from cnnkit.train.loop import GpuOutOfMemory, TrainConfig
 
 
 @pytest.fixture(scope="module")

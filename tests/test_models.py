@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from cnnkit.errors import CnnkitError
-from cnnkit.models import ModelConfig, build_model, count_parameters
-from cnnkit.summary import layer_table
+from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
+from cnnkit.nets.summary import layer_table
 
 
 def test_convnet_is_the_notebooks_exactly():

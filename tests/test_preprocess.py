@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from cnnkit.images import LoadedImage
-from cnnkit.preprocess import INK, WORK_SIZE, prepare_digit
+from cnnkit.infer.images import LoadedImage
+from cnnkit.infer.preprocess import INK, WORK_SIZE, prepare_digit
 
 
 def strokes(box, width=20, size=280, dark_on_light=False, shape="seven"):

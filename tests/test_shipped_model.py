@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from cnnkit.inference import DEFAULT_CHECKPOINT, load_model
+from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model
 from tests.conftest import ROOT
 
 

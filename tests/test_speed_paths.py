@@ -4,10 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnkit.data import batches, load_dataset, subset, to_tensor
-from cnnkit.evaluation import evaluate
-from cnnkit.models import ModelConfig, build_model
-from cnnkit.training import BatchProgress, TrainConfig, autocast_dtype, train
+from cnnkit.data.datasets import batches, load_dataset, subset, to_tensor
+from cnnkit.train.evaluation import evaluate
+from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.train.loop import BatchProgress, TrainConfig, autocast_dtype, train
 
 PLAIN = dict(channels_last=False, precision="fp32")
 

@@ -6,9 +6,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnkit.checkpoints import Checkpoint
-from cnnkit.data import load_dataset, subset
-from cnnkit.idx import write_idx
+from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.data.datasets import load_dataset, subset
+from cnnkit.data.idx import write_idx
 from tests.conftest import ROOT
 
 

@@ -4,9 +4,9 @@ import threading
 import pytest
 import torch
 
-from cnnkit.data import load_dataset
+from cnnkit.data.datasets import load_dataset
 from cnnkit.errors import CnnkitError
-from cnnkit.training import BatchProgress, EpochStats, TrainConfig, measure_throughput, train
+from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, measure_throughput, train
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +57,11 @@ def test_stop_keeps_partial_results(mnist):
 
 
 def test_stop_between_epochs_keeps_the_epochs_evaluation(mnist, monkeypatch):
-    import cnnkit.training
+    import cnnkit.train.loop
 
     stop, evaluations = threading.Event(), []
-    real = cnnkit.training.evaluate
-    monkeypatch.setattr(cnnkit.training, "evaluate", lambda *a, **k: evaluations.append(1) or real(*a, **k))
+    real = cnnkit.train.loop.evaluate
+    monkeypatch.setattr(cnnkit.train.loop, "evaluate", lambda *a, **k: evaluations.append(1) or real(*a, **k))
     result = train(small(epochs=3), callback=lambda e: isinstance(e, EpochStats) and stop.set(), stop=stop,
                    dataset=mnist)
     assert result.status == "stopped" and "the end of epoch 1" in result.message

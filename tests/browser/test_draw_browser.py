@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from cnnkit.inference import DEFAULT_CHECKPOINT
-from tests.conftest import wait_for_app
+from cnnkit.infer.predict import DEFAULT_CHECKPOINT
+from cnnkit.devtools.browser import wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -4,11 +4,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from cnnkit.architectures.figures import figures
-from cnnkit.architectures.registry import architecture_of
+from cnnkit.guide.totals import totals
+from cnnkit.guide.registry import architecture_of
 from cnnkit.i18n import number
 from cnnkit.i18n import text
-from tests.conftest import wait_for_app
+from cnnkit.devtools.browser import wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -24,11 +24,11 @@ def test_guide_cards_language_and_chart(page):
     for pill, title, builder in (("VGG-16/19 · 2014", "VGG-16/19", "vgg16"), ("ConvNet", "ConvNet", "convnet")):
         main.get_by_role("radio", name=pill, exact=True).click()  # required pills are a radio group
         expect(main.locator("h2").first).to_have_text(title)
-        expect(main.get_by_test_id("stMetricValue").first).to_have_text(number(figures(builder).params, "ru"))
+        expect(main.get_by_test_id("stMetricValue").first).to_have_text(number(totals(builder).params, "ru"))
     expect(main.get_by_test_id("stPlotlyChart").first.locator(".js-plotly-plot")).to_be_visible()  # the diagram
 
     main.get_by_role("tab", name=text("guide.tabs.compare", "ru")).click()
-    wait_for_app(page, timeout=120_000)  # the first visit measures every model
+    wait_for_app(page, timeout_ms=120_000)  # the first visit measures every model
     chart = main.get_by_test_id("stPlotlyChart").first
     expect(chart.locator(".js-plotly-plot")).to_be_visible()
     plot = chart.locator(".js-plotly-plot")

@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import wait_for_app
+from cnnkit.devtools.browser import wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,205 @@
+"""MNIST and Fashion-MNIST as normalized in-memory tensors, from an IDX folder or torchvision."""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cnnkit.errors import CnnkitError
+from cnnkit.data.idx import read_idx
+
+IDX_NAMES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a model needs to know about its data: class names and the normalization."""
+
+    name: str
+    title: str
+    torchvision_class: str
+    classes: tuple[str, ...]
+    mean: float
+    std: float
+
+
+DATASETS = {
+    "mnist": DatasetInfo("mnist", "MNIST", "MNIST", tuple(str(d) for d in range(10)), 0.1307, 0.3081),
+    "fashion-mnist": DatasetInfo(
+        "fashion-mnist", "Fashion-MNIST", "FashionMNIST",
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        0.2860, 0.3530,
+    ),
+}
+
+
+@dataclass
+class Split:
+    """One split as raw tensors: uint8 images N×28×28 and int64 labels N."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class Dataset:
+    info: DatasetInfo
+    train: Split
+    test: Split
+    source: str
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise CnnkitError(f"Unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}.") from None
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("CNNKIT_DATA_DIR", "data"))
+
+
+def find_idx_file(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    # torchvision and some mirrors spell the extension with a dot: train-images.idx3-ubyte
+    for name in (stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def is_idx_folder(folder: Path) -> bool:
+    """True when the folder directly holds the four standard IDX files."""
+    return all(find_idx_file(folder, stem) for pair in IDX_NAMES.values() for stem in pair)
+
+
+def read_idx_split(folder: Path, split: str, num_classes: int = 10) -> Split:
+    images_stem, labels_stem = IDX_NAMES[split]
+    images = read_idx(find_idx_file(folder, images_stem))
+    labels = read_idx(find_idx_file(folder, labels_stem))
+    if images.ndim != 3 or labels.ndim != 1:
+        raise CnnkitError(
+            f"{folder}: the {split} files are swapped or wrong: images must be 3-D (N×H×W), "
+            f"labels 1-D, found {images.ndim}-D images and {labels.ndim}-D labels."
+        )
+    if images.shape[1:] != (28, 28):
+        raise CnnkitError(f"{folder}: {split} images are {images.shape[1]}×{images.shape[2]}, expected 28×28.")
+    if len(images) != len(labels):
+        raise CnnkitError(
+            f"{folder}: the {split} split has {len(images)} images but {len(labels)} labels; "
+            "the two files must come from the same dataset."
+        )
+    if len(labels) and labels.max() >= num_classes:
+        raise CnnkitError(f"{folder}: {split} labels go up to {labels.max()}, expected 0..{num_classes - 1}.")
+    return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
+
+
+def _missing_message(info: DatasetInfo, looked_in: list[Path], reason: str) -> str:
+    files = ", ".join(f"{s}[.gz]" for pair in IDX_NAMES.values() for s in pair)
+    places = "; ".join(str(p) for p in looked_in)
+    return (
+        f"{info.title} not found ({reason}). Looked for the four IDX files ({files}) in: {places}. "
+        f"Either connect to the internet once so torchvision can download it, or copy the four files "
+        f"into one folder and pass it with --data-dir (or CNNKIT_DATA_DIR)."
+    )
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, download: bool = True,
+                 progress: Callable[[str], None] = print) -> Dataset:
+    """Load a dataset, trying in order: an IDX folder at ``data_dir``, ``data_dir/<name>``,
+    torchvision's layout under ``data_dir`` (downloading there if allowed)."""
+    info = dataset_info(name)
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    candidates = [root, root / info.name]
+    for folder in candidates:
+        if is_idx_folder(folder):
+            return Dataset(info, read_idx_split(folder, "train"), read_idx_split(folder, "test"), str(folder))
+    if root.is_file():
+        raise CnnkitError(f"--data-dir must be a folder, but {root} is a file.")
+    tv_raw = root / info.torchvision_class / "raw"
+    looked_in = candidates + [tv_raw]
+    if is_idx_folder(tv_raw):
+        return Dataset(info, read_idx_split(tv_raw, "train"), read_idx_split(tv_raw, "test"), str(tv_raw))
+    if not download:
+        raise CnnkitError(_missing_message(info, looked_in, "downloads are off"))
+    return _download(info, root, looked_in, progress)
+
+
+def _download(info: DatasetInfo, root: Path, looked_in: list[Path], progress) -> Dataset:
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, info.torchvision_class)
+    progress(f"Downloading {info.title} into {root / info.torchvision_class} (first use only, about 30 MB)…")
+    try:
+        train = cls(str(root), train=True, download=True)
+        test = cls(str(root), train=False, download=True)
+    except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError for network problems
+        raise CnnkitError(_missing_message(info, looked_in, f"download failed: {str(exc).splitlines()[0]}")) from None
+    progress(f"{info.title} ready: {len(train)} training and {len(test)} test images.")
+    return Dataset(info, Split(train.data, train.targets.long()), Split(test.data, test.targets.long()),
+                   str(root / info.torchvision_class))
+
+
+def subset(split: Split, size: int | None, seed: int = 0) -> Split:
+    """A class-balanced-by-chance random subset of ``size`` items (all of them when None)."""
+    if size is None or size >= len(split):
+        return split
+    if size <= 0:
+        raise CnnkitError(f"The training subset size must be positive, got {size}.")
+    idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:size]
+    return Split(split.images[idx], split.labels[idx])
+
+
+def subset_size(split: Split, size: int | None) -> int:
+    """How many items ``subset(split, size)`` holds, without drawing it."""
+    return len(split) if size is None else min(size, len(split))
+
+
+def to_tensor(images: torch.Tensor, info: DatasetInfo, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 N×28×28 → normalized float N×1×28×28 on ``device``, the same for train and test."""
+    x = images.to(device=device).unsqueeze(1).float().div_(255.0)
+    return x.sub_(info.mean).div_(info.std)
+
+
+def augment(x: torch.Tensor, background: float, generator: torch.Generator | None = None,
+            degrees: float = 10.0, shift: float = 2.0, scale: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
+    """Random small affine transforms (rotation, scale, shift in pixels) of a normalized batch, on its device."""
+    n, _, h, _ = x.shape
+    rand = torch.rand(n, 4, generator=generator, device=x.device if generator is None else generator.device)
+    rand = rand.to(x.device)
+    angle = (rand[:, 0] * 2 - 1) * math.radians(degrees)
+    s = scale[0] + rand[:, 1] * (scale[1] - scale[0])
+    tx, ty = [(r * 2 - 1) * shift * 2 / h for r in (rand[:, 2], rand[:, 3])]
+    cos, sin = torch.cos(angle) / s, torch.sin(angle) / s
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1).to(x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x - background, grid, align_corners=False, padding_mode="zeros") + background
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = True,
+            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Mini-batches from in-memory tensors by index, without a DataLoader."""
+    n = len(y)
+    order = torch.randperm(n, generator=generator).to(x.device) if shuffle else None
+    for start in range(0, n, batch_size):
+        if order is None:
+            yield x[start:start + batch_size], y[start:start + batch_size]
+        else:
+            idx = order[start:start + batch_size]
+            yield x[idx], y[idx]

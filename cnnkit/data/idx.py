@@ -1,0 +1,52 @@
+"""Reading and writing MNIST-format IDX files (plain or gzipped), with clear errors for bad ones."""
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from cnnkit.errors import CnnkitError
+
+_UBYTE = 0x08
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Return the array stored in an IDX file of unsigned bytes (images: N×H×W, labels: N)."""
+    path = Path(path)
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, zlib.error) as exc:  # also gzip.BadGzipFile; zlib.error: damaged compressed data
+        raise CnnkitError(f"Cannot read {path}: {exc}; download or copy it again.") from None
+    except EOFError:
+        raise CnnkitError(f"{path} is a truncated gzip file; download or copy it again.") from None
+    if len(raw) < 4:
+        raise CnnkitError(f"{path} is not an IDX file: it holds only {len(raw)} bytes.")
+    zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype != _UBYTE or ndim not in (1, 3):
+        raise CnnkitError(
+            f"{path} is not an MNIST-format IDX file: wrong magic number 0x{raw[:4].hex()} "
+            "(expected 0x00000801 for labels or 0x00000803 for images)."
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise CnnkitError(f"{path} is truncated: its header is incomplete.")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(shape))
+    if len(raw) - header < expected:
+        raise CnnkitError(
+            f"{path} is truncated: its header announces {shape[0]} items ({expected} bytes) "
+            f"but only {len(raw) - header} bytes follow."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, count=expected, offset=header).reshape(shape)
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> None:
+    """Write a uint8 array (1-D labels or 3-D images) as an IDX file, gzipped if the name ends in .gz."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    data = struct.pack(">HBB", 0, _UBYTE, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    data += array.tobytes()
+    path = Path(path)
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)

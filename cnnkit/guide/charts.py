@@ -1,0 +1,176 @@
+"""Plotly figures of the architecture guide. Texts come from ``guide.toml`` in the language asked for.
+
+Points of the comparison charts carry the builder name first in ``customdata``, so that a page can
+open the card of a clicked point.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative, sample_colorscale
+
+from cnnkit.guide.totals import ComparisonRow
+from cnnkit.guide.layers import ChainBlock
+from cnnkit.guide.registry import ARCHITECTURES
+from cnnkit.guide.blocks import ACTIVATIONS, Curve, FieldRow
+from cnnkit.i18n import number, text, with_separators
+
+FAMILY_COLORS = dict(zip(ARCHITECTURES, qualitative.D3 + ["#222222", "#e7ba52"]))
+_MARGIN = dict(l=10, r=10, t=50, b=10)
+
+
+def compact_text(n: float, lang: str) -> str:
+    """Three significant digits and a unit: ``4089184256`` → ``4.09 G`` (English) or ``4.09 млрд`` (Russian)."""
+    units = text("guide.units", lang)
+    power = 0
+    while abs(n) >= 999.5 * 1000 ** power and power < len(units) - 1:  # 999,999 is "1 M", not "1e+03 K"
+        power += 1
+    return with_separators(f"{n / 1000 ** power:.3g}", lang) + units[power]
+
+
+def _hover(lang: str) -> str:
+    return ("<b>%{customdata[0]}</b> (%{customdata[1]})<br>"
+            + text("guide.compare.hover", lang) + "<extra></extra>")
+
+
+def _customdata(row: ComparisonRow, lang: str) -> list:
+    w = row.weights
+    return [row.totals.builder, row.year or "—", number(row.totals.params, lang), f"{row.totals.gflops:.2f}",
+            f"{w.top1:.1f}" if w else "—", f"{w.top5:.1f}" if w else "—"]
+
+
+def _family_traces(rows, lang, x, y, size=None) -> list[go.Scatter]:
+    """One trace per card, so that the legend lists families; ``x``/``y``/``size`` map a row to a value."""
+    by_family = defaultdict(list)
+    for row in rows:
+        by_family[row.architecture].append(row)
+    return [go.Scatter(
+        x=[x(r) for r in group], y=[y(r) for r in group], mode="markers", name=group[0].family,
+        customdata=[_customdata(r, lang) for r in group],
+        marker=dict(color=FAMILY_COLORS[key], size=[size(r) for r in group] if size else 11,
+                    line=dict(width=1, color="white"), opacity=0.85),
+    ) for key, group in by_family.items()]
+
+
+def accuracy_vs_compute(rows: tuple[ComparisonRow, ...], lang: str) -> go.Figure:
+    """ImageNet top-1 against GFLOPs (log scale), bubble area proportional to the parameters."""
+    rows = [r for r in rows if r.weights]
+    biggest = max(r.totals.params for r in rows)
+    fig = go.Figure(_family_traces(rows, lang, lambda r: r.totals.gflops, lambda r: r.weights.top1,
+                                   lambda r: 8 + 40 * np.sqrt(r.totals.params / biggest)))
+    fig.update_traces(hovertemplate=_hover(lang))
+    fig.update_layout(title=text("guide.compare.accuracy_title", lang), height=520, margin=_MARGIN,
+                      xaxis=dict(type="log", dtick=1, title=text("guide.compare.gflops_axis", lang)),
+                      yaxis=dict(title=text("guide.compare.top1_axis", lang)), legend=dict(itemclick=False))
+    return fig
+
+
+def params_by_year(rows: tuple[ComparisonRow, ...], lang: str) -> go.Figure:
+    """Parameters (log scale) against the year of the paper; points of one year are spread apart."""
+    rows = sorted((r for r in rows if r.year), key=lambda r: (r.year, r.architecture, r.totals.params))
+    per_year = defaultdict(list)
+    for r in rows:
+        per_year[r.year].append(r.totals.builder)
+
+    def x(r: ComparisonRow) -> float:
+        same = per_year[r.year]
+        return r.year + (same.index(r.totals.builder) + 0.5) / len(same) * 0.7 - 0.35
+
+    fig = go.Figure(_family_traces(rows, lang, x, lambda r: r.totals.params))
+    fig.update_traces(hovertemplate=_hover(lang))
+    fig.update_layout(title=text("guide.compare.years_title", lang), height=480, margin=_MARGIN,
+                      xaxis=dict(title=text("guide.compare.year_axis", lang), dtick=2),
+                      yaxis=dict(type="log", dtick=1, tickformat="~s", title=text("guide.compare.params_axis", lang)),
+                      legend=dict(itemclick=False))
+    return fig
+
+
+def _stage_colors(blocks: list[ChainBlock]) -> dict[str, str]:
+    stages = list(dict.fromkeys(b.stage for b in blocks if b.stage))
+    colors = sample_colorscale("Viridis", [0.05 + 0.65 * i / max(len(stages) - 1, 1) for i in range(len(stages))])
+    return {**dict(zip(stages, colors)), "": "#9e9e9e"}
+
+
+def architecture_diagram(blocks: list[ChainBlock], lang: str, per_row: int = 6) -> go.Figure:
+    """The chain of blocks as boxes, row after row like a snake, coloured by output resolution."""
+    colors = _stage_colors(blocks)
+    rows = (len(blocks) + per_row - 1) // per_row
+    centres = []
+    for i in range(len(blocks)):
+        row, col = divmod(i, per_row)
+        centres.append((col if row % 2 == 0 else per_row - 1 - col, -row))
+    # The labels and the arrows are one trace each: an annotation per block makes plotly take seconds for VGG.
+    boxes = [dict(type="rect", x0=x - 0.43, x1=x + 0.43, y0=y - 0.3, y1=y + 0.3, line=dict(width=0),
+                  fillcolor=colors[b.stage], layer="below") for b, (x, y) in zip(blocks, centres)]
+    arrows_x, arrows_y = [], []
+    for (x0, y0), (x1, y1) in zip(centres, centres[1:]):
+        dx, dy = np.sign(x1 - x0) * 0.45, np.sign(y1 - y0) * 0.33
+        arrows_x += [x0 + dx, x1 - dx, None]
+        arrows_y += [y0 + dy, y1 - dy, None]
+    names = [b.names[0] if b.count == 1 else f"{b.names[0]} … {b.names[-1]}" for b in blocks]
+    traces = [
+        go.Scatter(x=arrows_x, y=arrows_y, mode="lines+markers", hoverinfo="skip", showlegend=False,
+                   line=dict(color="#555", width=1.5),
+                   marker=dict(symbol="arrow", angleref="previous", color="#555",
+                               size=[0, 10, 0] * (len(centres) - 1))),  # a head at the end of each segment
+        go.Scatter(x=[c[0] for c in centres], y=[c[1] for c in centres], mode="text", showlegend=False,
+                   textfont=dict(size=11, color="white"),
+                   text=[f"<b>{b.type}</b>{f' ×{b.count}' if b.count > 1 else ''}<br>"
+                         f"{'×'.join(map(str, b.output_shape[1:]))}" for b in blocks],
+                   customdata=[[n, b.type, number(b.params, lang), number(b.macs, lang)]
+                               for n, b in zip(names, blocks)],
+                   hovertemplate=text("guide.diagram.hover", lang) + "<extra></extra>"),
+    ]
+    shown = {b.stage for b in blocks}
+    traces += [go.Scatter(x=[None], y=[None], mode="markers", name=stage or text("guide.diagram.vector", lang),
+                          marker=dict(size=12, symbol="square", color=color))
+               for stage, color in colors.items() if stage in shown]
+    fig = go.Figure(traces)
+    fig.update_layout(shapes=boxes, height=95 * rows + 90,
+                      margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
+                      xaxis=dict(visible=False, range=[-0.55, per_row - 0.45]),
+                      yaxis=dict(visible=False, range=[-rows + 0.5, 0.5]),
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", title=text("guide.diagram.legend", lang)))
+    return fig
+
+
+def image_figure(image: np.ndarray, title: str, signed: bool = False, values: bool = False,
+                 height: int = 320) -> go.Figure:
+    """A picture or feature map as a heatmap, pixels square; ``signed`` centres a red–blue scale on 0."""
+    colors = dict(colorscale="RdBu", zmid=0, reversescale=True, colorbar=dict(thickness=12)) if signed else \
+        dict(colorscale="gray", showscale=False)
+    fig = go.Figure(go.Heatmap(z=image, **colors, texttemplate="%{z:.3~g}" if values else None, textfont=dict(size=13),
+                               hovertemplate="(%{y}, %{x}) = %{z:.3f}<extra></extra>"))
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(visible=False, constrain="domain"),
+                      yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
+    return fig
+
+
+def activations_figure(curves: dict[str, Curve], lang: str, slope: bool = False) -> go.Figure:
+    """The activation functions (``ACTIVATIONS`` key → curve), or their slopes (what backpropagation
+    multiplies gradients by)."""
+    fig = go.Figure([go.Scatter(x=c.x, y=c.slope if slope else c.y, mode="lines", name=ACTIVATIONS[key].name)
+                     for key, c in curves.items()])
+    key = "slope_axis" if slope else "value_axis"
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
+                      xaxis=dict(title="x", zeroline=True), yaxis=dict(title=text(f"guide.blocks.{key}", lang)))
+    return fig
+
+
+def receptive_field_figure(image: np.ndarray, rows: list[FieldRow], lang: str) -> go.Figure:
+    """Nested squares on the input: what one output value at the centre of each layer sees."""
+    fig = image_figure(image, text("guide.blocks.field_title", lang), height=460)
+    centre = (image.shape[0] - 1) / 2
+    layers = [r for r in rows if r.layer != "input"]
+    colors = sample_colorscale("Plasma", [0.1 + 0.8 * i / max(len(layers) - 1, 1) for i in range(len(layers))])
+    for row, color in zip(layers, colors):
+        half = row.field / 2
+        fig.add_shape(type="rect", x0=centre - half, x1=centre + half, y0=centre - half, y1=centre + half,
+                      line=dict(color=color, width=2))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, width=3),
+                                 name=f"{row.layer}: {row.field}×{row.field}"))
+    fig.update_layout(showlegend=True, legend=dict(x=1.02, y=1))
+    return fig

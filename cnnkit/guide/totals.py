@@ -1,0 +1,56 @@
+"""A network's totals — parameters and multiply–adds — and the comparison of every builder in the guide."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+from cnnkit.nets.builder import count_parameters
+from cnnkit.guide.meta import WeightsInfo, count_macs, input_shape, shared_model, weights_info
+from cnnkit.guide.registry import architecture_of, builders
+
+
+@dataclass(frozen=True)
+class Totals:
+    builder: str
+    input_size: int
+    params: int
+    macs: int
+
+    @property
+    def gmacs(self) -> float:
+        return self.macs / 1e9
+
+    @property
+    def gflops(self) -> float:
+        return 2 * self.macs / 1e9
+
+
+@lru_cache(maxsize=None)
+def totals(builder: str, size: int | None = None) -> Totals:
+    """Parameters and multiply–adds of ``builder`` at a ``size``×``size`` input (default: its own)."""
+    model = shared_model(builder)
+    shape = input_shape(builder, size)
+    macs, _, _ = count_macs(lambda: model(torch.zeros(shape, device="meta")))
+    return Totals(builder, shape[-1], count_parameters(model), macs)
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    architecture: str  # card key
+    family: str  # the card's title
+    year: int | None
+    totals: Totals  # at the builder's own input size
+    weights: WeightsInfo | None
+
+
+@lru_cache(maxsize=None)
+def comparison() -> tuple[ComparisonRow, ...]:
+    """Every builder of every card with its figures, for the comparison charts (about 10 s on 2 CPU cores)."""
+    rows = []
+    for builder in builders():
+        arch = architecture_of(builder)
+        rows.append(ComparisonRow(arch.key, arch.title, arch.variants[builder], totals(builder),
+                                  weights_info(builder)))
+    return tuple(rows)

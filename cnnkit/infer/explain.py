@@ -1,0 +1,66 @@
+"""Inside the network for one input: the feature maps of each conv layer, and which pixels mattered.
+
+The model is run layer by layer (its layers are named conv1, relu1, pool1, …), so nothing is attached to a
+model that other sessions share, and gradients are taken with ``torch.autograd.grad`` so that no
+parameter's ``.grad`` changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.infer.predict import one_thread
+from cnnkit.infer.preprocess import normalize
+
+
+@dataclass
+class LayerMaps:
+    name: str  # the conv layer, e.g. "conv1"
+    maps: np.ndarray  # C×H×W: its output after the activation (what the next layer sees)
+
+
+@dataclass
+class Explanation:
+    target: int  # index of the class explained (the top prediction unless asked otherwise)
+    layers: list[LayerMaps]
+    saliency: np.ndarray  # 28×28 in [0, 1]: |∂ score / ∂ pixel|
+    gradcam: np.ndarray  # 28×28 in [0, 1]: Grad-CAM on the last conv layer, upsampled
+    gradcam_layer: str
+
+
+def _scaled(a: torch.Tensor) -> np.ndarray:
+    top = a.max()
+    return (a / top if top > 0 else torch.zeros_like(a)).numpy()
+
+
+@one_thread()
+def explain(ckpt: Checkpoint, image28: np.ndarray, target: int | None = None) -> Explanation:
+    """Feature maps, saliency and Grad-CAM of ``ckpt`` for one 28×28 image in [0, 1] (ink bright)."""
+    model = ckpt.model.eval()
+    x = normalize(image28, ckpt.mean, ckpt.std).requires_grad_(True)
+    outputs: dict[str, torch.Tensor] = {}
+    block = None
+    with torch.enable_grad():
+        h = x
+        for name, layer in model.named_children():
+            h = layer(h)
+            if isinstance(layer, nn.Conv2d):
+                block = name
+            elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten)):
+                block = None
+            if block:  # conv → (batchnorm) → activation: the last one written is the block's output
+                outputs[block] = h
+        target = int(h.argmax(1)) if target is None else target
+        last = list(outputs)[-1]
+        grad_x, grad_a = torch.autograd.grad(h[0, target], [x, outputs[last]])
+    act = outputs[last].detach()
+    weights = grad_a.mean((2, 3), keepdim=True)  # Grad-CAM: channel importance = mean gradient
+    cam = F.interpolate(F.relu((weights * act).sum(1, keepdim=True)), size=image28.shape, mode="bilinear",
+                        align_corners=False)
+    layers = [LayerMaps(name, out.detach()[0].numpy()) for name, out in outputs.items()]
+    return Explanation(target, layers, _scaled(grad_x.abs()[0, 0]), _scaled(cam[0, 0]), last)

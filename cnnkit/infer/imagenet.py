@@ -1,0 +1,126 @@
+"""General photos through a torchvision ImageNet classifier, offline: weights are only ever read from disk.
+
+torchvision's weights enum gives the class names, the transforms and the download address; the file itself
+is looked for in torch hub's cache (``torch.hub.get_dir()/checkpoints/<file>``, where torchvision puts it)
+or taken from a file the user uploads or points to. Nothing here downloads. Weights are read with
+``torch.load(weights_only=True)`` (or safetensors), so a file carrying pickled code is refused.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import torchvision
+from PIL import Image
+from torch import nn
+
+from cnnkit.nets.checkpoints import read_state_dict
+from cnnkit.errors import CnnkitError
+from cnnkit.infer.images import Note, open_rgb
+
+MODELS = ("mobilenet_v3_large", "mobilenet_v3_small", "resnet18", "resnet50")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Where a model's pretrained weights come from and where cnnkit looks for them."""
+
+    model: str
+    url: str
+    size_mb: float
+    accuracy: float  # ImageNet top-1, %, as torchvision reports it
+
+    @property
+    def hub_path(self) -> Path:
+        return Path(torch.hub.get_dir()) / "checkpoints" / Path(self.url).name
+
+
+def weights_for(model: str) -> Weights:
+    if model not in MODELS:
+        raise CnnkitError(f"Unknown ImageNet model {model!r}; choose one of: {', '.join(MODELS)}.")
+    w = torchvision.models.get_model_weights(model).DEFAULT
+    return Weights(model, w.url, float(w.meta.get("_file_size", 0)), float(w.meta["_metrics"]["ImageNet-1K"]["acc@1"]))
+
+
+def find_weights(model: str) -> Path | None:
+    """The weights file in torch hub's cache, or None."""
+    path = weights_for(model).hub_path
+    return path if path.is_file() else None
+
+
+def missing_message(model: str) -> str:
+    w = weights_for(model)
+    return (f"The pretrained weights of {model} are not on this machine (looked for {w.hub_path}); cnnkit never "
+            f"downloads them. Download {w.url} ({w.size_mb:.0f} MB) on a machine with internet access and "
+            f"copy it there, or upload it, or give its path.")
+
+
+def _read(source: bytes | Path, name: str) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    try:
+        return source.read_bytes()
+    except OSError as exc:
+        raise CnnkitError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+
+
+def _build(model: str, source: bytes | Path, name: str) -> nn.Module:
+    state = read_state_dict(_read(source, name), name)
+    net = torchvision.models.get_model(model, weights=None)
+    try:
+        missing, unexpected = net.load_state_dict(state, strict=False)
+    except RuntimeError:  # the same names with other shapes
+        missing, unexpected = ["(other shapes)"], []
+    if missing or unexpected:
+        raise CnnkitError(f"{name} does not hold {model}'s weights ({len(missing)} of its tensors missing, "
+                          f"{len(unexpected)} unknown ones); choose the model the file belongs to.")
+    return net.eval()
+
+
+@lru_cache(maxsize=2)
+def _from_file(model: str, path: str, mtime: float) -> nn.Module:
+    return _build(model, Path(path), path)
+
+
+@lru_cache(maxsize=2)
+def _from_bytes(model: str, data: bytes, name: str) -> nn.Module:
+    return _build(model, data, name)
+
+
+def load_classifier(model: str, weights: bytes | str | Path | None = None, name: str = "") -> nn.Module:
+    """The pretrained network, from uploaded bytes, a path, or the hub cache (once per process)."""
+    weights_for(model)
+    if isinstance(weights, bytes):
+        return _from_bytes(model, weights, name or "the weights file")
+    path = Path(weights).expanduser() if weights else find_weights(model)
+    if path is None:
+        raise CnnkitError(missing_message(model))
+    if not path.is_file():
+        raise CnnkitError(f"{path} is not a file.")
+    return _from_file(model, str(path), path.stat().st_mtime)
+
+
+@torch.inference_mode()
+def top5(model: str, net: nn.Module, image: Image.Image) -> list[tuple[str, float]]:
+    """The five most likely ImageNet classes of an RGB image, with their probabilities."""
+    w = torchvision.models.get_model_weights(model).DEFAULT
+    probs = net(w.transforms()(image).unsqueeze(0)).softmax(1)[0]
+    values, indices = probs.topk(5)
+    return [(w.meta["categories"][i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
+
+
+@dataclass
+class PhotoAnswer:
+    top5: list[tuple[str, float]]  # (ImageNet class, probability), most likely first
+    image: Image.Image  # the photo as the network got it (RGB, upright, first frame)
+    notes: list[Note]  # what was done to read it
+
+
+def classify_photo(model: str, source: bytes | str | Path, weights: bytes | str | Path | None = None,
+                   name: str | None = None, weights_name: str = "") -> PhotoAnswer:
+    """Top-5 ImageNet classes of a photo file (or bytes), with the photo and the notes from reading it."""
+    net = load_classifier(model, weights, weights_name)
+    image, notes = open_rgb(source, name)
+    return PhotoAnswer(top5(model, net, image), image, notes)

@@ -1,0 +1,113 @@
+"""Opening user images safely: any common format and mode, with clear messages for bad files.
+
+The size is checked from the header before any pixel is decoded (a decompression bomb guard); animations
+give their first frame; phone photos are turned upright (EXIF). What was done is listed as ``notes``:
+``(code, values)`` pairs that a page words in its language.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from cnnkit.errors import CnnkitError
+
+MAX_PIXELS = 40_000_000  # refuse larger images before decoding them
+HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I", "F")  # 16/32-bit gray and float modes
+TRANSPARENT_LAYER = 0.2  # share of transparent pixels above which the opaque ones are the ink
+
+Note = tuple[str, dict]
+
+
+@dataclass
+class LoadedImage:
+    """An image as a float array in [0, 1] (H×W gray, bright = light) plus what was done to read it."""
+
+    gray: np.ndarray
+    notes: list[Note] = field(default_factory=list)
+    alpha_ink: bool = False  # the ink was read from the alpha channel (a drawing on a transparent layer)
+
+
+def _too_large(name: str, pixels: int) -> CnnkitError:
+    return CnnkitError(f"{name} has {pixels / 1e6:.0f} million pixels, above the limit of {MAX_PIXELS / 1e6:.0f} "
+                       "million; it was not decoded. Scale it down first.")
+
+
+def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.Image, list[Note]]:
+    """Decode PNG/JPEG/BMP/WebP/GIF/TIFF bytes or a file into a PIL image (first frame, upright)."""
+    name = name or (str(source) if not isinstance(source, bytes) else "the image")
+    try:
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    except OSError as exc:
+        raise CnnkitError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+    notes: list[Note] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # reads the header only
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise _too_large(name, w * h)
+            frames = getattr(img, "n_frames", 1)
+            if frames > 1:
+                notes.append(("animated", {"frames": frames}))
+                img.seek(0)
+            img.load()
+            orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+            upright = ImageOps.exif_transpose(img)
+    except CnnkitError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise CnnkitError(f"{name} is far too large (over {Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels); "
+                          "it was not decoded.") from None
+    except UnidentifiedImageError:
+        raise CnnkitError(f"{name} is not an image cnnkit can read (PNG, JPEG, BMP, WebP, GIF, TIFF).") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CnnkitError(f"{name} is damaged or truncated and cannot be decoded ({exc}).") from None
+    if orientation != 1:
+        notes.append(("rotated", {}))
+    if img.mode in HIGH_DEPTH:
+        notes.append(("high_depth", {"mode": img.mode}))
+    elif img.mode in ("CMYK", "P"):
+        notes.append(("converted", {"mode": img.mode}))
+    return upright, notes
+
+
+def open_image(source: bytes | str | Path, name: str | None = None) -> LoadedImage:
+    """Read an image file (or its bytes) into a gray array."""
+    img, notes = decode(source, name)
+    return _to_gray(img, notes)
+
+
+def open_rgb(source: bytes | str | Path, name: str | None = None) -> tuple[Image.Image, list[Note]]:
+    """Read an image file (or its bytes) as 8-bit RGB for photo classifiers; transparency becomes white."""
+    img, notes = decode(source, name)
+    if img.mode in HIGH_DEPTH:
+        return Image.fromarray(np.uint8(_to_gray(img, []).gray * 255)).convert("RGB"), notes
+    if img.mode == "P" or "A" in img.mode or img.mode == "RGBa":
+        img = img.convert("RGBA")
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, img).convert("RGB"), notes
+    return img.convert("RGB"), notes
+
+
+def _to_gray(img: Image.Image, notes: list[Note]) -> LoadedImage:
+    if img.mode in HIGH_DEPTH:
+        arr = np.asarray(img, dtype=np.float64)
+        low, high = min(arr.min(), 0.0), arr.max()
+        return LoadedImage((arr - low) / (high - low if high > low else 1.0), notes)
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("LA", "PA", "RGBa"):
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        alpha = np.asarray(img.getchannel("A"), dtype=np.float64) / 255
+        if (alpha < 0.5).mean() > TRANSPARENT_LAYER:
+            # A drawing on a transparent layer: opaque pixels are the ink, whatever their colour. (A few
+            # transparent pixels, such as a screenshot's rounded corners, do not make a layer.)
+            return LoadedImage(alpha, notes + [("alpha_ink", {})], True)
+    return LoadedImage(np.asarray(img.convert("L"), dtype=np.float64) / 255, notes)

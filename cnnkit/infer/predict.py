@@ -1,0 +1,116 @@
+"""Using a trained model: the shipped default, cached loading, and predictions for images and tensors."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint
+from cnnkit.data.datasets import DATASETS
+from cnnkit.errors import CnnkitError
+from cnnkit.infer.images import open_image
+from cnnkit.nets.builder import count_parameters
+from cnnkit.infer.preprocess import DigitSteps, normalize, prepare_digit
+
+DEFAULT_CHECKPOINT = Path(str(resources.files("cnnkit.nets") / "shipped" / "mnist_convnet.pt"))
+PROBLEMS = {"empty": "no ink found (the image is blank or uniform)",
+            "full": "the image is (almost) all ink, with no background to tell a digit from"}
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float) -> Checkpoint:
+    return load_checkpoint(path)
+
+
+def load_model(path: str | Path | None = None) -> Checkpoint:
+    """Load a checkpoint once per process (the shipped model when ``path`` is None)."""
+    path = Path(path) if path else DEFAULT_CHECKPOINT
+    if not path.is_file():
+        hint = " (the shipped model is missing: reinstall or train one with `python -m cnnkit train --out`)" \
+            if path == DEFAULT_CHECKPOINT else ""
+        raise CnnkitError(f"Checkpoint {path} does not exist{hint}.")
+    return _load_cached(str(path), path.stat().st_mtime)
+
+
+@lru_cache(maxsize=4)
+def load_upload(data: bytes, name: str) -> Checkpoint:
+    """An uploaded checkpoint (``.pt`` or safetensors, weights only), decoded once per distinct content."""
+    return from_bytes(data, name)
+
+
+def model_card(ckpt: Checkpoint) -> dict:
+    """What to show about a model: data, architecture, size, accuracy, training, fine-tuning."""
+    info = DATASETS.get(ckpt.dataset)
+    tuned = ckpt.metrics.get("fine_tuned_on")
+    return {"dataset": info.title if info else ckpt.dataset, "model": ckpt.model_config.describe(),
+            "parameters": count_parameters(ckpt.model), "test_accuracy": ckpt.metrics.get("test_accuracy"),
+            "epochs": len(ckpt.history) or None, "fine_tuned_on": tuned, "classes": ", ".join(ckpt.classes)}
+
+
+@contextmanager
+def one_thread():
+    """Run small work (one digit) on the calling thread alone, without torch's intra-op threads (a context
+    manager or a decorator).
+
+    On a busy CPU, waiting for a second thread costs ~50 ms where the work itself takes ~1 ms. Torch's thread
+    count belongs to each thread (OpenMP), so a training already running in another thread keeps its own;
+    only a thread making its very first torch call during these few milliseconds would start with one.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@torch.inference_mode()
+def probabilities(ckpt: Checkpoint, x: torch.Tensor) -> np.ndarray:
+    """Class probabilities for a normalized N×1×28×28 batch."""
+    ckpt.model.eval()
+    with one_thread():
+        return ckpt.model(x).softmax(1).numpy()
+
+
+@dataclass
+class Prediction:
+    path: str
+    label: str
+    probability: float
+    probabilities: list[float]
+    steps: DigitSteps
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "label": self.label, "probability": round(self.probability, 6),
+                "probabilities": [round(p, 6) for p in self.probabilities]}
+
+
+def read_digit(source: bytes | str | Path, name: str | None = None, invert: bool | None = None) -> DigitSteps:
+    """Open an image (a file, an upload or the canvas's PNG) and prepare it as MNIST's digits were."""
+    return prepare_digit(open_image(source, name), invert)
+
+
+def classify(ckpt: Checkpoint, image28: np.ndarray) -> np.ndarray:
+    """Class probabilities for one 28×28 image in [0, 1] (ink bright)."""
+    return probabilities(ckpt, normalize(image28, ckpt.mean, ckpt.std))[0]
+
+
+def predict_steps(ckpt: Checkpoint, steps: DigitSteps, name: str = "") -> Prediction:
+    probs = classify(ckpt, steps.centered)
+    best = int(probs.argmax())
+    return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), steps)
+
+
+def predict_image(ckpt: Checkpoint, source: bytes | str | Path, name: str | None = None,
+                  invert: bool | None = None) -> Prediction:
+    """Open an image file (or bytes), preprocess it as the drawing page does, and classify it."""
+    name = name or ("the image" if isinstance(source, bytes) else str(source))
+    steps = read_digit(source, name, invert)
+    if steps.problem:
+        raise CnnkitError(f"{name}: {PROBLEMS[steps.problem]}; nothing to recognise.")
+    return predict_steps(ckpt, steps, name)

@@ -1,0 +1,155 @@
+"""Checkpoints: weights plus everything needed to use them (model config, dataset, normalization,
+class names, metrics, history), saved as a torch file or safetensors and loaded without unpickling code.
+
+``.pt`` files are read with ``torch.load(weights_only=True)``, which refuses any pickled object other than
+tensors and plain containers; ``.safetensors`` files hold no code at all.
+"""
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+from torch import nn
+
+from cnnkit.errors import CnnkitError
+from cnnkit.nets.builder import ModelConfig, build_model
+
+FORMAT = "cnnkit-checkpoint"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """A loaded model with its card."""
+
+    model: nn.Module
+    model_config: ModelConfig
+    dataset: str
+    classes: list[str]
+    mean: float
+    std: float
+    metrics: dict = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)
+    train_config: dict = field(default_factory=dict)
+    source: str = ""
+
+    def meta(self) -> dict:
+        return {"format": FORMAT, "version": VERSION, "model": self.model_config.to_dict(),
+                "dataset": self.dataset, "classes": list(self.classes), "mean": self.mean, "std": self.std,
+                "metrics": self.metrics, "history": self.history, "train_config": self.train_config}
+
+
+def to_bytes(ckpt: Checkpoint, fmt: str = "pt") -> bytes:
+    """Serialize to ``pt`` (torch) or ``safetensors`` bytes, e.g. for a download button."""
+    state = {k: v.detach().cpu().contiguous() for k, v in ckpt.model.state_dict().items()}
+    if fmt == "safetensors":
+        return st_save(state, metadata={"cnnkit": json.dumps(ckpt.meta())})
+    buffer = io.BytesIO()
+    torch.save({"meta": json.dumps(ckpt.meta()), "state_dict": state}, buffer)
+    return buffer.getvalue()
+
+
+def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(to_bytes(ckpt, "safetensors" if path.suffix == ".safetensors" else "pt"))
+    return path
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CnnkitError(f"Cannot read checkpoint {path}: {exc.strerror or exc}.") from None
+    return from_bytes(data, str(path))
+
+
+def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
+    """Load a checkpoint from bytes (a file's content or an upload); safetensors or torch, never pickle code."""
+    meta, state = _read_safetensors(data, name) if _is_safetensors(data) else _read_torch(data, name)
+    if meta.get("format") != FORMAT:
+        raise CnnkitError(f"{name} is not a cnnkit checkpoint (no cnnkit metadata); train one with "
+                          "`python -m cnnkit train --out FILE` or the training page.")
+    try:
+        config = ModelConfig.from_dict(meta["model"])
+        model = build_model(config)
+    except (KeyError, TypeError, CnnkitError) as exc:
+        raise CnnkitError(f"{name}: its model description is invalid ({exc}).") from None
+    _load_state(model, state, name, config)
+    model.eval()
+    return Checkpoint(model, config, meta.get("dataset", "mnist"), list(meta["classes"]), float(meta["mean"]),
+                      float(meta["std"]), meta.get("metrics", {}), meta.get("history", []),
+                      meta.get("train_config", {}), name)
+
+
+def read_state_dict(data: bytes, name: str) -> dict:
+    """A plain weights file (torch's or safetensors), read without running pickled code: its tensors."""
+    kind = "weights file"
+    state = _read_safetensors(data, name, kind)[1] if _is_safetensors(data) else _torch_load(data, name, kind)
+    if not isinstance(state, dict):
+        raise CnnkitError(f"{name} is not a weights file: it holds a {type(state).__name__}, not a state_dict.")
+    return state
+
+
+def _is_safetensors(data: bytes) -> bool:
+    """Torch files are zip archives (``PK``) or legacy pickles (``\\x80``); anything else is read as safetensors."""
+    return bool(data[:8]) and not data.startswith(b"PK") and not data.startswith(b"\x80")
+
+
+def _read_torch(data: bytes, name: str) -> tuple[dict, dict]:
+    obj = _torch_load(data, name)
+    if not isinstance(obj, dict) or "state_dict" not in obj or not isinstance(obj.get("meta"), str):
+        raise CnnkitError(f"{name} is not a cnnkit checkpoint: it looks like a bare state_dict or another "
+                          "program's file, without the model description cnnkit needs.")
+    try:
+        return json.loads(obj["meta"]), obj["state_dict"]
+    except json.JSONDecodeError:
+        raise CnnkitError(f"{name}: its metadata is corrupt.") from None
+
+
+def _torch_load(data: bytes, name: str, kind: str = "checkpoint"):
+    """``torch.load(weights_only=True)``: pickled Python objects are refused, never executed."""
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" (it references {found.group(1)})" if found else ""
+        raise CnnkitError(f"{name} was refused: it carries pickled Python objects{what}, which could run code "
+                          "when loaded, so it was not opened. Only weights and plain metadata are accepted: "
+                          "save checkpoints with cnnkit.") from None
+    except Exception as exc:  # zip/truncation errors surface as RuntimeError, EOFError, ...
+        raise CnnkitError(f"{name} is not a readable {kind} (.pt or .safetensors): "
+                          f"{(str(exc).splitlines() or [type(exc).__name__])[0][:200]}") from None
+
+
+def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple[dict, dict]:
+    try:
+        state = st_load(data)
+        header_len = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + header_len])
+        return json.loads(header.get("__metadata__", {}).get("cnnkit", "{}")), state
+    except Exception as exc:  # SafetensorError, ValueError, UnicodeDecodeError, IndexError on a few bytes, ...
+        raise CnnkitError(f"{name} is not a readable {kind} (.pt or .safetensors): {exc}") from None
+
+
+def _load_state(model: nn.Module, state: dict, name: str, config: ModelConfig) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or wrong:
+        details = "; ".join(part for part in (
+            f"missing {', '.join(missing[:4])}" if missing else "",
+            f"unexpected {', '.join(unexpected[:4])}" if unexpected else "",
+            f"different shapes for {', '.join(wrong[:4])}" if wrong else "") if part)
+        raise CnnkitError(f"{name}: its weights do not fit the architecture it declares "
+                          f"({config.describe()}): {details}. It was saved from another model or config.")
+    model.load_state_dict(state)

@@ -1,0 +1,148 @@
+"""Plotly figures of the training page — live loss, epoch curves, results, run and device comparisons —
+and the data of the misclassified-images gallery. Labels come from the locales, in ``lang``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from torch import nn
+
+from cnnkit.train.comparison import DeviceSpeed, RunRecord
+from cnnkit.data.datasets import Split
+from cnnkit.train.evaluation import Evaluation
+from cnnkit.i18n import text
+from cnnkit.train.jobs import Snapshot
+from cnnkit.train.loop import EpochStats
+
+COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
+
+
+def _t(key: str, lang: str, **values) -> str:
+    return text(f"train.chart.{key}", lang, **values)
+
+
+def _figure(data: list[dict], title: str | None = None, xaxis: dict | None = None, yaxis: dict | None = None,
+            height: int = 320, **layout) -> go.Figure:
+    """A figure from plain specs, validated once: several times cheaper than ``update_*`` calls, which
+    matters for the live charts redrawn twice a second next to a training thread."""
+    return go.Figure({"data": data, "layout": {
+        "title": {"text": title}, "height": height,
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"orientation": "h", "y": -0.2},
+        "xaxis": xaxis or {}, "yaxis": yaxis or {}, **layout}})
+
+
+def _axis(key: str, lang: str, **spec) -> dict:
+    return {"title": {"text": _t(key, lang)}, **spec}
+
+
+def _metric_axis(metric: str, lang: str | None = None, **spec) -> dict:
+    """Accuracy in percent within [0, 1]; loss from zero."""
+    clip = {"tickformat": ".1%", "autorangeoptions": {"clipmin": 0, "clipmax": 1}} if metric == "accuracy" \
+        else {"autorangeoptions": {"clipmin": 0}}
+    return {**(_axis(metric, lang) if lang else {}), **clip, **spec}
+
+
+def batch_loss_figure(snap: Snapshot, lang: str) -> go.Figure:
+    """The loss of each batch (kept points) and its moving average, over the whole run's epochs."""
+    line = {"type": "scatter", "x": snap.steps, "mode": "lines"}
+    return _figure([{**line, "y": snap.losses, "name": _t("raw", lang), "opacity": 0.4,
+                     "line": {"width": 1, "color": COLORS[0]}},
+                    {**line, "y": snap.smoothed, "name": _t("smoothed", lang), "line": {"width": 2.5, "color": COLORS[0]}}],
+                   _t("batch_loss", lang), _axis("epoch", lang, range=[0, snap.config.epochs]), _metric_axis("loss", lang))
+
+
+def epoch_figure(epochs: Sequence[EpochStats], metric: str, total: int, lang: str) -> go.Figure:
+    """Train and test ``metric`` ("loss" or "accuracy") after each of ``total`` epochs."""
+    x = [e.epoch for e in epochs]
+    data = [{"type": "scatter", "x": x, "y": [getattr(e, f"{split}_{metric}") for e in epochs],
+             "name": _t(split, lang), "mode": "lines+markers", "line": {"color": color}}
+            for split, color in (("train", COLORS[0]), ("test", COLORS[1]))]
+    waiting = {} if epochs else {"range": [0, 1]}
+    notes = [] if epochs else [{"text": _t("after_first_epoch", lang), "showarrow": False, "x": (total + 1) / 2,
+                                "y": 0.5}]
+    return _figure(data, _t(f"epoch_{metric}", lang), _axis("epoch", lang, range=[0.5, total + 0.5], dtick=1),
+                   _metric_axis(metric, **waiting), annotations=notes)
+
+
+def confusion_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Figure:
+    """Counts of test images by true class (rows) and predicted class (columns)."""
+    heat = {"type": "heatmap", "z": ev.confusion, "x": list(classes), "y": list(classes), "colorscale": "Blues",
+            "texttemplate": "%{z}", "showscale": False,
+            "hovertemplate": _t("confusion_hover", lang) + "<extra></extra>"}
+    return _figure([heat], None, _axis("predicted", lang, type="category", side="top"),
+                   _axis("true", lang, type="category", autorange="reversed"), height=520)
+
+
+def per_class_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Figure:
+    bars = {"type": "bar", "x": list(classes), "y": ev.per_class, "text": [f"{a:.1%}" for a in ev.per_class],
+            "marker": {"color": COLORS[0]}}
+    return _figure([bars], _t("per_class", lang), _axis("class", lang, type="category"),
+                   _axis("accuracy", lang, tickformat=".0%", range=[0, 1.05]), height=360)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    image: np.ndarray  # uint8 28×28
+    true: str
+    predicted: str
+    probability: float
+
+
+def mistakes(ev: Evaluation, test: Split, classes: Sequence[str], limit: int = 24) -> list[Mistake]:
+    """The misclassified test images the model was surest about, most confident first."""
+    return [Mistake(test.images[i].numpy(), classes[int(test.labels[i])], classes[pred], prob)
+            for i, pred, prob in zip(ev.misclassified[:limit], ev.predicted, ev.confidence)]
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d:
+    return next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+
+
+def kernel_grid(model: nn.Module, columns: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The first convolution's kernels (input channel 0) tiled ``columns`` to a row, one NaN pixel apart,
+    and the 1-based kernel number of each pixel (0 in the gaps)."""
+    weights = first_conv(model).weight.detach().float().cpu()[:, 0].numpy()
+    n, k, _ = weights.shape
+    rows = -(-n // columns)
+    grid = np.full((rows * (k + 1) - 1, columns * (k + 1) - 1), np.nan, dtype=np.float32)
+    number = np.zeros(grid.shape, dtype=int)
+    for i, w in enumerate(weights):
+        r, c = i // columns * (k + 1), i % columns * (k + 1)
+        grid[r:r + k, c:c + k], number[r:r + k, c:c + k] = w, i + 1
+    return grid, number
+
+
+def kernels_figure(model: nn.Module, lang: str, columns: int = 8) -> go.Figure:
+    """The first convolution's kernels, red positive and blue negative, on one scale for all."""
+    grid, number = kernel_grid(model, columns)
+    bound = float(np.nanmax(np.abs(grid))) or 1.0
+    heat = {"type": "heatmap", "z": grid, "customdata": number, "zmin": -bound, "zmax": bound,
+            "colorscale": "RdBu_r", "hoverongaps": False,
+            "hovertemplate": _t("kernel", lang, n="%{customdata}") + ": %{z:.3f}<extra></extra>"}
+    hidden = {"visible": False}
+    return _figure([heat], _t("kernels", lang, n=int(number.max())), hidden,
+                   {**hidden, "autorange": "reversed", "scaleanchor": "x"},
+                   height=900 * grid.shape[0] // grid.shape[1] + 80)  # square pixels across a ~900 px page
+
+
+def runs_figure(records: Sequence[RunRecord], metric: str, lang: str) -> go.Figure:
+    """Test ``metric`` per epoch of several runs, one color each; for the loss, the train loss dashed too."""
+    splits = ("test", "train") if metric == "loss" else ("test",)
+    data = [{"type": "scatter", "x": [e.epoch for e in rec.history], "y": [getattr(e, f"{split}_{metric}")
+                                                                          for e in rec.history],
+             "name": rec.name, "legendgroup": rec.name, "showlegend": split == "test", "mode": "lines+markers",
+             "line": {"color": COLORS[i % len(COLORS)], "dash": "dash" if split == "train" else "solid"}}
+            for i, rec in enumerate(records) for split in splits]
+    longest = max((len(r.history) for r in records), default=1)
+    return _figure(data, _t(f"runs_{metric}", lang), _axis("epoch", lang, range=[0.5, longest + 0.5], dtick=1),
+                   _metric_axis(metric), height=380)
+
+
+def devices_figure(speeds: Sequence[DeviceSpeed], lang: str) -> go.Figure:
+    """Training images/s per device, labelled with the speedup over the CPU."""
+    bars = {"type": "bar", "x": [s.device.label for s in speeds], "y": [s.images_per_s for s in speeds],
+            "text": [f"{s.images_per_s:,.0f} · ×{s.speedup:.1f}" for s in speeds],
+            "marker": {"color": [COLORS[0] if s.device.kind != "cpu" else COLORS[4] for s in speeds]}}
+    return _figure([bars], _t("devices", lang), None, _axis("images_per_s", lang), height=360, bargap=0.5)

@@ -1,0 +1,117 @@
+"""Training on several processes with DistributedDataParallel, as ``torchrun`` launches them.
+
+``torchrun --nproc_per_node=N -m cnnkit train ...`` starts N copies of the CLI. Each finds its place in the
+environment (``world_from_env``), joins the process group (gloo on CPUs, NCCL on CUDA GPUs, one GPU per
+process), trains on its own shard of the training set while DDP averages the gradients, and only rank 0
+writes the output. ``--batch-size`` stays the global batch: each process takes ``batch_size / N`` of it.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator, Mapping
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from cnnkit.data.datasets import Split
+from cnnkit.devices import resolve_device
+from cnnkit.errors import CnnkitError
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the training processes."""
+
+    rank: int
+    size: int
+    local_rank: int  # on this machine: which GPU is its own
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def world_from_env(environ: Mapping[str, str] | None = None) -> World | None:
+    """The torchrun variables RANK, WORLD_SIZE and LOCAL_RANK as a ``World``; None for a lone process."""
+    env = os.environ if environ is None else environ
+    try:
+        size = int(env.get("WORLD_SIZE", "1"))
+        if size <= 1:
+            return None
+        rank = int(env["RANK"])
+        return World(rank, size, int(env.get("LOCAL_RANK", rank)))
+    except (KeyError, ValueError):
+        raise CnnkitError("WORLD_SIZE is set but RANK is missing or not a number: start distributed "
+                          "training with torchrun --nproc_per_node=N -m cnnkit train ...") from None
+
+
+def rank_device(world: World | None, spec: str) -> torch.device:
+    """The device this process trains on: ``spec``, or with CUDA the GPU numbered by its local rank."""
+    device = resolve_device(spec)
+    if world is None or device.type == "cpu":
+        return device
+    if device.type != "cuda":
+        raise CnnkitError(f"Distributed training runs on CPUs (gloo) or CUDA GPUs (NCCL), not on {device.type}.")
+    count = torch.cuda.device_count()
+    if world.local_rank >= count:
+        raise CnnkitError(f"This machine has {count} CUDA GPU(s) but torchrun started more processes on it; "
+                          f"use --nproc_per_node={count} or fewer.")
+    return torch.device("cuda", world.local_rank)
+
+
+@contextmanager
+def process_group(world: World | None, spec: str) -> Iterator[None]:
+    """Join the process group for the duration of a run; nothing to do for a lone process."""
+    if world is None:
+        yield
+        return
+    device = rank_device(world, spec)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=world.rank, world_size=world.size)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+@contextmanager
+def main_first(world: World | None) -> Iterator[None]:
+    """Rank 0 runs the block first (a download, say), the other processes after it has finished."""
+    if world is not None and not world.is_main:
+        dist.barrier()
+    try:
+        yield
+    finally:  # also when rank 0 fails: the others then fail with the same clear message, not a hang
+        if world is not None and world.is_main:
+            dist.barrier()
+
+
+def shard(split: Split, world: World | None, seed: int) -> Split:
+    """This process's equal, disjoint share of ``split`` after a seeded shuffle that every rank draws alike.
+
+    The shards have ``len(split) // N`` images each, so every rank runs the same number of batches; the
+    fewer than N left over are not used."""
+    if world is None:
+        return split
+    per_rank = len(split) // world.size
+    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
+    mine = order[world.rank * per_rank:(world.rank + 1) * per_rank]
+    return Split(split.images[mine], split.labels[mine])
+
+
+def sum_across(world: World | None, values: torch.Tensor) -> torch.Tensor:
+    """``values`` summed over every process, in place (unchanged for a lone process)."""
+    if world is not None:
+        dist.all_reduce(values)
+    return values
+
+
+def wrap(model: nn.Module, world: World | None, device: torch.device) -> nn.Module:
+    """The module that training calls: DDP around ``model`` in a process group, else ``model`` itself."""
+    if world is None:
+        return model
+    return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
