@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from cnnkit.data.datasets import Split
-from cnnkit.train.distributed import World, shard, world_from_env
+from cnnkit.data.tensors import part_of
+from cnnkit.train.distributed import World, world_from_env
 from cnnkit.errors import CnnkitError
 from tests.conftest import ROOT
 from tests.test_cli import cli
@@ -25,7 +26,7 @@ def test_the_environment_says_where_a_process_stands():
 
 def test_shards_are_equal_disjoint_and_cover_the_set():
     split = Split(torch.arange(101).view(101, 1, 1).to(torch.uint8), torch.arange(101))
-    parts = [shard(split, World(r, 3, r), seed=5) for r in range(3)]
+    parts = [part_of(split, r, 3, seed=5) for r in range(3)]
     labels = [set(p.labels.tolist()) for p in parts]
     assert [len(p) for p in parts] == [33, 33, 33]
     assert not (labels[0] & labels[1] or labels[1] & labels[2] or labels[0] & labels[2])

@@ -2,7 +2,7 @@
 
 ``torchrun --nproc_per_node=N -m cnnkit train ...`` starts N copies of the CLI. Each finds its place in the
 environment (``world_from_env``), joins the process group (gloo on CPUs, NCCL on CUDA GPUs, one GPU per
-process), trains on its own shard of the training set while DDP averages the gradients, and only rank 0
+process), trains on its own part of the training set (``cnnkit.data.tensors.part_of``) while DDP averages the gradients, and only rank 0
 writes the output. ``--batch-size`` stays the global batch: each process takes ``batch_size / N`` of it.
 """
 from __future__ import annotations
@@ -16,7 +16,6 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from cnnkit.data.datasets import Split
 from cnnkit.devices import resolve_device
 from cnnkit.errors import CnnkitError
 
@@ -88,19 +87,6 @@ def main_first(world: World | None) -> Iterator[None]:
     finally:  # also when rank 0 fails: the others then fail with the same clear message, not a hang
         if world is not None and world.is_main:
             dist.barrier()
-
-
-def shard(split: Split, world: World | None, seed: int) -> Split:
-    """This process's equal, disjoint share of ``split`` after a seeded shuffle that every rank draws alike.
-
-    The shards have ``len(split) // N`` images each, so every rank runs the same number of batches; the
-    fewer than N left over are not used."""
-    if world is None:
-        return split
-    per_rank = len(split) // world.size
-    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
-    mine = order[world.rank * per_rank:(world.rank + 1) * per_rank]
-    return Split(split.images[mine], split.labels[mine])
 
 
 def sum_across(world: World | None, values: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,13 @@
 """The one training engine, used by the CLI, the pages and the benchmarks.
 
-Configuration is plain values (``TrainConfig``); progress goes to a callback as ``BatchProgress`` and
-``EpochStats`` events; a ``threading.Event`` stops the run cooperatively at the next batch. The data lives on the
-device as one tensor per split; the speed levers (channels-last memory, bf16 autocast, ``torch.compile``) and
-their measurements are in docs/speed.md. Under torchrun each process trains on its shard (``cnnkit.train.distributed``).
+It reads top to bottom like nanoGPT's ``train.py``: ``prepare`` validates the plain-values ``TrainConfig``,
+puts this process's data on the device (``cnnkit.data.tensors``) and builds the model; ``_fit`` makes the
+optimizer and schedule, then for each epoch ``_train_epoch`` steps through the batches (``_train_step``),
+keeping running ``Sums`` on the device while a ``Reporter`` sends throttled ``BatchProgress`` events, and
+``_end_epoch`` totals the epoch and evaluates it (``EpochStats``). A ``threading.Event`` stops the run at the
+next batch; ``on_epoch`` lets the run store keep each finished epoch; ``Resume`` continues a stopped run.
+Under torchrun the edges change only: each process trains its part of the data inside DDP, and the sums are
+all-reduced (``cnnkit.train.distributed``). The speed levers and their measurements are in docs/speed.md.
 """
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.data.datasets import Dataset, augment, batches, dataset_info, load_dataset, subset, to_tensor
-from cnnkit.train.distributed import World, rank_device, shard, sum_across, wrap
+from cnnkit.data.datasets import Dataset, augment, dataset_info, load_dataset, subset_size
+from cnnkit.data.tensors import DeviceData, on_device
+from cnnkit.train.distributed import World, rank_device, sum_across, wrap
 from cnnkit.errors import CnnkitError
 from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
@@ -182,30 +187,35 @@ def divergence_message(config: TrainConfig, epoch: int, batch: int, loss: float)
             f"try {config.lr / 10:g} or lower (Adam usually works with 0.001).")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Prepared:
-    """Everything a run needs, on its device: the model, the normalized tensors, the generator."""
+    """Everything a run needs, on its device: the model, its data, the generator of its shuffles."""
 
     config: TrainConfig
     device: torch.device
     model: nn.Module
-    x_train: torch.Tensor  # this process's shard under torchrun
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    background: float  # the normalized value of a black pixel, for augmentation padding
+    data: DeviceData
     generator: torch.Generator
     world: World | None = None  # the processes training together, None for a lone process
     amp: torch.dtype | None = None  # autocast dtype of the training steps, None for fp32
 
     @property
+    def processes(self) -> int:
+        return self.world.size if self.world else 1
+
+    @property
     def batch_size(self) -> int:
         """Images per step in this process: its part of the global batch."""
-        return self.config.batch_size // (self.world.size if self.world else 1)
+        return self.config.batch_size // self.processes
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps per epoch."""
+        return math.ceil(len(self.data.y_train) / self.batch_size)
 
 
 def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | None = None) -> Prepared:
-    """Validate the config, load the data to the device as one tensor per split, build the model."""
+    """Validate the config, put this process's data on its device, build the model."""
     config.validate()
     device = rank_device(world, config.device)
     amp = autocast_dtype(config.precision, device)
@@ -213,30 +223,46 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
     if config.batch_size % processes:
         raise CnnkitError(f"Batch size {config.batch_size} must be a multiple of the {processes} processes: "
                           "each takes an equal part of every batch.")
-    data = dataset or load_dataset(config.dataset, config.data_dir)
-    train_split = shard(subset(data.train, config.train_subset, config.seed), world, config.seed)
-    if config.batch_size > len(train_split) * processes:
+    dataset = dataset or load_dataset(config.dataset, config.data_dir)
+    train_images = subset_size(dataset.train, config.train_subset) // processes * processes
+    if config.batch_size > train_images:
         raise CnnkitError(f"Batch size {config.batch_size} is larger than the training set "
-                          f"({len(train_split) * processes} images); choose at most {len(train_split) * processes}.")
-    torch.manual_seed(config.seed)
-    model = build_model(replace(config.model, num_classes=len(data.info.classes))).to(device)
+                          f"({train_images} images); choose at most {train_images}.")
     fmt = torch.channels_last if config.channels_last else torch.contiguous_format
-    model = model.to(memory_format=fmt)
-    x_train = to_tensor(train_split.images, data.info, device).contiguous(memory_format=fmt)
-    x_test = to_tensor(data.test.images, data.info, device).contiguous(memory_format=fmt)
-    return Prepared(config, device, model, x_train, train_split.labels.to(device), x_test,
-                    data.test.labels.to(device), -data.info.mean / data.info.std,
-                    torch.Generator().manual_seed(config.seed + (world.rank if world else 0)), world, amp)
+    data = on_device(dataset, device=device, train_subset=config.train_subset, seed=config.seed,
+                     rank=world.rank if world else 0, processes=processes, memory_format=fmt)
+    torch.manual_seed(config.seed)
+    model = build_model(replace(config.model, num_classes=len(dataset.info.classes))).to(device)
+    return Prepared(config=config, device=device, model=model.to(memory_format=fmt), data=data, world=world,
+                    generator=torch.Generator().manual_seed(config.seed + (world.rank if world else 0)), amp=amp)
+
+
+@dataclass(kw_only=True)
+class Resume:
+    """Where a stopped run left off: its finished epochs and the optimizer's, schedule's and shuffle's state."""
+
+    model_state: dict
+    optimizer_state: dict
+    scheduler_state: dict | None
+    generator_state: torch.Tensor
+    history: list[EpochStats]
+    seconds: float
+
+
+EpochHook = Callable[["TrainResult", "Resume"], None]
 
 
 def train(config: TrainConfig, callback: Callback | None = None, stop: threading.Event | None = None,
-          dataset: Dataset | None = None, world: World | None = None) -> TrainResult:
+          dataset: Dataset | None = None, world: World | None = None, *, resume: Resume | None = None,
+          on_epoch: EpochHook | None = None) -> TrainResult:
     """Train ``config``; return the model, its history and its final test evaluation.
 
-    ``world`` (from ``cnnkit.train.distributed``) makes this process one of several that train together."""
+    ``world`` (from ``cnnkit.train.distributed``) makes this process one of several that train together;
+    ``resume`` continues a stopped run after its last finished epoch; ``on_epoch`` gets the result so far and
+    the state to resume from after every finished epoch (the run store keeps them)."""
     run = prepare(config, dataset, world)
     try:
-        return _fit(run, callback or (lambda event: None), stop or threading.Event())
+        return _fit(run, callback or (lambda event: None), stop or threading.Event(), resume, on_epoch)
     except torch.cuda.OutOfMemoryError:
         raise GpuOutOfMemory(f"The GPU ran out of memory with batch size {config.batch_size}: use a smaller "
                              "batch size, or train on the CPU (--device cpu).") from None
@@ -253,7 +279,7 @@ def _train_step(run: Prepared, net: nn.Module, optimizer: torch.optim.Optimizer,
     """One optimizer step on a batch (augmented when the config says so), the forward pass autocast to
     ``run.amp`` when set; the loss and logits."""
     if run.config.augment:
-        xb = augment(xb, run.background, run.generator)
+        xb = augment(xb, run.data.background, run.generator)
     amp = run.amp
     with torch.autocast(xb.device.type, dtype=amp or torch.float32, enabled=amp is not None):
         logits = net(xb)
@@ -264,68 +290,130 @@ def _train_step(run: Prepared, net: nn.Module, optimizer: torch.optim.Optimizer,
     return loss, logits
 
 
-def _fit(run: Prepared, callback: Callback, stop: threading.Event) -> TrainResult:
-    config, model, world = run.config, run.model, run.world
-    n, processes = len(run.y_train), (world.size if world else 1)
-    steps = math.ceil(n / run.batch_size)
-    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum, run.device)
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=steps * config.epochs)
+class Sums:
+    """An epoch's running loss, correct answers and images, kept on the device (no sync per batch)."""
+
+    def __init__(self, device: torch.device):
+        self.loss = torch.zeros((), device=device)
+        self.correct = torch.zeros((), device=device)
+        self.seen = 0
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, yb: torch.Tensor) -> None:
+        self.loss += loss.detach() * len(yb)
+        self.correct += (logits.argmax(1) == yb).sum()
+        self.seen += len(yb)
+
+    def across(self, world: World | None, loss: torch.Tensor) -> tuple[float, float, float]:
+        """(``loss`` (one value per process, summed), correct, seen) over every process: one device sync."""
+        seen = torch.tensor(float(self.seen), device=self.correct.device)
+        return tuple(sum_across(world, torch.stack([loss, self.correct, seen])).tolist())
+
+
+class Reporter:
+    """Progress events at most every ``report_seconds`` (under torchrun every ``report_every`` batches, since
+    every process must report at the same batch) and at an epoch's last batch; one sync per event."""
+
+    def __init__(self, run: Prepared, callback: Callback):
+        self.run, self.callback = run, callback
+        self.start = self.last = self.window_start = time.perf_counter()
+        self.window_seen = 0
+
+    def due(self, batch: int) -> bool:
+        config = self.run.config
+        in_time = self.run.world is not None or time.perf_counter() - self.last >= config.report_seconds
+        return batch == self.run.steps or (batch % config.report_every == 0 and in_time)
+
+    def batch_done(self, epoch: int, batch: int, images: int, loss: torch.Tensor, sums: Sums) -> float | None:
+        """Count the batch's images; when a report is due, send it and return the batch loss."""
+        self.window_seen += images
+        if not self.due(batch):
+            return None
+        loss_all, correct, seen = sums.across(self.run.world, loss.detach())
+        value = loss_all / self.run.processes
+        now = self.last = time.perf_counter()
+        if math.isfinite(value):
+            rate = self.window_seen * self.run.processes / max(now - self.window_start, 1e-9)
+            self.callback(BatchProgress(epoch, batch, self.run.steps, value, correct / seen, rate, now - self.start))
+        self.window_start, self.window_seen = now, 0
+        return value
+
+
+def _stop_message(epoch: int, batch: int, steps: int) -> str:
+    where = f"epoch {epoch}, batch {batch - 1} of {steps}" if batch > 1 else f"the end of epoch {epoch - 1}"
+    return f"Stopped by the user at {where}; the model keeps what it learned so far."
+
+
+def _train_epoch(run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int, reporter: Reporter,
+                 stop: threading.Event) -> tuple[Sums, str | None, str]:
+    """One pass over this process's training data; the sums, and how it ended early (status, message)."""
+    net.train()
+    sums = Sums(run.device)
+    for batch, (xb, yb) in enumerate(run.data.epoch(run.batch_size, run.generator), 1):
+        if stop.is_set():
+            return sums, "stopped", _stop_message(epoch, batch, run.steps)
+        loss, logits = _train_step(run, net, optimizer, xb, yb)
+        if scheduler:
+            scheduler.step()
+        sums.add(loss, logits, yb)
+        value = reporter.batch_done(epoch, batch, len(yb), loss, sums)
+        if value is not None and not math.isfinite(value):
+            return sums, "diverged", divergence_message(run.config, epoch, batch, value)
+    return sums, None, ""
+
+
+def _end_epoch(run: Prepared, epoch: int, sums: Sums, seconds: float) -> tuple[EpochStats, Evaluation]:
+    """The epoch's training totals over every process and its test evaluation."""
+    loss, correct, seen = sums.across(run.world, sums.loss)
+    ev = evaluate(run.model, run.data.x_test, run.data.y_test, batch_size=run.config.eval_batch_size)
+    return EpochStats(epoch, seconds, loss / seen, correct / seen, ev.loss, ev.accuracy, seen / seconds), ev
+
+
+def _optimization(run: Prepared, resume: Resume | None):
+    """The optimizer and LR schedule, restored from ``resume`` when given."""
+    config = run.config
+    optimizer = make_optimizer(config.optimizer, run.model.parameters(), config.lr, config.momentum, run.device)
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr,
+                                                     total_steps=run.steps * config.epochs)
                  if config.schedule == "onecycle" else None)
+    if resume:
+        run.model.load_state_dict(resume.model_state)
+        optimizer.load_state_dict(resume.optimizer_state)
+        if scheduler and resume.scheduler_state:
+            scheduler.load_state_dict(resume.scheduler_state)
+        run.generator.set_state(resume.generator_state)
+    return optimizer, scheduler
+
+
+def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resume | None,
+         on_epoch: EpochHook | None) -> TrainResult:
+    config, model = run.config, run.model
+    optimizer, scheduler = _optimization(run, resume)
     net = _training_module(run)
-    result = TrainResult(config, model, str(run.device), "completed", "Training completed.")
-    start = last_report = time.perf_counter()
+    result = TrainResult(config, model, str(run.device), "completed", "Training completed.",
+                         history=list(resume.history) if resume else [])
+    reporter = Reporter(run, callback)
+    done_before = resume.seconds if resume else 0.0
     trained_since_eval = False  # whether the model changed since its last test evaluation
-    for epoch in range(1, config.epochs + 1):
-        net.train()
-        epoch_start = window_start = time.perf_counter()
-        loss_sum = torch.zeros((), device=run.device)
-        correct = torch.zeros((), device=run.device)
-        seen = window_seen = 0
-        for batch, (xb, yb) in enumerate(batches(run.x_train, run.y_train, run.batch_size, True,
-                                                 run.generator), 1):
-            if stop.is_set():
-                where = f"epoch {epoch}, batch {batch - 1} of {steps}" if batch > 1 else f"the end of epoch {epoch - 1}"
-                result.status, result.message = "stopped", (
-                    f"Stopped by the user at {where}; the model keeps what it learned so far.")
-                break
-            loss, logits = _train_step(run, net, optimizer, xb, yb)
-            trained_since_eval = True
-            if scheduler:
-                scheduler.step()
-            loss_sum += loss.detach() * len(yb)
-            correct += (logits.argmax(1) == yb).sum()
-            seen += len(yb)
-            window_seen += len(yb)
-            now = time.perf_counter()
-            # under torchrun every process must report at the same batch (an all-reduce): batches only, not time
-            due = world is not None or now - last_report >= config.report_seconds
-            if batch == steps or (batch % config.report_every == 0 and due):
-                # one device sync (and one all-reduce under torchrun) per progress event
-                last_report = now
-                loss_all, correct_all, seen_all = sum_across(world, torch.stack(
-                    [loss.detach(), correct, torch.tensor(float(seen), device=run.device)])).tolist()
-                value = loss_all / processes
-                if not math.isfinite(value):
-                    result.status, result.message = "diverged", divergence_message(config, epoch, batch, value)
-                    break
-                now = time.perf_counter()
-                callback(BatchProgress(epoch, batch, steps, value, correct_all / seen_all,
-                                       window_seen * processes / max(now - window_start, 1e-9), now - start))
-                window_start, window_seen = now, 0
-        seconds = time.perf_counter() - epoch_start
-        if result.status != "completed":
+    for epoch in range(len(result.history) + 1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        sums, ended, message = _train_epoch(run, net, optimizer, scheduler, epoch, reporter, stop)
+        trained_since_eval = trained_since_eval or sums.seen > 0
+        if ended:
+            result.status, result.message = ended, message
             break
-        loss_all, correct_all, seen_all = sum_across(world, torch.stack(
-            [loss_sum, correct, torch.tensor(float(seen), device=run.device)])).tolist()
-        ev = evaluate(model, run.x_test, run.y_test, batch_size=config.eval_batch_size)
-        stats = EpochStats(epoch, seconds, loss_all / seen_all, correct_all / seen_all, ev.loss, ev.accuracy,
-                           seen_all / seconds)
+        stats, result.evaluation = _end_epoch(run, epoch, sums, time.perf_counter() - epoch_start)
         result.history.append(stats)
-        result.evaluation, trained_since_eval = ev, False
+        trained_since_eval = False
+        result.seconds = done_before + time.perf_counter() - reporter.start
         callback(stats)
-    result.seconds = time.perf_counter() - start
+        if on_epoch:
+            on_epoch(result, Resume(model_state=model.state_dict(), optimizer_state=optimizer.state_dict(),
+                                    scheduler_state=scheduler.state_dict() if scheduler else None,
+                                    generator_state=run.generator.get_state(), history=list(result.history),
+                                    seconds=result.seconds))
+    result.seconds = done_before + time.perf_counter() - reporter.start
     if result.status == "stopped" and (trained_since_eval or result.evaluation is None):
-        result.evaluation = evaluate(model, run.x_test, run.y_test, batch_size=config.eval_batch_size)
+        result.evaluation = evaluate(model, run.data.x_test, run.data.y_test, batch_size=config.eval_batch_size)
     return result
 
 
@@ -336,7 +424,7 @@ def measure_throughput(config: TrainConfig, dataset: Dataset, batches_to_time: i
     optimizer = make_optimizer(config.optimizer, run.model.parameters(), config.lr, config.momentum, run.device)
     net = _training_module(run)
     net.train()
-    it = batches(run.x_train, run.y_train, config.batch_size, True, run.generator)
+    it = run.data.epoch(config.batch_size, run.generator)
     seen, start = 0, None
     for i, (xb, yb) in enumerate(it):
         if i == warmup:
