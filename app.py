@@ -2,7 +2,7 @@
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from pages.ui import language_switch, t
+from pages.ui import language_switch, owner, t
 
 # A top-level `pages/` folder makes Streamlit run the very first script run of the process in its
 # legacy multipage mode, where widgets get other ids than in later runs: the first click of that
@@ -13,6 +13,7 @@ if PagesManager.uses_pages_directory:
 
 st.set_page_config(page_title="cnnkit — CNN studio", page_icon="🧠", layout="wide")
 language_switch()
+owner()  # the user's token in the URL on every page, so that a reload finds their runs
 
 PAGES = [
     st.Page("pages/home.py", title=t("nav.home"), icon="🏠", default=True, url_path="home"),

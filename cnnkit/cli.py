@@ -7,17 +7,19 @@ import shlex
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
 from cnnkit.bench import SECTIONS
 from cnnkit.nets.checkpoints import save_checkpoint
-from cnnkit.data.datasets import DATASETS, load_dataset, to_tensor
+from cnnkit.data.datasets import DATASETS, load_dataset, subset_size, to_tensor
 from cnnkit.train.distributed import main_first, process_group, rank_device, world_from_env
 from cnnkit.errors import CnnkitError
 from cnnkit.train.evaluation import evaluate
 from cnnkit.nets.builder import FAMILIES
 from cnnkit.train.presets import PRESETS, apply_preset
+from cnnkit.train.store import Recorder, Run, RunStore
 from cnnkit.train.loop import OPTIMIZERS, PRECISIONS, SCHEDULES, BatchProgress, EpochStats, TrainConfig, train
 
 
@@ -64,20 +66,41 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--subset", type=_positive_int, help="train on this many random training images")
     t.add_argument("--augment", action="store_true", help="small random shifts, rotations and scales")
-    t.add_argument("--out", help="checkpoint file to write (.pt or .safetensors)")
+    t.add_argument("--out", help="also export the best checkpoint to this file (.pt or .safetensors)")
+    t.add_argument("--name", help="the run's name in the run store (default: the model's description)")
+    t.add_argument("--resume", metavar="RUN", help="continue a stopped or failed run from its last epoch "
+                                                    "(same config; options given must match it)")
+    _add_runs_arg(t)
     t.add_argument("--json", action="store_true", help="end with one JSON line of results on stdout")
 
     e = sub.add_parser("evaluate", help="accuracy of a checkpoint on a test set")
-    e.add_argument("--checkpoint", help="default: the shipped model")
+    e.add_argument("--checkpoint", help="a file or a run id (default: the shipped model)")
     _add_data_args(e)
+    _add_runs_arg(e)
     e.add_argument("--json", action="store_true")
 
     p = sub.add_parser("predict", help="classify image files as the drawing page does")
     p.add_argument("images", nargs="+")
-    p.add_argument("--checkpoint", help="default: the shipped model")
+    p.add_argument("--checkpoint", help="a file or a run id (default: the shipped model)")
+    _add_runs_arg(p)
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("devices", help="list the devices this machine can train on")
+
+    r = sub.add_parser("runs", help="the run store: list, show, compare, remove and export runs")
+    _add_runs_arg(r)
+    rsub = r.add_subparsers(dest="runs_command", required=True)
+    for name, help_text in (("list", "every run, newest first"), ("show", "one run in full"),
+                            ("compare", "runs side by side"), ("rm", "remove runs and their files")):
+        c = rsub.add_parser(name, help=help_text)
+        if name != "list":
+            c.add_argument("ids", nargs="+" if name != "show" else None, metavar="ID")
+        if name != "rm":
+            c.add_argument("--json", action="store_true")
+    x = rsub.add_parser("export", help="write a run's best checkpoint to a file")
+    x.add_argument("id", metavar="ID")
+    x.add_argument("--out", required=True, help="FILE.pt or FILE.safetensors")
+    x.add_argument("--last", action="store_true", help="the last epoch's checkpoint instead of the best")
 
     b = sub.add_parser("bench", help="the notebook's loop against the engine, time to a target accuracy, "
                                      "inference latency, app cold start")
@@ -96,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--json", action="store_true", help="print one JSON object of all figures on stdout")
     return parser
+
+
+def _add_runs_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs-dir", help="the run store's folder (default: $CNNKIT_RUNS_DIR or ./runs)")
 
 
 def _add_threads_arg(p: argparse.ArgumentParser) -> None:
@@ -151,41 +178,114 @@ def config_from_args(args) -> TrainConfig:
         schedule=args.schedule, precision=args.precision, compile=args.compile)))
 
 
+# the options that make a run what it is, and the config keys they set
+RUN_OPTIONS = {"--dataset": "dataset", "--preset": None, "--model": "model", "--extra-conv": "model",
+               "--no-pooling": "model", "--no-padding": "model", "--extra-fc": "model", "--batchnorm": "model",
+               "--dropout": "model", "--epochs": "epochs", "--batch-size": "batch_size", "--optimizer": "optimizer",
+               "--lr": "lr", "--schedule": "schedule", "--precision": "precision", "--compile": "compile",
+               "--seed": "seed", "--subset": "train_subset", "--augment": "augment"}
+
+
+def _resumed(args, store: RunStore, config: TrainConfig) -> tuple[TrainConfig, Run]:
+    """The stored run that ``--resume`` names and its config; options given beside it must not change it."""
+    run = store.get(args.resume)
+    if run.status not in ("stopped", "failed"):
+        raise CnnkitError("runs.errors.not_resumable", id=run.id, status=run.status)
+    stored, wanted = run.train_config.to_dict(), config.to_dict()
+    given = {arg.split("=")[0] for arg in args.argv if arg.startswith("--")}
+    changed = sorted({flag for flag in given & set(RUN_OPTIONS)
+                      if RUN_OPTIONS[flag] is None or wanted[RUN_OPTIONS[flag]] != stored[RUN_OPTIONS[flag]]})
+    if changed:
+        raise CnnkitError("runs.errors.config_changed", id=run.id, options=", ".join(changed))
+    return replace(run.train_config, device=config.device, data_dir=config.data_dir or run.train_config.data_dir), run
+
+
 def cmd_train(args) -> int:
     config = config_from_args(args)
     config.validate()
     _set_threads(args)
     world = world_from_env()  # set when torchrun started this process as one of several
     main = world is None or world.is_main
+    store = RunStore(args.runs_dir) if main else None
+    resume, run = None, None
+    if args.resume:
+        config, run = _resumed(args, store or RunStore(args.runs_dir), config)
+        resume = (store or RunStore(args.runs_dir)).resume_state(run.id)
     rank_device(world, config.device)  # an absent device is reported before the data is loaded
     with process_group(world, config.device):
         with main_first(world):  # rank 0 downloads the data, if needed, before the others read it
             dataset = load_dataset(config.dataset, config.data_dir, not args.offline,
                                    progress=lambda m: print(m, file=sys.stderr))
+        recorder = None
         if main:
+            if run is None:
+                run_id = store.create(config, name=args.name or "", source="torchrun" if world else "cli",
+                                      train_images=subset_size(dataset.train, config.train_subset),
+                                      test_images=len(dataset.test))
+            else:
+                run_id = run.id
+                store.truncate_epochs(run_id, len(resume.history))
+                store.claim(run_id)
+            recorder = Recorder(store, run_id, config.epochs)
             processes = f" × {world.size} processes" if world else ""
-            print(f"Training {config.model.describe()} on {dataset.info.title} ({dataset.source}), "
-                  f"device {config.device}{processes}…", file=sys.stderr)
-        result = train(config, callback=ProgressBar(config.epochs) if main else None, dataset=dataset, world=world)
+            again = f", resuming after epoch {len(resume.history)}" if resume else ""
+            print(f"Run {run_id}: {config.model.describe()} on {dataset.info.title} ({dataset.source}), "
+                  f"device {config.device}{processes}{again}…", file=sys.stderr)
+        bar = ProgressBar(config.epochs) if main else None
+        try:
+            result = train(config, callback=_both(bar, recorder), dataset=dataset, world=world, resume=resume,
+                           on_epoch=recorder.on_epoch if recorder else None)
+        except KeyboardInterrupt:
+            if recorder:
+                done = len(store.get(run_id).epochs)
+                store.finish(run_id, "stopped", reason={"key": "runs.reasons.interrupted", "values": {}})
+                print(f"\nstopped: run {run_id} keeps its {done} finished epoch(s); continue it with "
+                      f"cnnkit train --resume {run_id}", file=sys.stderr)
+            return 130
+        except BaseException as exc:
+            if recorder:
+                recorder.fail(exc)
+            raise
     if not main:
         return 0 if result.status != "diverged" else 3
+    status = recorder.end(result)
     if result.status != "completed":
         print(result.message, file=sys.stderr)
     ev = result.evaluation
     if ev:
         print(f"test accuracy {ev.accuracy:.4f}, {result.seconds:.1f} s on {result.device}", file=sys.stderr)
-    if args.out and result.status != "diverged":
-        path = save_checkpoint(result.to_checkpoint(), args.out)
-        print(f"saved {path}", file=sys.stderr)
+    code = 0 if result.status != "diverged" else 3
+    if args.out and result.status != "diverged" and result.history:
+        try:
+            path = save_checkpoint(store.load(run_id), args.out)
+            print(f"saved {path}", file=sys.stderr)
+        except CnnkitError as exc:
+            print(f"error: {exc} The training is kept as run {run_id}: "
+                  f"cnnkit runs export {run_id} --out FILE", file=sys.stderr)
+            code = 2
+    print(f"run {run_id}: {status}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_json()))
-    return 0 if result.status != "diverged" else 3
+        print(json.dumps({"run_id": run_id, **result.to_json()}))
+    return code
+
+
+def _both(*callbacks):
+    live = [c for c in callbacks if c is not None]
+    return lambda event: [c(event) for c in live]
+
+
+def _checkpoint(args):
+    """The checkpoint that ``--checkpoint`` names: a file, a run id of the store, or the shipped model."""
+    from cnnkit.infer.predict import load_model
+
+    value = args.checkpoint
+    if value and not Path(value).exists() and value.lstrip("#").isdigit():
+        return RunStore(args.runs_dir).load(value)
+    return load_model(value)
 
 
 def cmd_evaluate(args) -> int:
-    from cnnkit.infer.predict import load_model
-
-    ckpt = load_model(args.checkpoint)
+    ckpt = _checkpoint(args)
     if ckpt.dataset != args.dataset:
         print(f"note: the checkpoint was trained on {ckpt.dataset}, evaluating on {args.dataset}",
               file=sys.stderr)
@@ -206,9 +306,9 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from cnnkit.infer.predict import load_model, predict_image
+    from cnnkit.infer.predict import predict_image
 
-    ckpt = load_model(args.checkpoint)
+    ckpt = _checkpoint(args)
     results, failures = [], 0
     for path in args.images:
         try:
@@ -252,8 +352,14 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_runs(args) -> int:
+    from cnnkit.train import runs_cli
+
+    return runs_cli.run(args, RunStore(args.runs_dir))
+
+
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "devices": cmd_devices,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "runs": cmd_runs}
 
 
 def main(argv: list[str] | None = None) -> int:

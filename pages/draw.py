@@ -14,7 +14,7 @@ from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
 from cnnkit.infer.preprocess import DigitSteps, normalize
-from pages.ui import error_text, num, t
+from pages.ui import error_text, num, owner, private_runs, run_store, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 UNSURE = 0.6  # below this top probability the page says the network is unsure
@@ -26,10 +26,21 @@ KEPT = "draw_kept_checkpoint"  # a fine-tuned model the learner kept: this sessi
 
 # ---------------------------------------------------------------- the model
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def stored_model(run_id: int, finished: float | None) -> Checkpoint:
+    return run_store().load(run_id)
+
+
+def stored_runs() -> dict[str, str]:
+    """The finished and stopped runs of the store that this user may see, as model choices."""
+    runs = run_store().list(owner=owner(), include_others=not private_runs())
+    return {f"run:{r.id}": t("draw.model.run", id=r.id, name=r.name,
+                             acc=f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "—")
+            for r in runs if r.status in ("finished", "stopped") and r.epochs}
+
+
 def choose_model() -> Checkpoint | None:
-    options = {"shipped": t("draw.model.shipped")}
-    if st.session_state.get("inference_checkpoint") is not None:
-        options["session"] = t("draw.model.session", name=st.session_state.get("inference_checkpoint_name", "?"))
+    options = {"shipped": t("draw.model.shipped"), **stored_runs()}
     if KEPT in st.session_state:
         options["kept"] = t("draw.model.kept")
     options["upload"] = t("draw.model.upload")
@@ -44,9 +55,11 @@ def choose_model() -> Checkpoint | None:
                 right.info(t("draw.model.need_file"))
                 return None
             ckpt = load_upload(file.getvalue(), file.name)
+        elif choice.startswith("run:"):
+            run = run_store().get(choice.removeprefix("run:"))
+            ckpt = stored_model(run.id, run.finished)
         else:
-            ckpt = {"shipped": load_model, "session": lambda: st.session_state["inference_checkpoint"],
-                    "kept": lambda: st.session_state[KEPT]}[choice]()
+            ckpt = {"shipped": load_model, "kept": lambda: st.session_state[KEPT]}[choice]()
     except CnnkitError as exc:
         right.error(error_text(exc))
         return None

@@ -1,27 +1,30 @@
 """Training: choose data, model, hyperparameters and device; train with live charts; study and compare runs.
 
-The run is a ``cnnkit.train.jobs.TrainingJob`` kept in this browser session's state; a fragment redraws it from
-snapshots while it trains, so the page stays responsive and the run survives a visit to another page.
+A run is a job of the server's ``JobManager`` (``pages.ui.job_manager``), stored in the run store with the
+CLI's runs; the URL names it (``?run=ID``) with the user's token (``?u=``), so a reload, another page or a
+second tab finds it again. Fragments redraw it from snapshots while it trains.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import streamlit as st
 
 from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
-                                    kernels_figure, mistakes, per_class_figure, runs_figure)
-from cnnkit.nets.checkpoints import to_bytes
-from cnnkit.train.comparison import compare_devices, epoch_seconds
+                                 kernels_figure, mistakes, per_class_figure, runs_bars_figure, runs_figure)
+from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.train.comparison import compare_devices, comparison_rows, epoch_seconds
 from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_size
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError
-from cnnkit.train.jobs import Snapshot, TrainingJob
+from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
+from cnnkit.train.store import Run, evaluation_from_dict, parse_id, reason_text
 from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
 from cnnkit.nets.summary import layer_table
 from cnnkit.train.presets import PRESETS, preset_values
-from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult
-from pages.ui import error_text, lang, num, t
+from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
+from pages.ui import classroom, error_text, job_manager, lang, num, owner, private_runs, run_store, t
 
 # How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
 # more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
@@ -51,13 +54,24 @@ def estimate(config: TrainConfig, source: str, _dataset: Dataset) -> float:
     return epoch_seconds(config, _dataset)
 
 
+def current_run() -> int | None:
+    """The run this page shows: the URL's ``?run=``, else the last one started in this session."""
+    value = st.query_params.get("run") or st.session_state.get("train_run")
+    try:
+        return parse_id(value) if value else None
+    except CnnkitError:
+        return None
+
+
 def job() -> TrainingJob | None:
-    return st.session_state.get("train_job")
+    """The user's own queued or running job that this page shows, if any."""
+    found = job_manager().job(current_run())
+    return found if found is not None and found.owner == owner() and found.running else None
 
 
 def busy() -> bool:
-    current = job()
-    return current is not None and current.running
+    """Whether this user has a job queued or training (one at a time)."""
+    return job_manager().active(owner()) is not None
 
 
 def data_settings() -> Dataset | None:
@@ -80,6 +94,7 @@ def data_settings() -> Dataset | None:
         st.info(t("train.offline_hint"))
         return None
     st.caption(t("train.source", source=dataset.source, train=len(dataset.train), test=len(dataset.test)))
+    st.session_state["train_data_dir"] = folder  # kept with the run, to show its mistakes later
     return dataset
 
 
@@ -117,7 +132,8 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
         st.segmented_control(t("train.recipe"), list(PRESETS), format_func=lambda k: t(f"train.recipes.{k}"),
                              key="train_recipe", on_change=use_recipe, help=t("train.recipe_help"))
         config = TrainConfig(
-            dataset=dataset.info.name if dataset else "mnist", model=model,
+            dataset=dataset.info.name if dataset else "mnist", data_dir=st.session_state.get("train_data_dir"),
+            model=model,
             epochs=st.number_input(t("train.epochs"), 1, 100, 1, key="train_epochs"),
             batch_size=st.number_input(t("train.batch_size"), 1, 60_000, 64, key="train_batch_size"),
             optimizer=st.selectbox(t("train.optimizer"), OPTIMIZERS, key="train_optimizer",
@@ -158,8 +174,13 @@ def summary(config: TrainConfig, dataset: Dataset) -> None:
 
 
 def start(config: TrainConfig, dataset: Dataset) -> None:
-    count = st.session_state["train_count"] = st.session_state.get("train_count", 0) + 1
-    st.session_state["train_job"] = TrainingJob(config, dataset, f"#{count} {config.model.describe()}").start()
+    try:
+        run_id = job_manager().submit(config, dataset, owner=owner())
+    except CnnkitError as exc:
+        st.error(error_text(exc))
+        return
+    st.session_state["train_run"] = run_id
+    st.query_params["run"] = str(run_id)
 
 
 def retry(**widgets) -> None:
@@ -185,19 +206,33 @@ def epoch_times(snap: Snapshot) -> None:
 
 def live_snapshot() -> Snapshot:
     """The running job's snapshot for a live fragment; a full rerun (to the results) once it has ended."""
-    snap = job().snapshot()
-    if snap.done:
+    current = job()
+    snap = current.snapshot() if current else None
+    if snap is None or snap.done:
         st.rerun()
     return snap
 
 
+def stop_job(run_id: int) -> None:
+    try:
+        job_manager().stop(run_id, owner())
+    except CnnkitError as exc:
+        st.session_state["train_notice"] = error_text(exc)
+
+
 def live_progress() -> None:
-    """Progress, speed and time left, redrawn every ``REFRESH_S`` seconds."""
+    """Progress, speed and time left (or the place in the queue), redrawn every ``REFRESH_S`` seconds."""
     snap = live_snapshot()
+    job_manager().seen(owner())
     bar_col, stop_col = st.columns([5, 1], vertical_alignment="bottom")
-    bar_col.progress(min(snap.fraction, 1.0), text=progress_text(snap))
-    stop_col.button(t("train.stop"), on_click=job().stop, disabled=snap.stopping, key="train_stop", icon="⏹️",
-                    width="stretch")
+    if snap.state == "queued":
+        bar_col.info(t("runs.page.queued", position=job_manager().position(snap.run_id) or 1, name=snap.name))
+        stop_col.button(t("runs.page.cancel"), on_click=stop_job, args=(snap.run_id,), key="train_cancel",
+                        icon="✖️", width="stretch")
+        return
+    bar_col.progress(min(snap.fraction, 1.0), text=f"{snap.name} · {progress_text(snap)}")
+    stop_col.button(t("train.stop"), on_click=stop_job, args=(snap.run_id,), disabled=snap.stopping,
+                    key="train_stop", icon="⏹️", width="stretch")
     rate_col, elapsed_col, left_col = st.columns(3)
     rate_col.metric(t("train.images_per_s"), num(snap.images_per_s))
     elapsed_col.metric(t("train.elapsed"), f"{num(snap.elapsed)} s")
@@ -206,12 +241,16 @@ def live_progress() -> None:
 
 def live_loss() -> None:
     """The batch loss, redrawn every ``CHART_REFRESH_S`` seconds."""
-    batch_chart(live_snapshot(), live=True)
+    snap = live_snapshot()
+    if snap.state == "running":
+        batch_chart(snap, live=True)
 
 
 def live_epochs() -> None:
     """The per-epoch curves, redrawn every ``EPOCH_REFRESH_S`` seconds."""
-    epoch_charts(live_snapshot(), live=True)
+    snap = live_snapshot()
+    if snap.state == "running":
+        epoch_charts(snap, live=True)
 
 
 def batch_chart(snap: Snapshot, live: bool = False) -> None:
@@ -226,89 +265,179 @@ def epoch_charts(snap: Snapshot, live: bool = False) -> None:
     epoch_times(snap)
 
 
-def outcome(snap: Snapshot) -> None:
+def outcome(run: Run) -> None:
     """How the run ended, in words, with a way forward where it failed."""
-    config = snap.config
-    if snap.state == "completed":
-        st.success(t("train.completed", name=snap.name, acc=f"{snap.result.evaluation.accuracy:.2%}",
-                     seconds=num(snap.result.seconds, 1)))
-    elif snap.state == "stopped":
-        st.warning(t("train.stopped", name=snap.name, epoch=snap.epoch, batch=snap.batch, batches=snap.batches))
-    elif snap.state == "diverged":
+    config = run.train_config
+    reason = run.reason or {}
+    if run.status == "finished":
+        st.success(t("train.completed", name=run.name, acc=f"{run.test_accuracy or 0:.2%}",
+                     seconds=num(run.seconds or 0, 1)))
+    elif run.status == "stopped":
+        st.warning(t("runs.page.stopped", name=run.name, epochs=len(run.epochs), reason=reason_text(run.reason, lang())))
+    elif reason.get("key") == "runs.reasons.diverged":
         lower = config.lr / 10
-        st.error(t("train.diverged", epoch=max(snap.epoch, 1), lr=f"{config.lr:g}", optimizer=config.optimizer,
-                   lower=f"{lower:g}"))
+        st.error(t("train.diverged", epoch=max(len(run.epochs) + 1, 1), lr=f"{config.lr:g}",
+                   optimizer=config.optimizer, lower=f"{lower:g}"))
         st.button(t("train.retry_lr", lr=f"{lower:g}"), on_click=retry, kwargs={"train_lr": lower})
     else:
-        st.error(snap.error)
-        if snap.out_of_memory:
+        st.error(t("runs.page.failed", name=run.name, reason=reason_text(run.reason, lang())))
+        if reason.get("kind") == "GpuOutOfMemory":
             st.button(t("train.retry_cpu"), on_click=retry, kwargs={"train_device": "cpu"})
 
 
-def use_for_drawing(result: TrainResult, name: str) -> None:
-    st.session_state["inference_checkpoint"] = result.to_checkpoint()
-    st.session_state["inference_checkpoint_name"] = name
+@st.cache_resource(show_spinner=False, max_entries=8)
+def stored_checkpoint(run_id: int, finished: float | None) -> Checkpoint:
+    return run_store().load(run_id)
 
 
-def results(current: TrainingJob) -> None:
-    snap = current.snapshot()
-    outcome(snap)
-    result = snap.result
-    if snap.state not in ("completed", "stopped") or result.evaluation is None:
+def use_for_drawing(run_id: int) -> None:
+    """Select the run's model on the drawing page."""
+    st.session_state["draw_model"] = f"run:{run_id}"
+
+
+def actions(run: Run, where=st) -> None:
+    """Download the run's checkpoint; use it on the drawing page."""
+    download_col, use_col = where.columns(2)
+    try:
+        data = run_store().checkpoint_path(run.id).read_bytes()
+    except (CnnkitError, OSError):
+        data = None
+    download_col.download_button(t("train.download"), data or b"", disabled=data is None, key=f"train_dl_{run.id}",
+                                 file_name=f"cnnkit-run-{run.id}.pt", on_click="ignore", icon="💾")
+    using = st.session_state.get("draw_model") == f"run:{run.id}"
+    use_col.button(t("train.used") if using else t("train.use"), on_click=use_for_drawing, args=(run.id,),
+                   disabled=using or data is None, icon="✏️", key=f"train_use_{run.id}")
+
+
+def results(run: Run) -> None:
+    """A run's results, from the store: the same for a run of this session, of the CLI or of yesterday."""
+    outcome(run)
+    if run.status not in ("finished", "stopped") or not run.evaluation:
         return
-    ev, data = result.evaluation, current.dataset
-    epochs = [e.seconds for e in snap.epochs]
+    ev = evaluation_from_dict(run.evaluation)
+    snap = snapshot_of(run)
     acc_col, loss_col, params_col, time_col, device_col = st.columns(5)
     acc_col.metric(t("train.test_accuracy"), f"{ev.accuracy:.2%}")
     loss_col.metric(t("train.test_loss"), f"{ev.loss:.4f}")
-    params_col.metric(t("train.params"), num(result.params))
-    time_col.metric(t("train.seconds_per_epoch"), f"{num(sum(epochs) / len(epochs), 1)} s" if epochs else "—")
-    device_col.metric(t("train.device"), result.device)
-    download_col, use_col = st.columns(2)
-    download_col.download_button(t("train.download"), lambda: to_bytes(result.to_checkpoint()),
-                                 file_name=f"{result.config.model.describe()}.pt", on_click="ignore", icon="💾")
-    using = st.session_state.get("inference_checkpoint_name") == snap.name
-    use_col.button(t("train.used") if using else t("train.use"), on_click=use_for_drawing,
-                   args=(result, snap.name), disabled=using, icon="✏️")
+    params_col.metric(t("train.params"), num(run.parameters or 0))
+    time_col.metric(t("train.seconds_per_epoch"), f"{num(run.seconds_per_epoch, 1)} s" if run.epochs else "—")
+    device_col.metric(t("train.device"), run.device)
+    actions(run)
+    classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else [str(i) for i in range(len(ev.per_class))]
     curves, per_class, confusion, wrong, kernels = st.tabs(
         [t("train.tab_curves"), t("train.tab_per_class"), t("train.tab_confusion"), t("train.tab_mistakes"),
          t("train.tab_kernels")])
     with curves:
         batch_chart(snap)
         epoch_charts(snap)
-    per_class.plotly_chart(per_class_figure(ev, data.info.classes, lang()))
-    confusion.plotly_chart(confusion_figure(ev, data.info.classes, lang()))
+    per_class.plotly_chart(per_class_figure(ev, classes, lang()))
+    confusion.plotly_chart(confusion_figure(ev, classes, lang()))
     with wrong:
-        shown = mistakes(ev, data.test, data.info.classes)
-        st.caption(t("train.mistakes", shown=len(shown), total=len(ev.misclassified), test=len(data.test)))
-        if shown:
-            st.image([m.image for m in shown], width=84,
-                     caption=[t("train.mistake", true=m.true, predicted=m.predicted, p=f"{m.probability:.0%}")
-                              for m in shown])
+        data = None
+        try:
+            data = load(run.dataset, run.config.get("data_dir") or str(default_data_dir()), False)
+        except CnnkitError:
+            st.caption(t("runs.page.no_data"))
+        if data is not None:
+            shown = mistakes(ev, data.test, classes)
+            st.caption(t("train.mistakes", shown=len(shown), total=len(ev.misclassified), test=run.test_images or 0))
+            if shown:
+                st.image([m.image for m in shown], width=84,
+                         caption=[t("train.mistake", true=m.true, predicted=m.predicted, p=f"{m.probability:.0%}")
+                                  for m in shown])
     with kernels:
         st.caption(t("train.kernels_help"))
-        st.plotly_chart(kernels_figure(result.model, lang()))
+        try:
+            st.plotly_chart(kernels_figure(stored_checkpoint(run.id, run.finished).model, lang()))
+        except CnnkitError as exc:
+            st.error(error_text(exc))
+
+
+def editable(run: Run) -> bool:
+    """The user's own runs; the machine's (CLI) runs too unless the app serves a class."""
+    return run.owner == owner() or (run.owner is None and not classroom())
+
+
+def visible_runs() -> list[Run]:
+    runs = run_store().list(owner=owner(), include_others=not private_runs())
+    return [r for r in runs if r.owner in (owner(), None) or r.ended or not private_runs()]
+
+
+def run_row(run: Run) -> dict:
+    status = t(f"runs.states.{run.status}")
+    if run.status == "running":
+        status = f"{status} {run.progress:.0%}"
+    return {"id": run.id, "name": run.name, "status": status, "source": t(f"runs.sources.{run.source}"),
+            "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
+            "epochs": f"{len(run.epochs)}/{run.config.get('epochs', '?')}", "test_accuracy": run.test_accuracy,
+            "parameters": run.parameters, "seconds_per_epoch": run.seconds_per_epoch, "device": run.device}
+
+
+def manage(run: Run) -> None:
+    """Rename or delete one run; download it; use it for drawing; open its results."""
+    actions(run)
+    if editable(run):
+        name_col, rename_col, delete_col = st.columns([4, 1, 1], vertical_alignment="bottom")
+        name = name_col.text_input(t("runs.page.name"), run.name, key=f"runs_name_{run.id}", max_chars=120)
+        if rename_col.button(t("runs.page.rename"), key=f"runs_rename_{run.id}", disabled=name == run.name):
+            try:
+                run_store().rename(run.id, name)
+                st.rerun()
+            except CnnkitError as exc:
+                st.error(error_text(exc))
+        if delete_col.button(t("runs.page.delete"), key=f"runs_delete_{run.id}", icon="🗑️", disabled=not run.ended):
+            run_store().remove(run.id)
+            st.rerun()
+    else:
+        st.caption(t("runs.page.read_only"))
+    with st.expander(t("runs.page.results", name=run.name)):
+        results(run)
+
+
+def compare_runs(runs: list[Run]) -> None:
+    """The chosen runs side by side: what differs between them, their curves, their figures."""
+    rows = comparison_rows(runs)
+    labels = {k: t(f"runs.cols.{k}") if k in COMPARED else setting_label(k) for k in rows[0]}
+    st.dataframe([{labels[k]: v for k, v in row.items()} for row in rows], hide_index=True,
+                 column_config={labels["test_accuracy"]: st.column_config.NumberColumn(format="percent"),
+                                labels["best_accuracy"]: st.column_config.NumberColumn(format="percent"),
+                                labels["parameters"]: st.column_config.NumberColumn(format="localized"),
+                                labels["seconds_per_epoch"]: st.column_config.NumberColumn(format="%.1f")})
+    for col, metric in zip(st.columns(2), ("accuracy", "loss")):
+        col.plotly_chart(runs_figure(runs, metric, lang()), key=f"runs_{metric}_chart")
+    st.plotly_chart(runs_bars_figure(runs, lang()), key="runs_bars_chart")
+
+
+COMPARED = ("id", "name", "status", "dataset", "train_images", "epochs", "test_accuracy", "best_accuracy",
+            "parameters", "seconds_per_epoch", "device")
+
+
+def setting_label(key: str) -> str:
+    """A setting's name on the page (the CLI's own name where no translation is needed)."""
+    found = t(f"runs.settings.{key.replace('model.', 'model_')}")
+    return key if found.startswith("⟨") else found
 
 
 def history() -> None:
-    """The session's runs as a table, and the curves of the runs chosen, overlaid."""
-    runs = st.session_state.setdefault("train_runs", {})
-    current = job()
-    record = current.record() if current else None
-    if record:
-        runs.setdefault(record.name, record)
+    """Every stored run (this page's, the CLI's, yesterday's), to manage and to compare."""
+    runs = visible_runs()
     if not runs:
         st.info(t("train.no_runs"))
         return
-    st.caption(t("train.runs_help"))
-    rows = [{**r.row(), "status": t(f"train.states.{r.status}")} for r in runs.values()]
-    st.dataframe([{t(f"train.col.{k}"): v for k, v in row.items()} for row in rows], hide_index=True,
-                 column_config={t(f"train.col.{k}"): st.column_config.NumberColumn(format=f)
-                                for k, f in COLUMN_FORMATS.items()})
-    chosen = st.multiselect(t("train.overlay"), list(runs), default=list(runs)[-3:])
+    st.caption(t("runs.page.help"))
+    rows = [run_row(r) for r in runs]
+    picked = st.dataframe([{t(f"runs.cols.{k}"): v for k, v in row.items()} for row in rows], hide_index=True,
+                          on_select="rerun", selection_mode="multi-row", key="runs_table",
+                          column_config={t("runs.cols.test_accuracy"): st.column_config.NumberColumn(format="percent"),
+                                         t("runs.cols.parameters"): st.column_config.NumberColumn(format="localized"),
+                                         t("runs.cols.seconds_per_epoch"): st.column_config.NumberColumn(format="%.1f")})
+    chosen = [runs[i] for i in picked.selection.rows if i < len(runs)]
+    if not chosen:
+        st.caption(t("runs.page.pick"))
+    elif len(chosen) == 1:
+        manage(chosen[0])
     if chosen:
-        for col, metric in zip(st.columns(2), ("accuracy", "loss")):
-            col.plotly_chart(runs_figure([runs[name] for name in chosen], metric, lang()))
+        compare_runs(chosen)
 
 
 def device_comparison(config: TrainConfig, dataset: Dataset | None) -> None:
@@ -342,12 +471,17 @@ with train_tab:
                         key="train_start")
     if (clicked or st.session_state.pop("train_autostart", False)) and dataset and not busy():
         start(config, dataset)
-    if job() and busy():
+    if "train_notice" in st.session_state:
+        st.warning(st.session_state.pop("train_notice"))
+    if job():
         st.fragment(live_progress, run_every=REFRESH_S)()
         st.fragment(live_loss, run_every=CHART_REFRESH_S)()
         st.fragment(live_epochs, run_every=EPOCH_REFRESH_S)()
-    elif job():
-        results(job())
+    elif current_run() is not None:
+        try:
+            results(run_store().get(current_run()))
+        except CnnkitError as exc:
+            st.error(error_text(exc))
 with runs_tab:
     history()
 with devices_tab:

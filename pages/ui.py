@@ -1,10 +1,18 @@
 """What every page shares: the current language, its texts and its way of writing numbers."""
 from __future__ import annotations
 
+import os
+import secrets
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, number, text
+
+if TYPE_CHECKING:
+    from cnnkit.train.jobs import JobManager
+    from cnnkit.train.store import RunStore
 
 
 def lang() -> str:
@@ -30,3 +38,50 @@ def language_switch() -> None:
 def error_text(exc: CnnkitError) -> str:
     """The message of ``exc`` in the chosen language."""
     return exc.message(lang())
+
+
+def run_store() -> RunStore:
+    """The server's run store (``CNNKIT_RUNS_DIR``, default ./runs), shared with the CLI."""
+    from cnnkit.train.store import default_runs_dir
+
+    return _store(str(default_runs_dir().resolve()))
+
+
+def job_manager() -> JobManager:
+    """The server's training jobs: they belong to the server process, not to a browser tab."""
+    return _manager(str(run_store().root))
+
+
+@st.cache_resource(show_spinner=False)
+def _store(root: str) -> RunStore:
+    from cnnkit.train.store import RunStore
+
+    return RunStore(root)
+
+
+@st.cache_resource(show_spinner=False)
+def _manager(root: str) -> JobManager:
+    from cnnkit.train.jobs import JobManager
+
+    return JobManager(_store(root))
+
+
+def owner() -> str:
+    """This user's token: kept in the session and in the URL (``?u=``), so a reload finds the user's runs."""
+    token = st.session_state.get("owner") or st.query_params.get("u", "")
+    if not (16 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()):
+        token = secrets.token_urlsafe(18)
+    st.session_state["owner"] = token
+    if st.query_params.get("u") != token:
+        st.query_params["u"] = token
+    return token
+
+
+def private_runs() -> bool:
+    """``CNNKIT_PRIVATE_RUNS=1``: visitors see only their own runs, not everyone's finished ones."""
+    return os.environ.get("CNNKIT_PRIVATE_RUNS", "") in ("1", "true", "yes")
+
+
+def classroom() -> bool:
+    """``CNNKIT_CLASSROOM=1``: the app serves a class, so the machine's own (CLI) runs are read-only here."""
+    return os.environ.get("CNNKIT_CLASSROOM", "") in ("1", "true", "yes")

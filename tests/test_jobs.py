@@ -7,8 +7,10 @@ from cnnkit.train import jobs
 from cnnkit.train.comparison import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
 from cnnkit.data.datasets import Dataset, load_dataset, subset
 from cnnkit.devices import list_devices
-from cnnkit.train.jobs import LossTrace, TrainingJob
+from cnnkit.errors import CnnkitError
+from cnnkit.train.jobs import JobManager, LossTrace, TrainingJob
 from cnnkit.train.loop import GpuOutOfMemory, TrainConfig
+from cnnkit.train.store import RunStore
 
 
 @pytest.fixture(scope="module")
@@ -23,76 +25,115 @@ def config(**kw) -> TrainConfig:
                           **kw})  # a progress event after every batch
 
 
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    return RunStore(tmp_path / "runs")
+
+
+def job_of(store: RunStore, cfg: TrainConfig, dataset: Dataset, name: str = "demo") -> TrainingJob:
+    run_id = store.create(cfg, name=name, source="page", status="queued")
+    return TrainingJob(store=store, run_id=run_id, config=cfg, dataset=dataset, name=name, owner="me")
+
+
 def finish(job: TrainingJob):
     assert job.join(120), "the job did not end in 120 s"
     return job.snapshot()
 
 
-def test_a_run_reports_progress_and_ends_with_results(small):
-    job = TrainingJob(config(epochs=2), small, "#1 demo").start()
+def test_a_run_reports_progress_ends_with_results_and_is_stored(small, store):
+    job = job_of(store, config(epochs=2), small, "#1 demo").start()
     snap = finish(job)
-    assert snap.state == "completed" and snap.done and snap.error == ""
+    assert snap.state == "finished" and snap.done and snap.error is None
     assert (snap.epoch, snap.batch, snap.batches) == (2, 13, 13) and snap.fraction == 1.0
     assert len(snap.losses) == len(snap.smoothed) == len(snap.steps) == 26
     assert snap.steps[0] == pytest.approx(1 / 13) and snap.steps[-1] == pytest.approx(2.0)
     assert [e.epoch for e in snap.epochs] == [1, 2] and snap.images_per_s > 0
     assert snap.result.evaluation.accuracy > 0.3  # far above the 10% of chance after 800 images
-    row = job.record().row()
-    assert row["run"] == "#1 demo" and row["images"] == 400 and row["epochs"] == 2
-    assert row["test_accuracy"] == snap.result.evaluation.accuracy and row["status"] == "completed"
+    run = store.get(job.run_id)
+    assert run.status == "finished" and run.name == "#1 demo" and len(run.epochs) == 2 and run.progress == 1.0
+    assert run.test_accuracy == pytest.approx(snap.result.evaluation.accuracy)
+    assert len(run.loss_trace) == 26 and run.evaluation["confusion"]
+    assert store.load(job.run_id).metrics["test_accuracy"] == pytest.approx(run.best_accuracy)
 
 
-def test_snapshot_while_running_has_eta_and_stop_keeps_what_was_learned(small):
-    job = TrainingJob(config(epochs=30), small).start()
+def test_snapshot_while_running_has_eta_and_stop_keeps_what_was_learned(small, store):
+    job = job_of(store, config(epochs=30), small).start()
     deadline = time.monotonic() + 60
     while (snap := job.snapshot()).batch < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert snap.state == "running" and not snap.done and 0 < snap.fraction < 1
-    assert snap.eta is not None and snap.eta > 0 and job.record() is None
+    assert snap.eta is not None and snap.eta > 0 and store.get(job.run_id).status == "running"
     job.stop()
     snap = finish(job)
     assert snap.state == "stopped" and snap.stopping and len(snap.epochs) < 30
     assert snap.result.evaluation is not None  # evaluated as it was when stopped
-    assert job.record().status == "stopped"
+    assert store.get(job.run_id).status == "stopped"
 
 
-def test_a_diverging_learning_rate_ends_the_run_as_diverged(small):
-    snap = finish(TrainingJob(config(optimizer="sgd", lr=1e6), small).start())
-    assert snap.state == "diverged" and "learning rate" in snap.result.message
+def test_a_diverging_learning_rate_ends_the_run_as_failed_with_the_reason(small, store):
+    job = job_of(store, config(optimizer="sgd", lr=1e6), small).start()
+    snap = finish(job)
+    assert snap.state == "failed" and snap.diverged and "learning rate" in snap.result.message
     assert snap.result.evaluation is None
+    assert store.get(job.run_id).reason["key"] == "runs.reasons.diverged"
 
 
-def test_bad_settings_fail_with_the_engine_message(small):
-    snap = finish(TrainingJob(config(batch_size=1000), small).start())
+def test_bad_settings_fail_with_the_engine_message(small, store):
+    snap = finish(job_of(store, config(batch_size=1000), small).start())
     assert snap.state == "failed" and snap.result is None and not snap.out_of_memory
-    assert "larger than the training set (400 images)" in snap.error
+    assert "larger than the training set (400 images)" in str(snap.error)
 
 
-def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small, monkeypatch):
-    def oom(*args):
+def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small, store, monkeypatch):
+    def oom(*args, **kwargs):
         raise GpuOutOfMemory("The GPU ran out of memory with batch size 32")
 
     monkeypatch.setattr(jobs, "train", oom)
-    snap = finish(TrainingJob(config(), small).start())
-    assert snap.state == "failed" and snap.out_of_memory and "ran out of memory" in snap.error
+    job = job_of(store, config(), small).start()
+    snap = finish(job)
+    assert snap.state == "failed" and snap.out_of_memory and "ran out of memory" in str(snap.error)
+    assert store.get(job.run_id).reason["kind"] == "GpuOutOfMemory"
 
 
-def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small, monkeypatch):
-    def broken(*args):
+def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small, store, monkeypatch):
+    def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(jobs, "train", broken)
-    snap = finish(TrainingJob(config(), small).start())
-    assert snap.state == "failed" and "RuntimeError: boom" in snap.error
+    job = job_of(store, config(), small).start()
+    snap = finish(job)
+    assert snap.state == "failed" and "RuntimeError" in str(snap.error)
+    assert store.get(job.run_id).status == "failed"
 
 
-def test_two_jobs_at_once_both_finish_with_their_own_results(small):
-    a = TrainingJob(config(seed=1), small, "a").start()
-    b = TrainingJob(config(seed=2, batch_size=50), small, "b").start()
-    sa, sb = finish(a), finish(b)
-    assert sa.state == sb.state == "completed"
-    assert (sa.batches, sb.batches) == (13, 8)
-    assert sa.result.model is not sb.result.model and sa.losses != sb.losses
+def test_the_manager_queues_beyond_its_limit_one_job_per_owner(small, store):
+    manager = JobManager(store, max_running=1)
+    a = manager.submit(config(epochs=30), small, owner="alice")
+    b = manager.submit(config(seed=2, batch_size=50), small, owner="bob")
+    with pytest.raises(CnnkitError, match="already have a run"):
+        manager.submit(config(), small, owner="alice")
+    assert manager.position(b) == 1 and manager.position(a) is None
+    assert store.get(b).status == "queued" and manager.job(b).snapshot().state == "queued"
+    with pytest.raises(CnnkitError, match="belongs to someone else"):
+        manager.stop(a, "bob")
+    manager.stop(a, "alice")
+    sb = finish(manager.job(b))  # b starts once a has stopped
+    assert store.get(a).status == "stopped" and sb.state == "finished" and sb.batches == 8
+    assert manager.active("bob") is None and manager.running_count() == 0
+
+
+def test_a_queued_job_of_a_closed_page_is_dropped_and_a_cancelled_one_never_starts(small, store):
+    manager = JobManager(store, max_running=1, queue_timeout=0.05)
+    a = manager.submit(config(epochs=30), small, owner="alice")
+    b = manager.submit(config(), small, owner="bob")
+    c = manager.submit(config(), small, owner="carol")
+    manager.stop(c, "carol")  # out of the queue
+    time.sleep(0.1)
+    manager.seen("alice")  # bob and carol have not been seen since
+    assert store.get(b).status == "failed" and store.get(b).reason["key"] == "runs.reasons.abandoned"
+    assert store.get(c).reason["key"] == "runs.reasons.cancelled" and manager.position(b) is None
+    manager.stop_all()
+    assert store.get(a).status == "stopped"
 
 
 def test_loss_trace_stays_bounded_and_keeps_real_batches():

@@ -1,13 +1,18 @@
 """AppTest of the training page on a few hundred real MNIST images: a run to the end, a stop, a divergence,
 bad input, in English and Russian."""
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.data.datasets import load_dataset, subset
+from cnnkit.train.store import RunStore
+from pages.ui import job_manager
 from cnnkit.data.idx import write_idx
 from tests.conftest import ROOT
 
@@ -24,17 +29,27 @@ def tiny_mnist(mnist5k, tmp_path_factory):
 
 
 @pytest.fixture
-def at(tiny_mnist, monkeypatch) -> AppTest:
-    """The training page, with the data folder set to the tiny MNIST."""
-    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tiny_mnist))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
+    yield tmp_path / "runs"
+    job_manager().stop_all(60)  # the server's jobs of this test end with it
+
+
+def page(**query) -> AppTest:
+    """The training page in a new browser session (``query``: the URL's parameters, as after a reload)."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.query_params.update(query)
+    app.run()
     app.switch_page("pages/train.py").run()
     assert not app.exception
-    yield app
-    job = app.session_state["train_job"] if "train_job" in app.session_state else None
-    if job:
-        job.stop()
-        job.join(60)
+    return app
+
+
+@pytest.fixture
+def at(tiny_mnist, runs_dir, monkeypatch) -> AppTest:
+    """The training page, with the data folder set to the tiny MNIST and a run store of its own."""
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tiny_mnist))
+    return page()
 
 
 def texts(elements) -> str:
@@ -50,10 +65,20 @@ def start(at: AppTest, subset: int = 300) -> AppTest:
     return at.button(key="train_start").click().run()
 
 
+def run_of(at: AppTest) -> int:
+    """The run the page shows: the one it started, or the one its URL names."""
+    return int(at.session_state["train_run"] if "train_run" in at.session_state else at.query_params["run"][0])
+
+
+def stored(at: AppTest):
+    """The run this page shows, as the run store holds it."""
+    return RunStore(os.environ["CNNKIT_RUNS_DIR"]).get(run_of(at))
+
+
 def wait_until(at: AppTest, done, timeout: float = 120) -> None:
-    """Rerun the page, as the live fragment does, until ``done(snapshot)``."""
+    """Rerun the page, as the live fragment does, until ``done(the live snapshot)``."""
     deadline = time.monotonic() + timeout
-    while not done(at.session_state["train_job"].snapshot()):
+    while not done(job_manager().job(run_of(at)).snapshot()):
         assert time.monotonic() < deadline, "the run did not get there in time"
         time.sleep(0.2)
     at.run()
@@ -77,7 +102,7 @@ def test_the_fast_recipe_sets_the_controls_and_trains_with_them(at):
     at.number_input(key="train_batch_size").set_value(100).run()  # still the user's to change
     start(at)
     wait_until(at, lambda snap: snap.done)
-    config = at.session_state["train_job"].config
+    config = stored(at).train_config
     assert (config.batch_size, config.schedule, config.model.batchnorm) == (100, "onecycle", True)
     at.segmented_control(key="train_recipe").set_value("notebook").run()
     assert at.number_input(key="train_epochs").value == 6 and not at.toggle(key="train_batchnorm").value
@@ -92,11 +117,14 @@ def test_a_tiny_run_to_completion_shows_results_and_can_be_used_for_drawing(at):
     assert {"Curves", "Per class", "Confusion matrix", "Mistakes", "First-layer kernels"} <= {t.label for t in at.tabs}
     assert "mistakes the model was surest about" in texts(at.caption)
     runs = at.dataframe[-1].value
-    assert list(runs["Run"]) == ["#1 convnet"] and list(runs["Images"]) == [300]
+    assert list(runs["Run"]) == ["#1 convnet"] and list(runs["Status"]) == ["finished"]
+    assert list(runs["Epochs"]) == ["1/1"] and list(runs["Started from"]) == ["this app"]
     next(b for b in at.button if b.label == "Use for drawing").click().run()
-    assert isinstance(at.session_state["inference_checkpoint"], Checkpoint)
-    assert at.session_state["inference_checkpoint_name"] == "#1 convnet"
+    assert at.session_state["draw_model"] == "run:1"
     assert any(b.label == "Used for drawing" and b.disabled for b in at.button)
+    at.switch_page("pages/draw.py").run()  # the drawing page answers with that run's model
+    assert not at.exception and at.selectbox(key="draw_model").value == "run:1"
+    assert "Run 1: #1 convnet" in at.selectbox(key="draw_model").format_func("run:1")
 
 
 def test_stop_in_the_middle_keeps_what_was_learned_and_runs_survive_a_page_visit(at):
@@ -106,28 +134,63 @@ def test_stop_in_the_middle_keeps_what_was_learned_and_runs_survive_a_page_visit
     assert at.button(key="train_start").disabled  # one job per session
     at.switch_page("pages/home.py").run()
     at.switch_page("pages/train.py").run()  # the run went on meanwhile, and is still shown
-    assert re.fullmatch(r"Epoch \d+/50 · batch \d/5", at.get("progress")[0].proto.text)
+    assert re.fullmatch(r"#1 convnet · Epoch \d+/50 · batch \d/5", at.get("progress")[0].proto.text)
     at.button(key="train_stop").click().run()
     wait_until(at, lambda snap: snap.done)
-    assert "stopped at epoch" in texts(at.warning)
+    assert "stopped after" in texts(at.warning) and stored(at).status == "stopped"
     assert metric(at, "Test accuracy").endswith("%")
     assert not at.button(key="train_start").disabled
 
 
-def test_two_sessions_training_at_once_each_get_their_own_run(at, tiny_mnist):
-    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    other.switch_page("pages/train.py").run()
+def test_two_sessions_queue_for_the_one_cpu_and_each_get_their_own_run(at, tiny_mnist):
+    other = page()
     other.selectbox(key="train_optimizer").set_value("sgd")
     other.number_input(key="train_lr").set_value(0.05)
+    at.number_input(key="train_epochs").set_value(3)
     start(at)
     start(other, subset=1000)
-    assert other.session_state["train_job"] is not at.session_state["train_job"]
-    for app in (at, other):
+    assert other.session_state["train_run"] != at.session_state["train_run"]
+    assert "waits in the queue: place 1" in texts(other.info)  # one job at a time on a CPU-only machine
+    for app, name in ((at, "#1 convnet"), (other, "#2 convnet")):
         wait_until(app, lambda snap: snap.done)
-        assert "#1 convnet: trained" in texts(app.success)
-    assert list(at.dataframe[-1].value["Images"]) == [300]
-    assert list(other.dataframe[-1].value["Images"]) == [400]  # the whole tiny set
-    assert list(other.dataframe[-1].value["Optimizer"]) == ["sgd"]
+        assert f"{name}: trained" in texts(app.success)
+    assert (stored(at).train_images, stored(other).train_images) == (300, 400)  # the whole tiny set
+    assert stored(other).train_config.optimizer == "sgd"
+    runs = other.dataframe[-1].value  # everyone's finished runs, newest first
+    assert list(runs["Run"]) == ["#2 convnet", "#1 convnet"]
+
+
+def test_a_reload_reattaches_to_the_running_job_with_progress_and_stop(at):
+    at.number_input(key="train_epochs").set_value(50)
+    start(at)
+    wait_until(at, lambda snap: snap.batch >= 2)
+    reloaded = page(**dict(at.query_params))  # a reload: a new session with the same URL
+    assert reloaded.session_state["owner"] == at.session_state["owner"]
+    assert reloaded.get("progress") and reloaded.button(key="train_start").disabled
+    stranger = page(run=str(at.session_state["train_run"]))  # the run's URL without its owner's token
+    assert not stranger.get("progress") and not stranger.button(key="train_start").disabled
+    reloaded.button(key="train_stop").click().run()
+    wait_until(reloaded, lambda snap: snap.done)
+    assert stored(at).status == "stopped" and "stopped after" in texts(reloaded.warning)
+
+
+def test_a_cli_run_is_listed_on_the_page_and_can_be_compared(at, tiny_mnist, runs_dir):
+    cli = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", str(tiny_mnist), "--subset", "200",
+                          "--device", "cpu", "--runs-dir", str(runs_dir), "--lr", "0.003", "--name", "from the shell"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    start(at)
+    wait_until(at, lambda snap: snap.done)
+    at.run()
+    runs = at.dataframe[-1].value
+    assert list(runs["Run"]) == ["#2 convnet", "from the shell"]
+    assert list(runs["Started from"]) == ["this app", "command line"]
+    at.session_state["runs_table"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}  # both ticked
+    at.run()
+    compared = at.dataframe[-1].value
+    assert list(compared["Run"]) == ["#2 convnet", "from the shell"]
+    assert list(compared["Learning rate"]) == [0.001, 0.003]  # the one setting that differs has a column
+    assert "Batch size" not in compared.columns
 
 
 def test_a_diverging_learning_rate_explains_and_offers_a_lower_one(at):
@@ -140,7 +203,7 @@ def test_a_diverging_learning_rate_explains_and_offers_a_lower_one(at):
     assert "Test accuracy" not in [m.label for m in at.metric]  # a NaN model is not offered
     next(b for b in at.button if b.label == "Train again with learning rate 100").click().run()
     assert at.number_input(key="train_lr").value == 100.0
-    assert at.session_state["train_job"].name == "#2 convnet"  # the retry started by itself
+    assert stored(at).name == "#2 convnet" and stored(at).train_config.lr == 100.0  # the retry started by itself
 
 
 def test_bad_input_gives_clear_messages_not_tracebacks(at, tmp_path):

@@ -19,6 +19,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from cnnkit.errors import CnnkitError
+from cnnkit.files import write_atomic
 from cnnkit.nets.builder import ModelConfig, build_model
 
 FORMAT = "cnnkit-checkpoint"
@@ -57,10 +58,9 @@ def to_bytes(ckpt: Checkpoint, fmt: str = "pt") -> bytes:
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
+    """Write ``ckpt`` atomically (a failed write leaves the previous file intact)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(to_bytes(ckpt, "safetensors" if path.suffix == ".safetensors" else "pt"))
-    return path
+    return write_atomic(path, to_bytes(ckpt, "safetensors" if path.suffix == ".safetensors" else "pt"))
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -9,12 +9,13 @@ import numpy as np
 import plotly.graph_objects as go
 from torch import nn
 
-from cnnkit.train.comparison import DeviceSpeed, RunRecord
+from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.data.datasets import Split
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.i18n import text
 from cnnkit.train.jobs import Snapshot
 from cnnkit.train.loop import EpochStats
+from cnnkit.train.store import Run
 
 COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
 
@@ -127,17 +128,40 @@ def kernels_figure(model: nn.Module, lang: str, columns: int = 8) -> go.Figure:
                    height=900 * grid.shape[0] // grid.shape[1] + 80)  # square pixels across a ~900 px page
 
 
-def runs_figure(records: Sequence[RunRecord], metric: str, lang: str) -> go.Figure:
-    """Test ``metric`` per epoch of several runs, one color each; for the loss, the train loss dashed too."""
+def runs_figure(runs: Sequence[Run], metric: str, lang: str) -> go.Figure:
+    """Test ``metric`` per epoch of several stored runs, one color each (full names in the legend and on
+    hover); for the loss, the train loss dashed too. A run of one epoch is one large marker."""
     splits = ("test", "train") if metric == "loss" else ("test",)
-    data = [{"type": "scatter", "x": [e.epoch for e in rec.history], "y": [getattr(e, f"{split}_{metric}")
-                                                                          for e in rec.history],
-             "name": rec.name, "legendgroup": rec.name, "showlegend": split == "test", "mode": "lines+markers",
+    data = [{"type": "scatter", "x": [e.epoch for e in run.epochs],
+             "y": [getattr(e, f"{split}_{metric}") for e in run.epochs], "name": run.name,
+             "legendgroup": str(run.id), "showlegend": split == "test", "mode": "lines+markers",
+             "hovertemplate": f"{run.name}<br>%{{x}}: %{{y}}<extra></extra>",
+             "marker": {"size": 12 if len(run.epochs) == 1 else 6},
              "line": {"color": COLORS[i % len(COLORS)], "dash": "dash" if split == "train" else "solid"}}
-            for i, rec in enumerate(records) for split in splits]
-    longest = max((len(r.history) for r in records), default=1)
+            for i, run in enumerate(runs) for split in splits]
+    longest = max((len(r.epochs) for r in runs), default=1)
     return _figure(data, _t(f"runs_{metric}", lang), _axis("epoch", lang, range=[0.5, longest + 0.5], dtick=1),
                    _metric_axis(metric), height=380)
+
+
+def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
+    """Test accuracy, parameters and seconds per epoch of each run, side by side."""
+    names = [f"#{r.id}" for r in runs]
+    hover = [r.name for r in runs]
+    columns = (("test_accuracy", [r.test_accuracy for r in runs], ".2%"),
+               ("parameters", [r.parameters for r in runs], ",d"), ("seconds_per_epoch",
+                                                                   [r.seconds_per_epoch for r in runs], ".1f"))
+    data = [{"type": "bar", "x": names, "y": values, "xaxis": f"x{i + 1}", "yaxis": f"y{i + 1}",
+             "customdata": hover, "hovertemplate": f"%{{customdata}}: %{{y:{fmt}}}<extra></extra>",
+             "marker": {"color": [COLORS[j % len(COLORS)] for j in range(len(runs))]}, "showlegend": False}
+            for i, (_, values, fmt) in enumerate(columns)]
+    layout = {}
+    for i, (key, _, fmt) in enumerate(columns):
+        layout[f"xaxis{i + 1}"] = {"domain": [i / 3 + 0.04, (i + 1) / 3 - 0.04], "anchor": f"y{i + 1}"}
+        layout[f"yaxis{i + 1}"] = {"anchor": f"x{i + 1}", "title": {"text": _t(key, lang)},
+                                   "tickformat": fmt.replace(",d", ",")}
+    return go.Figure({"data": data, "layout": {"title": {"text": _t("runs_bars", lang)}, "height": 340,
+                                               "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, **layout}})
 
 
 def devices_figure(speeds: Sequence[DeviceSpeed], lang: str) -> go.Figure:

@@ -1,44 +1,47 @@
-"""Comparing runs and devices: the session's run history and the images/s of one config on each device."""
+"""Comparing runs and devices: stored runs side by side, and the images/s of one config on each device."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Sequence
 
-from cnnkit.data.datasets import Dataset, dataset_info, subset_size
+from cnnkit.data.datasets import Dataset, subset_size
 from cnnkit.devices import DeviceInfo, list_devices
-from cnnkit.train.loop import EpochStats, TrainConfig, TrainResult, measure_throughput
+from cnnkit.train.loop import TrainConfig, measure_throughput
+from cnnkit.train.store import Run
 
 NOTEBOOK_IMAGES = 6 * 60_000  # the notebook's run: 6 epochs of MNIST, ~200 s on a CPU, ~58 s on a GPU
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """One finished run, as the history table and the overlaid curves need it (no weights)."""
+# settings that say nothing about the run's outcome, left out of comparisons
+IGNORED = {"data_dir", "device", "report_every", "report_seconds", "eval_batch_size"}
 
-    name: str
-    config: TrainConfig
-    device: str
-    status: str
-    train_images: int
-    params: int
-    seconds_per_epoch: float | None
-    test_accuracy: float | None
-    history: tuple[EpochStats, ...]
 
-    @classmethod
-    def from_result(cls, name: str, result: TrainResult, train_images: int) -> "RunRecord":
-        epochs = result.history
-        return cls(name, result.config, result.device, result.status, train_images, result.params,
-                   sum(e.seconds for e in epochs) / len(epochs) if epochs else None,
-                   result.evaluation.accuracy if result.evaluation else None, tuple(epochs))
+def flat_config(config: dict) -> dict:
+    """A stored config with the model's switches as ``model.<name>`` keys."""
+    out = {k: v for k, v in config.items() if k != "model" and k not in IGNORED}
+    out.update({f"model.{k}": v for k, v in config.get("model", {}).items()})
+    return out
 
-    def row(self) -> dict:
-        """The history table's row; keys name the columns (the page translates them)."""
-        c = self.config
-        return {"run": self.name, "dataset": dataset_info(c.dataset).title,
-                "images": self.train_images, "epochs": len(self.history), "batch_size": c.batch_size,
-                "optimizer": c.optimizer, "lr": c.lr, "augment": c.augment, "params": self.params,
-                "seconds_per_epoch": self.seconds_per_epoch, "test_accuracy": self.test_accuracy,
-                "device": self.device, "status": self.status}
+
+def differing_settings(runs: Sequence[Run]) -> list[str]:
+    """The config keys (experiment switches and hyperparameters) whose values differ between ``runs``."""
+    flats = [flat_config(r.config) for r in runs]
+    keys = sorted({k for f in flats for k in f})
+    return [k for k in keys if len({repr(f.get(k)) for f in flats}) > 1]
+
+
+def comparison_rows(runs: Sequence[Run]) -> list[dict]:
+    """One row per run: its summary, then a column per setting that differs between them."""
+    keys = differing_settings(runs)
+    rows = []
+    for run in runs:
+        flat = flat_config(run.config)
+        summary = {"id": run.id, "name": run.name, "status": run.status, "dataset": run.dataset,
+                   "train_images": run.train_images, "epochs": len(run.epochs), "test_accuracy": run.test_accuracy,
+                   "best_accuracy": run.best_accuracy, "parameters": run.parameters,
+                   "seconds_per_epoch": run.seconds_per_epoch, "device": run.device}
+        rows.append({**summary, **{k: flat.get(k) for k in keys}})
+    return rows
 
 
 def epoch_seconds(config: TrainConfig, dataset: Dataset, batches: int = 5) -> float:

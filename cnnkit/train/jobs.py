@@ -1,19 +1,24 @@
-"""A training run in a worker thread, for a UI that redraws from snapshots a few times a second.
+"""Training jobs that belong to the server, not to a browser tab: a ``JobManager`` runs at most N of them at
+once in worker threads, queues the rest, and keeps every one in the run store, so that a reload, a second
+tab or a visit to another page finds the run again (by its id and its owner's token).
 
-The worker only calls ``cnnkit.train.loop.train``; the UI thread reads ``TrainingJob.snapshot()``, a consistent
-copy taken under a lock, and asks the run to end with ``stop()`` (at the next batch, keeping what was learned).
+The worker only calls ``cnnkit.train.loop.train``; a page reads ``TrainingJob.snapshot()``, a consistent copy
+taken under a lock, and ends a run with ``stop()`` (at the next batch, keeping what was learned).
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
 
-from cnnkit.train.comparison import RunRecord
+import torch
+
 from cnnkit.data.datasets import Dataset, subset_size
 from cnnkit.errors import CnnkitError
 from cnnkit.train.loop import BatchProgress, EpochStats, GpuOutOfMemory, TrainConfig, TrainResult, train
+from cnnkit.train.store import Recorder, Run, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +51,14 @@ class LossTrace:
             self.stride *= 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Snapshot:
     """What the UI shows of a job at one moment."""
 
+    run_id: int
     name: str
     config: TrainConfig
-    state: str  # "running" | "completed" | "stopped" | "diverged" | "failed"
+    state: str  # "queued" | "running" | "finished" | "stopped" | "failed"
     epoch: int  # of the last batch reported, 1-based; 0 before the first batch
     batch: int
     batches: int  # per epoch; 0 until known
@@ -64,13 +70,14 @@ class Snapshot:
     smoothed: list[float]
     epochs: list[EpochStats]
     stopping: bool
-    error: str = ""  # the failure's message, for the user
+    error: CnnkitError | None = None  # why it failed, for the user
     out_of_memory: bool = False
+    diverged: bool = False
     result: TrainResult | None = None
 
     @property
     def done(self) -> bool:
-        return self.state != "running"
+        return self.state not in ("queued", "running")
 
     @property
     def fraction(self) -> float:
@@ -79,24 +86,27 @@ class Snapshot:
 
 
 class TrainingJob:
-    """One run of ``train(config)`` on ``dataset`` in a daemon thread; ``start()`` returns the job."""
+    """One stored run of ``train(config)`` on ``dataset`` in a daemon thread."""
 
-    def __init__(self, config: TrainConfig, dataset: Dataset, name: str = ""):
-        self.config, self.dataset, self.name = config, dataset, name or config.model.describe()
+    def __init__(self, *, store: RunStore, run_id: int, config: TrainConfig, dataset: Dataset, name: str,
+                 owner: str | None = None, on_end=None):
+        self.store, self.run_id, self.config, self.dataset = store, run_id, config, dataset
+        self.name, self.owner, self._on_end = name, owner, on_end
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop, self._done = threading.Event(), threading.Event()
         self._trace = LossTrace()
         self._epochs: list[EpochStats] = []
         self._last: BatchProgress | None = None
         self._last_at = 0.0
         self._images_per_s = 0.0
-        self._state, self._error, self._oom, self._result = "running", "", False, None
-        self._started = time.perf_counter()
+        self._state, self._error, self._oom, self._result = "queued", None, False, None
+        self._started = self._created = time.perf_counter()
         self._ended: float | None = None
-        self._thread = threading.Thread(target=self._run, name=f"cnnkit-train {self.name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"cnnkit-train {run_id}", daemon=True)
 
     def start(self) -> "TrainingJob":
-        self._started = time.perf_counter()
+        with self._lock:
+            self._state, self._started = "running", time.perf_counter()
         self._thread.start()
         return self
 
@@ -108,12 +118,11 @@ class TrainingJob:
     def running(self) -> bool:
         """Whether the run has not ended yet (cheaper than a snapshot)."""
         with self._lock:
-            return self._state == "running"
+            return self._state in ("queued", "running")
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the run to end; True when it has."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """Wait for the run (queued or running) to end; True when it has."""
+        return self._done.wait(timeout)
 
     def _on_event(self, event: BatchProgress | EpochStats) -> None:
         with self._lock:
@@ -126,29 +135,55 @@ class TrainingJob:
                 self._epochs.append(event)
 
     def _run(self) -> None:
-        state, error, oom, result = "failed", "", False, None
+        state, error, oom, result = "failed", None, False, None
+        recorder = Recorder(self.store, self.run_id, self.config.epochs)
+
+        def events(event) -> None:
+            self._on_event(event)
+            recorder(event)
+
         try:
-            result = train(self.config, self._on_event, self._stop, self.dataset)
-            state = result.status
-        except GpuOutOfMemory as exc:
-            error, oom = str(exc), True
-        except CnnkitError as exc:
-            error = str(exc)
-        except Exception as exc:  # a thread's exception reaches nobody: report it as the job's failure
-            log.exception("training job %s failed", self.name)
-            error = f"Training failed unexpectedly: {type(exc).__name__}: {exc}"
+            self.store.claim(self.run_id)
+            result = train(self.config, events, self._stop, self.dataset, on_epoch=recorder.on_epoch)
+            state = recorder.end(result)
+        except Exception as exc:  # a thread's exception reaches nobody: it becomes the run's failure
+            if not isinstance(exc, CnnkitError):
+                log.exception("training job %s failed", self.run_id)
+            error = exc if isinstance(exc, CnnkitError) else CnnkitError("runs.reasons.unexpected",
+                                                                        kind=type(exc).__name__)
+            oom = isinstance(exc, GpuOutOfMemory)
+            try:
+                recorder.fail(exc)
+            except CnnkitError:
+                log.exception("could not record the failure of run %s", self.run_id)
         with self._lock:
             self._state, self._error, self._oom, self._result = state, error, oom, result
             self._ended = time.perf_counter()
+        self._done.set()
+        if self._on_end:
+            self._on_end(self)
+
+    def cancel(self, reason: dict) -> None:
+        """Drop a queued job: it never starts."""
+        with self._lock:
+            if self._state != "queued":
+                return
+            self._state, self._ended = "failed", time.perf_counter()
+            self._error = CnnkitError(reason["key"], **reason.get("values", {}))
+        self.store.finish(self.run_id, "failed", reason=reason)
+        self._done.set()
 
     def snapshot(self) -> Snapshot:
         with self._lock:
             now, last, trace = time.perf_counter(), self._last, self._trace
             snap = Snapshot(
-                self.name, self.config, self._state, last.epoch if last else 0, last.batch if last else 0,
-                last.batches if last else 0, (self._ended or now) - self._started, None, self._images_per_s,
-                list(trace.x), list(trace.raw), list(trace.smooth), list(self._epochs), self._stop.is_set(),
-                self._error, self._oom, self._result)
+                run_id=self.run_id, name=self.name, config=self.config, state=self._state,
+                epoch=last.epoch if last else 0, batch=last.batch if last else 0,
+                batches=last.batches if last else 0, elapsed=(self._ended or now) - self._started, eta=None,
+                images_per_s=self._images_per_s, steps=list(trace.x), losses=list(trace.raw),
+                smoothed=list(trace.smooth), epochs=list(self._epochs), stopping=self._stop.is_set(),
+                error=self._error, out_of_memory=self._oom,
+                diverged=self._result is not None and self._result.status == "diverged", result=self._result)
             last_at = self._last_at
         fraction = snap.fraction
         if snap.done or not 0 < fraction < 1:
@@ -156,9 +191,123 @@ class TrainingJob:
         eta = last.elapsed * (1 - fraction) / fraction - (now - last_at)  # minus the time since that batch
         return replace(snap, eta=max(eta, 0.0))
 
-    def record(self) -> RunRecord | None:
-        """The finished run for the history; None while it runs or when it failed."""
-        result = self.snapshot().result
-        if result is None:
-            return None
-        return RunRecord.from_result(self.name, result, subset_size(self.dataset.train, self.config.train_subset))
+
+def default_max_jobs() -> int:
+    """``CNNKIT_MAX_JOBS``, else one job per GPU, else one (training already uses every CPU core)."""
+    configured = os.environ.get("CNNKIT_MAX_JOBS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(1, torch.cuda.device_count() if torch.cuda.is_available() else 1)
+
+
+class JobManager:
+    """The server's training jobs: at most ``max_running`` at once, the rest queued in order; one queued or
+    running job per owner; a queued job whose owner has not been seen for ``queue_timeout`` s is dropped."""
+
+    def __init__(self, store: RunStore, max_running: int | None = None, queue_timeout: float = 600.0,
+                 keep_finished: int = 8):
+        self.store, self.max_running = store, max_running or default_max_jobs()
+        self.queue_timeout, self.keep_finished = queue_timeout, keep_finished
+        self._lock = threading.RLock()
+        self._jobs: dict[int, TrainingJob] = {}  # queued, running and the last few ended ones
+        self._queue: list[int] = []
+        self._seen: dict[str, float] = {}
+
+    def submit(self, config: TrainConfig, dataset: Dataset, *, owner: str, name: str = "") -> int:
+        """Queue a run (it starts at once when a place is free); its id."""
+        with self._lock:
+            if self.active(owner) is not None:
+                raise CnnkitError("runs.errors.one_per_session")
+            self.seen(owner)
+            run_id = self.store.create(config, name=name, source="page", owner=owner, status="queued",
+                                       train_images=subset_size(dataset.train, config.train_subset),
+                                       test_images=len(dataset.test))
+            if not name:
+                name = f"#{run_id} {config.model.describe()}"
+                self.store.update(run_id, name=name)
+            self._jobs[run_id] = TrainingJob(store=self.store, run_id=run_id, config=config, dataset=dataset,
+                                             name=name, owner=owner, on_end=self._ended)
+            self._queue.append(run_id)
+            self._schedule()
+            return run_id
+
+    def job(self, run_id: int | None) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(run_id) if run_id is not None else None
+
+    def active(self, owner: str) -> int | None:
+        """The owner's queued or running job, if any."""
+        with self._lock:
+            return next((i for i, j in self._jobs.items() if j.owner == owner and j.running), None)
+
+    def position(self, run_id: int) -> int | None:
+        """1 for the next job to start; None when it is not queued."""
+        with self._lock:
+            return self._queue.index(run_id) + 1 if run_id in self._queue else None
+
+    def stop(self, run_id: int, owner: str) -> None:
+        """The owner stops a running job, or takes a queued one out of the queue."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+            if job is None or job.owner != owner:
+                raise CnnkitError("runs.errors.not_yours", id=run_id)
+            if run_id in self._queue:
+                self._queue.remove(run_id)
+                job.cancel({"key": "runs.reasons.cancelled", "values": {}})
+            else:
+                job.stop()
+
+    def seen(self, owner: str) -> None:
+        """The owner's page is open (a heartbeat); queued jobs of owners gone too long are dropped."""
+        with self._lock:
+            now = time.monotonic()
+            self._seen[owner] = now
+            for run_id in list(self._queue):
+                job = self._jobs[run_id]
+                if now - self._seen.get(job.owner, now) > self.queue_timeout:
+                    self._queue.remove(run_id)
+                    job.cancel({"key": "runs.reasons.abandoned", "values": {}})
+
+    def running_count(self) -> int:
+        with self._lock:
+            return sum(1 for i, j in self._jobs.items() if j.running and i not in self._queue)
+
+    def _schedule(self) -> None:
+        with self._lock:
+            while self._queue and self.running_count() < self.max_running:
+                self._jobs[self._queue.pop(0)].start()
+
+    def _ended(self, job: TrainingJob) -> None:
+        with self._lock:
+            ended = [i for i, j in self._jobs.items() if not j.running]
+            for run_id in ended[:-self.keep_finished]:
+                del self._jobs[run_id]
+            self._schedule()
+
+    def stop_all(self, timeout: float = 30.0) -> None:
+        """Stop every job and wait for them (tests, shutdown)."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+            for run_id in list(self._queue):
+                self._queue.remove(run_id)
+                self._jobs[run_id].cancel({"key": "runs.reasons.cancelled", "values": {}})
+        for job in jobs:
+            job.stop()
+        for job in jobs:
+            job.join(timeout)
+
+
+
+
+def snapshot_of(run: Run) -> Snapshot:
+    """A stored run as a snapshot for the same views (its kept batch losses replayed through ``LossTrace``)."""
+    trace = LossTrace()
+    for x, loss in run.loss_trace:
+        trace.add(x, loss)
+    epochs = list(run.epochs)
+    last = run.loss_trace[-1][0] if run.loss_trace else 0.0
+    return Snapshot(run_id=run.id, name=run.name, config=run.train_config, state=run.status,
+                    epoch=max(len(epochs), int(last) + 1 if last else 0), batch=0, batches=0,
+                    elapsed=run.seconds or 0.0, eta=None, images_per_s=epochs[-1].images_per_s if epochs else 0.0,
+                    steps=list(trace.x), losses=list(trace.raw), smoothed=list(trace.smooth), epochs=epochs,
+                    stopping=False)

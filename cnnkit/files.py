@@ -1,0 +1,34 @@
+"""Writing files so that a failed write never damages what was there: a temporary file in the same folder,
+flushed and synced, then renamed over the target (``os.replace`` is atomic)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from cnnkit.errors import CnnkitError
+
+
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; on failure the previous file is intact and the error says why."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "it is a folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise CnnkitError("files.errors.write", path=str(path), reason=exc.strerror or str(exc)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CnnkitError("files.errors.write", path=str(path), reason=exc.strerror or str(exc)) from None
+    return path

@@ -1,0 +1,462 @@
+"""The run store: every training run (CLI, page, benchmark, torchrun's rank 0) as one row of an SQLite
+database, ``<runs dir>/runs.db`` in WAL mode, with its files in ``<runs dir>/<id>/``: ``last.pt`` (the last
+finished epoch), ``best.pt`` (the best test accuracy so far) and ``resume.pt`` (what ``--resume`` needs).
+
+Several processes read and write it at once (the app and a CLI run): each write is one short transaction,
+and a busy database is waited for. The schema version is SQLite's ``user_version``; ``MIGRATIONS`` brings an
+older database up to date, a newer or corrupt one is refused with a clear message.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from cnnkit.errors import CnnkitError
+from cnnkit.files import write_atomic
+from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from cnnkit.train.evaluation import Evaluation
+from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
+
+STATUSES = ("queued", "running", "finished", "stopped", "failed")
+ENDED = ("finished", "stopped", "failed")
+SOURCES = ("cli", "page", "bench", "torchrun")
+FILES = ("last", "best")
+TRACE_POINTS = 400  # batch-loss points kept per run
+
+MIGRATIONS = (
+    # 1: the first schema
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        owner TEXT,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        started REAL,
+        finished REAL,
+        config TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        train_images INTEGER,
+        test_images INTEGER,
+        device TEXT NOT NULL DEFAULT '',
+        parameters INTEGER,
+        progress REAL NOT NULL DEFAULT 0,
+        test_accuracy REAL,
+        best_accuracy REAL,
+        seconds REAL,
+        loss_trace TEXT NOT NULL DEFAULT '[]',
+        evaluation TEXT,
+        host TEXT NOT NULL DEFAULT '',
+        pid INTEGER
+    );
+    CREATE TABLE epochs (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        seconds REAL NOT NULL,
+        train_loss REAL NOT NULL,
+        train_accuracy REAL NOT NULL,
+        test_loss REAL NOT NULL,
+        test_accuracy REAL NOT NULL,
+        images_per_s REAL NOT NULL,
+        PRIMARY KEY (run_id, epoch)
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("CNNKIT_RUNS_DIR") or "runs")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """One run as the store holds it (no weights)."""
+
+    id: int
+    name: str
+    source: str
+    owner: str | None
+    status: str
+    reason: dict | None  # why it stopped or failed: {"key": message key, "values": {...}}
+    created: float
+    started: float | None
+    finished: float | None
+    config: dict
+    dataset: str
+    train_images: int | None
+    test_images: int | None
+    device: str
+    parameters: int | None
+    progress: float
+    test_accuracy: float | None
+    best_accuracy: float | None
+    seconds: float | None
+    loss_trace: list  # [[epoch position, loss], ...]
+    evaluation: dict | None
+    epochs: tuple[EpochStats, ...] = ()
+
+    @property
+    def train_config(self) -> TrainConfig:
+        return config_from_dict(self.config)
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        return sum(e.seconds for e in self.epochs) / len(self.epochs) if self.epochs else None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+    def to_json(self) -> dict:
+        out = {k: v for k, v in asdict(self).items() if k not in ("loss_trace", "evaluation", "epochs")}
+        out["epochs"] = len(self.epochs)
+        out["history"] = [asdict(e) for e in self.epochs]
+        return out
+
+
+def config_from_dict(values: dict) -> TrainConfig:
+    """A ``TrainConfig`` from its ``to_dict()`` form (unknown keys of other versions ignored)."""
+    from cnnkit.nets.builder import ModelConfig
+
+    known = {k: v for k, v in values.items() if k in TrainConfig.__dataclass_fields__}
+    try:
+        return TrainConfig(**{**known, "model": ModelConfig.from_dict(values.get("model", {}))})
+    except (TypeError, CnnkitError):
+        raise CnnkitError("runs.errors.bad_config") from None
+
+
+class RunStore:
+    """The runs directory: the database and a folder per run."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else default_runs_dir()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CnnkitError("runs.errors.no_dir", path=str(self.root), reason=exc.strerror or str(exc)) from None
+        self.path = self.root / "runs.db"
+        with self._connect() as db:
+            self._migrate(db)
+
+    # ------------------------------------------------------------------ the database
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            return db
+        except sqlite3.DatabaseError as exc:
+            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise CnnkitError("runs.errors.newer", path=str(self.path), version=version,
+                                  supported=SCHEMA_VERSION)
+            if version == SCHEMA_VERSION:
+                return
+            db.execute("BEGIN IMMEDIATE")
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
+            for number in range(version, SCHEMA_VERSION):
+                for statement in _statements(MIGRATIONS[number]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+
+    def _write(self, sql: str, values: tuple = ()) -> int:
+        try:
+            with self._connect() as db:
+                return db.execute(sql, values).lastrowid
+        except sqlite3.DatabaseError as exc:
+            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+
+    def _read(self, sql: str, values: tuple = ()) -> list[sqlite3.Row]:
+        try:
+            with self._connect() as db:
+                return db.execute(sql, values).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+
+    # ------------------------------------------------------------------ runs
+    def create(self, config: TrainConfig, *, name: str = "", source: str = "cli", owner: str | None = None,
+               status: str = "running", train_images: int | None = None, test_images: int | None = None) -> int:
+        """A new run's row; its id."""
+        now = time.time()
+        run_id = self._write(
+            "INSERT INTO runs (name, source, owner, status, created, started, config, dataset, train_images, "
+            "test_images, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (name or config.model.describe(), source, owner, status, now, now if status == "running" else None,
+             json.dumps(config.to_dict()), config.dataset, train_images, test_images, socket.gethostname(),
+             os.getpid()))
+        self.folder(run_id).mkdir(parents=True, exist_ok=True)
+        return run_id
+
+    def get(self, run_id: int | str) -> Run:
+        run_id = parse_id(run_id)
+        rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise CnnkitError("runs.errors.unknown", id=run_id)
+        return self._run(rows[0], self._epochs([run_id]).get(run_id, ()))
+
+    def list(self, *, owner: str | None = None, include_others: bool = True) -> list[Run]:
+        """Runs, newest first: all of them, or only ``owner``'s (and, with ``include_others``, everyone's ended ones)."""
+        if owner is None:
+            rows = self._read("SELECT * FROM runs ORDER BY id DESC")
+        elif include_others:
+            rows = self._read("SELECT * FROM runs WHERE owner = ? OR status IN ('finished','stopped','failed') "
+                              "ORDER BY id DESC", (owner,))
+        else:
+            rows = self._read("SELECT * FROM runs WHERE owner = ? ORDER BY id DESC", (owner,))
+        epochs = self._epochs([r["id"] for r in rows])
+        return [self._run(r, epochs.get(r["id"], ())) for r in rows]
+
+    def _epochs(self, ids: list[int]) -> dict[int, tuple[EpochStats, ...]]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        out: dict[int, list[EpochStats]] = {}
+        for r in self._read(f"SELECT * FROM epochs WHERE run_id IN ({marks}) ORDER BY run_id, epoch", tuple(ids)):
+            out.setdefault(r["run_id"], []).append(EpochStats(
+                r["epoch"], r["seconds"], r["train_loss"], r["train_accuracy"], r["test_loss"], r["test_accuracy"],
+                r["images_per_s"]))
+        return {k: tuple(v) for k, v in out.items()}
+
+    def _run(self, row: sqlite3.Row, epochs: tuple[EpochStats, ...]) -> Run:
+        values = dict(row)
+        status = values["status"]
+        if status == "running" and _process_gone(values["host"], values["pid"]):
+            status, values["reason"] = "failed", json.dumps({"key": "runs.reasons.process_gone", "values": {}})
+        return Run(id=values["id"], name=values["name"], source=values["source"], owner=values["owner"],
+                   status=status, reason=json.loads(values["reason"]) if values["reason"] else None, created=values["created"], started=values["started"],
+                   finished=values["finished"], config=json.loads(values["config"]), dataset=values["dataset"],
+                   train_images=values["train_images"], test_images=values["test_images"], device=values["device"],
+                   parameters=values["parameters"], progress=values["progress"],
+                   test_accuracy=values["test_accuracy"], best_accuracy=values["best_accuracy"],
+                   seconds=values["seconds"], loss_trace=json.loads(values["loss_trace"]),
+                   evaluation=json.loads(values["evaluation"]) if values["evaluation"] else None, epochs=epochs)
+
+    def update(self, run_id: int, **values) -> None:
+        """Set columns of a run (``config``, ``loss_trace`` and ``evaluation`` as Python values)."""
+        for key in ("config", "loss_trace", "evaluation"):
+            if key in values and not isinstance(values[key], str) and values[key] is not None:
+                values[key] = json.dumps(values[key])
+        unknown = set(values) - set(Run.__dataclass_fields__) - {"host", "pid"}
+        if unknown:
+            raise ValueError(f"unknown run columns {sorted(unknown)}")
+        columns = ", ".join(f"{k} = ?" for k in values)
+        self._write(f"UPDATE runs SET {columns} WHERE id = ?", (*values.values(), run_id))
+
+    def claim(self, run_id: int) -> None:
+        """This process runs ``run_id`` from now on (a queued run starts)."""
+        self.update(run_id, status="running", started=time.time(), host=socket.gethostname(), pid=os.getpid())
+
+    def rename(self, run_id: int | str, name: str) -> None:
+        name = " ".join(name.split())
+        if not name or len(name) > 120:
+            raise CnnkitError("runs.errors.bad_name")
+        self.update(self.get(run_id).id, name=name)
+
+    def add_epoch(self, run_id: int, stats: EpochStats, progress: float) -> None:
+        self._write("INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?,?)", (run_id, *asdict(stats).values()))
+        best = self._read("SELECT MAX(test_accuracy) FROM epochs WHERE run_id = ?", (run_id,))[0][0]
+        self.update(run_id, progress=progress, test_accuracy=stats.test_accuracy, best_accuracy=best)
+
+    def truncate_epochs(self, run_id: int, keep: int) -> None:
+        """Forget the epochs after ``keep`` (a resumed run redoes them)."""
+        self._write("DELETE FROM epochs WHERE run_id = ? AND epoch > ?", (run_id, keep))
+
+    def finish(self, run_id: int, status: str, *, reason: dict | None = None,
+               result: TrainResult | None = None) -> None:
+        """The run has ended with ``status`` (finished, stopped or failed), why (a message key and its values)
+        and, when there is one, its result."""
+        values = {"status": status, "reason": json.dumps(reason) if reason else "", "finished": time.time()}
+        if result is not None:
+            ev = result.evaluation
+            values.update(device=result.device, parameters=result.params, seconds=round(result.seconds, 3))
+            if ev is not None:
+                values.update(test_accuracy=ev.accuracy, evaluation=evaluation_to_dict(ev))
+            if status == "finished":
+                values["progress"] = 1.0
+        self.update(run_id, **values)
+
+    def remove(self, run_id: int | str) -> None:
+        run = self.get(run_id)
+        if run.status in ("running", "queued"):
+            raise CnnkitError("runs.errors.busy", id=run.id)
+        self._write("DELETE FROM runs WHERE id = ?", (run.id,))
+        shutil.rmtree(self.folder(run.id), ignore_errors=True)
+
+    # ------------------------------------------------------------------ files
+    def folder(self, run_id: int) -> Path:
+        return self.root / str(run_id)
+
+    def checkpoint_path(self, run_id: int | str, which: str = "best") -> Path:
+        run = self.get(run_id)
+        for name in (which, *FILES):
+            path = self.folder(run.id) / f"{name}.pt"
+            if path.is_file():
+                return path
+        raise CnnkitError("runs.errors.no_checkpoint", id=run.id)
+
+    def load(self, run_id: int | str, which: str = "best") -> Checkpoint:
+        """The run's checkpoint (``best`` by test accuracy, or ``last``), named after the run."""
+        run = self.get(run_id)
+        ckpt = load_checkpoint(self.checkpoint_path(run.id, which))
+        ckpt.source = f"run {run.id} ({run.name})"
+        return ckpt
+
+    def save_epoch(self, run_id: int, result: TrainResult, resume: Resume) -> None:
+        """After a finished epoch: ``last.pt``, ``best.pt`` when it is the best so far, ``resume.pt``."""
+        folder = self.folder(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        ckpt = result.to_checkpoint()
+        save_checkpoint(ckpt, folder / "last.pt")
+        accuracies = [e.test_accuracy for e in result.history]
+        if accuracies[-1] >= max(accuracies):
+            save_checkpoint(ckpt, folder / "best.pt")
+        state = {"model": {k: v.detach().cpu() for k, v in resume.model_state.items()},
+                 "optimizer": resume.optimizer_state, "scheduler": resume.scheduler_state,
+                 "generator": resume.generator_state, "seconds": resume.seconds,
+                 "history": json.dumps([asdict(e) for e in resume.history])}
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        write_atomic(folder / "resume.pt", buffer.getvalue())
+
+    def resume_state(self, run_id: int | str) -> Resume:
+        run = self.get(run_id)
+        path = self.folder(run.id) / "resume.pt"
+        if not path.is_file():
+            raise CnnkitError("runs.errors.no_resume", id=run.id)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            history = [EpochStats(**e) for e in json.loads(state["history"])]
+            return Resume(model_state=state["model"], optimizer_state=state["optimizer"],
+                          scheduler_state=state["scheduler"], generator_state=state["generator"],
+                          history=history, seconds=float(state["seconds"]))
+        except Exception:  # a damaged file: say which run, not a traceback
+            raise CnnkitError("runs.errors.bad_resume", id=run.id) from None
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def parse_id(value: int | str) -> int:
+    text = str(value).strip().lstrip("#")
+    if not text.isdigit():
+        raise CnnkitError("runs.errors.bad_id", value=str(value)[:40])
+    return int(text)
+
+
+def _process_gone(host: str, pid: int | None) -> bool:
+    """Whether the process that ran a run on this machine has ended (it was killed without recording it)."""
+    if not pid or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def evaluation_to_dict(ev: Evaluation, keep: int = 200) -> dict:
+    """The test evaluation for the store; the most confident mistakes only (``keep``)."""
+    return {"accuracy": ev.accuracy, "loss": ev.loss, "per_class": ev.per_class, "confusion": ev.confusion,
+            "misclassified": ev.misclassified[:keep], "predicted": ev.predicted[:keep],
+            "confidence": ev.confidence[:keep]}
+
+
+def evaluation_from_dict(values: dict) -> Evaluation:
+    return Evaluation(values["accuracy"], values["loss"], values["per_class"], values["confusion"],
+                      values.get("misclassified", []), values.get("predicted", []), values.get("confidence", []))
+
+
+@dataclass
+class Recorder:
+    """Keeps a running training run in the store: the callback for its events and its ``on_epoch`` hook."""
+
+    store: RunStore
+    run_id: int
+    epochs: int
+    trace_seconds: float = 1.0  # how often the batch-loss trace and progress are written
+    trace: list = field(default_factory=list)
+    _stride: int = 1
+    _count: int = 0
+    _written: float = 0.0
+
+    def __call__(self, event) -> None:
+        if isinstance(event, EpochStats):
+            return
+        self._count += 1
+        if (self._count - 1) % self._stride == 0:
+            self.trace.append([round(event.epoch - 1 + event.batch / event.batches, 5), round(event.loss, 6)])
+            if len(self.trace) > 2 * TRACE_POINTS:
+                self.trace, self._stride = self.trace[::2], self._stride * 2
+        now = time.monotonic()
+        if now - self._written >= self.trace_seconds:
+            self._written = now
+            progress = ((event.epoch - 1) * event.batches + event.batch) / (self.epochs * event.batches)
+            self.store.update(self.run_id, progress=progress, loss_trace=self.trace)
+
+    def on_epoch(self, result: TrainResult, resume: Resume) -> None:
+        self.store.save_epoch(self.run_id, result, resume)
+        self.store.add_epoch(self.run_id, result.history[-1], len(result.history) / self.epochs)
+        self.store.update(self.run_id, loss_trace=self.trace, device=result.device, parameters=result.params,
+                          seconds=round(result.seconds, 3))
+
+    def end(self, result: TrainResult) -> str:
+        """Record how the run ended; the store's status."""
+        status = {"completed": "finished", "stopped": "stopped"}.get(result.status, "failed")
+        self.store.update(self.run_id, loss_trace=self.trace)
+        self.store.finish(self.run_id, status, reason=result_reason(result), result=result)
+        return status
+
+    def fail(self, exc: BaseException) -> None:
+        """Record a run that ended with an error, keeping its finished epochs."""
+        self.store.update(self.run_id, loss_trace=self.trace)
+        self.store.finish(self.run_id, "failed", reason=error_reason(exc))
+
+
+def result_reason(result: TrainResult) -> dict | None:
+    """Why a run ended early, as a message key and values; None when it completed."""
+    config = result.config
+    if result.status == "stopped":
+        return {"key": "runs.reasons.stopped", "values": {"epochs": len(result.history)}}
+    if result.status == "diverged":
+        return {"key": "runs.reasons.diverged", "values": {"lr": f"{config.lr:g}", "lower": f"{config.lr / 10:g}"}}
+    return None
+
+
+def error_reason(exc: BaseException) -> dict:
+    """An error as a stored reason: the project's message key, or "unexpected" with the exception's type."""
+    if isinstance(exc, CnnkitError):
+        return {"key": exc.key, "kind": type(exc).__name__,
+                "values": {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in exc.values.items()}}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"key": "runs.reasons.interrupted", "values": {}}
+    return {"key": "runs.reasons.unexpected", "values": {"kind": type(exc).__name__}}
+
+
+def reason_text(reason: dict | None, lang: str) -> str:
+    """A stored reason in ``lang``."""
+    if not reason:
+        return ""
+    return CnnkitError(reason["key"], **reason.get("values", {})).message(lang)
