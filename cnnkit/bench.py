@@ -24,7 +24,8 @@ from cnnkit.devices import cpu_name, resolve_device
 from cnnkit.errors import CnnkitError
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.train.presets import apply_preset
-from cnnkit.train.loop import TrainConfig, native_bf16, train
+from cnnkit.train.loop import TrainConfig, native_bf16
+from cnnkit.train.store import RunStore, recorded_train
 
 SECTIONS = ("compare", "target", "latency", "app")
 TARGETS = {"fashion-mnist": 0.90, "mnist": 0.98}
@@ -85,24 +86,25 @@ def _row(name: str, seconds: list[float], images: int, accuracy: float, eval_sec
             "test_accuracy": round(accuracy, 4), "eval_seconds": round(eval_seconds, 3), **extra}
 
 
-def engine_run(config: TrainConfig, dataset: Dataset, name: str) -> dict:
+def engine_run(config: TrainConfig, dataset: Dataset, name: str, store: RunStore | None = None) -> dict:
     """One run of cnnkit's engine; evaluation time is the run's time outside its training epochs."""
-    result = train(config, dataset=dataset)
+    result = recorded_train(store, config, dataset, source="bench", name=f"bench: {name}")
     seconds = [e.seconds for e in result.history]
     return _row(name, seconds, subset_size(dataset.train, config.train_subset),
                 result.evaluation.accuracy, (result.seconds - sum(seconds)) / len(seconds))
 
 
-def notebook_vs_engine(base: TrainConfig, dataset: Dataset) -> dict:
+def notebook_vs_engine(base: TrainConfig, dataset: Dataset, store: RunStore | None = None) -> dict:
     """(a) the notebook's loop, then (b) the engine with the same model, batch 64 and Adam(1e-3), back to back."""
     device = resolve_device(base.device)
     config = replace(base, batch_size=64, optimizer="adam", lr=1e-3, schedule="constant", model=ModelConfig())
     a = notebook_run(dataset, subset(dataset.train, base.train_subset, base.seed), base.epochs, device, base.seed)
-    b = engine_run(config, dataset, "cnnkit engine (same model, batch 64, Adam 1e-3)")
+    b = engine_run(config, dataset, "cnnkit engine (same model, batch 64, Adam 1e-3)", store)
     return {"a": a, "b": b, "ratio_b_over_a": round(b["seconds_per_epoch"] / a["seconds_per_epoch"], 3)}
 
 
-def time_to_target(config: TrainConfig, dataset: Dataset, target: float, max_epochs: int) -> dict:
+def time_to_target(config: TrainConfig, dataset: Dataset, target: float, max_epochs: int,
+                   store: RunStore | None = None, name: str = "") -> dict:
     """Training seconds (evaluation excluded) until the test accuracy reaches ``target``.
 
     A constant LR trains on and stops after the first epoch that reaches it; a one-cycle schedule depends on
@@ -113,7 +115,8 @@ def time_to_target(config: TrainConfig, dataset: Dataset, target: float, max_epo
         runs = [replace(config, epochs=e) for e in range(config.epochs, max_epochs + 1)]
     for run in runs:
         stop = _StopAt(target)
-        result = train(run, callback=stop, stop=stop.event, dataset=dataset)
+        result = recorded_train(store, run, dataset, source="bench", name=f"bench: {name} to {target:.0%}",
+                                callback=stop, stop=stop.event)
         reached = [e for e in result.history if e.test_accuracy >= target]
         if reached:
             epochs = reached[0].epoch
@@ -135,11 +138,12 @@ class _StopAt:
             self.event.set()
 
 
-def targets(base: TrainConfig, dataset: Dataset, target: float, max_epochs: int) -> dict:
+def targets(base: TrainConfig, dataset: Dataset, target: float, max_epochs: int,
+            store: RunStore | None = None) -> dict:
     rows = {}
     for preset in ("fast", "notebook"):
         config = apply_preset(base, preset)
-        rows[preset] = {"config": _recipe(config), **time_to_target(config, dataset, target, max_epochs)}
+        rows[preset] = {"config": _recipe(config), **time_to_target(config, dataset, target, max_epochs, store, preset)}
     return {"target": target, "max_epochs": max_epochs, "recipes": rows}
 
 
@@ -197,8 +201,9 @@ def machine(device: torch.device) -> dict:
 
 
 def run_bench(base: TrainConfig, dataset: Dataset, sections: list[str], target: float | None, max_epochs: int,
-              checkpoint: str | None, latency_runs: int, report=print) -> dict:
-    """Run the chosen sections one after the other on ``base.device``; ``report`` gets each section's name."""
+              checkpoint: str | None, latency_runs: int, report=print, store: RunStore | None = None) -> dict:
+    """Run the chosen sections one after the other on ``base.device``; ``report`` gets each section's name;
+    the engine's training runs are kept in ``store`` when given."""
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise CnnkitError(f"Unknown bench section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}.")
@@ -211,9 +216,9 @@ def run_bench(base: TrainConfig, dataset: Dataset, sections: list[str], target: 
         report(section)
         start = time.perf_counter()
         if section == "compare":
-            out[section] = notebook_vs_engine(base, dataset)
+            out[section] = notebook_vs_engine(base, dataset, store)
         elif section == "target":
-            out[section] = targets(base, dataset, target or TARGETS[dataset.info.name], max_epochs)
+            out[section] = targets(base, dataset, target or TARGETS[dataset.info.name], max_epochs, store)
         elif section == "latency":
             out[section] = latency(checkpoint, latency_runs)
         else:

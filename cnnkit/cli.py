@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--checkpoint", help="model of the latency section (default: the shipped model)")
     b.add_argument("--latency-runs", type=_positive_int, default=200)
     b.add_argument("--seed", type=int, default=0)
+    _add_runs_arg(b)
     b.add_argument("--json", action="store_true", help="print one JSON object of all figures on stdout")
     return parser
 
@@ -346,7 +347,7 @@ def cmd_bench(args) -> int:
     dataset = load_dataset(config.dataset, config.data_dir, not args.offline, progress=lambda m: print(m, file=sys.stderr))
     out = run_bench(config, dataset, [s.strip() for s in args.sections.split(",") if s.strip()], args.target,
                     args.max_epochs, args.checkpoint, args.latency_runs,
-                    report=lambda section: print(f"bench: {section}…", file=sys.stderr))
+                    report=lambda section: print(f"bench: {section}…", file=sys.stderr), store=RunStore(args.runs_dir))
     out["command"] = "python -m cnnkit " + shlex.join(args.argv)
     print(json.dumps(out) if args.json else format_report(out))
     return 0

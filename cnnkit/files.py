@@ -15,6 +15,8 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "it is a folder")
+        if path.exists() and not path.is_file():  # a device or a pipe: never replaced by a file
+            raise OSError(22, "it is not a regular file")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:

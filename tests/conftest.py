@@ -22,6 +22,14 @@ def _need(folder: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runs_dir_of_the_session(tmp_path_factory) -> Path:
+    """Runs that tests record (CLI, pages, benchmarks) go to a temporary run store, never to ./runs."""
+    folder = tmp_path_factory.mktemp("runs")
+    os.environ["CNNKIT_RUNS_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def mnist5k() -> Path:
     return _need("mnist-5k")

@@ -460,3 +460,29 @@ def reason_text(reason: dict | None, lang: str) -> str:
     if not reason:
         return ""
     return CnnkitError(reason["key"], **reason.get("values", {})).message(lang)
+
+
+def recorded_train(store: RunStore | None, config: TrainConfig, dataset, *, source: str, name: str = "",
+                   callback=None, stop=None) -> TrainResult:
+    """``train`` with the run kept in ``store`` as one row, its epochs and checkpoints (plain ``train`` when
+    ``store`` is None)."""
+    from cnnkit.train.loop import train
+
+    if store is None:
+        return train(config, callback, stop, dataset)
+    run_id = store.create(config, name=name, source=source, train_images=len(dataset.train),
+                          test_images=len(dataset.test))
+    recorder = Recorder(store, run_id, config.epochs)
+
+    def events(event) -> None:
+        recorder(event)
+        if callback:
+            callback(event)
+
+    try:
+        result = train(config, events, stop, dataset, on_epoch=recorder.on_epoch)
+    except BaseException as exc:
+        recorder.fail(exc)
+        raise
+    recorder.end(result)
+    return result
