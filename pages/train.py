@@ -55,12 +55,18 @@ def estimate(config: TrainConfig, source: str, _dataset: Dataset) -> float:
 
 
 def current_run() -> int | None:
-    """The run this page shows: the URL's ``?run=``, else the last one started in this session."""
-    value = st.query_params.get("run") or st.session_state.get("train_run")
+    """The run this page shows: the URL's ``?run=``, else this session's last one, else the user's job; kept in
+    the session and the URL (a visit to another page clears the URL's parameters)."""
+    value = st.query_params.get("run") or st.session_state.get("train_run") or job_manager().active(owner())
     try:
-        return parse_id(value) if value else None
+        run_id = parse_id(value) if value else None
     except CnnkitError:
         return None
+    if run_id is not None:
+        st.session_state["train_run"] = run_id
+        if st.query_params.get("run") != str(run_id):
+            st.query_params["run"] = str(run_id)
+    return run_id
 
 
 def job() -> TrainingJob | None:

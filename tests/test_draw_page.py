@@ -9,7 +9,9 @@ import torchvision
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnkit.nets.checkpoints import to_bytes
+from cnnkit.nets.checkpoints import save_checkpoint, to_bytes
+from cnnkit.train.loop import EpochStats, TrainConfig
+from cnnkit.train.store import RunStore
 from cnnkit.data.datasets import DATASETS
 from cnnkit.i18n import text
 from cnnkit.infer.imagenet import weights_for
@@ -137,19 +139,22 @@ def test_model_choice_upload_refuses_pickles_and_shows_fashion_classes(shipped):
     assert "Fashion-MNIST" in texts(at.info)
 
 
-def test_a_model_trained_in_this_session_is_offered_and_used(shipped):
+def test_a_stored_run_is_offered_and_used(shipped, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    run_id = store.create(TrainConfig(dataset="fashion-mnist"), name="my first run")
+    save_checkpoint(random_checkpoint(dataset="fashion-mnist", seed=3), store.folder(run_id) / "best.pt")
+    store.add_epoch(run_id, EpochStats(1, 2.0, 0.9, 0.7, 0.8, 0.71, 900.0), 1.0)
+    store.finish(run_id, "finished")
     at = open_page()
-    at.session_state["inference_checkpoint"] = random_checkpoint(dataset="fashion-mnist", seed=3)
-    at.session_state["inference_checkpoint_name"] = "my first run"
-    at.run()
     choice = at.selectbox(key="draw_model")
-    assert choice.options[1] == text("draw.model.session", name="my first run")
+    assert choice.options[1] == text("draw.model.run", id=run_id, name="my first run", acc="71.00%")
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "seven.png", SEVEN)
     assert at.metric[0].value == "7"  # the shipped model
     at.button(key="draw_add").click().run()
     assert text("draw.teach.count", n=1) in texts(at.markdown)
-    at.selectbox(key="draw_model").set_value("session").run()
+    at.selectbox(key="draw_model").set_value(f"run:{run_id}").run()
     assert "Fashion-MNIST" in texts(at.markdown) and "Fashion-MNIST" in texts(at.info)  # its card, its classes
     assert at.metric[0].value in DATASETS["fashion-mnist"].classes
     assert text("draw.teach.count", n=0) in texts(at.markdown)  # digit labels do not carry over to clothes
