@@ -59,18 +59,16 @@ def resolve_device(spec: str = "auto") -> torch.device:
     try:
         device = torch.device(spec)
     except RuntimeError:
-        raise CnnkitError(f"Unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps.") from None
+        raise CnnkitError("errors.device_unknown", spec=spec) from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise CnnkitError("CUDA was asked for, but this machine has no CUDA GPU (or no driver); "
-                              "use --device cpu (or auto).")
+            raise CnnkitError("errors.cuda_absent")
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise CnnkitError(f"{spec} does not exist: this machine has {count} CUDA GPU(s), "
-                              f"cuda:0..cuda:{count - 1}.")
+            raise CnnkitError("errors.cuda_index", spec=spec, count=count, last=str(count - 1))
     elif device.type == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise CnnkitError("MPS (Apple GPU) was asked for, but it is not available here; use --device cpu.")
+            raise CnnkitError("errors.mps_absent")
     elif device.type != "cpu":
-        raise CnnkitError(f"Unsupported device {spec!r}; use auto, cpu, cuda, cuda:N or mps.")
+        raise CnnkitError("errors.device_unknown", spec=spec)
     return device

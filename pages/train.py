@@ -240,7 +240,7 @@ def outcome(snap: Snapshot) -> None:
                    lower=f"{lower:g}"))
         st.button(t("train.retry_lr", lr=f"{lower:g}"), on_click=retry, kwargs={"train_lr": lower})
     else:
-        st.error(snap.error)
+        st.error(error_text(snap.error))
         if snap.out_of_memory:
             st.button(t("train.retry_cpu"), on_click=retry, kwargs={"train_device": "cpu"})
 

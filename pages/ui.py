@@ -28,5 +28,5 @@ def language_switch() -> None:
 
 
 def error_text(exc: CnnkitError) -> str:
-    """The message of ``exc`` in the chosen language."""
-    return exc.message(lang())
+    """The message of ``exc`` in the chosen language, in the page's words."""
+    return exc.message(lang(), "page")

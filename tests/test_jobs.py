@@ -31,7 +31,7 @@ def finish(job: TrainingJob):
 def test_a_run_reports_progress_and_ends_with_results(small):
     job = TrainingJob(config(epochs=2), small, "#1 demo").start()
     snap = finish(job)
-    assert snap.state == "completed" and snap.done and snap.error == ""
+    assert snap.state == "completed" and snap.done and snap.error is None
     assert (snap.epoch, snap.batch, snap.batches) == (2, 13, 13) and snap.fraction == 1.0
     assert len(snap.losses) == len(snap.smoothed) == len(snap.steps) == 26
     assert snap.steps[0] == pytest.approx(1 / 13) and snap.steps[-1] == pytest.approx(2.0)
@@ -65,16 +65,16 @@ def test_a_diverging_learning_rate_ends_the_run_as_diverged(small):
 def test_bad_settings_fail_with_the_engine_message(small):
     snap = finish(TrainingJob(config(batch_size=1000), small).start())
     assert snap.state == "failed" and snap.result is None and not snap.out_of_memory
-    assert "larger than the training set (400 images)" in snap.error
+    assert "larger than the training set (400 images)" in str(snap.error)
 
 
 def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small, monkeypatch):
     def oom(*args):
-        raise GpuOutOfMemory("The GPU ran out of memory with batch size 32")
+        raise GpuOutOfMemory("errors.gpu_out_of_memory", batch_size=32)
 
     monkeypatch.setattr(jobs, "train", oom)
     snap = finish(TrainingJob(config(), small).start())
-    assert snap.state == "failed" and snap.out_of_memory and "ran out of memory" in snap.error
+    assert snap.state == "failed" and snap.out_of_memory and "ran out of memory" in str(snap.error)
 
 
 def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small, monkeypatch):
@@ -83,7 +83,7 @@ def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small, monkeypat
 
     monkeypatch.setattr(jobs, "train", broken)
     snap = finish(TrainingJob(config(), small).start())
-    assert snap.state == "failed" and "RuntimeError: boom" in snap.error
+    assert snap.state == "failed" and "RuntimeError: boom" in str(snap.error)
 
 
 def test_two_jobs_at_once_both_finish_with_their_own_results(small):

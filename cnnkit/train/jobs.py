@@ -64,7 +64,7 @@ class Snapshot:
     smoothed: list[float]
     epochs: list[EpochStats]
     stopping: bool
-    error: str = ""  # the failure's message, for the user
+    error: CnnkitError | None = None  # why the run failed, for the user (``error.message(lang)``)
     out_of_memory: bool = False
     result: TrainResult | None = None
 
@@ -90,7 +90,7 @@ class TrainingJob:
         self._last: BatchProgress | None = None
         self._last_at = 0.0
         self._images_per_s = 0.0
-        self._state, self._error, self._oom, self._result = "running", "", False, None
+        self._state, self._error, self._oom, self._result = "running", None, False, None
         self._started = time.perf_counter()
         self._ended: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"cnnkit-train {self.name}", daemon=True)
@@ -126,17 +126,17 @@ class TrainingJob:
                 self._epochs.append(event)
 
     def _run(self) -> None:
-        state, error, oom, result = "failed", "", False, None
+        state, error, oom, result = "failed", None, False, None
         try:
             result = train(self.config, self._on_event, self._stop, self.dataset)
             state = result.status
         except GpuOutOfMemory as exc:
-            error, oom = str(exc), True
+            error, oom = exc, True
         except CnnkitError as exc:
-            error = str(exc)
+            error = exc
         except Exception as exc:  # a thread's exception reaches nobody: report it as the job's failure
             log.exception("training job %s failed", self.name)
-            error = f"Training failed unexpectedly: {type(exc).__name__}: {exc}"
+            error = CnnkitError("errors.training_failed", kind=type(exc).__name__, detail=exc)
         with self._lock:
             self._state, self._error, self._oom, self._result = state, error, oom, result
             self._ended = time.perf_counter()
