@@ -76,11 +76,12 @@ class Formatter:
         return with_separators(f"{value:,.{digits}f}", self.lang)
 
     def value(self, value) -> str:
-        """Any value inside a sentence: integers grouped, other numbers as short as they are exact."""
+        """Any value inside a sentence: integers of five digits or more grouped (``5000``, ``60 000``), other
+        numbers as short as they are exact (``0,001``)."""
         if isinstance(value, bool) or not isinstance(value, numbers.Number):
             return str(value)
         if isinstance(value, numbers.Integral):
-            return self.number(int(value))
+            return self.number(int(value)) if abs(value) >= 10_000 else str(int(value))
         value = float(value)
         return with_separators(format(value, ",") if math.isfinite(value) else str(value), self.lang)
 
