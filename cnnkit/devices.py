@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, lookup, text
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,17 @@ class DeviceInfo:
 
     @property
     def label(self) -> str:
-        """e.g. ``cuda:0 — NVIDIA H100 (79.1 GB)`` or ``cpu — 2 cores``."""
-        extra = f"{self.memory_gb:.1f} GB" if self.memory_gb else (f"{self.cores} cores" if self.cores else "")
-        return f"{self.id} — {self.name}" + (f" ({extra})" if extra else "")
+        """e.g. ``cuda:0 — NVIDIA H100 (79.1 GB)`` or ``cpu — AMD EPYC (2 cores)``."""
+        return self.label_in(DEFAULT_LANGUAGE)
+
+    def label_in(self, lang: str) -> str:
+        """The label in ``lang``: ``Процессор — AMD EPYC (2 ядра)``."""
+        values = dict(id=lookup(f"devices.id.{self.id}", lang) or self.id, name=self.name)
+        if self.memory_gb:
+            return text("devices.label.memory", lang, memory=formatter(lang).number(self.memory_gb, 1), **values)
+        if self.cores:
+            return text("devices.label.cores", lang, count=self.cores, **values)
+        return text("devices.label.plain", lang, **values)
 
 
 def cpu_name() -> str:

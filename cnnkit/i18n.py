@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import string
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,8 +62,23 @@ def text(key: str, lang: str = DEFAULT_LANGUAGE, **values):
         return f"⟨{key}⟩"
     if isinstance(found, dict) and "one" in found and isinstance(values.get("count"), numbers.Number):
         found = found[plural_form(values["count"], lang)]
-        values = {**values, "count": formatter(lang).value(values["count"])}
-    return found.format(**values) if values and isinstance(found, str) else found
+    return _Sentence(lang).format(found, **values) if values and isinstance(found, str) else found
+
+
+class _Sentence(string.Formatter):
+    """``str.format`` that writes numbers as ``lang`` does: ``{p:.1%}`` → ``97,3 %``, ``{n:,}`` → ``5 000``."""
+
+    def __init__(self, lang: str):
+        self.fmt = formatter(lang)
+
+    def format_field(self, value, spec: str) -> str:
+        if isinstance(value, bool) or not isinstance(value, numbers.Number):
+            return format(value, spec)
+        if not spec:
+            return self.fmt.value(value)
+        if spec.endswith("%"):
+            return self.fmt.percent(value, int(spec.rpartition(".")[2][:-1] or 6))
+        return with_separators(format(value, spec), self.fmt.lang)
 
 
 @dataclass(frozen=True)
@@ -83,7 +99,7 @@ class Formatter:
         if isinstance(value, numbers.Integral):
             return self.number(int(value)) if abs(value) >= 10_000 else str(int(value))
         value = float(value)
-        return with_separators(format(value, ",") if math.isfinite(value) else str(value), self.lang)
+        return with_separators(format(value, ",.6g") if math.isfinite(value) else str(value), self.lang)
 
     def percent(self, fraction: float, digits: int = 2) -> str:
         """``0.7664`` → ``76.64%`` / ``76,64 %``."""
@@ -124,7 +140,8 @@ def missing_keys(lang: str) -> list[str]:
     def keys(tree: dict, prefix: str = "") -> set[str]:
         out = set()
         for k, v in tree.items():
-            out |= keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+            table = isinstance(v, dict) and "one" not in v  # plural forms differ between languages
+            out |= keys(v, f"{prefix}{k}.") if table else {prefix + k}
         return out
 
     return sorted(keys(catalog(DEFAULT_LANGUAGE)) - keys(catalog(lang)))

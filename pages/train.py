@@ -16,12 +16,13 @@ from cnnkit.train.comparison import compare_devices, epoch_seconds
 from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_size
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import lookup
 from cnnkit.train.jobs import Snapshot, TrainingJob
 from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
 from cnnkit.nets.summary import layer_table
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult
-from pages.ui import error_text, lang, num, t
+from pages.ui import error_text, fmt, lang, num, t, table
 
 # How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
 # more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
@@ -32,8 +33,6 @@ EPOCH_REFRESH_S = 2.0  # the per-epoch charts, which change once an epoch
 LIVE = {"staticPlot": True}  # while training, charts are pictures (cheaper to redraw); results are interactive
 LOCAL = "local"
 SUBSETS = (300, 1000, 3000, 10_000, 30_000, None)  # None: the whole training set
-COLUMN_FORMATS = {"images": "localized", "lr": "%g", "params": "localized", "seconds_per_epoch": "%.1f",
-                  "test_accuracy": "percent"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -79,7 +78,7 @@ def data_settings() -> Dataset | None:
         st.error(error_text(exc))
         st.info(t("train.offline_hint"))
         return None
-    st.caption(t("train.source", source=dataset.source, train=len(dataset.train), test=len(dataset.test)))
+    st.caption(t("train.source", source=dataset.source, train=num(len(dataset.train)), test=num(len(dataset.test))))
     return dataset
 
 
@@ -99,7 +98,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
         subset = st.select_slider(t("train.subset"), SUBSETS, value=None, key="train_subset",
                                   format_func=lambda n: t("train.all") if n is None else num(n))
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
-        labels = {d.id: d.label for d in devices()}
+        labels = {d.id: d.label_in(lang()) for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
     with model_col:
         st.subheader(t("train.model"))
@@ -147,14 +146,19 @@ def summary(config: TrainConfig, dataset: Dataset) -> None:
         try:
             with st.spinner(t("train.measuring")):
                 seconds = estimate(replace(config, epochs=1, lr=1e-3, seed=0), dataset.source, dataset)
-            time_col.metric(t("train.estimate"), f"{num(seconds, 1)} s", help=t("train.estimate_help"))
+            time_col.metric(t("train.estimate"), fmt().seconds(seconds), help=t("train.estimate_help"))
         except CnnkitError as exc:
             time_col.metric(t("train.estimate"), "—")
             st.warning(error_text(exc))
     with st.expander(t("train.layers")):
-        st.dataframe([{t("train.layer_name"): r.name, t("train.layer_type"): r.type,
-                       t("train.layer_shape"): " × ".join(map(str, r.output_shape[1:])),
-                       t("train.layer_params"): r.params} for r in rows], hide_index=True)
+        table([{t("train.layer_name"): r.name, t("train.layer_type"): r.type,
+                t("train.layer_shape"): " × ".join(map(str, r.output_shape[1:])),
+                t("train.layer_params"): r.params} for r in rows])
+
+
+def device_name(device: str) -> str:
+    """``cpu`` as the chosen language names it; GPUs by their id."""
+    return lookup(f"devices.id.{device}", lang()) or device
 
 
 def start(config: TrainConfig, dataset: Dataset) -> None:
@@ -179,8 +183,8 @@ def progress_text(snap: Snapshot) -> str:
 def epoch_times(snap: Snapshot) -> None:
     """As the notebook printed it: the time of each epoch."""
     if snap.epochs:
-        st.caption(" · ".join(t("train.epoch_time", epoch=e.epoch, seconds=f"{e.seconds:.1f}",
-                                  acc=f"{e.test_accuracy:.2%}") for e in snap.epochs))
+        st.caption(" · ".join(t("train.epoch_time", epoch=e.epoch, seconds=fmt().seconds(e.seconds),
+                                  acc=fmt().percent(e.test_accuracy)) for e in snap.epochs))
 
 
 def live_snapshot() -> Snapshot:
@@ -200,8 +204,8 @@ def live_progress() -> None:
                     width="stretch")
     rate_col, elapsed_col, left_col = st.columns(3)
     rate_col.metric(t("train.images_per_s"), num(snap.images_per_s))
-    elapsed_col.metric(t("train.elapsed"), f"{num(snap.elapsed)} s")
-    left_col.metric(t("train.left"), "—" if snap.eta is None else f"{num(snap.eta)} s")
+    elapsed_col.metric(t("train.elapsed"), fmt().seconds(snap.elapsed, 0))
+    left_col.metric(t("train.left"), "—" if snap.eta is None else fmt().seconds(snap.eta, 0))
 
 
 def live_loss() -> None:
@@ -230,15 +234,15 @@ def outcome(snap: Snapshot) -> None:
     """How the run ended, in words, with a way forward where it failed."""
     config = snap.config
     if snap.state == "completed":
-        st.success(t("train.completed", name=snap.name, acc=f"{snap.result.evaluation.accuracy:.2%}",
-                     seconds=num(snap.result.seconds, 1)))
+        st.success(t("train.completed", name=snap.name, acc=fmt().percent(snap.result.evaluation.accuracy),
+                     seconds=fmt().seconds(snap.result.seconds)))
     elif snap.state == "stopped":
         st.warning(t("train.stopped", name=snap.name, epoch=snap.epoch, batch=snap.batch, batches=snap.batches))
     elif snap.state == "diverged":
         lower = config.lr / 10
-        st.error(t("train.diverged", epoch=max(snap.epoch, 1), lr=f"{config.lr:g}", optimizer=config.optimizer,
-                   lower=f"{lower:g}"))
-        st.button(t("train.retry_lr", lr=f"{lower:g}"), on_click=retry, kwargs={"train_lr": lower})
+        st.error(t("train.diverged", epoch=max(snap.epoch, 1), lr=fmt().value(config.lr), optimizer=config.optimizer,
+                   lower=fmt().value(lower)))
+        st.button(t("train.retry_lr", lr=fmt().value(lower)), on_click=retry, kwargs={"train_lr": lower})
     else:
         st.error(error_text(snap.error))
         if snap.out_of_memory:
@@ -259,11 +263,11 @@ def results(current: TrainingJob) -> None:
     ev, data = result.evaluation, current.dataset
     epochs = [e.seconds for e in snap.epochs]
     acc_col, loss_col, params_col, time_col, device_col = st.columns(5)
-    acc_col.metric(t("train.test_accuracy"), f"{ev.accuracy:.2%}")
-    loss_col.metric(t("train.test_loss"), f"{ev.loss:.4f}")
+    acc_col.metric(t("train.test_accuracy"), fmt().percent(ev.accuracy))
+    loss_col.metric(t("train.test_loss"), num(ev.loss, 4))
     params_col.metric(t("train.params"), num(result.params))
-    time_col.metric(t("train.seconds_per_epoch"), f"{num(sum(epochs) / len(epochs), 1)} s" if epochs else "—")
-    device_col.metric(t("train.device"), result.device)
+    time_col.metric(t("train.seconds_per_epoch"), fmt().seconds(sum(epochs) / len(epochs)) if epochs else "—")
+    device_col.metric(t("train.device"), device_name(result.device))
     download_col, use_col = st.columns(2)
     download_col.download_button(t("train.download"), lambda: to_bytes(result.to_checkpoint()),
                                  file_name=f"{result.config.model.describe()}.pt", on_click="ignore", icon="💾")
@@ -283,7 +287,7 @@ def results(current: TrainingJob) -> None:
         st.caption(t("train.mistakes", shown=len(shown), total=len(ev.misclassified), test=len(data.test)))
         if shown:
             st.image([m.image for m in shown], width=84,
-                     caption=[t("train.mistake", true=m.true, predicted=m.predicted, p=f"{m.probability:.0%}")
+                     caption=[t("train.mistake", true=m.true, predicted=m.predicted, p=fmt().percent(m.probability, 0))
                               for m in shown])
     with kernels:
         st.caption(t("train.kernels_help"))
@@ -302,9 +306,10 @@ def history() -> None:
         return
     st.caption(t("train.runs_help"))
     rows = [{**r.row(), "status": t(f"train.states.{r.status}")} for r in runs.values()]
-    st.dataframe([{t(f"train.col.{k}"): v for k, v in row.items()} for row in rows], hide_index=True,
-                 column_config={t(f"train.col.{k}"): st.column_config.NumberColumn(format=f)
-                                for k, f in COLUMN_FORMATS.items()})
+    formats = {"lr": fmt().value, "seconds_per_epoch": fmt().seconds, "test_accuracy": fmt().percent,
+               "device": device_name}
+    table([{t(f"train.col.{k}"): v for k, v in row.items()} for row in rows],
+          {t(f"train.col.{k}"): f for k, f in formats.items()})
     chosen = st.multiselect(t("train.overlay"), list(runs), default=list(runs)[-3:])
     if chosen:
         for col, metric in zip(st.columns(2), ("accuracy", "loss")):
@@ -326,9 +331,9 @@ def device_comparison(config: TrainConfig, dataset: Dataset | None) -> None:
     speeds = st.session_state.get("train_speeds")
     if speeds:
         st.plotly_chart(devices_figure(speeds, lang()))
-        st.dataframe([{t("train.device"): s.device.label, t("train.images_per_s"): round(s.images_per_s),
-                       t("train.speedup"): f"×{num(s.speedup, 1)}", t("train.notebook_run"): f"{num(s.notebook_seconds)} s"}
-                      for s in speeds], hide_index=True)
+        table([{t("train.device"): s.device.label_in(lang()), t("train.images_per_s"): round(s.images_per_s),
+                t("train.speedup"): f"×{num(s.speedup, 1)}", t("train.notebook_run"): fmt().seconds(s.notebook_seconds, 0)}
+               for s in speeds])
 
 
 st.title(t("train.title"))
