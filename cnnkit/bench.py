@@ -206,7 +206,7 @@ def run_bench(base: TrainConfig, dataset: Dataset, sections: list[str], target: 
     the engine's training runs are kept in ``store`` when given."""
     unknown = set(sections) - set(SECTIONS)
     if unknown:
-        raise CnnkitError(f"Unknown bench section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}.")
+        raise CnnkitError("errors.bench_sections", unknown=", ".join(sorted(unknown)), choices=", ".join(SECTIONS))
     device = resolve_device(base.device)
     out = {"machine": machine(device), "dataset": dataset.info.name, "source": dataset.source,
            "train_images": subset_size(dataset.train, base.train_subset), "test_images": len(dataset.test)}

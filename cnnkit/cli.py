@@ -338,7 +338,7 @@ def cmd_bench(args) -> int:
     from cnnkit.bench import format_report, run_bench
 
     if args.target is not None and not 0 < args.target <= 1:
-        raise CnnkitError(f"The target accuracy must be in (0, 1], got {args.target}.")
+        raise CnnkitError("errors.bench_target", target=args.target)
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, seed=args.seed,
                          train_subset=args.subset, device=args.device)
     config.validate()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, lookup, text
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,17 @@ class DeviceInfo:
 
     @property
     def label(self) -> str:
-        """e.g. ``cuda:0 — NVIDIA H100 (79.1 GB)`` or ``cpu — 2 cores``."""
-        extra = f"{self.memory_gb:.1f} GB" if self.memory_gb else (f"{self.cores} cores" if self.cores else "")
-        return f"{self.id} — {self.name}" + (f" ({extra})" if extra else "")
+        """e.g. ``cuda:0 — NVIDIA H100 (79.1 GB)`` or ``cpu — AMD EPYC (2 cores)``."""
+        return self.label_in(DEFAULT_LANGUAGE)
+
+    def label_in(self, lang: str) -> str:
+        """The label in ``lang``: ``Процессор — AMD EPYC (2 ядра)``."""
+        values = dict(id=lookup(f"devices.id.{self.id}", lang) or self.id, name=self.name)
+        if self.memory_gb:
+            return text("devices.label.memory", lang, memory=formatter(lang).number(self.memory_gb, 1), **values)
+        if self.cores:
+            return text("devices.label.cores", lang, count=self.cores, **values)
+        return text("devices.label.plain", lang, **values)
 
 
 def cpu_name() -> str:
@@ -59,18 +68,16 @@ def resolve_device(spec: str = "auto") -> torch.device:
     try:
         device = torch.device(spec)
     except RuntimeError:
-        raise CnnkitError(f"Unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps.") from None
+        raise CnnkitError("errors.device_unknown", spec=spec) from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise CnnkitError("CUDA was asked for, but this machine has no CUDA GPU (or no driver); "
-                              "use --device cpu (or auto).")
+            raise CnnkitError("errors.cuda_absent")
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise CnnkitError(f"{spec} does not exist: this machine has {count} CUDA GPU(s), "
-                              f"cuda:0..cuda:{count - 1}.")
+            raise CnnkitError("errors.cuda_index", spec=spec, count=count, last=str(count - 1))
     elif device.type == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise CnnkitError("MPS (Apple GPU) was asked for, but it is not available here; use --device cpu.")
+            raise CnnkitError("errors.mps_absent")
     elif device.type != "cpu":
-        raise CnnkitError(f"Unsupported device {spec!r}; use auto, cpu, cuda, cuda:N or mps.")
+        raise CnnkitError("errors.device_unknown", spec=spec)
     return device

@@ -1,22 +1,44 @@
 """The one error the user sees: a message key and its values, said in the user's language."""
+from __future__ import annotations
 
-from cnnkit.i18n import DEFAULT_LANGUAGE, text
+from dataclasses import dataclass
+
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, lookup, text
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word inside a message, said in the message's language: ``Term("errors.what.optimizer")``."""
+
+    key: str
 
 
 class CnnkitError(Exception):
     """A problem the user can fix. It carries a message key (``section.key`` of ``locales/<lang>/``) and its
-    values: a page shows ``message(lang)`` in the chosen language, the CLI prints ``str()`` (English) as one
-    line and exits non-zero. The message says what happened and what to do.
+    values: a page shows ``message(lang, "page")`` in the chosen language, the CLI prints ``str()`` (English)
+    as one line and exits non-zero. The message says what happened and what to do.
+
+    ``surface="page"`` prefers the page's wording, ``errors.page.<key>`` for ``errors.<key>``: it speaks of
+    the page's controls instead of CLI flags. Numbers among the values are written as ``lang`` writes them.
     """
 
     def __init__(self, key: str, /, **values):
         self.key, self.values = key, values
         super().__init__(key)
 
-    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        if " " in self.key:  # TRANSITIONAL: an English sentence not yet moved to the locale files
-            return self.key
-        return text(self.key, lang, **self.values)
+    def message(self, lang: str = DEFAULT_LANGUAGE, surface: str = "cli") -> str:
+        fmt = formatter(lang)
+        values = {k: text(v.key, lang) if isinstance(v, Term) else fmt.value(v) for k, v in self.values.items()}
+        section, _, rest = self.key.partition(".")
+        page_key = f"{section}.page.{rest}"
+        key = page_key if surface == "page" and lookup(page_key, lang) is not None else self.key
+        return text(key, lang, **values)
 
     def __str__(self) -> str:
         return self.message()
+
+
+def unknown_choice(what: str, value, choices) -> CnnkitError:
+    """``Unknown optimizer 'lbfgs'; choose one of: adam, sgd, rmsprop.`` (``what``: a key of ``errors.what``)."""
+    return CnnkitError("errors.unknown_choice", what=Term(f"errors.what.{what}"), value=value,
+                       choices=", ".join(map(str, choices)))

@@ -14,7 +14,7 @@ from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
 from cnnkit.infer.preprocess import DigitSteps, normalize
-from pages.ui import error_text, num, owner, private_runs, run_store, t
+from pages.ui import error_text, fmt, num, owner, private_runs, run_store, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 UNSURE = 0.6  # below this top probability the page says the network is unsure
@@ -70,7 +70,7 @@ def choose_model() -> Checkpoint | None:
 def show_card(ckpt: Checkpoint, where) -> None:
     values = model_card(ckpt)
     shown = {**values, "parameters": num(values["parameters"]),
-             "test_accuracy": values["test_accuracy"] and f"{values['test_accuracy']:.2%}"}
+             "test_accuracy": values["test_accuracy"] and fmt().percent(values["test_accuracy"])}
     if ckpt.dataset == "mnist":
         shown.pop("classes")
     where.markdown(" · ".join(f"**{t(f'draw.card.{k}')}** {v}" for k, v in shown.items() if v))
@@ -211,8 +211,8 @@ def show_tuned(result, drawings: list) -> None:
                  after=int((after == labels).sum())))
     st.caption(t("draw.teach.params", trainable=num(result.trainable), frozen=num(result.frozen)))
     st.image([charts.picture(img, 56) for img, _ in drawings[:len(labels)]], caption=[
-        t("draw.teach.item", label=classes[y], before=f"{classes[b]} {result.before[i, b]:.0%}",
-          after=f"{classes[a]} {result.after[i, a]:.0%}") for i, (y, b, a) in enumerate(zip(labels, before, after))],
+        t("draw.teach.item", label=classes[y], before=f"{classes[b]} {fmt().percent(result.before[i, b], 0)}",
+          after=f"{classes[a]} {fmt().percent(result.after[i, a], 0)}") for i, (y, b, a) in enumerate(zip(labels, before, after))],
         output_format="PNG")
     keep, discard = st.columns(2)
     keep.button(t("draw.teach.keep"), on_click=keep_tuned, key="draw_keep")

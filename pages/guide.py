@@ -15,16 +15,11 @@ from cnnkit.guide.transfer import transfer_learning
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig
-from pages.ui import error_text, lang, num, t
+from pages.ui import error_text, fmt, lang, num, t, table
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
 # The output-size calculator's inputs: name, smallest, largest, first value.
 CALCULATOR = (("n", 1, 4096, 28), ("k", 1, 64, 3), ("s", 1, 16, 1), ("p", 0, 64, 1), ("d", 1, 16, 1))
-
-
-def numbers(*labels: str) -> dict:
-    """Column settings that show these dataframe columns with thousands separators."""
-    return {label: st.column_config.NumberColumn(format="localized") for label in labels}
 
 
 def labels(prefix: str):
@@ -147,11 +142,10 @@ def card_structure(prof, depth: int) -> None:
     if unused:
         st.caption(t("guide.card.unused_params", params=num(unused)))
     st.subheader(t("guide.card.layers"))
-    st.dataframe([{t("guide.card.col_layer"): layer.name, t("guide.card.col_type"): layer.type,
-                   t("guide.card.col_shape"): "×".join(map(str, layer.output_shape[1:])),
-                   t("guide.card.col_params"): layer.params, t("guide.card.col_macs"): layer.macs}
-                  for layer in prof.table(depth)], hide_index=True, height=320,
-                 column_config=numbers(t("guide.card.col_params"), t("guide.card.col_macs")))
+    table([{t("guide.card.col_layer"): layer.name, t("guide.card.col_type"): layer.type,
+            t("guide.card.col_shape"): "×".join(map(str, layer.output_shape[1:])),
+            t("guide.card.col_params"): layer.params, t("guide.card.col_macs"): layer.macs}
+           for layer in prof.table(depth)], height=320)
 
 
 # ---------------------------------------------------------------- comparison
@@ -165,13 +159,13 @@ def compare() -> None:
         st.plotly_chart(build(rows, lang()), key=name, on_select=partial(on_chart_select, name),
                         selection_mode="points")
     st.caption(t("guide.compare.click"))
-    st.dataframe([{t("guide.compare.col_model"): r.totals.builder, t("guide.compare.col_family"): r.family,
-                   t("guide.compare.col_year"): r.year, t("guide.card.params"): r.totals.params,
-                   t("guide.compare.col_gflops"): round(r.totals.gflops, 3),
-                   t("guide.card.top1"): r.weights and r.weights.top1,
-                   t("guide.card.top5"): r.weights and r.weights.top5,
-                   t("guide.card.file"): r.weights and r.weights.file_mb} for r in rows], hide_index=True,
-                 column_config=numbers(t("guide.card.params")))
+    table([{t("guide.compare.col_model"): r.totals.builder, t("guide.compare.col_family"): r.family,
+            t("guide.compare.col_year"): r.year, t("guide.card.params"): r.totals.params,
+            t("guide.compare.col_gflops"): round(r.totals.gflops, 3),
+            t("guide.card.top1"): r.weights and r.weights.top1,
+            t("guide.card.top5"): r.weights and r.weights.top5,
+            t("guide.card.file"): r.weights and r.weights.file_mb} for r in rows],
+          {t("guide.card.params"): num})
 
 
 # ---------------------------------------------------------------- how to choose
@@ -348,7 +342,7 @@ def transfer() -> None:
     cols[0].metric(t("guide.transfer.trainable"), num(plan.trainable))
     cols[1].metric(t("guide.transfer.frozen"), num(plan.frozen))
     cols[2].metric(t("guide.transfer.total"), num(plan.total))
-    cols[3].metric(t("guide.transfer.share"), f"{100 * plan.trainable / plan.total:.3f} %")
+    cols[3].metric(t("guide.transfer.share"), fmt().percent(plan.trainable / plan.total, 3))
     st.caption(t("guide.transfer.head", head=plan.head, in_features=plan.in_features, classes=plan.num_classes))
     st.code(transfer_snippet(plan), language="python")
     st.markdown(t("guide.transfer.after"))

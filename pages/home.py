@@ -2,7 +2,7 @@
 import streamlit as st
 
 from cnnkit.system import system_report
-from pages.ui import t
+from pages.ui import fmt, t, table
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
@@ -11,12 +11,9 @@ for item in t("home.inside"):
 
 report = system_report()
 st.subheader(t("home.devices"))
-st.dataframe(
-    [{t("home.device_id"): d.id, t("home.device_name"): d.name,
-      t("home.device_memory"): f"{d.memory_gb:.1f} GB" if d.memory_gb else "—",
-      t("home.device_cores"): d.cores or "—"} for d in report.devices],
-    hide_index=True,
-)
+table([{t("home.device_id"): d.id, t("home.device_name"): d.name,
+        t("home.device_memory"): fmt().unit(d.memory_gb, "gb", 1) if d.memory_gb else None,
+        t("home.device_cores"): d.cores} for d in report.devices])
 if len(report.devices) == 1:
     st.info(t("home.cpu_only"))
 st.caption(t("home.versions", **report.versions))

@@ -18,13 +18,15 @@ from cnnkit.train.comparison import compare_devices, comparison_rows, epoch_seco
 from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_size
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import lookup
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.store import Run, evaluation_from_dict, parse_id, reason_text
 from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
 from cnnkit.nets.summary import layer_table
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
-from pages.ui import classroom, error_text, job_manager, lang, num, owner, private_runs, run_store, t
+from pages.ui import (classroom, error_text, fmt, job_manager, lang, num, owner, private_runs, run_store, t,
+                      table)
 
 # How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
 # more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
@@ -35,8 +37,6 @@ EPOCH_REFRESH_S = 2.0  # the per-epoch charts, which change once an epoch
 LIVE = {"staticPlot": True}  # while training, charts are pictures (cheaper to redraw); results are interactive
 LOCAL = "local"
 SUBSETS = (300, 1000, 3000, 10_000, 30_000, None)  # None: the whole training set
-COLUMN_FORMATS = {"images": "localized", "lr": "%g", "params": "localized", "seconds_per_epoch": "%.1f",
-                  "test_accuracy": "percent"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -99,7 +99,7 @@ def data_settings() -> Dataset | None:
         st.error(error_text(exc))
         st.info(t("train.offline_hint"))
         return None
-    st.caption(t("train.source", source=dataset.source, train=len(dataset.train), test=len(dataset.test)))
+    st.caption(t("train.source", source=dataset.source, train=num(len(dataset.train)), test=num(len(dataset.test))))
     st.session_state["train_data_dir"] = folder  # kept with the run, to show its mistakes later
     return dataset
 
@@ -120,7 +120,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
         subset = st.select_slider(t("train.subset"), SUBSETS, value=None, key="train_subset",
                                   format_func=lambda n: t("train.all") if n is None else num(n))
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
-        labels = {d.id: d.label for d in devices()}
+        labels = {d.id: d.label_in(lang()) for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
     with model_col:
         st.subheader(t("train.model"))
@@ -169,14 +169,19 @@ def summary(config: TrainConfig, dataset: Dataset) -> None:
         try:
             with st.spinner(t("train.measuring")):
                 seconds = estimate(replace(config, epochs=1, lr=1e-3, seed=0), dataset.source, dataset)
-            time_col.metric(t("train.estimate"), f"{num(seconds, 1)} s", help=t("train.estimate_help"))
+            time_col.metric(t("train.estimate"), fmt().seconds(seconds), help=t("train.estimate_help"))
         except CnnkitError as exc:
             time_col.metric(t("train.estimate"), "—")
             st.warning(error_text(exc))
     with st.expander(t("train.layers")):
-        st.dataframe([{t("train.layer_name"): r.name, t("train.layer_type"): r.type,
-                       t("train.layer_shape"): " × ".join(map(str, r.output_shape[1:])),
-                       t("train.layer_params"): r.params} for r in rows], hide_index=True)
+        table([{t("train.layer_name"): r.name, t("train.layer_type"): r.type,
+                t("train.layer_shape"): " × ".join(map(str, r.output_shape[1:])),
+                t("train.layer_params"): r.params} for r in rows])
+
+
+def device_name(device: str) -> str:
+    """``cpu`` as the chosen language names it; GPUs by their id."""
+    return lookup(f"devices.id.{device}", lang()) or device
 
 
 def start(config: TrainConfig, dataset: Dataset) -> None:
@@ -206,8 +211,8 @@ def progress_text(snap: Snapshot) -> str:
 def epoch_times(snap: Snapshot) -> None:
     """As the notebook printed it: the time of each epoch."""
     if snap.epochs:
-        st.caption(" · ".join(t("train.epoch_time", epoch=e.epoch, seconds=f"{e.seconds:.1f}",
-                                  acc=f"{e.test_accuracy:.2%}") for e in snap.epochs))
+        st.caption(" · ".join(t("train.epoch_time", epoch=e.epoch, seconds=fmt().seconds(e.seconds),
+                                  acc=fmt().percent(e.test_accuracy)) for e in snap.epochs))
 
 
 def live_snapshot() -> Snapshot:
@@ -241,8 +246,8 @@ def live_progress() -> None:
                     key="train_stop", icon="⏹️", width="stretch")
     rate_col, elapsed_col, left_col = st.columns(3)
     rate_col.metric(t("train.images_per_s"), num(snap.images_per_s))
-    elapsed_col.metric(t("train.elapsed"), f"{num(snap.elapsed)} s")
-    left_col.metric(t("train.left"), "—" if snap.eta is None else f"{num(snap.eta)} s")
+    elapsed_col.metric(t("train.elapsed"), fmt().seconds(snap.elapsed, 0))
+    left_col.metric(t("train.left"), "—" if snap.eta is None else fmt().seconds(snap.eta, 0))
 
 
 def live_loss() -> None:
@@ -276,15 +281,15 @@ def outcome(run: Run) -> None:
     config = run.train_config
     reason = run.reason or {}
     if run.status == "finished":
-        st.success(t("train.completed", name=run.name, acc=f"{run.test_accuracy or 0:.2%}",
-                     seconds=num(run.seconds or 0, 1)))
+        st.success(t("train.completed", name=run.name, acc=fmt().percent(run.test_accuracy or 0),
+                     seconds=fmt().seconds(run.seconds or 0)))
     elif run.status == "stopped":
         st.warning(t("runs.page.stopped", name=run.name, epochs=len(run.epochs), reason=reason_text(run.reason, lang())))
     elif reason.get("key") == "runs.reasons.diverged":
         lower = config.lr / 10
-        st.error(t("train.diverged", epoch=max(len(run.epochs) + 1, 1), lr=f"{config.lr:g}",
-                   optimizer=config.optimizer, lower=f"{lower:g}"))
-        st.button(t("train.retry_lr", lr=f"{lower:g}"), on_click=retry, kwargs={"train_lr": lower})
+        st.error(t("train.diverged", epoch=max(len(run.epochs) + 1, 1), lr=fmt().value(config.lr),
+                   optimizer=config.optimizer, lower=fmt().value(lower)))
+        st.button(t("train.retry_lr", lr=fmt().value(lower)), on_click=retry, kwargs={"train_lr": lower})
     else:
         st.error(t("runs.page.failed", name=run.name, reason=reason_text(run.reason, lang())))
         if reason.get("kind") == "GpuOutOfMemory":
@@ -323,11 +328,11 @@ def results(run: Run) -> None:
     ev = evaluation_from_dict(run.evaluation)
     snap = snapshot_of(run)
     acc_col, loss_col, params_col, time_col, device_col = st.columns(5)
-    acc_col.metric(t("train.test_accuracy"), f"{ev.accuracy:.2%}")
-    loss_col.metric(t("train.test_loss"), f"{ev.loss:.4f}")
+    acc_col.metric(t("train.test_accuracy"), fmt().percent(ev.accuracy))
+    loss_col.metric(t("train.test_loss"), num(ev.loss, 4))
     params_col.metric(t("train.params"), num(run.parameters or 0))
-    time_col.metric(t("train.seconds_per_epoch"), f"{num(run.seconds_per_epoch, 1)} s" if run.epochs else "—")
-    device_col.metric(t("train.device"), run.device)
+    time_col.metric(t("train.seconds_per_epoch"), fmt().seconds(run.seconds_per_epoch) if run.epochs else "—")
+    device_col.metric(t("train.device"), device_name(run.device))
     actions(run)
     classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else [str(i) for i in range(len(ev.per_class))]
     curves, per_class, confusion, wrong, kernels = st.tabs(
@@ -349,8 +354,8 @@ def results(run: Run) -> None:
             st.caption(t("train.mistakes", shown=len(shown), total=len(ev.misclassified), test=run.test_images or 0))
             if shown:
                 st.image([m.image for m in shown], width=84,
-                         caption=[t("train.mistake", true=m.true, predicted=m.predicted, p=f"{m.probability:.0%}")
-                                  for m in shown])
+                         caption=[t("train.mistake", true=m.true, predicted=m.predicted,
+                                    p=fmt().percent(m.probability, 0)) for m in shown])
     with kernels:
         st.caption(t("train.kernels_help"))
         try:
@@ -372,7 +377,7 @@ def visible_runs() -> list[Run]:
 def run_row(run: Run) -> dict:
     status = t(f"runs.states.{run.status}")
     if run.status == "running":
-        status = f"{status} {run.progress:.0%}"
+        status = f"{status} {fmt().percent(run.progress, 0)}"
     return {"id": run.id, "name": run.name, "status": status, "source": t(f"runs.sources.{run.source}"),
             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
             "epochs": f"{len(run.epochs)}/{run.config.get('epochs', '?')}", "test_accuracy": run.test_accuracy,
@@ -404,11 +409,9 @@ def compare_runs(runs: list[Run]) -> None:
     """The chosen runs side by side: what differs between them, their curves, their figures."""
     rows = comparison_rows(runs)
     labels = {k: t(f"runs.cols.{k}") if k in COMPARED else setting_label(k) for k in rows[0]}
-    st.dataframe([{labels[k]: v for k, v in row.items()} for row in rows], hide_index=True,
-                 column_config={labels["test_accuracy"]: st.column_config.NumberColumn(format="percent"),
-                                labels["best_accuracy"]: st.column_config.NumberColumn(format="percent"),
-                                labels["parameters"]: st.column_config.NumberColumn(format="localized"),
-                                labels["seconds_per_epoch"]: st.column_config.NumberColumn(format="%.1f")})
+    table([{labels[k]: v for k, v in row.items()} for row in rows],
+          {labels["test_accuracy"]: fmt().percent, labels["best_accuracy"]: fmt().percent,
+           labels["seconds_per_epoch"]: fmt().seconds})
     for col, metric in zip(st.columns(2), ("accuracy", "loss")):
         col.plotly_chart(runs_figure(runs, metric, lang()), key=f"runs_{metric}_chart")
     st.plotly_chart(runs_bars_figure(runs, lang()), key="runs_bars_chart")
@@ -432,11 +435,9 @@ def history() -> None:
         return
     st.caption(t("runs.page.help"))
     rows = [run_row(r) for r in runs]
-    picked = st.dataframe([{t(f"runs.cols.{k}"): v for k, v in row.items()} for row in rows], hide_index=True,
-                          on_select="rerun", selection_mode="multi-row", key="runs_table",
-                          column_config={t("runs.cols.test_accuracy"): st.column_config.NumberColumn(format="percent"),
-                                         t("runs.cols.parameters"): st.column_config.NumberColumn(format="localized"),
-                                         t("runs.cols.seconds_per_epoch"): st.column_config.NumberColumn(format="%.1f")})
+    picked = table([{t(f"runs.cols.{k}"): v for k, v in row.items()} for row in rows],
+                   {t("runs.cols.test_accuracy"): fmt().percent, t("runs.cols.seconds_per_epoch"): fmt().seconds},
+                   on_select="rerun", selection_mode="multi-row", key="runs_table")
     chosen = [runs[i] for i in picked.selection.rows if i < len(runs)]
     if not chosen:
         st.caption(t("runs.page.pick"))
@@ -461,9 +462,9 @@ def device_comparison(config: TrainConfig, dataset: Dataset | None) -> None:
     speeds = st.session_state.get("train_speeds")
     if speeds:
         st.plotly_chart(devices_figure(speeds, lang()))
-        st.dataframe([{t("train.device"): s.device.label, t("train.images_per_s"): round(s.images_per_s),
-                       t("train.speedup"): f"×{num(s.speedup, 1)}", t("train.notebook_run"): f"{num(s.notebook_seconds)} s"}
-                      for s in speeds], hide_index=True)
+        table([{t("train.device"): s.device.label_in(lang()), t("train.images_per_s"): round(s.images_per_s),
+                t("train.speedup"): f"×{num(s.speedup, 1)}", t("train.notebook_run"): fmt().seconds(s.notebook_seconds, 0)}
+               for s in speeds])
 
 
 st.title(t("train.title"))

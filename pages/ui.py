@@ -1,14 +1,16 @@
 """What every page shares: the current language, its texts and its way of writing numbers."""
 from __future__ import annotations
 
+import numbers
 import os
 import secrets
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import streamlit as st
 
 from cnnkit.errors import CnnkitError
-from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, number, text
+from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, Formatter, formatter, text
 
 if TYPE_CHECKING:
     from cnnkit.train.jobs import JobManager
@@ -24,9 +26,27 @@ def t(key: str, **values):
     return text(key, lang(), **values)
 
 
+def fmt() -> Formatter:
+    """The chosen language's way of writing numbers, percentages and durations."""
+    return formatter(lang())
+
+
 def num(value: float, digits: int = 0) -> str:
     """``value`` with the chosen language's thousands and decimal separators."""
-    return number(value, lang(), digits)
+    return fmt().number(value, digits)
+
+
+def table(rows: list[dict], formats: dict | None = None, **kwargs):
+    """``st.dataframe`` of ``rows`` whose numbers read as the chosen language writes them (``formats``: column →
+    function for the columns that need more than grouped integers); empty cells show "—". The values stay
+    numbers, so columns still sort as numbers."""
+    frame = pd.DataFrame(rows)
+    plain = {c: _cell for c in frame.columns if any(isinstance(v, numbers.Number) for v in frame[c])}
+    return st.dataframe(frame.style.format({**plain, **(formats or {})}, na_rep="—"), hide_index=True, **kwargs)
+
+
+def _cell(value) -> str:
+    return fmt().value(round(value) if isinstance(value, float) and value.is_integer() else value)
 
 
 def language_switch() -> None:
@@ -36,8 +56,8 @@ def language_switch() -> None:
 
 
 def error_text(exc: CnnkitError) -> str:
-    """The message of ``exc`` in the chosen language."""
-    return exc.message(lang())
+    """The message of ``exc`` in the chosen language, in the page's words."""
+    return exc.message(lang(), "page")
 
 
 def run_store() -> RunStore:

@@ -86,7 +86,7 @@ def test_bad_settings_fail_with_the_engine_message(small, store):
 
 def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small, store, monkeypatch):
     def oom(*args, **kwargs):
-        raise GpuOutOfMemory("The GPU ran out of memory with batch size 32")
+        raise GpuOutOfMemory("errors.gpu_out_of_memory", batch_size=32)
 
     monkeypatch.setattr(jobs, "train", oom)
     job = job_of(store, config(), small).start()

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, Term, unknown_choice
 from cnnkit.data.idx import read_idx
 
 IDX_NAMES = {
@@ -66,7 +66,7 @@ def dataset_info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]
     except KeyError:
-        raise CnnkitError(f"Unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}.") from None
+        raise unknown_choice("dataset", name, DATASETS) from None
 
 
 def default_data_dir() -> Path:
@@ -93,31 +93,23 @@ def read_idx_split(folder: Path, split: str, num_classes: int = 10) -> Split:
     images_stem, labels_stem = IDX_NAMES[split]
     images = read_idx(find_idx_file(folder, images_stem))
     labels = read_idx(find_idx_file(folder, labels_stem))
+    term = Term(f"errors.split.{split}")
     if images.ndim != 3 or labels.ndim != 1:
-        raise CnnkitError(
-            f"{folder}: the {split} files are swapped or wrong: images must be 3-D (N×H×W), "
-            f"labels 1-D, found {images.ndim}-D images and {labels.ndim}-D labels."
-        )
+        raise CnnkitError("errors.idx_swapped", folder=folder, split=term, images=images.ndim, labels=labels.ndim)
     if images.shape[1:] != (28, 28):
-        raise CnnkitError(f"{folder}: {split} images are {images.shape[1]}×{images.shape[2]}, expected 28×28.")
+        raise CnnkitError("errors.idx_image_size", folder=folder, split=term, height=images.shape[1], width=images.shape[2])
     if len(images) != len(labels):
-        raise CnnkitError(
-            f"{folder}: the {split} split has {len(images)} images but {len(labels)} labels; "
-            "the two files must come from the same dataset."
-        )
+        raise CnnkitError("errors.idx_count", folder=folder, split=term, images=len(images), labels=len(labels))
     if len(labels) and labels.max() >= num_classes:
-        raise CnnkitError(f"{folder}: {split} labels go up to {labels.max()}, expected 0..{num_classes - 1}.")
+        raise CnnkitError("errors.idx_labels", folder=folder, split=term, top=int(labels.max()), last=num_classes - 1)
     return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
 
 
-def _missing_message(info: DatasetInfo, looked_in: list[Path], reason: str) -> str:
-    files = ", ".join(f"{s}[.gz]" for pair in IDX_NAMES.values() for s in pair)
-    places = "; ".join(str(p) for p in looked_in)
-    return (
-        f"{info.title} not found ({reason}). Looked for the four IDX files ({files}) in: {places}. "
-        f"Either connect to the internet once so torchvision can download it, or copy the four files "
-        f"into one folder and pass it with --data-dir (or CNNKIT_DATA_DIR)."
-    )
+def _not_found(info: DatasetInfo, looked_in: list[Path], detail: str | None = None) -> CnnkitError:
+    """Nothing found, downloads off (``detail`` None) or failed: the files, the places looked in, what to do."""
+    return CnnkitError("errors.data_not_found_offline" if detail is None else "errors.data_not_found_download",
+                       dataset=info.title, files=", ".join(f"{s}[.gz]" for pair in IDX_NAMES.values() for s in pair),
+                       places="; ".join(str(p) for p in looked_in), detail=detail)
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, download: bool = True,
@@ -131,13 +123,13 @@ def load_dataset(name: str, data_dir: str | Path | None = None, download: bool =
         if is_idx_folder(folder):
             return Dataset(info, read_idx_split(folder, "train"), read_idx_split(folder, "test"), str(folder))
     if root.is_file():
-        raise CnnkitError(f"--data-dir must be a folder, but {root} is a file.")
+        raise CnnkitError("errors.data_dir_is_file", root=root)
     tv_raw = root / info.torchvision_class / "raw"
     looked_in = candidates + [tv_raw]
     if is_idx_folder(tv_raw):
         return Dataset(info, read_idx_split(tv_raw, "train"), read_idx_split(tv_raw, "test"), str(tv_raw))
     if not download:
-        raise CnnkitError(_missing_message(info, looked_in, "downloads are off"))
+        raise _not_found(info, looked_in)
     return _download(info, root, looked_in, progress)
 
 
@@ -150,7 +142,7 @@ def _download(info: DatasetInfo, root: Path, looked_in: list[Path], progress) ->
         train = cls(str(root), train=True, download=True)
         test = cls(str(root), train=False, download=True)
     except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError for network problems
-        raise CnnkitError(_missing_message(info, looked_in, f"download failed: {str(exc).splitlines()[0]}")) from None
+        raise _not_found(info, looked_in, str(exc).splitlines()[0]) from None
     progress(f"{info.title} ready: {len(train)} training and {len(test)} test images.")
     return Dataset(info, Split(train.data, train.targets.long()), Split(test.data, test.targets.long()),
                    str(root / info.torchvision_class))
@@ -161,7 +153,7 @@ def subset(split: Split, size: int | None, seed: int = 0) -> Split:
     if size is None or size >= len(split):
         return split
     if size <= 0:
-        raise CnnkitError(f"The training subset size must be positive, got {size}.")
+        raise CnnkitError("errors.subset_positive", size=size)
     idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:size]
     return Split(split.images[idx], split.labels[idx])
 

@@ -19,27 +19,21 @@ def read_idx(path: str | Path) -> np.ndarray:
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, zlib.error) as exc:  # also gzip.BadGzipFile; zlib.error: damaged compressed data
-        raise CnnkitError(f"Cannot read {path}: {exc}; download or copy it again.") from None
+        raise CnnkitError("errors.idx_unreadable", path=path, detail=exc) from None
     except EOFError:
-        raise CnnkitError(f"{path} is a truncated gzip file; download or copy it again.") from None
+        raise CnnkitError("errors.idx_truncated_gzip", path=path) from None
     if len(raw) < 4:
-        raise CnnkitError(f"{path} is not an IDX file: it holds only {len(raw)} bytes.")
+        raise CnnkitError("errors.idx_too_short", path=path, size=len(raw))
     zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype != _UBYTE or ndim not in (1, 3):
-        raise CnnkitError(
-            f"{path} is not an MNIST-format IDX file: wrong magic number 0x{raw[:4].hex()} "
-            "(expected 0x00000801 for labels or 0x00000803 for images)."
-        )
+        raise CnnkitError("errors.idx_magic", path=path, magic=raw[:4].hex())
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise CnnkitError(f"{path} is truncated: its header is incomplete.")
+        raise CnnkitError("errors.idx_header", path=path)
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     expected = int(np.prod(shape))
     if len(raw) - header < expected:
-        raise CnnkitError(
-            f"{path} is truncated: its header announces {shape[0]} items ({expected} bytes) "
-            f"but only {len(raw) - header} bytes follow."
-        )
+        raise CnnkitError("errors.idx_truncated", path=path, items=shape[0], expected=expected, got=len(raw) - header)
     return np.frombuffer(raw, dtype=np.uint8, count=expected, offset=header).reshape(shape)
 
 

@@ -40,10 +40,9 @@ def running_app(data_dir: str | None = None, timeout: float = 120.0,
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise CnnkitError("streamlit exited before serving the app; run `streamlit run app.py` "
-                                      "to see why.") from None
+                    raise CnnkitError("errors.appserver_exited") from None
                 if time.perf_counter() > deadline:
-                    raise CnnkitError(f"streamlit did not answer its health check in {timeout:.0f} s.") from None
+                    raise CnnkitError("errors.appserver_timeout", seconds=round(timeout)) from None
                 time.sleep(0.05)
         yield url
     finally:

@@ -35,7 +35,7 @@ def chromium() -> Iterator:
     """A headless Chromium browser (Playwright's ``Browser``)."""
     reason = missing()
     if reason:
-        raise CnnkitError(f"The browser cannot start: {reason}.")
+        raise CnnkitError("errors.browser_cannot_start", reason=reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

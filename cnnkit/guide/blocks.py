@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
 from cnnkit.data.datasets import load_dataset
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.nets.builder import ModelConfig, build_model
 
 
@@ -65,7 +65,7 @@ PICTURES: dict[str, Callable[[], Image.Image]] = {
 def picture(name: str, size: int = PICTURE_SIZE) -> np.ndarray:
     """A built-in picture (``PICTURES``), ``size``×``size``."""
     if name not in PICTURES:
-        raise CnnkitError(f"Unknown picture {name!r}; choose one of: {', '.join(PICTURES)}.")
+        raise unknown_choice("picture", name, PICTURES)
     image = PICTURES[name]()
     if size != PICTURE_SIZE:
         image = image.resize((size, size), Image.Resampling.BOX)
@@ -108,7 +108,7 @@ KERNEL_SIZE = 3
 
 def kernel(name: str) -> np.ndarray:
     if name not in KERNELS:
-        raise CnnkitError(f"Unknown kernel {name!r}; choose one of: {', '.join(KERNELS)}.")
+        raise unknown_choice("kernel", name, KERNELS)
     return np.array(KERNELS[name], dtype=np.float32)
 
 
@@ -181,7 +181,7 @@ POOLS = {"max": F.max_pool2d, "avg": F.avg_pool2d}
 def pool(image: np.ndarray, kind: str, window: int = 2, stride: int | None = None) -> np.ndarray:
     """Max or average pooling with a ``window``×``window`` window (``stride`` defaults to the window)."""
     if kind not in POOLS:
-        raise CnnkitError(f"Unknown pooling {kind!r}; choose one of: {', '.join(POOLS)}.")
+        raise unknown_choice("pooling", kind, POOLS)
     stride = stride or window
     conv_output_size(min(image.shape), window, stride)
     return POOLS[kind](_as_batch(image), window, stride)[0, 0].numpy()
@@ -216,7 +216,7 @@ class Curve:
 def activation_curve(key: str, lo: float = -5.0, hi: float = 5.0, points: int = 401) -> Curve:
     """``ACTIVATIONS[key]`` on [lo, hi] and its slope, by autograd."""
     if key not in ACTIVATIONS:
-        raise CnnkitError(f"Unknown activation {key!r}; choose one of: {', '.join(ACTIVATIONS)}.")
+        raise unknown_choice("activation", key, ACTIVATIONS)
     x = torch.linspace(lo, hi, points, requires_grad=True)
     y = ACTIVATIONS[key].function(x)
     (slope,) = torch.autograd.grad(y.sum(), x)

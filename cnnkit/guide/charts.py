@@ -15,7 +15,7 @@ from cnnkit.guide.totals import ComparisonRow
 from cnnkit.guide.layers import ChainBlock
 from cnnkit.guide.registry import ARCHITECTURES
 from cnnkit.guide.blocks import ACTIVATIONS, Curve, FieldRow
-from cnnkit.i18n import number, text, with_separators
+from cnnkit.i18n import formatter, number, text, with_separators
 
 FAMILY_COLORS = dict(zip(ARCHITECTURES, qualitative.D3 + ["#222222", "#e7ba52"]))
 _MARGIN = dict(l=10, r=10, t=50, b=10)
@@ -37,7 +37,7 @@ def _hover(lang: str) -> str:
 
 def _customdata(row: ComparisonRow, lang: str) -> list:
     w = row.weights
-    return [row.totals.builder, row.year or "—", number(row.totals.params, lang), f"{row.totals.gflops:.2f}",
+    return [row.totals.builder, row.year or "—", number(row.totals.params, lang), number(row.totals.gflops, lang, 2),
             f"{w.top1:.1f}" if w else "—", f"{w.top5:.1f}" if w else "—"]
 
 
@@ -62,6 +62,7 @@ def accuracy_vs_compute(rows: tuple[ComparisonRow, ...], lang: str) -> go.Figure
                                    lambda r: 8 + 40 * np.sqrt(r.totals.params / biggest)))
     fig.update_traces(hovertemplate=_hover(lang))
     fig.update_layout(title=text("guide.compare.accuracy_title", lang), height=520, margin=_MARGIN,
+                      separators=formatter(lang).separators,
                       xaxis=dict(type="log", dtick=1, title=text("guide.compare.gflops_axis", lang)),
                       yaxis=dict(title=text("guide.compare.top1_axis", lang)), legend=dict(itemclick=False))
     return fig
@@ -80,9 +81,12 @@ def params_by_year(rows: tuple[ComparisonRow, ...], lang: str) -> go.Figure:
 
     fig = go.Figure(_family_traces(rows, lang, x, lambda r: r.totals.params))
     fig.update_traces(hovertemplate=_hover(lang))
+    decades = [10 ** k for k in range(3, 13)]  # ticks in the language's words: 100 M / 100 млн, never "100M"
     fig.update_layout(title=text("guide.compare.years_title", lang), height=480, margin=_MARGIN,
+                      separators=formatter(lang).separators,
                       xaxis=dict(title=text("guide.compare.year_axis", lang), dtick=2),
-                      yaxis=dict(type="log", dtick=1, tickformat="~s", title=text("guide.compare.params_axis", lang)),
+                      yaxis=dict(type="log", tickvals=decades, ticktext=[compact_text(v, lang) for v in decades],
+                                 title=text("guide.compare.params_axis", lang)),
                       legend=dict(itemclick=False))
     return fig
 
@@ -128,7 +132,7 @@ def architecture_diagram(blocks: list[ChainBlock], lang: str, per_row: int = 6) 
                           marker=dict(size=12, symbol="square", color=color))
                for stage, color in colors.items() if stage in shown]
     fig = go.Figure(traces)
-    fig.update_layout(shapes=boxes, height=95 * rows + 90,
+    fig.update_layout(shapes=boxes, height=95 * rows + 90, separators=formatter(lang).separators,
                       margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
                       xaxis=dict(visible=False, range=[-0.55, per_row - 0.45]),
                       yaxis=dict(visible=False, range=[-rows + 0.5, 0.5]),
@@ -156,6 +160,7 @@ def activations_figure(curves: dict[str, Curve], lang: str, slope: bool = False)
                      for key, c in curves.items()])
     key = "slope_axis" if slope else "value_axis"
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
+                      separators=formatter(lang).separators,
                       xaxis=dict(title="x", zeroline=True), yaxis=dict(title=text(f"guide.blocks.{key}", lang)))
     return fig
 
@@ -172,5 +177,5 @@ def receptive_field_figure(image: np.ndarray, rows: list[FieldRow], lang: str) -
                       line=dict(color=color, width=2))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, width=3),
                                  name=f"{row.layer}: {row.field}×{row.field}"))
-    fig.update_layout(showlegend=True, legend=dict(x=1.02, y=1))
+    fig.update_layout(showlegend=True, legend=dict(x=1.02, y=1), separators=formatter(lang).separators)
     return fig

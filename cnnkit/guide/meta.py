@@ -77,8 +77,7 @@ def input_shape(builder: str, size: int | None = None) -> tuple[int, int, int, i
         return 1, config.in_channels, config.image_size, config.image_size
     size = size or default_input_size(builder)
     if size < min_input_size(builder):
-        raise CnnkitError(f"{builder} needs inputs of at least {min_input_size(builder)}×{min_input_size(builder)} "
-                          f"pixels, got {size}×{size}.")
+        raise CnnkitError("errors.input_too_small", builder=builder, least=min_input_size(builder), size=size)
     return 1, 3, size, size
 
 

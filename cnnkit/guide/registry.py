@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.nets.builder import FAMILIES
 
 
@@ -99,7 +99,7 @@ def architecture(key: str) -> Architecture:
     try:
         return ARCHITECTURES[key]
     except KeyError:
-        raise CnnkitError(f"Unknown architecture {key!r}; choose one of: {', '.join(ARCHITECTURES)}.") from None
+        raise unknown_choice("architecture", key, ARCHITECTURES) from None
 
 
 def architecture_of(builder: str) -> Architecture:
@@ -107,7 +107,7 @@ def architecture_of(builder: str) -> Architecture:
     try:
         return _BY_BUILDER[builder]
     except KeyError:
-        raise CnnkitError(f"{builder!r} is not in the guide; choose one of: {', '.join(_BY_BUILDER)}.") from None
+        raise CnnkitError("errors.not_in_guide", builder=builder, choices=", ".join(_BY_BUILDER)) from None
 
 
 def builders() -> list[str]:

@@ -49,9 +49,9 @@ def finetune(ckpt: Checkpoint, images: np.ndarray, labels: list[int], steps: int
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels) or not len(labels):
-        raise CnnkitError("Fine-tuning needs at least one 28×28 drawing, each with its label.")
+        raise CnnkitError("errors.finetune_drawings")
     if not all(0 <= y < len(ckpt.classes) for y in labels):
-        raise CnnkitError(f"Labels must be class numbers 0…{len(ckpt.classes) - 1}.")
+        raise CnnkitError("errors.finetune_labels", last=len(ckpt.classes) - 1)
     x = torch.cat([normalize(img, ckpt.mean, ckpt.std) for img in images])
     y = torch.tensor(labels, dtype=torch.long)
     model = copy.deepcopy(ckpt.model).eval()  # eval: dropout off and BatchNorm statistics kept

@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 from cnnkit.nets.checkpoints import read_state_dict
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.infer.images import Note, open_rgb
 
 MODELS = ("mobilenet_v3_large", "mobilenet_v3_small", "resnet18", "resnet50")
@@ -39,7 +39,7 @@ class Weights:
 
 def weights_for(model: str) -> Weights:
     if model not in MODELS:
-        raise CnnkitError(f"Unknown ImageNet model {model!r}; choose one of: {', '.join(MODELS)}.")
+        raise unknown_choice("imagenet_model", model, MODELS)
     w = torchvision.models.get_model_weights(model).DEFAULT
     return Weights(model, w.url, float(w.meta.get("_file_size", 0)), float(w.meta["_metrics"]["ImageNet-1K"]["acc@1"]))
 
@@ -50,20 +50,13 @@ def find_weights(model: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def missing_message(model: str) -> str:
-    w = weights_for(model)
-    return (f"The pretrained weights of {model} are not on this machine (looked for {w.hub_path}); cnnkit never "
-            f"downloads them. Download {w.url} ({w.size_mb:.0f} MB) on a machine with internet access and "
-            f"copy it there, or upload it, or give its path.")
-
-
 def _read(source: bytes | Path, name: str) -> bytes:
     if isinstance(source, bytes):
         return source
     try:
         return source.read_bytes()
     except OSError as exc:
-        raise CnnkitError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+        raise CnnkitError("errors.file_unreadable", name=name, reason=exc.strerror or exc) from None
 
 
 def _build(model: str, source: bytes | Path, name: str) -> nn.Module:
@@ -74,8 +67,7 @@ def _build(model: str, source: bytes | Path, name: str) -> nn.Module:
     except RuntimeError:  # the same names with other shapes
         missing, unexpected = ["(other shapes)"], []
     if missing or unexpected:
-        raise CnnkitError(f"{name} does not hold {model}'s weights ({len(missing)} of its tensors missing, "
-                          f"{len(unexpected)} unknown ones); choose the model the file belongs to.")
+        raise CnnkitError("errors.imagenet_wrong_weights", name=name, model=model, missing=len(missing), unexpected=len(unexpected))
     return net.eval()
 
 
@@ -96,9 +88,11 @@ def load_classifier(model: str, weights: bytes | str | Path | None = None, name:
         return _from_bytes(model, weights, name or "the weights file")
     path = Path(weights).expanduser() if weights else find_weights(model)
     if path is None:
-        raise CnnkitError(missing_message(model))
+        w = weights_for(model)
+        raise CnnkitError("errors.imagenet_weights_missing", model=model, path=w.hub_path, url=w.url,
+                          size=round(w.size_mb))
     if not path.is_file():
-        raise CnnkitError(f"{path} is not a file.")
+        raise CnnkitError("errors.not_a_file", path=path)
     return _from_file(model, str(path), path.stat().st_mtime)
 
 

@@ -33,8 +33,7 @@ class LoadedImage:
 
 
 def _too_large(name: str, pixels: int) -> CnnkitError:
-    return CnnkitError(f"{name} has {pixels / 1e6:.0f} million pixels, above the limit of {MAX_PIXELS / 1e6:.0f} "
-                       "million; it was not decoded. Scale it down first.")
+    return CnnkitError("errors.image_too_many_pixels", name=name, millions=round(pixels / 1e6), limit=round(MAX_PIXELS / 1e6))
 
 
 def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.Image, list[Note]]:
@@ -43,7 +42,7 @@ def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.I
     try:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
     except OSError as exc:
-        raise CnnkitError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+        raise CnnkitError("errors.file_unreadable", name=name, reason=exc.strerror or exc) from None
     notes: list[Note] = []
     try:
         with warnings.catch_warnings():
@@ -62,12 +61,11 @@ def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.I
     except CnnkitError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise CnnkitError(f"{name} is far too large (over {Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels); "
-                          "it was not decoded.") from None
+        raise CnnkitError("errors.image_far_too_large", name=name, limit=round(Image.MAX_IMAGE_PIXELS / 1e6)) from None
     except UnidentifiedImageError:
-        raise CnnkitError(f"{name} is not an image cnnkit can read (PNG, JPEG, BMP, WebP, GIF, TIFF).") from None
+        raise CnnkitError("errors.image_unknown_format", name=name) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise CnnkitError(f"{name} is damaged or truncated and cannot be decoded ({exc}).") from None
+        raise CnnkitError("errors.image_damaged", name=name, detail=exc) from None
     if orientation != 1:
         notes.append(("rotated", {}))
     if img.mode in HIGH_DEPTH:

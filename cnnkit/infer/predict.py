@@ -18,8 +18,6 @@ from cnnkit.nets.builder import count_parameters
 from cnnkit.infer.preprocess import DigitSteps, normalize, prepare_digit
 
 DEFAULT_CHECKPOINT = Path(str(resources.files("cnnkit.nets") / "shipped" / "mnist_convnet.pt"))
-PROBLEMS = {"empty": "no ink found (the image is blank or uniform)",
-            "full": "the image is (almost) all ink, with no background to tell a digit from"}
 
 
 @lru_cache(maxsize=8)
@@ -31,9 +29,8 @@ def load_model(path: str | Path | None = None) -> Checkpoint:
     """Load a checkpoint once per process (the shipped model when ``path`` is None)."""
     path = Path(path) if path else DEFAULT_CHECKPOINT
     if not path.is_file():
-        hint = " (the shipped model is missing: reinstall or train one with `python -m cnnkit train --out`)" \
-            if path == DEFAULT_CHECKPOINT else ""
-        raise CnnkitError(f"Checkpoint {path} does not exist{hint}.")
+        raise CnnkitError("errors.shipped_model_missing" if path == DEFAULT_CHECKPOINT else "errors.checkpoint_missing",
+                          path=path)
     return _load_cached(str(path), path.stat().st_mtime)
 
 
@@ -112,5 +109,5 @@ def predict_image(ckpt: Checkpoint, source: bytes | str | Path, name: str | None
     name = name or ("the image" if isinstance(source, bytes) else str(source))
     steps = read_digit(source, name, invert)
     if steps.problem:
-        raise CnnkitError(f"{name}: {PROBLEMS[steps.problem]}; nothing to recognise.")
+        raise CnnkitError(f"errors.image_{steps.problem}", name=name)
     return predict_steps(ckpt, steps, name)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields
 
 from torch import nn
 
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, unknown_choice
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class ModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise CnnkitError(f"Unknown model options {sorted(unknown)}; known: {sorted(known)}.")
+            raise CnnkitError("errors.unknown_model_options", unknown=sorted(unknown), known=sorted(known))
         return cls(**values)
 
     def describe(self) -> str:
@@ -74,9 +74,9 @@ def _conv_out(size: int, kernel: int, padding: int, stride: int = 1) -> int:
 def build_model(config: ModelConfig = ModelConfig()) -> nn.Sequential:
     """Build the network; layers are named (conv1, relu1, pool1, …, fc1, …) for hooks and tables."""
     if config.arch not in FAMILIES:
-        raise CnnkitError(f"Unknown model {config.arch!r}; choose one of: {', '.join(FAMILIES)}.")
+        raise unknown_choice("model", config.arch, FAMILIES)
     if not 0.0 <= config.dropout < 1.0:
-        raise CnnkitError(f"Dropout p must be in [0, 1), got {config.dropout}.")
+        raise CnnkitError("errors.dropout_range", dropout=config.dropout)
     family = FAMILIES[config.arch]
     act_name = family.activation.__name__.lower()
     convs = family.convs + ((family.extra_conv,) if config.extra_conv else ())
@@ -86,8 +86,7 @@ def build_model(config: ModelConfig = ModelConfig()) -> nn.Sequential:
         pad = pad if config.padding else 0
         size = _conv_out(size, kernel, pad)
         if size < 1:
-            raise CnnkitError(f"{config.describe()}: the feature map vanishes at conv{i}; "
-                              "use padding or pooling, or fewer conv layers.")
+            raise CnnkitError("errors.feature_map_vanishes", model=config.describe(), layer=str(i))
         layers[f"conv{i}"] = nn.Conv2d(channels, out, kernel, padding=pad)
         if config.batchnorm:
             layers[f"bn{i}"] = nn.BatchNorm2d(out)

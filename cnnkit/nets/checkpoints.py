@@ -18,7 +18,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, Term
 from cnnkit.files import write_atomic
 from cnnkit.nets.builder import ModelConfig, build_model
 
@@ -68,7 +68,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CnnkitError(f"Cannot read checkpoint {path}: {exc.strerror or exc}.") from None
+        raise CnnkitError("errors.checkpoint_unreadable_file", path=path, reason=exc.strerror or exc) from None
     return from_bytes(data, str(path))
 
 
@@ -76,13 +76,12 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
     """Load a checkpoint from bytes (a file's content or an upload); safetensors or torch, never pickle code."""
     meta, state = _read_safetensors(data, name) if _is_safetensors(data) else _read_torch(data, name)
     if meta.get("format") != FORMAT:
-        raise CnnkitError(f"{name} is not a cnnkit checkpoint (no cnnkit metadata); train one with "
-                          "`python -m cnnkit train --out FILE` or the training page.")
+        raise CnnkitError("errors.checkpoint_not_cnnkit", name=name)
     try:
         config = ModelConfig.from_dict(meta["model"])
         model = build_model(config)
     except (KeyError, TypeError, CnnkitError) as exc:
-        raise CnnkitError(f"{name}: its model description is invalid ({exc}).") from None
+        raise CnnkitError("errors.checkpoint_bad_model", name=name, detail=exc) from None
     _load_state(model, state, name, config)
     model.eval()
     return Checkpoint(model, config, meta.get("dataset", "mnist"), list(meta["classes"]), float(meta["mean"]),
@@ -92,10 +91,10 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
 
 def read_state_dict(data: bytes, name: str) -> dict:
     """A plain weights file (torch's or safetensors), read without running pickled code: its tensors."""
-    kind = "weights file"
+    kind = "weights"
     state = _read_safetensors(data, name, kind)[1] if _is_safetensors(data) else _torch_load(data, name, kind)
     if not isinstance(state, dict):
-        raise CnnkitError(f"{name} is not a weights file: it holds a {type(state).__name__}, not a state_dict.")
+        raise CnnkitError("errors.weights_not_state_dict", name=name, kind=type(state).__name__)
     return state
 
 
@@ -107,12 +106,11 @@ def _is_safetensors(data: bytes) -> bool:
 def _read_torch(data: bytes, name: str) -> tuple[dict, dict]:
     obj = _torch_load(data, name)
     if not isinstance(obj, dict) or "state_dict" not in obj or not isinstance(obj.get("meta"), str):
-        raise CnnkitError(f"{name} is not a cnnkit checkpoint: it looks like a bare state_dict or another "
-                          "program's file, without the model description cnnkit needs.")
+        raise CnnkitError("errors.checkpoint_bare_state_dict", name=name)
     try:
         return json.loads(obj["meta"]), obj["state_dict"]
     except json.JSONDecodeError:
-        raise CnnkitError(f"{name}: its metadata is corrupt.") from None
+        raise CnnkitError("errors.checkpoint_corrupt_meta", name=name) from None
 
 
 def _torch_load(data: bytes, name: str, kind: str = "checkpoint"):
@@ -121,13 +119,11 @@ def _torch_load(data: bytes, name: str, kind: str = "checkpoint"):
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f" (it references {found.group(1)})" if found else ""
-        raise CnnkitError(f"{name} was refused: it carries pickled Python objects{what}, which could run code "
-                          "when loaded, so it was not opened. Only weights and plain metadata are accepted: "
-                          "save checkpoints with cnnkit.") from None
+        raise CnnkitError("errors.pickle_refused", name=name,
+                          reference=found.group(1) if found else "?") from None
     except Exception as exc:  # zip/truncation errors surface as RuntimeError, EOFError, ...
-        raise CnnkitError(f"{name} is not a readable {kind} (.pt or .safetensors): "
-                          f"{(str(exc).splitlines() or [type(exc).__name__])[0][:200]}") from None
+        raise CnnkitError("errors.unreadable", name=name, kind=Term(f"errors.kind.{kind}"),
+                          detail=(str(exc).splitlines() or [type(exc).__name__])[0][:200]) from None
 
 
 def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple[dict, dict]:
@@ -137,7 +133,7 @@ def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple
         header = json.loads(data[8:8 + header_len])
         return json.loads(header.get("__metadata__", {}).get("cnnkit", "{}")), state
     except Exception as exc:  # SafetensorError, ValueError, UnicodeDecodeError, IndexError on a few bytes, ...
-        raise CnnkitError(f"{name} is not a readable {kind} (.pt or .safetensors): {exc}") from None
+        raise CnnkitError("errors.unreadable", name=name, kind=Term(f"errors.kind.{kind}"), detail=exc) from None
 
 
 def _load_state(model: nn.Module, state: dict, name: str, config: ModelConfig) -> None:
@@ -150,6 +146,5 @@ def _load_state(model: nn.Module, state: dict, name: str, config: ModelConfig) -
             f"missing {', '.join(missing[:4])}" if missing else "",
             f"unexpected {', '.join(unexpected[:4])}" if unexpected else "",
             f"different shapes for {', '.join(wrong[:4])}" if wrong else "") if part)
-        raise CnnkitError(f"{name}: its weights do not fit the architecture it declares "
-                          f"({config.describe()}): {details}. It was saved from another model or config.")
+        raise CnnkitError("errors.checkpoint_mismatch", name=name, model=config.describe(), details=details)
     model.load_state_dict(state)

@@ -12,7 +12,7 @@ from torch import nn
 from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.data.datasets import Split
 from cnnkit.train.evaluation import Evaluation
-from cnnkit.i18n import text
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
 from cnnkit.train.jobs import Snapshot
 from cnnkit.train.loop import EpochStats
 from cnnkit.train.store import Run
@@ -25,11 +25,11 @@ def _t(key: str, lang: str, **values) -> str:
 
 
 def _figure(data: list[dict], title: str | None = None, xaxis: dict | None = None, yaxis: dict | None = None,
-            height: int = 320, **layout) -> go.Figure:
+            height: int = 320, lang: str = DEFAULT_LANGUAGE, **layout) -> go.Figure:
     """A figure from plain specs, validated once: several times cheaper than ``update_*`` calls, which
-    matters for the live charts redrawn twice a second next to a training thread."""
+    matters for the live charts redrawn twice a second next to a training thread. Numbers as ``lang`` writes them."""
     return go.Figure({"data": data, "layout": {
-        "title": {"text": title}, "height": height,
+        "title": {"text": title}, "height": height, "separators": formatter(lang).separators,
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"orientation": "h", "y": -0.2},
         "xaxis": xaxis or {}, "yaxis": yaxis or {}, **layout}})
 
@@ -51,7 +51,7 @@ def batch_loss_figure(snap: Snapshot, lang: str) -> go.Figure:
     return _figure([{**line, "y": snap.losses, "name": _t("raw", lang), "opacity": 0.4,
                      "line": {"width": 1, "color": COLORS[0]}},
                     {**line, "y": snap.smoothed, "name": _t("smoothed", lang), "line": {"width": 2.5, "color": COLORS[0]}}],
-                   _t("batch_loss", lang), _axis("epoch", lang, range=[0, snap.config.epochs]), _metric_axis("loss", lang))
+                   _t("batch_loss", lang), _axis("epoch", lang, range=[0, snap.config.epochs]), _metric_axis("loss", lang), lang=lang)
 
 
 def epoch_figure(epochs: Sequence[EpochStats], metric: str, total: int, lang: str) -> go.Figure:
@@ -64,7 +64,7 @@ def epoch_figure(epochs: Sequence[EpochStats], metric: str, total: int, lang: st
     notes = [] if epochs else [{"text": _t("after_first_epoch", lang), "showarrow": False, "x": (total + 1) / 2,
                                 "y": 0.5}]
     return _figure(data, _t(f"epoch_{metric}", lang), _axis("epoch", lang, range=[0.5, total + 0.5], dtick=1),
-                   _metric_axis(metric, **waiting), annotations=notes)
+                   _metric_axis(metric, **waiting), annotations=notes, lang=lang)
 
 
 def confusion_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Figure:
@@ -73,14 +73,14 @@ def confusion_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Fi
             "texttemplate": "%{z}", "showscale": False,
             "hovertemplate": _t("confusion_hover", lang) + "<extra></extra>"}
     return _figure([heat], None, _axis("predicted", lang, type="category", side="top"),
-                   _axis("true", lang, type="category", autorange="reversed"), height=520)
+                   _axis("true", lang, type="category", autorange="reversed"), height=520, lang=lang)
 
 
 def per_class_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Figure:
-    bars = {"type": "bar", "x": list(classes), "y": ev.per_class, "text": [f"{a:.1%}" for a in ev.per_class],
+    bars = {"type": "bar", "x": list(classes), "y": ev.per_class, "text": [formatter(lang).percent(a, 1) for a in ev.per_class],
             "marker": {"color": COLORS[0]}}
     return _figure([bars], _t("per_class", lang), _axis("class", lang, type="category"),
-                   _axis("accuracy", lang, tickformat=".0%", range=[0, 1.05]), height=360)
+                   _axis("accuracy", lang, tickformat=".0%", range=[0, 1.05]), height=360, lang=lang)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def kernels_figure(model: nn.Module, lang: str, columns: int = 8) -> go.Figure:
     hidden = {"visible": False}
     return _figure([heat], _t("kernels", lang, n=int(number.max())), hidden,
                    {**hidden, "autorange": "reversed", "scaleanchor": "x"},
-                   height=900 * grid.shape[0] // grid.shape[1] + 80)  # square pixels across a ~900 px page
+                   height=900 * grid.shape[0] // grid.shape[1] + 80, lang=lang)  # square pixels across a ~900 px page
 
 
 def runs_figure(runs: Sequence[Run], metric: str, lang: str) -> go.Figure:
@@ -141,7 +141,7 @@ def runs_figure(runs: Sequence[Run], metric: str, lang: str) -> go.Figure:
             for i, run in enumerate(runs) for split in splits]
     longest = max((len(r.epochs) for r in runs), default=1)
     return _figure(data, _t(f"runs_{metric}", lang), _axis("epoch", lang, range=[0.5, longest + 0.5], dtick=1),
-                   _metric_axis(metric), height=380)
+                   _metric_axis(metric), height=380, lang=lang)
 
 
 def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
@@ -166,7 +166,8 @@ def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
 
 def devices_figure(speeds: Sequence[DeviceSpeed], lang: str) -> go.Figure:
     """Training images/s per device, labelled with the speedup over the CPU."""
-    bars = {"type": "bar", "x": [s.device.label for s in speeds], "y": [s.images_per_s for s in speeds],
-            "text": [f"{s.images_per_s:,.0f} · ×{s.speedup:.1f}" for s in speeds],
+    fmt = formatter(lang)
+    bars = {"type": "bar", "x": [s.device.label_in(lang) for s in speeds], "y": [s.images_per_s for s in speeds],
+            "text": [f"{fmt.number(s.images_per_s)} · ×{fmt.number(s.speedup, 1)}" for s in speeds],
             "marker": {"color": [COLORS[0] if s.device.kind != "cpu" else COLORS[4] for s in speeds]}}
-    return _figure([bars], _t("devices", lang), None, _axis("images_per_s", lang), height=360, bargap=0.5)
+    return _figure([bars], _t("devices", lang), None, _axis("images_per_s", lang), height=360, bargap=0.5, lang=lang)

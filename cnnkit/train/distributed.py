@@ -43,8 +43,7 @@ def world_from_env(environ: Mapping[str, str] | None = None) -> World | None:
         rank = int(env["RANK"])
         return World(rank, size, int(env.get("LOCAL_RANK", rank)))
     except (KeyError, ValueError):
-        raise CnnkitError("WORLD_SIZE is set but RANK is missing or not a number: start distributed "
-                          "training with torchrun --nproc_per_node=N -m cnnkit train ...") from None
+        raise CnnkitError("errors.rank_missing") from None
 
 
 def rank_device(world: World | None, spec: str) -> torch.device:
@@ -53,11 +52,10 @@ def rank_device(world: World | None, spec: str) -> torch.device:
     if world is None or device.type == "cpu":
         return device
     if device.type != "cuda":
-        raise CnnkitError(f"Distributed training runs on CPUs (gloo) or CUDA GPUs (NCCL), not on {device.type}.")
+        raise CnnkitError("errors.distributed_device", device=device.type)
     count = torch.cuda.device_count()
     if world.local_rank >= count:
-        raise CnnkitError(f"This machine has {count} CUDA GPU(s) but torchrun started more processes on it; "
-                          f"use --nproc_per_node={count} or fewer.")
+        raise CnnkitError("errors.distributed_gpus", count=count)
     return torch.device("cuda", world.local_rank)
 
 

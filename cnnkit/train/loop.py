@@ -26,7 +26,7 @@ from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.data.datasets import Dataset, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 
@@ -64,21 +64,21 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.epochs < 1:
-            raise CnnkitError(f"Epochs must be at least 1, got {self.epochs}.")
+            raise CnnkitError("errors.epochs_min", epochs=self.epochs)
         if self.batch_size < 1:
-            raise CnnkitError(f"Batch size must be at least 1, got {self.batch_size}.")
+            raise CnnkitError("errors.batch_size_min", batch_size=self.batch_size)
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise CnnkitError(f"The learning rate must be a positive number, got {self.lr}.")
+            raise CnnkitError("errors.lr_positive", lr=self.lr)
         if self.optimizer not in OPTIMIZERS:
-            raise CnnkitError(f"Unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}.")
+            raise unknown_choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.schedule not in SCHEDULES:
-            raise CnnkitError(f"Unknown LR schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}.")
+            raise unknown_choice("schedule", self.schedule, SCHEDULES)
         if self.train_subset is not None and self.train_subset < 1:
-            raise CnnkitError(f"The training subset size must be positive, got {self.train_subset}.")
+            raise CnnkitError("errors.subset_positive", size=self.train_subset)
         if self.precision not in PRECISIONS:
-            raise CnnkitError(f"Unknown precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}.")
+            raise unknown_choice("precision", self.precision, PRECISIONS)
         if self.report_every < 1 or self.eval_batch_size < 1 or self.report_seconds < 0:
-            raise CnnkitError("report_every and eval_batch_size must be at least 1, report_seconds at least 0.")
+            raise CnnkitError("errors.report_settings")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -174,8 +174,7 @@ def native_bf16(device: torch.device) -> bool:
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype that ``precision`` means on ``device``; None for plain fp32."""
     if precision == "bf16" and device.type not in ("cpu", "cuda"):
-        raise CnnkitError(f"bf16 autocast runs on CPUs and CUDA GPUs, not on {device.type}; "
-                          "use precision fp32 there.")
+        raise CnnkitError("errors.bf16_device", device=device.type)
     if precision == "bf16" or (precision == "auto" and native_bf16(device)):
         return torch.bfloat16
     return None
@@ -221,13 +220,11 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
     amp = autocast_dtype(config.precision, device)
     processes = world.size if world else 1
     if config.batch_size % processes:
-        raise CnnkitError(f"Batch size {config.batch_size} must be a multiple of the {processes} processes: "
-                          "each takes an equal part of every batch.")
+        raise CnnkitError("errors.batch_per_process", batch_size=config.batch_size, processes=processes)
     dataset = dataset or load_dataset(config.dataset, config.data_dir)
     train_images = subset_size(dataset.train, config.train_subset) // processes * processes
     if config.batch_size > train_images:
-        raise CnnkitError(f"Batch size {config.batch_size} is larger than the training set "
-                          f"({train_images} images); choose at most {train_images}.")
+        raise CnnkitError("errors.batch_too_large", batch_size=config.batch_size, images=train_images)
     fmt = torch.channels_last if config.channels_last else torch.contiguous_format
     data = on_device(dataset, device=device, train_subset=config.train_subset, seed=config.seed,
                      rank=world.rank if world else 0, processes=processes, memory_format=fmt)
@@ -264,8 +261,7 @@ def train(config: TrainConfig, callback: Callback | None = None, stop: threading
     try:
         return _fit(run, callback or (lambda event: None), stop or threading.Event(), resume, on_epoch)
     except torch.cuda.OutOfMemoryError:
-        raise GpuOutOfMemory(f"The GPU ran out of memory with batch size {config.batch_size}: use a smaller "
-                             "batch size, or train on the CPU (--device cpu).") from None
+        raise GpuOutOfMemory("errors.gpu_out_of_memory", batch_size=config.batch_size) from None
 
 
 def _training_module(run: Prepared) -> nn.Module:
@@ -436,7 +432,7 @@ def measure_throughput(config: TrainConfig, dataset: Dataset, batches_to_time: i
         seen += len(yb)
     _sync(run.device)
     if start is None:
-        raise CnnkitError("Too few batches to measure; use a smaller batch size.")
+        raise CnnkitError("errors.too_few_batches")
     return seen / (time.perf_counter() - start)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.train.loop import TrainConfig
 
 PRESETS: dict[str, dict] = {
@@ -30,6 +30,6 @@ def apply_preset(config: TrainConfig, name: str) -> TrainConfig:
     try:
         values = dict(PRESETS[name])
     except KeyError:
-        raise CnnkitError(f"Unknown preset {name!r}; choose one of: {', '.join(PRESETS)}.") from None
+        raise unknown_choice("preset", name, PRESETS) from None
     model = replace(config.model, **values.pop("model", {}))
     return replace(config, model=model, **values)
