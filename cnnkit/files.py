@@ -12,11 +12,11 @@ from cnnkit.errors import CnnkitError
 def write_atomic(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; on failure the previous file is intact and the error says why."""
     path = Path(path)
+    if path.is_dir():
+        raise CnnkitError("files.errors.is_folder", path=str(path))
+    if path.exists() and not path.is_file():  # a device or a pipe: never replaced by a file
+        raise CnnkitError("files.errors.not_a_file", path=str(path))
     try:
-        if path.is_dir():
-            raise IsADirectoryError(21, "it is a folder")
-        if path.exists() and not path.is_file():  # a device or a pipe: never replaced by a file
-            raise OSError(22, "it is not a regular file")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:

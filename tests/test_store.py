@@ -130,7 +130,7 @@ def test_train_out_that_cannot_be_written_keeps_the_run_and_says_how_to_export(t
     result = cli("train", "--data-dir", tiny_idx, "--device", "cpu", "--runs-dir", runs, "--batch-size", "20",
                  "--out", "/dev/full", "--json")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "Could not write /dev/full" in result.stderr and "cnnkit runs export 1 --out" in result.stderr
+    assert "Could not write /dev/full: it is a device" in result.stderr and "cnnkit runs export 1 --out" in result.stderr
     assert json.loads(result.stdout.splitlines()[-1])["run_id"] == 1
     exported = tmp_path / "m.safetensors"
     assert cli("runs", "--runs-dir", runs, "export", "1", "--out", exported).returncode == 0
