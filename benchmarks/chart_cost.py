@@ -17,9 +17,11 @@ for batches in (100, 1_000, 10_000, 100_000):
     trace = LossTrace()
     for i in range(batches):
         trace.add(i / 938, 2.0 / (1 + i / 938))
-    epochs = [EpochStats(e, 10.0, 0.3, 0.9, 0.3, 0.9, 5000.0) for e in range(1, batches // 938 + 1)]
-    snap = Snapshot("#1", TrainConfig(epochs=max(1, len(epochs))), "running", 1, 1, 938, 1.0, None, 1.0,
-                    trace.x, trace.raw, trace.smooth, epochs, False)
+    epochs = [EpochStats(epoch=e, seconds=10.0, train_loss=0.3, train_accuracy=0.9, test_loss=0.3, test_accuracy=0.9,
+                         images_per_s=5000.0) for e in range(1, batches // 938 + 1)]
+    snap = Snapshot(run_id=1, name="#1", config=TrainConfig(epochs=max(1, len(epochs))), state="running", epoch=1,
+                    batch=1, batches=938, elapsed=1.0, eta=None, images_per_s=1.0, steps=trace.x, losses=trace.raw,
+                    smoothed=trace.smooth, epochs=epochs, stopping=False)
     times = []
     for _ in range(30):
         start = time.perf_counter()

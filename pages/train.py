@@ -411,10 +411,15 @@ def compare_runs(runs: list[Run]) -> None:
     labels = {k: t(f"runs.cols.{k}") if k in COMPARED else setting_label(k) for k in rows[0]}
     table([{labels[k]: v for k, v in row.items()} for row in rows],
           {labels["test_accuracy"]: fmt().percent, labels["best_accuracy"]: fmt().percent,
-           labels["seconds_per_epoch"]: fmt().seconds})
+           labels["seconds_per_epoch"]: fmt().seconds}, column_config=wide_name())
     for col, metric in zip(st.columns(2), ("accuracy", "loss")):
         col.plotly_chart(runs_figure(runs, metric, lang()), key=f"runs_{metric}_chart")
     st.plotly_chart(runs_bars_figure(runs, lang()), key="runs_bars_chart")
+
+
+def wide_name() -> dict:
+    """Run names in full: the name column is wide."""
+    return {t("runs.cols.name"): st.column_config.TextColumn(width="large")}
 
 
 COMPARED = ("id", "name", "status", "dataset", "train_images", "epochs", "test_accuracy", "best_accuracy",
@@ -437,7 +442,7 @@ def history() -> None:
     rows = [run_row(r) for r in runs]
     picked = table([{t(f"runs.cols.{k}"): v for k, v in row.items()} for row in rows],
                    {t("runs.cols.test_accuracy"): fmt().percent, t("runs.cols.seconds_per_epoch"): fmt().seconds},
-                   on_select="rerun", selection_mode="multi-row", key="runs_table")
+                   on_select="rerun", selection_mode="multi-row", key="runs_table", column_config=wide_name())
     chosen = [runs[i] for i in picked.selection.rows if i < len(runs)]
     if not chosen:
         st.caption(t("runs.page.pick"))

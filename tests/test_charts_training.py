@@ -4,8 +4,11 @@ import pytest
 import torch
 
 from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
-                                    kernels_figure, mistakes, per_class_figure, runs_figure)
-from cnnkit.train.comparison import DeviceSpeed, RunRecord
+                                    kernels_figure, mistakes, per_class_figure, runs_bars_figure,
+                                    runs_figure)
+from cnnkit.nets.builder import ModelConfig
+from cnnkit.train.comparison import DeviceSpeed
+from cnnkit.train.store import RunStore
 from cnnkit.data.datasets import Split
 from cnnkit.devices import DeviceInfo
 from cnnkit.train.evaluation import Evaluation
@@ -17,15 +20,17 @@ CLASSES = tuple(str(d) for d in range(10))
 
 
 def epochs(*test_accuracies):
-    return [EpochStats(i, 10.0, 1.0 / i, acc - 0.01, 0.5 / i, acc, 500.0) for i, acc in enumerate(test_accuracies, 1)]
+    return [EpochStats(epoch=i, seconds=10.0, train_loss=1.0 / i, train_accuracy=acc - 0.01, test_loss=0.5 / i,
+                       test_accuracy=acc, images_per_s=500.0) for i, acc in enumerate(test_accuracies, 1)]
 
 
 def snapshot(batches: int, epochs_done=()) -> Snapshot:
     trace = LossTrace()
     for i in range(batches):
         trace.add(i / 100, 2.0 / (1 + i / 100))
-    return Snapshot("#1 convnet", TrainConfig(epochs=3), "running", 1, 1, 100, 1.0, None, 500.0, trace.x,
-                    trace.raw, trace.smooth, list(epochs_done), False)
+    return Snapshot(run_id=1, name="#1 convnet", config=TrainConfig(epochs=3), state="running", epoch=1, batch=1,
+                    batches=100, elapsed=1.0, eta=None, images_per_s=500.0, steps=trace.x, losses=trace.raw,
+                    smoothed=trace.smooth, epochs=list(epochs_done), stopping=False)
 
 
 def evaluation() -> Evaluation:
@@ -85,17 +90,39 @@ def test_first_layer_kernels_are_tiled_on_one_symmetric_scale(arch, kernels, siz
     assert kernels_figure(model, "ru").layout.title.text == f"Ядра первой свёртки: {kernels}"
 
 
-def test_runs_are_overlaid_one_color_each():
-    config = TrainConfig()
-    runs = [RunRecord(name, config, "cpu", "completed", 100, 1000, 10.0, h[-1].test_accuracy, tuple(h))
-            for name, h in (("#1 convnet", epochs(0.9, 0.95)), ("#2 convnet+extra_conv", epochs(0.93)))]
+def stored_runs(tmp_path) -> list:
+    """Two stored runs: two epochs of the ConvNet, one epoch of a long-named experiment."""
+    store = RunStore(tmp_path)
+    for name, history, config in (("#1 convnet", epochs(0.9, 0.95), TrainConfig()),
+                                  ("#2 convnet with an extra conv layer and a long name", epochs(0.93),
+                                   TrainConfig(model=ModelConfig(extra_conv=True)))):
+        run_id = store.create(config, name=name)
+        for e in history:
+            store.add_epoch(run_id, e, e.epoch / len(history))
+        store.finish(run_id, "finished")
+        store.update(run_id, parameters=1000 * run_id)
+    return store.list()[::-1]
+
+
+def test_runs_are_overlaid_one_color_each_with_full_names(tmp_path):
+    runs = stored_runs(tmp_path)
     accuracy = runs_figure(runs, "accuracy", "en")
-    assert [t.name for t in accuracy.data] == ["#1 convnet", "#2 convnet+extra_conv"]
+    assert [t.name for t in accuracy.data] == ["#1 convnet", "#2 convnet with an extra conv layer and a long name"]
     assert list(accuracy.data[0].y) == [0.9, 0.95] and accuracy.data[0].line.color != accuracy.data[1].line.color
     assert list(accuracy.layout.xaxis.range) == [0.5, 2.5]
+    assert accuracy.data[1].marker.size > accuracy.data[0].marker.size  # a one-epoch run is a visible marker
+    assert runs[1].name in accuracy.data[1].hovertemplate
     loss = runs_figure(runs, "loss", "en")
     assert [(t.name, t.line.dash, t.showlegend) for t in loss.data][:2] == [("#1 convnet", "solid", True),
                                                                            ("#1 convnet", "dash", False)]
+
+
+def test_runs_bars_show_accuracy_parameters_and_seconds_per_run(tmp_path):
+    runs = stored_runs(tmp_path)
+    bars = runs_bars_figure(runs, "en")
+    accuracy, params, seconds = bars.data
+    assert list(accuracy.y) == [0.95, 0.93] and list(params.y) == [1000, 2000] and list(seconds.y) == [10.0, 10.0]
+    assert list(accuracy.customdata) == [r.name for r in runs]  # full names on hover
 
 
 def test_device_speeds_are_labelled_with_the_speedup():

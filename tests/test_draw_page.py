@@ -144,7 +144,8 @@ def test_a_stored_run_is_offered_and_used(shipped, tmp_path, monkeypatch):
     store = RunStore(tmp_path)
     run_id = store.create(TrainConfig(dataset="fashion-mnist"), name="my first run")
     save_checkpoint(random_checkpoint(dataset="fashion-mnist", seed=3), store.folder(run_id) / "best.pt")
-    store.add_epoch(run_id, EpochStats(1, 2.0, 0.9, 0.7, 0.8, 0.71, 900.0), 1.0)
+    store.add_epoch(run_id, EpochStats(epoch=1, seconds=2.0, train_loss=0.9, train_accuracy=0.7, test_loss=0.8,
+                                       test_accuracy=0.71, images_per_s=900.0), 1.0)
     store.finish(run_id, "finished")
     at = open_page()
     choice = at.selectbox(key="draw_model")

@@ -28,7 +28,8 @@ def cli(*args, **kwargs):
 
 
 def stats(epoch: int, acc: float) -> EpochStats:
-    return EpochStats(epoch, 1.5, 0.5, acc, 0.4, acc, 1000.0)
+    return EpochStats(epoch=epoch, seconds=1.5, train_loss=0.5, train_accuracy=acc, test_loss=0.4,
+                      test_accuracy=acc, images_per_s=1000.0)
 
 
 def test_a_run_round_trips_and_is_still_there_for_a_new_process(tmp_path):

@@ -157,9 +157,9 @@ def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
             for i, (_, values, fmt) in enumerate(columns)]
     layout = {}
     for i, (key, _, fmt) in enumerate(columns):
-        layout[f"xaxis{i + 1}"] = {"domain": [i / 3 + 0.04, (i + 1) / 3 - 0.04], "anchor": f"y{i + 1}"}
-        layout[f"yaxis{i + 1}"] = {"anchor": f"x{i + 1}", "title": {"text": _t(key, lang)},
-                                   "tickformat": fmt.replace(",d", ",")}
+        layout[f"xaxis{i + 1}"] = {"domain": [i / 3 + 0.05, (i + 1) / 3 - 0.02], "anchor": f"y{i + 1}",
+                                   "type": "category", "title": {"text": _t(key, lang)}}
+        layout[f"yaxis{i + 1}"] = {"anchor": f"x{i + 1}", "tickformat": fmt.replace(",d", ",")}
     return go.Figure({"data": data, "layout": {"title": {"text": _t("runs_bars", lang)}, "height": 340,
                                                "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, **layout}})
 

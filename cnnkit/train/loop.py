@@ -84,7 +84,7 @@ class TrainConfig:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BatchProgress:
     epoch: int  # 1-based
     batch: int  # 1-based, within the epoch
@@ -95,7 +95,7 @@ class BatchProgress:
     elapsed: float  # seconds since the start of training
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EpochStats:
     epoch: int
     seconds: float  # training time of the epoch, without evaluation
@@ -329,7 +329,8 @@ class Reporter:
         now = self.last = time.perf_counter()
         if math.isfinite(value):
             rate = self.window_seen * self.run.processes / max(now - self.window_start, 1e-9)
-            self.callback(BatchProgress(epoch, batch, self.run.steps, value, correct / seen, rate, now - self.start))
+            self.callback(BatchProgress(epoch=epoch, batch=batch, batches=self.run.steps, loss=value,
+                                        running_accuracy=correct / seen, images_per_s=rate, elapsed=now - self.start))
         self.window_start, self.window_seen = now, 0
         return value
 
@@ -361,7 +362,8 @@ def _end_epoch(run: Prepared, epoch: int, sums: Sums, seconds: float) -> tuple[E
     """The epoch's training totals over every process and its test evaluation."""
     loss, correct, seen = sums.across(run.world, sums.loss)
     ev = evaluate(run.model, run.data.x_test, run.data.y_test, batch_size=run.config.eval_batch_size)
-    return EpochStats(epoch, seconds, loss / seen, correct / seen, ev.loss, ev.accuracy, seen / seconds), ev
+    return EpochStats(epoch=epoch, seconds=seconds, train_loss=loss / seen, train_accuracy=correct / seen,
+                      test_loss=ev.loss, test_accuracy=ev.accuracy, images_per_s=seen / seconds), ev
 
 
 def _optimization(run: Prepared, resume: Resume | None):

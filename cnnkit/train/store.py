@@ -232,9 +232,7 @@ class RunStore:
         marks = ",".join("?" * len(ids))
         out: dict[int, list[EpochStats]] = {}
         for r in self._read(f"SELECT * FROM epochs WHERE run_id IN ({marks}) ORDER BY run_id, epoch", tuple(ids)):
-            out.setdefault(r["run_id"], []).append(EpochStats(
-                r["epoch"], r["seconds"], r["train_loss"], r["train_accuracy"], r["test_loss"], r["test_accuracy"],
-                r["images_per_s"]))
+            out.setdefault(r["run_id"], []).append(EpochStats(**{k: r[k] for k in EpochStats.__dataclass_fields__}))
         return {k: tuple(v) for k, v in out.items()}
 
     def _run(self, row: sqlite3.Row, epochs: tuple[EpochStats, ...]) -> Run:
