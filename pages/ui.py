@@ -26,6 +26,13 @@ def t(key: str, **values):
     return text(key, lang(), **values)
 
 
+def names(prefix: str):
+    """A widget's ``format_func`` naming each option by ``<prefix>.<option>`` in this run's language (the
+    language is read now: a test harness may call a ``format_func`` after the run, outside the session)."""
+    language = lang()
+    return lambda option: text(f"{prefix}.{option}", language)
+
+
 def fmt() -> Formatter:
     """The chosen language's way of writing numbers, percentages and durations."""
     return formatter(lang())
