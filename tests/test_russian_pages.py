@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pyarrow as pa
 import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
@@ -90,9 +91,10 @@ def visible_texts(at: AppTest) -> list[str]:
         kind = getattr(node, "type", "")
         if kind in ("code", "latex", "json", "exception"):
             return
-        if kind in ("arrow_data_frame", "dataframe"):
-            frame = node.value
-            out.extend(map(str, frame.columns))
+        if kind in ("arrow_data_frame", "dataframe"):  # the cells as shown: the Styler's texts where there is one
+            shown = node.proto.arrow_data.styler.display_values
+            frame = pa.ipc.open_stream(shown).read_all().to_pandas() if shown else node.value
+            out.extend(map(str, node.value.columns))
             out.extend(str(v) for col in frame.columns for v in frame[col] if isinstance(v, str))
             return
         proto = getattr(node, "proto", None)
