@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from cnnkit.devices import list_devices
 from cnnkit.guide.registry import ARCHITECTURES, builders
 from cnnkit.i18n import LANGUAGES, text
+from pages.ui import job_manager
 from tests.conftest import ROOT
 
 # Names, abbreviations and code words a Russian text keeps in Latin letters.
@@ -157,7 +158,7 @@ def walk_train(lang: str, data):
     at = page("pages/train.py", lang)
     yield "settings", at
     rerun(at, lang, train_autostart=True)  # as the Train button does (AppTest cannot click it after a switch)
-    assert at.session_state["train_job"].join(120)
+    assert job_manager().job(int(at.session_state["train_run"])).join(120)
     yield "results, runs and devices", rerun(at, lang)
 
 
@@ -188,9 +189,13 @@ def test_draw_modes(lang):
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))
-def test_training_page_before_and_after_a_run(lang, tiny_idx, monkeypatch):
+def test_training_page_before_and_after_a_run(lang, tiny_idx, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNKIT_DATA_DIR", str(tiny_idx))
-    check(walk_train(lang, tiny_idx), lang)
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
+    try:
+        check(walk_train(lang, tiny_idx), lang)
+    finally:
+        job_manager().stop_all(60)
 
 
 def test_offline_with_an_empty_data_folder_the_training_page_says_so_in_russian(tmp_path, monkeypatch):
@@ -202,6 +207,7 @@ def test_offline_with_an_empty_data_folder_the_training_page_says_so_in_russian(
 
     monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
     monkeypatch.setenv("CNNKIT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
     at = page("pages/train.py", "ru")
     (error,) = [e.value for e in at.error]
     assert error.startswith("MNIST не найден") and text("train.local", "ru") in error
