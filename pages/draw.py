@@ -14,7 +14,7 @@ from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
 from cnnkit.infer.preprocess import DigitSteps, normalize
-from pages.ui import error_text, fmt, num, owner, private_runs, run_store, t
+from pages.ui import error_text, fmt, names, num, owner, private_runs, run_store, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 UNSURE = 0.6  # below this top probability the page says the network is unsure
@@ -312,7 +312,7 @@ def photo_mode() -> None:
 st.title(t("draw.title"))
 st.markdown(t("draw.intro"))
 mode = st.segmented_control(t("draw.mode.label"), ["draw", "upload", "photo"], default="draw", required=True,
-                            format_func=lambda m: t(f"draw.mode.{m}"), key="draw_mode")
+                            format_func=names("draw.mode"), key="draw_mode")
 if mode == "photo":
     photo_mode()
 else:

@@ -294,7 +294,9 @@ def receptive_field() -> None:
     picture_col, table_col = st.columns([3, 2])
     image = blocks.mnist_digit(0)[0] if blocks.mnist_count() else blocks.picture("digit", config.image_size)
     picture_col.plotly_chart(charts.receptive_field_figure(image, rows, lang()), key="guide_field")
-    table_col.dataframe([{t("guide.card.col_layer"): r.layer, "k": r.kernel, "s": r.stride, "p": r.padding,
+    layer = {"input": t("guide.blocks.field_input")}
+    table_col.dataframe([{t("guide.card.col_layer"): layer.get(r.layer, r.layer), "k": r.kernel, "s": r.stride,
+                          "p": r.padding,
                           t("guide.blocks.field_size"): f"{r.size}×{r.size}", t("guide.blocks.field_jump"): r.jump,
                           t("guide.blocks.field_seen"): f"{r.field}×{r.field}"} for r in rows], hide_index=True)
     table_col.caption(t("guide.blocks.field_caption", field=rows[-1].field, size=config.image_size))

@@ -25,8 +25,8 @@ from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parame
 from cnnkit.nets.summary import layer_table
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
-from pages.ui import (classroom, error_text, fmt, job_manager, lang, num, owner, private_runs, run_store, t,
-                      table)
+from pages.ui import (classroom, error_text, fmt, job_manager, lang, names, num, owner, private_runs, run_store,
+                      t, table)
 
 # How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
 # more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
@@ -82,7 +82,7 @@ def busy() -> bool:
 
 def data_settings() -> Dataset | None:
     source = st.selectbox(t("train.dataset"), [*DATASETS, LOCAL], key="train_dataset",
-                          format_func=lambda k: t("train.local") if k == LOCAL else DATASETS[k].title)
+                          format_func={LOCAL: t("train.local"), **{k: d.title for k, d in DATASETS.items()}}.get)
     if source == LOCAL:
         folder = st.text_input(t("train.folder"), key="train_folder", placeholder="/path/to/idx-folder").strip()
         name = st.radio(t("train.classes_of"), list(DATASETS), format_func=lambda k: DATASETS[k].title,
@@ -114,18 +114,19 @@ def use_recipe() -> None:
 def settings() -> tuple[TrainConfig, Dataset | None]:
     """The controls, and the config and dataset they describe (the dataset is None when it failed)."""
     data_col, model_col, train_col = st.columns(3, gap="large")
+    everything, grouped = t("train.all"), fmt()
     with data_col:
         st.subheader(t("train.data"))
         dataset = data_settings()
         subset = st.select_slider(t("train.subset"), SUBSETS, value=None, key="train_subset",
-                                  format_func=lambda n: t("train.all") if n is None else num(n))
+                                  format_func=lambda n: everything if n is None else grouped.number(n))
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
         labels = {d.id: d.label_in(lang()) for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
     with model_col:
         st.subheader(t("train.model"))
         model = ModelConfig(
-            st.radio(t("train.arch"), list(FAMILIES), format_func=lambda k: t(f"train.archs.{k}"),
+            st.radio(t("train.arch"), list(FAMILIES), format_func=names("train.archs"),
                      horizontal=True, key="train_arch"),
             extra_conv=st.toggle(t("train.extra_conv"), key="train_extra_conv"),
             pooling=not st.toggle(t("train.no_pooling"), key="train_no_pooling"),
@@ -135,7 +136,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             dropout=st.slider(t("train.dropout"), 0.0, 0.9, 0.0, 0.05, key="train_dropout"))
     with train_col:
         st.subheader(t("train.hyper"))
-        st.segmented_control(t("train.recipe"), list(PRESETS), format_func=lambda k: t(f"train.recipes.{k}"),
+        st.segmented_control(t("train.recipe"), list(PRESETS), format_func=names("train.recipes"),
                              key="train_recipe", on_change=use_recipe, help=t("train.recipe_help"))
         config = TrainConfig(
             dataset=dataset.info.name if dataset else "mnist", data_dir=st.session_state.get("train_data_dir"),
@@ -143,10 +144,10 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             epochs=st.number_input(t("train.epochs"), 1, 100, 1, key="train_epochs"),
             batch_size=st.number_input(t("train.batch_size"), 1, 60_000, 64, key="train_batch_size"),
             optimizer=st.selectbox(t("train.optimizer"), OPTIMIZERS, key="train_optimizer",
-                                   format_func=lambda k: t(f"train.optimizers.{k}")),
+                                   format_func=names("train.optimizers")),
             lr=st.number_input(t("train.lr"), 1e-6, 1e3, 1e-3, 1e-4, format="%g", key="train_lr"),
             schedule=st.selectbox(t("train.schedule"), SCHEDULES, key="train_schedule",
-                                  format_func=lambda k: t(f"train.schedules.{k}"), help=t("train.schedule_help")),
+                                  format_func=names("train.schedules"), help=t("train.schedule_help")),
             seed=st.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed"),
             train_subset=subset, augment=augment, device=device)
     return config, dataset

@@ -1,6 +1,7 @@
 """What every page shares: the current language, its texts and its way of writing numbers."""
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import secrets
@@ -26,6 +27,13 @@ def t(key: str, **values):
     return text(key, lang(), **values)
 
 
+def names(prefix: str):
+    """A widget's ``format_func`` naming each option by ``<prefix>.<option>`` in this run's language (the
+    language is read now: a test harness may call a ``format_func`` after the run, outside the session)."""
+    language = lang()
+    return lambda option: text(f"{prefix}.{option}", language)
+
+
 def fmt() -> Formatter:
     """The chosen language's way of writing numbers, percentages and durations."""
     return formatter(lang())
@@ -41,12 +49,19 @@ def table(rows: list[dict], formats: dict | None = None, **kwargs):
     function for the columns that need more than grouped integers); empty cells show "—". The values stay
     numbers, so columns still sort as numbers."""
     frame = pd.DataFrame(rows)
-    plain = {c: _cell for c in frame.columns if any(isinstance(v, numbers.Number) for v in frame[c])}
-    return st.dataframe(frame.style.format({**plain, **(formats or {})}, na_rep="—"), hide_index=True, **kwargs)
+    shown = {c: fmt().value for c in frame.columns
+             if any(v is None or isinstance(v, numbers.Number) and not isinstance(v, bool) for v in frame[c])}
+    shown.update(formats or {})
+    return st.dataframe(frame.style.format({c: _or_dash(f) for c, f in shown.items()}), hide_index=True, **kwargs)
 
 
-def _cell(value) -> str:
-    return fmt().value(round(value) if isinstance(value, float) and value.is_integer() else value)
+def _or_dash(write):
+    """``write`` for the values there are, "—" for the empty cells (None, NaN); whole floats as integers."""
+    def cell(value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        return write(round(value) if isinstance(value, float) and value.is_integer() else value)
+    return cell
 
 
 def language_switch() -> None:
