@@ -15,10 +15,11 @@ from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_fi
                                  kernels_figure, mistakes, per_class_figure, runs_bars_figure, runs_figure)
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.train.comparison import compare_devices, comparison_rows, epoch_seconds
-from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_size
+from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_choices, subset_size
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import lookup
+from cnnkit.paths import allowed_path
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.store import Run, evaluation_from_dict, parse_id, reason_text
 from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
@@ -40,7 +41,7 @@ SUBSETS = (300, 1000, 3000, 10_000, 30_000, None)  # None: the whole training se
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def load(name: str, folder: str, download: bool) -> Dataset:
+def load(name: str | None, folder: str, download: bool) -> Dataset:
     return load_dataset(name, folder, download, progress=lambda message: None)
 
 
@@ -85,21 +86,23 @@ def data_settings() -> Dataset | None:
                           format_func=lambda k: t("train.local") if k == LOCAL else DATASETS[k].title)
     if source == LOCAL:
         folder = st.text_input(t("train.folder"), key="train_folder", placeholder="/path/to/idx-folder").strip()
-        name = st.radio(t("train.classes_of"), list(DATASETS), format_func=lambda k: DATASETS[k].title,
-                        horizontal=True, key="train_local_kind")
+        name = None  # the folder's content says what it holds
         if not folder:
             st.info(t("train.folder_needed"))
             return None
     else:
         name, folder = source, str(default_data_dir())
     try:
+        if source == LOCAL:
+            folder = str(allowed_path(folder, "folder"))
         with st.spinner(t("train.loading")):
             dataset = load(name, folder, source != LOCAL)
     except CnnkitError as exc:
         st.error(error_text(exc))
         st.info(t("train.offline_hint"))
         return None
-    st.caption(t("train.source", source=dataset.source, train=num(len(dataset.train)), test=num(len(dataset.test))))
+    st.caption(t("safety.data_source", data=dataset.info.label(lang()), train=num(len(dataset.train)),
+                 test=num(len(dataset.test)), classes=", ".join(dataset.info.classes)))
     st.session_state["train_data_dir"] = folder  # kept with the run, to show its mistakes later
     return dataset
 
@@ -117,8 +120,13 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
     with data_col:
         st.subheader(t("train.data"))
         dataset = data_settings()
-        subset = st.select_slider(t("train.subset"), SUBSETS, value=None, key="train_subset",
-                                  format_func=lambda n: t("train.all") if n is None else num(n))
+        total = len(dataset.train) if dataset else None
+        offered = subset_choices(SUBSETS, total)
+        if st.session_state.get("train_subset") not in offered:  # a smaller dataset than the last one
+            st.session_state.pop("train_subset")
+        subset = st.select_slider(t("train.subset"), offered, value=None, key="train_subset",
+                                  format_func=lambda n: num(n) if n else t("safety.subset_all", total=num(total))
+                                  if total else t("train.all"))
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
         labels = {d.id: d.label_in(lang()) for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")

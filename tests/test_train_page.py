@@ -213,7 +213,7 @@ def test_bad_input_gives_clear_messages_not_tracebacks(at, tmp_path):
     assert "Batch size 5000 is larger than the training set (300 images)" in texts(at.error)
     at.selectbox(key="train_dataset").set_value("local").run()
     at.text_input(key="train_folder").set_value(str(tmp_path / "absent")).run()
-    assert "MNIST not found" in texts(at.error) and "Local IDX folder" in texts(at.info)
+    assert "can be opened here" in texts(at.error) and "Local IDX folder" in texts(at.info)
     assert at.button(key="train_start").disabled and not at.exception
 
 

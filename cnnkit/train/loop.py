@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.data.datasets import Dataset, augment, dataset_info, load_dataset, subset_size
+from cnnkit.data.datasets import Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
 from cnnkit.errors import CnnkitError, unknown_choice
@@ -75,6 +75,8 @@ class TrainConfig:
             raise unknown_choice("schedule", self.schedule, SCHEDULES)
         if self.train_subset is not None and self.train_subset < 1:
             raise CnnkitError("errors.subset_positive", size=self.train_subset)
+        if not self.device.strip():
+            raise CnnkitError("safety.device_empty")
         if self.precision not in PRECISIONS:
             raise unknown_choice("precision", self.precision, PRECISIONS)
         if self.report_every < 1 or self.eval_batch_size < 1 or self.report_seconds < 0:
@@ -116,6 +118,7 @@ class TrainResult:
     history: list[EpochStats] = field(default_factory=list)
     evaluation: Evaluation | None = None
     seconds: float = 0.0
+    data: DatasetInfo | None = None  # what it trained on (custom IDX data has no name in DATASETS)
 
     @property
     def params(self) -> int:
@@ -123,12 +126,13 @@ class TrainResult:
 
     def to_checkpoint(self) -> Checkpoint:
         """The trained model with its card (config, data, normalization, metrics, history)."""
-        info = dataset_info(self.config.dataset)
+        info = self.data or dataset_info(self.config.dataset)
         ev = self.evaluation
         metrics = {"test_accuracy": ev.accuracy, "test_loss": ev.loss, "per_class": ev.per_class} if ev else {}
         metrics.update(status=self.status, device=self.device, seconds=round(self.seconds, 2))
         return Checkpoint(copy.deepcopy(self.model).cpu().eval(),
-                          replace(self.config.model, num_classes=len(info.classes)), info.name,
+                          replace(self.config.model, num_classes=len(info.classes)),
+                          info.recorded,
                           list(info.classes), info.mean, info.std, metrics, [asdict(e) for e in self.history],
                           self.config.to_dict())
 
@@ -194,6 +198,7 @@ class Prepared:
     device: torch.device
     model: nn.Module
     data: DeviceData
+    info: DatasetInfo  # what the data is: class names, normalization
     generator: torch.Generator
     world: World | None = None  # the processes training together, None for a lone process
     amp: torch.dtype | None = None  # autocast dtype of the training steps, None for fp32
@@ -231,6 +236,7 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
     torch.manual_seed(config.seed)
     model = build_model(replace(config.model, num_classes=len(dataset.info.classes))).to(device)
     return Prepared(config=config, device=device, model=model.to(memory_format=fmt), data=data, world=world,
+                    info=dataset.info,
                     generator=torch.Generator().manual_seed(config.seed + (world.rank if world else 0)), amp=amp)
 
 
@@ -386,7 +392,7 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resum
     optimizer, scheduler = _optimization(run, resume)
     net = _training_module(run)
     result = TrainResult(config, model, str(run.device), "completed", "Training completed.",
-                         history=list(resume.history) if resume else [])
+                         history=list(resume.history) if resume else [], data=run.info)
     reporter = Reporter(run, callback)
     done_before = resume.seconds if resume else 0.0
     trained_since_eval = False  # whether the model changed since its last test evaluation
