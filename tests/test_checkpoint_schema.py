@@ -73,8 +73,8 @@ CASES = {
     "int_tensor": (lambda m, s: s.update({"conv1.bias": torch.zeros(32, dtype=torch.int32)}),
                    "evil.pt was refused: its weight conv1.bias holds torch.int32 values, not floating-point numbers."),
     "shape": (lambda m, s: s.update({"fc2.weight": torch.zeros(3, 128)}),
-              "evil.pt was refused: its weights do not fit the architecture it declares (convnet): different "
-              "shapes for fc2.weight. It was saved from another model."),
+              "evil.pt: its weights do not fit the architecture it declares (convnet): different "
+              "shapes for fc2.weight. It was saved from another model or config."),
     "accuracy_text": (lambda m, s: m["metrics"].update(test_accuracy="99%"),
                       "evil.pt was refused: its metadata field “metrics.test_accuracy” must be a number, not '99%'."),
 }
