@@ -354,7 +354,9 @@ def results(run: Run) -> None:
     with wrong:
         data = None
         try:
-            data = load(run.dataset, run.config.get("data_dir") or str(default_data_dir()), False)
+            named = run.config.get("dataset")  # "custom" for custom IDX data: whatever its folder holds
+            data = load(named if named in DATASETS else None, run.config.get("data_dir") or str(default_data_dir()),
+                        False)
         except CnnkitError:
             st.caption(t("runs.page.no_data"))
         if data is not None:
