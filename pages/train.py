@@ -293,11 +293,15 @@ def outcome(run: Run) -> None:
                      seconds=fmt().seconds(run.seconds or 0)))
     elif run.status == "stopped":
         st.warning(t("runs.page.stopped", name=run.name, epochs=len(run.epochs), reason=reason_text(run.reason, lang())))
-    elif reason.get("key") == "runs.reasons.diverged":
+    elif reason.get("kind") == "diverged" or reason.get("key") == "runs.reasons.diverged":
         lower = config.lr / 10
-        st.error(t("train.diverged", epoch=max(len(run.epochs) + 1, 1), lr=fmt().value(config.lr),
-                   optimizer=config.optimizer, lower=fmt().value(lower)))
-        st.button(t("train.retry_lr", lr=fmt().value(lower)), on_click=retry, kwargs={"train_lr": lower})
+        if reason.get("kind") == "diverged":  # the stored cause: NaN loss, growing loss or NaN weights
+            st.error(reason_text(reason, lang()))
+        else:
+            st.error(t("train.diverged", epoch=max(len(run.epochs) + 1, 1), lr=fmt().value(config.lr),
+                       optimizer=config.optimizer, lower=fmt().value(lower)))
+        st.button(t("train.retry_lr", lr=fmt().value(lower)), on_click=retry, kwargs={"train_lr": lower},
+                  key="train_retry_lr", type="primary")
     else:
         st.error(t("runs.page.failed", name=run.name, reason=reason_text(run.reason, lang())))
         if reason.get("kind") == "GpuOutOfMemory":

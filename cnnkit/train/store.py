@@ -441,6 +441,8 @@ def result_reason(result: TrainResult) -> dict | None:
     config = result.config
     if result.status == "stopped":
         return {"key": "runs.reasons.stopped", "values": {"epochs": len(result.history)}}
+    if result.status == "diverged" and result.divergence:
+        return {"key": result.divergence.key, "kind": "diverged", "values": result.divergence.values()}
     if result.status == "diverged":
         return {"key": "runs.reasons.diverged", "values": {"lr": f"{config.lr:g}", "lower": f"{config.lr / 10:g}"}}
     return None
