@@ -15,8 +15,11 @@ st.set_page_config(page_title="cnnkit — CNN studio", page_icon="🧠", layout=
 language_switch()
 owner()  # the user's token in the URL on every page, so that a reload finds their runs
 
+# The default page is served at "/" whatever its url_path (which only names it); "/home", which links and
+# bookmarks use, opens the same page through a hidden twin instead of "Page not found".
 PAGES = [
-    st.Page("pages/home.py", title=t("nav.home"), icon="🏠", default=True, url_path="home"),
+    st.Page("pages/home.py", title=t("nav.home"), icon="🏠", default=True, url_path="start"),
+    st.Page("pages/home.py", title=t("nav.home"), icon="🏠", url_path="home", visibility="hidden"),
     st.Page("pages/guide.py", title=t("nav.guide"), icon="🏛️", url_path="guide"),
     st.Page("pages/train.py", title=t("nav.train"), icon="🏋️", url_path="train"),
     st.Page("pages/draw.py", title=t("nav.draw"), icon="✏️", url_path="draw"),

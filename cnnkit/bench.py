@@ -218,7 +218,7 @@ def run_bench(base: TrainConfig, dataset: Dataset, sections: list[str], target: 
         if section == "compare":
             out[section] = notebook_vs_engine(base, dataset, store)
         elif section == "target":
-            out[section] = targets(base, dataset, target or TARGETS[dataset.info.name], max_epochs, store)
+            out[section] = targets(base, dataset, target or TARGETS.get(dataset.info.name, 0.9), max_epochs, store)
         elif section == "latency":
             out[section] = latency(checkpoint, latency_runs)
         else:

@@ -14,8 +14,9 @@ import torch
 from cnnkit.bench import SECTIONS
 from cnnkit.nets.checkpoints import save_checkpoint
 from cnnkit.data.datasets import DATASETS, load_dataset, subset_size, to_tensor
-from cnnkit.train.distributed import main_first, process_group, rank_device, world_from_env
+from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import text
 from cnnkit.train.evaluation import evaluate
 from cnnkit.nets.builder import FAMILIES
 from cnnkit.train.presets import PRESETS, apply_preset
@@ -213,7 +214,7 @@ def cmd_train(args) -> int:
         config, run = _resumed(args, store or RunStore(args.runs_dir), config)
         resume = (store or RunStore(args.runs_dir)).resume_state(run.id)
     rank_device(world, config.device)  # an absent device is reported before the data is loaded
-    with process_group(world, config.device):
+    with one_line_when_stopped(world), process_group(world, config.device):
         with main_first(world):  # rank 0 downloads the data, if needed, before the others read it
             dataset = load_dataset(config.dataset, config.data_dir, not args.offline,
                                    progress=lambda m: print(m, file=sys.stderr))
@@ -222,15 +223,18 @@ def cmd_train(args) -> int:
             if run is None:
                 run_id = store.create(config, name=args.name or "", source="torchrun" if world else "cli",
                                       train_images=subset_size(dataset.train, config.train_subset),
-                                      test_images=len(dataset.test))
+                                      test_images=len(dataset.test), dataset=dataset.info.recorded)
             else:
                 run_id = run.id
                 store.truncate_epochs(run_id, len(resume.history))
                 store.claim(run_id)
             recorder = Recorder(store, run_id, config.epochs)
+            if config.train_subset and config.train_subset > len(dataset.train):
+                print(text("safety.subset_above", asked=f"{config.train_subset:,}", total=f"{len(dataset.train):,}"),
+                      file=sys.stderr)
             processes = f" × {world.size} processes" if world else ""
             again = f", resuming after epoch {len(resume.history)}" if resume else ""
-            print(f"Run {run_id}: {config.model.describe()} on {dataset.info.title} ({dataset.source}), "
+            print(f"Run {run_id}: {config.model.describe()} on {dataset.info.label()} ({dataset.source}), "
                   f"device {config.device}{processes}{again}…", file=sys.stderr)
         bar = ProgressBar(config.epochs) if main else None
         try:
@@ -300,7 +304,7 @@ def cmd_evaluate(args) -> int:
                           "images": len(dataset.test), "checkpoint": ckpt.source, "seconds": round(seconds, 3)}))
     else:
         print(f"{ckpt.source}: accuracy {ev.accuracy:.4f} (loss {ev.loss:.4f}) on {len(dataset.test)} "
-              f"{dataset.info.title} test images")
+              f"{dataset.info.label()} test images")
         for name, acc in zip(dataset.info.classes, ev.per_class):
             print(f"  {name:>12}: {acc:.4f}")
     return 0

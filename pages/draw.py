@@ -8,6 +8,8 @@ from streamlit_drawable_canvas import st_canvas
 from cnnkit.infer import charts
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.errors import CnnkitError
+from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, UPLOAD_MB, SessionCache
+from cnnkit.paths import allowed_path
 from cnnkit.infer.explain import explain
 from cnnkit.infer.finetune import finetune
 from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
@@ -50,11 +52,12 @@ def choose_model() -> Checkpoint | None:
     choice = left.selectbox(t("draw.model.label"), list(options), format_func=options.get, key="draw_model")
     try:
         if choice == "upload":
-            file = left.file_uploader(t("draw.model.file"), type=["pt", "pth", "safetensors"], key="draw_model_file")
+            file = left.file_uploader(t("draw.model.file"), type=["pt", "pth", "safetensors"], key="draw_model_file",
+                                      max_upload_size=UPLOAD_MB)
             if file is None:
                 right.info(t("draw.model.need_file"))
                 return None
-            ckpt = load_upload(file.getvalue(), file.name)
+            ckpt = load_upload(file.getvalue(), file.name, uploads())
         elif choice.startswith("run:"):
             run = run_store().get(choice.removeprefix("run:"))
             ckpt = stored_model(run.id, run.finished)
@@ -286,15 +289,16 @@ def photo_mode() -> None:
         st.warning(t("draw.photo.missing", model=model, url=weights.url, size=weights.size_mb, path=weights.hub_path))
     with st.expander(t("draw.photo.own"), expanded=found is None):
         upload = st.file_uploader(t("draw.photo.weights_file"), type=["pth", "pt", "safetensors"],
-                                  max_upload_size=200, key="draw_imagenet_weights")
+                                  max_upload_size=IMAGENET_WEIGHTS_MB, key="draw_imagenet_weights")
         path = st.text_input(t("draw.photo.weights_path"), key="draw_imagenet_path").strip()
     left, right = st.columns([2, 3])
     photo = left.file_uploader(t("draw.photo.file"), type=IMAGES, key="draw_photo")
     if photo is None or not (found or upload or path):
         return
     try:
-        answer = classify_photo(model, photo.getvalue(), upload.getvalue() if upload else path or None,
-                                photo.name, upload.name if upload else "")
+        weights_file = upload.getvalue() if upload else allowed_path(path) if path else None
+        answer = classify_photo(model, photo.getvalue(), weights_file, photo.name, upload.name if upload else "",
+                                uploads())
     except CnnkitError as exc:
         right.error(error_text(exc))
         return
@@ -308,6 +312,11 @@ def photo_mode() -> None:
 
 
 # ---------------------------------------------------------------- the page
+
+def uploads() -> SessionCache:
+    """This browser session's models decoded from uploads (the last two)."""
+    return st.session_state.setdefault("draw_uploads", SessionCache(2))
+
 
 st.title(t("draw.title"))
 st.markdown(t("draw.intro"))

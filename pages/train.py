@@ -15,10 +15,11 @@ from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_fi
                                  kernels_figure, mistakes, per_class_figure, runs_bars_figure, runs_figure)
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.train.comparison import compare_devices, comparison_rows, epoch_seconds
-from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_size
+from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_choices, subset_size
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import lookup
+from cnnkit.paths import allowed_path
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.store import Run, evaluation_from_dict, parse_id, reason_text
 from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
@@ -40,7 +41,7 @@ SUBSETS = (300, 1000, 3000, 10_000, 30_000, None)  # None: the whole training se
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def load(name: str, folder: str, download: bool) -> Dataset:
+def load(name: str | None, folder: str, download: bool) -> Dataset:
     return load_dataset(name, folder, download, progress=lambda message: None)
 
 
@@ -85,21 +86,23 @@ def data_settings() -> Dataset | None:
                           format_func={LOCAL: t("train.local"), **{k: d.title for k, d in DATASETS.items()}}.get)
     if source == LOCAL:
         folder = st.text_input(t("train.folder"), key="train_folder", placeholder="/path/to/idx-folder").strip()
-        name = st.radio(t("train.classes_of"), list(DATASETS), format_func=lambda k: DATASETS[k].title,
-                        horizontal=True, key="train_local_kind")
+        name = None  # the folder's content says what it holds
         if not folder:
             st.info(t("train.folder_needed"))
             return None
     else:
         name, folder = source, str(default_data_dir())
     try:
+        if source == LOCAL:
+            folder = str(allowed_path(folder, "folder"))
         with st.spinner(t("train.loading")):
             dataset = load(name, folder, source != LOCAL)
     except CnnkitError as exc:
         st.error(error_text(exc))
         st.info(t("train.offline_hint"))
         return None
-    st.caption(t("train.source", source=dataset.source, train=num(len(dataset.train)), test=num(len(dataset.test))))
+    st.caption(t("safety.data_source", data=dataset.info.label(lang()), train=num(len(dataset.train)),
+                 test=num(len(dataset.test)), classes=", ".join(dataset.info.classes)))
     st.session_state["train_data_dir"] = folder  # kept with the run, to show its mistakes later
     return dataset
 
@@ -118,8 +121,13 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
     with data_col:
         st.subheader(t("train.data"))
         dataset = data_settings()
-        subset = st.select_slider(t("train.subset"), SUBSETS, value=None, key="train_subset",
-                                  format_func=lambda n: everything if n is None else grouped.number(n))
+        total = len(dataset.train) if dataset else None
+        offered = subset_choices(SUBSETS, total)
+        if st.session_state.get("train_subset") not in offered:  # a smaller dataset than the last one
+            st.session_state.pop("train_subset")
+        subset = st.select_slider(t("train.subset"), offered, value=None, key="train_subset",
+                                  format_func=lambda n: num(n) if n else t("safety.subset_all", total=num(total))
+                                  if total else t("train.all"))
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
         labels = {d.id: d.label_in(lang()) for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
@@ -286,11 +294,15 @@ def outcome(run: Run) -> None:
                      seconds=fmt().seconds(run.seconds or 0)))
     elif run.status == "stopped":
         st.warning(t("runs.page.stopped", name=run.name, epochs=len(run.epochs), reason=reason_text(run.reason, lang())))
-    elif reason.get("key") == "runs.reasons.diverged":
+    elif reason.get("kind") == "diverged" or reason.get("key") == "runs.reasons.diverged":
         lower = config.lr / 10
-        st.error(t("train.diverged", epoch=max(len(run.epochs) + 1, 1), lr=fmt().value(config.lr),
-                   optimizer=config.optimizer, lower=fmt().value(lower)))
-        st.button(t("train.retry_lr", lr=fmt().value(lower)), on_click=retry, kwargs={"train_lr": lower})
+        if reason.get("kind") == "diverged":  # the stored cause: NaN loss, growing loss or NaN weights
+            st.error(reason_text(reason, lang()))
+        else:
+            st.error(t("train.diverged", epoch=max(len(run.epochs) + 1, 1), lr=fmt().value(config.lr),
+                       optimizer=config.optimizer, lower=fmt().value(lower)))
+        st.button(t("train.retry_lr", lr=fmt().value(lower)), on_click=retry, kwargs={"train_lr": lower},
+                  key="train_retry_lr", type="primary")
     else:
         st.error(t("runs.page.failed", name=run.name, reason=reason_text(run.reason, lang())))
         if reason.get("kind") == "GpuOutOfMemory":
@@ -347,7 +359,9 @@ def results(run: Run) -> None:
     with wrong:
         data = None
         try:
-            data = load(run.dataset, run.config.get("data_dir") or str(default_data_dir()), False)
+            named = run.config.get("dataset")  # "custom" for custom IDX data: whatever its folder holds
+            data = load(named if named in DATASETS else None, run.config.get("data_dir") or str(default_data_dir()),
+                        False)
         except CnnkitError:
             st.caption(t("runs.page.no_data"))
         if data is not None:

@@ -51,3 +51,51 @@ def test_two_gloo_processes_match_one(mnist5k, tmp_path):
     assert len(together["epochs"]) == len(single["epochs"]) == 2
     assert together["test_accuracy"] > 0.85
     assert abs(together["test_accuracy"] - single["test_accuracy"]) < 0.03
+
+
+def _pid_of_rank(mark: str, rank: int) -> int | None:
+    """The process that torchrun started as ``rank`` of the run whose environment holds ``mark``."""
+    import os
+    for entry in os.listdir("/proc"):
+        try:
+            env = open(f"/proc/{entry}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if f"CNNKIT_TEST_MARK={mark}".encode() in env and f"RANK={rank}".encode() in env:
+            return int(entry)
+    return None
+
+
+@pytest.mark.slow
+def test_a_killed_rank_gives_one_line_naming_the_rank_and_the_reason(tiny_idx, tmp_path):
+    import os
+    import signal
+    import time
+    mark = tmp_path.name
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                             "-m", "cnnkit", "train", "--data-dir", tiny_idx, "--epochs", "100000", "--batch-size",
+                             "20", "--device", "cpu"], cwd=ROOT, env=dict(os.environ, CNNKIT_TEST_MARK=mark),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:  # rank 0 has finished an epoch: both are training
+            if line.rstrip().endswith(" s") and "test loss" in line:
+                break
+        pid = _pid_of_rank(mark, 1)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        rest = proc.stderr.read()
+        proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    ours = [part for part in rest.replace("\r", "\n").splitlines() if "training process rank 0 of 2" in part]
+    assert len(ours) == 1 and rest.count("Traceback (most recent call last)") == 1  # torchrun's own only
+    assert ours[0].split("error: ", 1)[1] in (
+        "training process rank 0 of 2 lost its connection to the other processes (Connection reset by peer): "
+        "one of them stopped; torchrun's report names it and why.",
+        "training process rank 0 of 2 lost its connection to the other processes (Connection closed by peer): "
+        "one of them stopped; torchrun's report names it and why.",
+        "training process rank 0 of 2 was ended by torchrun (SIGTERM) because another process failed; torchrun's "
+        "report names that process and why (an exit code, a signal such as SIGKILL when the system ran out of "
+        "memory).")
+    assert "exitcode  : -9" in rest and "rank      : 1" in rest  # torchrun's own report names the killed rank

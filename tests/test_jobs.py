@@ -71,11 +71,11 @@ def test_snapshot_while_running_has_eta_and_stop_keeps_what_was_learned(small, s
 
 
 def test_a_diverging_learning_rate_ends_the_run_as_failed_with_the_reason(small, store):
-    job = job_of(store, config(optimizer="sgd", lr=1e6), small).start()
+    job = job_of(store, config(optimizer="sgd", lr=1000.0), small).start()
     snap = finish(job)
     assert snap.state == "failed" and snap.diverged and "learning rate" in snap.result.message
     assert snap.result.evaluation is None
-    assert store.get(job.run_id).reason["key"] == "runs.reasons.diverged"
+    assert store.get(job.run_id).reason["kind"] == "diverged"  # with its cause (NaN loss, growing loss, weights)
 
 
 def test_bad_settings_fail_with_the_engine_message(small, store):

@@ -73,11 +73,11 @@ def test_progress_events_are_throttled_in_time_but_every_epoch_ends_with_one(mni
     events = []
     train(small(epochs=2, report_seconds=3600), callback=events.append, dataset=mnist)
     progress = [e for e in events if isinstance(e, BatchProgress)]
-    assert [(e.epoch, e.batch) for e in progress] == [(1, 25), (2, 25)]  # 800 images, batches of 32
+    assert [(e.epoch, e.batch) for e in progress] == [(1, 1), (1, 25), (2, 25)]  # the first batch (the start of the loss), then each epoch's last
 
 
 def test_divergence_stops_with_reason(mnist):
-    result = train(small(lr=1e6, optimizer="sgd"), dataset=mnist)
+    result = train(small(lr=1000.0, optimizer="sgd"), dataset=mnist)
     assert result.status == "diverged"
     assert "diverged" in result.message and "learning rate" in result.message
 

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from cnnkit.errors import CnnkitError, Term, unknown_choice
-from cnnkit.data.idx import read_idx
+from cnnkit.data.idx import idx_sha256, read_idx
+from cnnkit.i18n import DEFAULT_LANGUAGE, text
 
 IDX_NAMES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -22,7 +23,9 @@ IDX_NAMES = {
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What a model needs to know about its data: class names and the normalization."""
+    """What a model needs to know about its data: class names and the normalization. A known dataset also
+    has the SHA-256 of its official test files' decompressed content (images, labels), by which it is
+    recognised; custom IDX data has none and is titled by its folder's name."""
 
     name: str
     title: str
@@ -30,15 +33,34 @@ class DatasetInfo:
     classes: tuple[str, ...]
     mean: float
     std: float
+    test_sha256: tuple[str, str] | None = None
+
+    @property
+    def custom(self) -> bool:
+        return self.test_sha256 is None
+
+    @property
+    def recorded(self) -> str:
+        """How checkpoints and the run store record it: the name of a known dataset, the label of custom data."""
+        return self.label() if self.custom else self.name
+
+    def label(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """How a page or the CLI names the data: ``MNIST``, or ``custom IDX data “my-digits”``."""
+        return text("safety.custom_data", lang, name=self.title) if self.custom else self.title
 
 
+CUSTOM = "custom"  # the name of data that is neither official test set
 DATASETS = {
-    "mnist": DatasetInfo("mnist", "MNIST", "MNIST", tuple(str(d) for d in range(10)), 0.1307, 0.3081),
+    "mnist": DatasetInfo("mnist", "MNIST", "MNIST", tuple(str(d) for d in range(10)), 0.1307, 0.3081,
+                         ("0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                          "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2")),
     "fashion-mnist": DatasetInfo(
         "fashion-mnist", "Fashion-MNIST", "FashionMNIST",
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         0.2860, 0.3530,
+        ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
     ),
 }
 
@@ -89,20 +111,53 @@ def is_idx_folder(folder: Path) -> bool:
     return all(find_idx_file(folder, stem) for pair in IDX_NAMES.values() for stem in pair)
 
 
-def read_idx_split(folder: Path, split: str, num_classes: int = 10) -> Split:
+def read_idx_split(folder: Path, split: str) -> Split:
     images_stem, labels_stem = IDX_NAMES[split]
     images = read_idx(find_idx_file(folder, images_stem))
     labels = read_idx(find_idx_file(folder, labels_stem))
     term = Term(f"errors.split.{split}")
     if images.ndim != 3 or labels.ndim != 1:
         raise CnnkitError("errors.idx_swapped", folder=folder, split=term, images=images.ndim, labels=labels.ndim)
+    if not len(images) or not len(labels):
+        raise CnnkitError("safety.data_empty_split", folder=str(folder), split=term,
+                          file=images_stem if not len(images) else labels_stem)
     if images.shape[1:] != (28, 28):
         raise CnnkitError("errors.idx_image_size", folder=folder, split=term, height=images.shape[1], width=images.shape[2])
     if len(images) != len(labels):
         raise CnnkitError("errors.idx_count", folder=folder, split=term, images=len(images), labels=len(labels))
-    if len(labels) and labels.max() >= num_classes:
-        raise CnnkitError("errors.idx_labels", folder=folder, split=term, top=int(labels.max()), last=num_classes - 1)
     return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
+
+
+def identify(test: Split) -> DatasetInfo | None:
+    """The known dataset whose official test set ``test`` is, by the checksums of its content; else None."""
+    digests = (idx_sha256(test.images.numpy()), idx_sha256(test.labels.numpy()))
+    return next((info for info in DATASETS.values() if info.test_sha256 == digests), None)
+
+
+def custom_info(folder: Path, train: Split, test: Split) -> DatasetInfo:
+    """Custom IDX data, named after its folder: classes ``0``..``K-1`` from the labels, its own normalization."""
+    count = int(max(train.labels.max(), test.labels.max())) + 1
+    pixels = train.images.float().div_(255.0)
+    std = float(pixels.std())
+    return DatasetInfo(CUSTOM, folder.resolve().name or str(folder), "", tuple(str(c) for c in range(count)),
+                       round(float(pixels.mean()), 4), round(std, 4) if std > 1e-4 else 1.0)
+
+
+def read_idx_folder(folder: Path, wanted: DatasetInfo | None) -> Dataset:
+    """The four IDX files of ``folder``, recognised by their test set's checksums: the official MNIST or
+    Fashion-MNIST test set, else custom IDX data. A folder that holds the other known dataset than ``wanted``
+    (None: any) is refused."""
+    test = read_idx_split(folder, "test")
+    found = identify(test)
+    if wanted is not None and found is not None and found != wanted:
+        raise CnnkitError("safety.data_other_dataset", folder=str(folder), found=found.title,
+                          wanted=wanted.title)
+    train = read_idx_split(folder, "train")
+    info = found or custom_info(folder, train, test)
+    if int(train.labels.max()) >= len(info.classes):
+        raise CnnkitError("errors.idx_labels", folder=folder, split=Term("errors.split.train"),
+                          top=int(train.labels.max()), last=len(info.classes) - 1)
+    return Dataset(info, train, test, str(folder))
 
 
 def _not_found(info: DatasetInfo, looked_in: list[Path], detail: str | None = None) -> CnnkitError:
@@ -112,22 +167,35 @@ def _not_found(info: DatasetInfo, looked_in: list[Path], detail: str | None = No
                        places="; ".join(str(p) for p in looked_in), detail=detail)
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, download: bool = True,
+def load_dataset(name: str | None, data_dir: str | Path | None = None, download: bool = True,
                  progress: Callable[[str], None] = print) -> Dataset:
     """Load a dataset, trying in order: an IDX folder at ``data_dir``, ``data_dir/<name>``,
-    torchvision's layout under ``data_dir`` (downloading there if allowed)."""
-    info = dataset_info(name)
+    torchvision's layout under ``data_dir`` (downloading there if allowed). Files are recognised by their
+    content (``read_idx_folder``); ``name`` None takes whatever the folder ``data_dir`` holds."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
+    if name is None:
+        if is_idx_folder(root):
+            return read_idx_folder(root, None)
+        if root.is_file():
+            raise CnnkitError("errors.data_dir_is_file", root=root)
+        raise CnnkitError("safety.data_no_idx", folder=str(root))
+    info = dataset_info(name)
     candidates = [root, root / info.name]
-    for folder in candidates:
-        if is_idx_folder(folder):
-            return Dataset(info, read_idx_split(folder, "train"), read_idx_split(folder, "test"), str(folder))
-    if root.is_file():
-        raise CnnkitError("errors.data_dir_is_file", root=root)
     tv_raw = root / info.torchvision_class / "raw"
+    refused = None  # a folder holding the other dataset: refused unless a later place holds the right one
+    for folder in (*candidates, tv_raw):
+        if folder == tv_raw and root.is_file():
+            raise CnnkitError("errors.data_dir_is_file", root=root)
+        if is_idx_folder(folder):
+            try:
+                return read_idx_folder(folder, info)
+            except CnnkitError as exc:
+                if exc.key != "safety.data_other_dataset":
+                    raise
+                refused = refused or exc
+    if refused:
+        raise refused
     looked_in = candidates + [tv_raw]
-    if is_idx_folder(tv_raw):
-        return Dataset(info, read_idx_split(tv_raw, "train"), read_idx_split(tv_raw, "test"), str(tv_raw))
     if not download:
         raise _not_found(info, looked_in)
     return _download(info, root, looked_in, progress)
@@ -156,6 +224,11 @@ def subset(split: Split, size: int | None, seed: int = 0) -> Split:
         raise CnnkitError("errors.subset_positive", size=size)
     idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:size]
     return Split(split.images[idx], split.labels[idx])
+
+
+def subset_choices(sizes: tuple[int | None, ...], total: int | None) -> tuple[int | None, ...]:
+    """The subset sizes worth offering for a training set of ``total`` images: those below it, and None (all)."""
+    return tuple(n for n in sizes if n is None or total is None or n < total) or (None,)
 
 
 def subset_size(split: Split, size: int | None) -> int:

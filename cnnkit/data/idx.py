@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import struct
 import zlib
 from pathlib import Path
@@ -37,10 +38,22 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, count=expected, offset=header).reshape(shape)
 
 
+def _header(array: np.ndarray) -> bytes:
+    return struct.pack(">HBB", 0, _UBYTE, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+
+
+def idx_sha256(array: np.ndarray) -> str:
+    """SHA-256 of ``array`` as a plain IDX file: the digest of a file's decompressed content (however it was
+    gzipped), without writing it."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    digest = hashlib.sha256(_header(array))
+    digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
 def write_idx(path: str | Path, array: np.ndarray) -> None:
     """Write a uint8 array (1-D labels or 3-D images) as an IDX file, gzipped if the name ends in .gz."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
-    data = struct.pack(">HBB", 0, _UBYTE, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    data += array.tobytes()
+    data = _header(array) + array.tobytes()
     path = Path(path)
     path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)

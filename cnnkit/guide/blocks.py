@@ -104,6 +104,10 @@ KERNELS: dict[str, tuple[tuple[float, ...], ...]] = {
     "identity": ((0, 0, 0), (0, 1, 0), (0, 0, 0)),
 }
 KERNEL_SIZE = 3
+MAX_KERNEL_TEXT = 300  # characters in the text box: 9 numbers with room for fractions and spaces
+MAX_KERNEL_NUMBER = 24  # characters of one number (a longer exponent would take seconds to parse)
+MAX_KERNEL_VALUE = 1000.0  # larger weights only saturate the picture
+MAX_EXPONENT = 30  # of 1e30: a Fraction of 1e10000000 computes 10**10000000 (seconds of CPU)
 
 
 def kernel(name: str) -> np.ndarray:
@@ -119,16 +123,27 @@ def format_kernel(weights: np.ndarray) -> str:
 
 def parse_kernel(typed: str) -> np.ndarray:
     """A 3×3 kernel from text: rows on lines or separated by ``;``, numbers by spaces or commas;
-    integers, decimals and fractions (``1/9``)."""
+    integers, decimals and fractions (``1/9``), each at most ``MAX_KERNEL_VALUE`` in size."""
+    if len(typed) > MAX_KERNEL_TEXT:
+        raise CnnkitError("safety.kernel_too_long", most=MAX_KERNEL_TEXT, got=len(typed))
     rows = [row.strip() for row in re.split(r"[;\n]", typed) if row.strip()]
     numbers = []
     for row in rows:
         values = []
         for token in re.split(r"[,\s]+", row):
+            if len(token) > MAX_KERNEL_NUMBER:
+                raise CnnkitError("safety.kernel_number_long", token=token[:12] + "…", most=MAX_KERNEL_NUMBER)
+            exponent = re.search(r"[eE]([-+]?\d+)$", token)
+            if exponent and abs(int(exponent.group(1))) > MAX_EXPONENT:
+                raise CnnkitError("safety.kernel_exponent", token=token, most=MAX_EXPONENT,
+                                  limit=f"{MAX_KERNEL_VALUE:g}")
             try:
-                values.append(float(Fraction(token)))
+                value = Fraction(token)
             except (ValueError, ZeroDivisionError):
                 raise CnnkitError("guide.errors.kernel_number", token=token) from None
+            if abs(value) > MAX_KERNEL_VALUE:
+                raise CnnkitError("safety.kernel_too_large", token=token, most=f"{MAX_KERNEL_VALUE:g}")
+            values.append(float(value))
         numbers.append(values)
     if len(numbers) != KERNEL_SIZE or any(len(row) != KERNEL_SIZE for row in numbers):
         raise CnnkitError("guide.errors.kernel_shape", size=KERNEL_SIZE,

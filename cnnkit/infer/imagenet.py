@@ -18,6 +18,7 @@ from torch import nn
 
 from cnnkit.nets.checkpoints import read_state_dict
 from cnnkit.errors import CnnkitError, unknown_choice
+from cnnkit.infer.uploads import SessionCache
 from cnnkit.infer.images import Note, open_rgb
 
 MODELS = ("mobilenet_v3_large", "mobilenet_v3_small", "resnet18", "resnet50")
@@ -76,17 +77,19 @@ def _from_file(model: str, path: str, mtime: float) -> nn.Module:
     return _build(model, Path(path), path)
 
 
-@lru_cache(maxsize=2)
-def _from_bytes(model: str, data: bytes, name: str) -> nn.Module:
-    return _build(model, data, name)
-
-
-def load_classifier(model: str, weights: bytes | str | Path | None = None, name: str = "") -> nn.Module:
-    """The pretrained network, from uploaded bytes, a path, or the hub cache (once per process)."""
+def load_classifier(model: str, weights: bytes | str | Path | None = None, name: str = "",
+                    cache: SessionCache | None = None) -> nn.Module:
+    """The pretrained network, from uploaded bytes (kept in the session's ``cache``), a path, or the hub
+    cache (once per process)."""
     weights_for(model)
     if isinstance(weights, bytes):
-        return _from_bytes(model, weights, name or "the weights file")
-    path = Path(weights).expanduser() if weights else find_weights(model)
+        name = name or "the weights file"
+
+        def build(data: bytes, _key: str) -> nn.Module:
+            return _build(model, data, name)
+
+        return cache.get(weights, f"{model}:{name}", build) if cache else build(weights, name)
+    path = Path(weights) if weights else find_weights(model)
     if path is None:
         w = weights_for(model)
         raise CnnkitError("errors.imagenet_weights_missing", model=model, path=w.hub_path, url=w.url,
@@ -113,8 +116,8 @@ class PhotoAnswer:
 
 
 def classify_photo(model: str, source: bytes | str | Path, weights: bytes | str | Path | None = None,
-                   name: str | None = None, weights_name: str = "") -> PhotoAnswer:
+                   name: str | None = None, weights_name: str = "", cache: SessionCache | None = None) -> PhotoAnswer:
     """Top-5 ImageNet classes of a photo file (or bytes), with the photo and the notes from reading it."""
-    net = load_classifier(model, weights, weights_name)
+    net = load_classifier(model, weights, weights_name, cache)
     image, notes = open_rgb(source, name)
     return PhotoAnswer(top5(model, net, image), image, notes)

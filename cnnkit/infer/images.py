@@ -61,7 +61,7 @@ def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.I
     except CnnkitError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise CnnkitError("errors.image_far_too_large", name=name, limit=round(Image.MAX_IMAGE_PIXELS / 1e6)) from None
+        raise CnnkitError("errors.image_far_too_large", name=name, limit=round(MAX_PIXELS / 1e6)) from None
     except UnidentifiedImageError:
         raise CnnkitError("errors.image_unknown_format", name=name) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -14,6 +14,7 @@ from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint
 from cnnkit.data.datasets import DATASETS
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.images import open_image
+from cnnkit.infer.uploads import SessionCache
 from cnnkit.nets.builder import count_parameters
 from cnnkit.infer.preprocess import DigitSteps, normalize, prepare_digit
 
@@ -34,10 +35,10 @@ def load_model(path: str | Path | None = None) -> Checkpoint:
     return _load_cached(str(path), path.stat().st_mtime)
 
 
-@lru_cache(maxsize=4)
-def load_upload(data: bytes, name: str) -> Checkpoint:
-    """An uploaded checkpoint (``.pt`` or safetensors, weights only), decoded once per distinct content."""
-    return from_bytes(data, name)
+def load_upload(data: bytes, name: str, cache: SessionCache) -> Checkpoint:
+    """An uploaded checkpoint (``.pt`` or safetensors, weights only), decoded once per content in ``cache``
+    (the browser session's)."""
+    return cache.get(data, name, from_bytes)
 
 
 def model_card(ckpt: Checkpoint) -> dict:

@@ -20,7 +20,8 @@ from torch import nn
 
 from cnnkit.errors import CnnkitError, Term
 from cnnkit.files import write_atomic
-from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.nets.builder import ModelConfig
+from cnnkit.nets.checkpoint_schema import build_checked, shown, validate_meta, validate_weights
 
 FORMAT = "cnnkit-checkpoint"
 VERSION = 1
@@ -73,20 +74,17 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 
 def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
-    """Load a checkpoint from bytes (a file's content or an upload); safetensors or torch, never pickle code."""
+    """Load a checkpoint from bytes (a file's content or an upload); safetensors or torch, never pickle code.
+    The metadata and the weights are validated (``checkpoint_schema``) before the network gets any memory."""
     meta, state = _read_safetensors(data, name) if _is_safetensors(data) else _read_torch(data, name)
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CnnkitError("errors.checkpoint_not_cnnkit", name=name)
-    try:
-        config = ModelConfig.from_dict(meta["model"])
-        model = build_model(config)
-    except (KeyError, TypeError, CnnkitError) as exc:
-        raise CnnkitError("errors.checkpoint_bad_model", name=name, detail=exc) from None
-    _load_state(model, state, name, config)
+    card = validate_meta(meta, name)
+    model = build_checked(card.model_config, name)
+    model.load_state_dict(validate_weights(model, state, name, card.model_config.describe()), assign=True)
     model.eval()
-    return Checkpoint(model, config, meta.get("dataset", "mnist"), list(meta["classes"]), float(meta["mean"]),
-                      float(meta["std"]), meta.get("metrics", {}), meta.get("history", []),
-                      meta.get("train_config", {}), name)
+    return Checkpoint(model, card.model_config, card.dataset, card.classes, card.mean, card.std, card.metrics,
+                      card.history, card.train_config, name)
 
 
 def read_state_dict(data: bytes, name: str) -> dict:
@@ -95,6 +93,9 @@ def read_state_dict(data: bytes, name: str) -> dict:
     state = _read_safetensors(data, name, kind)[1] if _is_safetensors(data) else _torch_load(data, name, kind)
     if not isinstance(state, dict):
         raise CnnkitError("errors.weights_not_state_dict", name=name, kind=type(state).__name__)
+    for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            raise CnnkitError("safety.ckpt_not_tensor", name=name, weight=shown(key), got=type(value).__name__)
     return state
 
 
@@ -109,7 +110,7 @@ def _read_torch(data: bytes, name: str) -> tuple[dict, dict]:
         raise CnnkitError("errors.checkpoint_bare_state_dict", name=name)
     try:
         return json.loads(obj["meta"]), obj["state_dict"]
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise CnnkitError("errors.checkpoint_corrupt_meta", name=name) from None
 
 
@@ -134,17 +135,3 @@ def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple
         return json.loads(header.get("__metadata__", {}).get("cnnkit", "{}")), state
     except Exception as exc:  # SafetensorError, ValueError, UnicodeDecodeError, IndexError on a few bytes, ...
         raise CnnkitError("errors.unreadable", name=name, kind=Term(f"errors.kind.{kind}"), detail=exc) from None
-
-
-def _load_state(model: nn.Module, state: dict, name: str, config: ModelConfig) -> None:
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or wrong:
-        details = "; ".join(part for part in (
-            f"missing {', '.join(missing[:4])}" if missing else "",
-            f"unexpected {', '.join(unexpected[:4])}" if unexpected else "",
-            f"different shapes for {', '.join(wrong[:4])}" if wrong else "") if part)
-        raise CnnkitError("errors.checkpoint_mismatch", name=name, model=config.describe(), details=details)
-    model.load_state_dict(state)

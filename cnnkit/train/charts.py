@@ -2,6 +2,8 @@
 and the data of the misclassified-images gallery. Labels come from the locales, in ``lang``."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -38,10 +40,19 @@ def _axis(key: str, lang: str, **spec) -> dict:
     return {"title": {"text": _t(key, lang)}, **spec}
 
 
-def _metric_axis(metric: str, lang: str | None = None, **spec) -> dict:
-    """Accuracy in percent within [0, 1]; loss from zero."""
-    clip = {"tickformat": ".1%", "autorangeoptions": {"clipmin": 0, "clipmax": 1}} if metric == "accuracy" \
-        else {"autorangeoptions": {"clipmin": 0}}
+LOG_LOSS_ABOVE = 100.0  # a cross-entropy this large means a diverged run: its loss axis is logarithmic
+
+
+def _metric_axis(metric: str, lang: str | None = None, values: Sequence[float] = (), **spec) -> dict:
+    """Accuracy in percent within [0, 1]; loss from zero, or on a log scale when ``values`` hold a loss of a
+    diverged run (a linear axis would read "400T" and flatten the rest)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if metric == "accuracy":
+        clip = {"tickformat": ".1%", "autorangeoptions": {"clipmin": 0, "clipmax": 1}}
+    elif finite and max(finite) > LOG_LOSS_ABOVE:
+        clip = {"type": "log", "exponentformat": "power"}
+    else:
+        clip = {"autorangeoptions": {"clipmin": 0}}
     return {**(_axis(metric, lang) if lang else {}), **clip, **spec}
 
 
@@ -51,7 +62,8 @@ def batch_loss_figure(snap: Snapshot, lang: str) -> go.Figure:
     return _figure([{**line, "y": snap.losses, "name": _t("raw", lang), "opacity": 0.4,
                      "line": {"width": 1, "color": COLORS[0]}},
                     {**line, "y": snap.smoothed, "name": _t("smoothed", lang), "line": {"width": 2.5, "color": COLORS[0]}}],
-                   _t("batch_loss", lang), _axis("epoch", lang, range=[0, snap.config.epochs]), _metric_axis("loss", lang), lang=lang)
+                   _t("batch_loss", lang), _axis("epoch", lang, range=[0, snap.config.epochs]),
+                   _metric_axis("loss", lang, values=snap.losses), lang=lang)
 
 
 def epoch_figure(epochs: Sequence[EpochStats], metric: str, total: int, lang: str) -> go.Figure:
@@ -64,7 +76,8 @@ def epoch_figure(epochs: Sequence[EpochStats], metric: str, total: int, lang: st
     notes = [] if epochs else [{"text": _t("after_first_epoch", lang), "showarrow": False, "x": (total + 1) / 2,
                                 "y": 0.5}]
     return _figure(data, _t(f"epoch_{metric}", lang), _axis("epoch", lang, range=[0.5, total + 0.5], dtick=1),
-                   _metric_axis(metric, **waiting), annotations=notes, lang=lang)
+                   _metric_axis(metric, values=[getattr(e, f"{s}_{metric}") for e in epochs for s in ("train", "test")],
+                                **waiting), annotations=notes, lang=lang)
 
 
 def confusion_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Figure:

@@ -8,6 +8,10 @@ writes the output. ``--batch-size`` stays the global batch: each process takes `
 from __future__ import annotations
 
 import os
+import re
+import signal
+import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Mapping
@@ -18,6 +22,7 @@ from torch import nn
 
 from cnnkit.devices import resolve_device
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import text
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,33 @@ def process_group(world: World | None, spec: str) -> Iterator[None]:
         yield
     finally:
         dist.destroy_process_group()
+
+
+@contextmanager
+def one_line_when_stopped(world: World | None) -> Iterator[None]:
+    """Under torchrun, a process whose peer died says so in one line (its rank and the reason) beside
+    torchrun's own report, instead of a traceback: a broken connection becomes a ``CnnkitError``, and the
+    SIGTERM with which torchrun ends the survivors prints a line before the process exits."""
+    if world is None:
+        yield
+        return
+
+    def wait_for_sigterm() -> None:
+        # A Python signal handler would wait for the main thread, blocked in a collective whose peer is gone,
+        # until torchrun's SIGKILL; a thread that waits for the (blocked) signal answers at once.
+        signal.sigwait({signal.SIGTERM})
+        print(f"error: {text('safety.rank_stopped', rank=world.rank, size=world.size)}", file=sys.stderr,
+              flush=True)
+        os._exit(128 + signal.SIGTERM)  # the process group cannot be left cleanly once a peer is gone
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # inherited by every thread started from here
+    threading.Thread(target=wait_for_sigterm, daemon=True, name="torchrun-sigterm").start()
+    try:
+        yield
+    except RuntimeError as exc:  # gloo/NCCL: "Connection closed by peer", DistBackendError, ...
+        said = re.search(r"Connection [\w ]+|[Tt]imed? ?out[\w ]*", str(exc))
+        reason = said.group(0).strip() if said else (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        raise CnnkitError("safety.rank_lost", rank=world.rank, size=world.size, reason=reason) from None
 
 
 @contextmanager

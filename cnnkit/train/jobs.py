@@ -221,7 +221,7 @@ class JobManager:
             self.seen(owner)
             run_id = self.store.create(config, name=name, source="page", owner=owner, status="queued",
                                        train_images=subset_size(dataset.train, config.train_subset),
-                                       test_images=len(dataset.test))
+                                       test_images=len(dataset.test), dataset=dataset.info.recorded)
             if not name:
                 name = f"#{run_id} {config.model.describe()}"
                 self.store.update(run_id, name=name)

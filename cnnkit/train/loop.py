@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.data.datasets import Dataset, augment, dataset_info, load_dataset, subset_size
+from cnnkit.data.datasets import Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
 from cnnkit.errors import CnnkitError, unknown_choice
@@ -69,12 +69,20 @@ class TrainConfig:
             raise CnnkitError("errors.batch_size_min", batch_size=self.batch_size)
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise CnnkitError("errors.lr_positive", lr=self.lr)
+        if self.lr > MAX_LR:
+            raise CnnkitError("safety.lr_too_high", lr=self.lr, most=MAX_LR)
+        if not 0 <= self.seed < 2**63:
+            raise CnnkitError("safety.seed_range", seed=str(self.seed))
+        if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
+            raise CnnkitError("safety.momentum_range", momentum=self.momentum)
         if self.optimizer not in OPTIMIZERS:
             raise unknown_choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.schedule not in SCHEDULES:
             raise unknown_choice("schedule", self.schedule, SCHEDULES)
         if self.train_subset is not None and self.train_subset < 1:
             raise CnnkitError("errors.subset_positive", size=self.train_subset)
+        if not self.device.strip():
+            raise CnnkitError("safety.device_empty")
         if self.precision not in PRECISIONS:
             raise unknown_choice("precision", self.precision, PRECISIONS)
         if self.report_every < 1 or self.eval_batch_size < 1 or self.report_seconds < 0:
@@ -116,6 +124,8 @@ class TrainResult:
     history: list[EpochStats] = field(default_factory=list)
     evaluation: Evaluation | None = None
     seconds: float = 0.0
+    divergence: Divergence | None = None  # why it diverged, when its status says so
+    data: DatasetInfo | None = None  # what it trained on (custom IDX data has no name in DATASETS)
 
     @property
     def params(self) -> int:
@@ -123,12 +133,13 @@ class TrainResult:
 
     def to_checkpoint(self) -> Checkpoint:
         """The trained model with its card (config, data, normalization, metrics, history)."""
-        info = dataset_info(self.config.dataset)
+        info = self.data or dataset_info(self.config.dataset)
         ev = self.evaluation
         metrics = {"test_accuracy": ev.accuracy, "test_loss": ev.loss, "per_class": ev.per_class} if ev else {}
         metrics.update(status=self.status, device=self.device, seconds=round(self.seconds, 2))
         return Checkpoint(copy.deepcopy(self.model).cpu().eval(),
-                          replace(self.config.model, num_classes=len(info.classes)), info.name,
+                          replace(self.config.model, num_classes=len(info.classes)),
+                          info.recorded,
                           list(info.classes), info.mean, info.std, metrics, [asdict(e) for e in self.history],
                           self.config.to_dict())
 
@@ -180,10 +191,53 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
-def divergence_message(config: TrainConfig, epoch: int, batch: int, loss: float) -> str:
-    return (f"Training diverged at epoch {epoch}, batch {batch}: the loss became {loss}. "
-            f"The learning rate {config.lr:g} is too high for {config.optimizer}; "
-            f"try {config.lr / 10:g} or lower (Adam usually works with 0.001).")
+GROWTH_LIMIT = 10.0  # a loss above this many times its first value (at least 1) has diverged
+MAX_LR = 1000.0  # higher rates cannot train (and 1e39 overflows the optimizer's float32 state)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Divergence:
+    """Why a run diverged: ``cause`` "not_finite" (the loss became NaN or infinite), "grew" (far above its
+    start) or "weights" (NaN or infinite weights at the end of an epoch), where, and what to try instead."""
+
+    cause: str
+    epoch: int
+    batch: int
+    loss: float
+    start: float
+    lr: float
+    optimizer: str
+
+    @property
+    def lower(self) -> float:
+        """The suggested learning rate: a tenth of this one."""
+        return self.lr / 10
+
+    @property
+    def key(self) -> str:
+        if self.cause == "not_finite":
+            return "safety.diverged_nan" if math.isnan(self.loss) else "safety.diverged_inf"
+        return f"safety.diverged_{self.cause}"
+
+    def values(self) -> dict:
+        return {"epoch": self.epoch, "batch": self.batch, "loss": float(f"{self.loss:.3g}"),
+                "start": float(f"{self.start:.3g}"), "lr": self.lr, "optimizer": self.optimizer, "lower": self.lower}
+
+    def message(self, lang: str = "en") -> str:
+        return CnnkitError(self.key, **self.values()).message(lang)
+
+
+def diverged(config: TrainConfig, epoch: int, batch: int, loss: float, start: float | None) -> Divergence | None:
+    """The divergence that the batch loss ``loss`` shows, given the run's first reported loss ``start``."""
+    if math.isfinite(loss) and (start is None or loss <= GROWTH_LIMIT * max(start, 1.0)):
+        return None
+    return Divergence(cause="grew" if math.isfinite(loss) else "not_finite", epoch=epoch, batch=batch, loss=loss,
+                      start=start if start is not None else loss, lr=config.lr, optimizer=config.optimizer)
+
+
+def finite_weights(model: nn.Module) -> bool:
+    """Whether every parameter is finite (one device sync)."""
+    return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())
 
 
 @dataclass(kw_only=True)
@@ -194,6 +248,7 @@ class Prepared:
     device: torch.device
     model: nn.Module
     data: DeviceData
+    info: DatasetInfo  # what the data is: class names, normalization
     generator: torch.Generator
     world: World | None = None  # the processes training together, None for a lone process
     amp: torch.dtype | None = None  # autocast dtype of the training steps, None for fp32
@@ -231,6 +286,7 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
     torch.manual_seed(config.seed)
     model = build_model(replace(config.model, num_classes=len(dataset.info.classes))).to(device)
     return Prepared(config=config, device=device, model=model.to(memory_format=fmt), data=data, world=world,
+                    info=dataset.info,
                     generator=torch.Generator().manual_seed(config.seed + (world.rank if world else 0)), amp=amp)
 
 
@@ -313,11 +369,13 @@ class Reporter:
         self.run, self.callback = run, callback
         self.start = self.last = self.window_start = time.perf_counter()
         self.window_seen = 0
+        self.first_loss: float | None = None  # the run's first reported batch loss, to tell growth
 
     def due(self, batch: int) -> bool:
         config = self.run.config
         in_time = self.run.world is not None or time.perf_counter() - self.last >= config.report_seconds
-        return batch == self.run.steps or (batch % config.report_every == 0 and in_time)
+        # the run's first batch always reports: its loss is the start that a diverging loss grows from
+        return batch == self.run.steps or self.first_loss is None or (batch % config.report_every == 0 and in_time)
 
     def batch_done(self, epoch: int, batch: int, images: int, loss: torch.Tensor, sums: Sums) -> float | None:
         """Count the batch's images; when a report is due, send it and return the batch loss."""
@@ -327,6 +385,8 @@ class Reporter:
         loss_all, correct, seen = sums.across(self.run.world, loss.detach())
         value = loss_all / self.run.processes
         now = self.last = time.perf_counter()
+        if self.first_loss is None and math.isfinite(value):
+            self.first_loss = value
         if math.isfinite(value):
             rate = self.window_seen * self.run.processes / max(now - self.window_start, 1e-9)
             self.callback(BatchProgress(epoch=epoch, batch=batch, batches=self.run.steps, loss=value,
@@ -341,8 +401,9 @@ def _stop_message(epoch: int, batch: int, steps: int) -> str:
 
 
 def _train_epoch(run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int, reporter: Reporter,
-                 stop: threading.Event) -> tuple[Sums, str | None, str]:
-    """One pass over this process's training data; the sums, and how it ended early (status, message)."""
+                 stop: threading.Event) -> tuple[Sums, str | None, str | Divergence]:
+    """One pass over this process's training data; the sums, and how it ended early (status, and the
+    message, or the ``Divergence``)."""
     net.train()
     sums = Sums(run.device)
     for batch, (xb, yb) in enumerate(run.data.epoch(run.batch_size, run.generator), 1):
@@ -353,8 +414,9 @@ def _train_epoch(run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int
             scheduler.step()
         sums.add(loss, logits, yb)
         value = reporter.batch_done(epoch, batch, len(yb), loss, sums)
-        if value is not None and not math.isfinite(value):
-            return sums, "diverged", divergence_message(run.config, epoch, batch, value)
+        divergence = diverged(run.config, epoch, batch, value, reporter.first_loss) if value is not None else None
+        if divergence:
+            return sums, "diverged", divergence
     return sums, None, ""
 
 
@@ -388,7 +450,7 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resum
     optimizer, scheduler = _optimization(run, resume)
     net = _training_module(run)
     result = TrainResult(config, model, str(run.device), "completed", "Training completed.",
-                         history=list(resume.history) if resume else [])
+                         history=list(resume.history) if resume else [], data=run.info)
     reporter = Reporter(run, callback)
     done_before = resume.seconds if resume else 0.0
     trained_since_eval = False  # whether the model changed since its last test evaluation
@@ -396,6 +458,12 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resum
         epoch_start = time.perf_counter()
         sums, ended, message = _train_epoch(run, net, optimizer, scheduler, epoch, reporter, stop)
         trained_since_eval = trained_since_eval or sums.seen > 0
+        if ended == "diverged" or (not ended and not finite_weights(model)):
+            result.status, result.divergence = "diverged", message if ended else Divergence(
+                cause="weights", epoch=epoch, batch=run.steps, loss=math.nan, start=reporter.first_loss or math.nan,
+                lr=config.lr, optimizer=config.optimizer)
+            result.message = result.divergence.message()
+            break
         if ended:
             result.status, result.message = ended, message
             break

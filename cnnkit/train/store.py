@@ -195,14 +195,15 @@ class RunStore:
 
     # ------------------------------------------------------------------ runs
     def create(self, config: TrainConfig, *, name: str = "", source: str = "cli", owner: str | None = None,
-               status: str = "running", train_images: int | None = None, test_images: int | None = None) -> int:
-        """A new run's row; its id."""
+               status: str = "running", train_images: int | None = None, test_images: int | None = None,
+               dataset: str | None = None) -> int:
+        """A new run's row; its id. ``dataset``: what it trains on (``DatasetInfo.recorded``; default the config's)."""
         now = time.time()
         run_id = self._write(
             "INSERT INTO runs (name, source, owner, status, created, started, config, dataset, train_images, "
             "test_images, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (name or config.model.describe(), source, owner, status, now, now if status == "running" else None,
-             json.dumps(config.to_dict()), config.dataset, train_images, test_images, socket.gethostname(),
+             json.dumps(config.to_dict()), dataset or config.dataset, train_images, test_images, socket.gethostname(),
              os.getpid()))
         self.folder(run_id).mkdir(parents=True, exist_ok=True)
         return run_id
@@ -438,6 +439,8 @@ def result_reason(result: TrainResult) -> dict | None:
     config = result.config
     if result.status == "stopped":
         return {"key": "runs.reasons.stopped", "values": {"epochs": len(result.history)}}
+    if result.status == "diverged" and result.divergence:
+        return {"key": result.divergence.key, "kind": "diverged", "values": result.divergence.values()}
     if result.status == "diverged":
         return {"key": "runs.reasons.diverged", "values": {"lr": f"{config.lr:g}", "lower": f"{config.lr / 10:g}"}}
     return None
@@ -469,7 +472,7 @@ def recorded_train(store: RunStore | None, config: TrainConfig, dataset, *, sour
     if store is None:
         return train(config, callback, stop, dataset)
     run_id = store.create(config, name=name, source=source, train_images=len(dataset.train),
-                          test_images=len(dataset.test))
+                          test_images=len(dataset.test), dataset=dataset.info.recorded)
     recorder = Recorder(store, run_id, config.epochs)
 
     def events(event) -> None:

@@ -1,0 +1,67 @@
+"""Other inputs a clumsy or hostile user types: kernel text, subset sizes, an empty device, huge images."""
+import time
+
+import pytest
+from PIL import Image
+
+from cnnkit.data.datasets import subset_choices
+from cnnkit.errors import CnnkitError
+from cnnkit.guide.blocks import parse_kernel
+from cnnkit.infer.images import open_image
+from cnnkit.train.loop import TrainConfig
+from tests.test_cli import cli
+from tests.test_images import png_header
+
+
+def kernel_message(typed: str) -> str:
+    with pytest.raises(CnnkitError) as err:
+        parse_kernel(typed)
+    return str(err.value)
+
+
+@pytest.mark.parametrize("number", ["1e999", "1e39", "1e10000000", "-1e-10000000"])
+def test_kernel_numbers_with_huge_exponents_are_refused_at_once(number):
+    start = time.process_time()
+    assert kernel_message(f"{number} 0 0\n0 1 0\n0 0 0") == (
+        f"“{number}”: exponents beyond ±30 are not read; kernel weights lie between -1000 and 1000.")
+    assert time.process_time() - start < 1  # not 6.6 s of CPU
+
+
+def test_kernel_weights_are_bounded_and_the_text_is_short():
+    assert kernel_message("1e20 0 0; 0 1 0; 0 0 0") == (
+        "“1e20” is too large for a kernel weight: use numbers between -1000 and 1000.")
+    assert kernel_message("123456789012345678901234567890 0 0; 0 1 0; 0 0 0") == (
+        "“123456789012…” is too long for a number (at most 24 characters). Write numbers like 1, -2, 0.5 or 1/9.")
+    assert kernel_message("0 " * 400) == "The kernel text is 800 characters long; nine numbers fit in 300."
+    assert parse_kernel("1000 -1000 1/9; 0 0 0; 1e2 0 0").max() == 1000  # the bounds themselves are fine
+
+
+def test_subset_slider_offers_only_sizes_below_the_training_set():
+    sizes = (300, 1000, 3000, 10_000, 30_000, None)
+    assert subset_choices(sizes, 5000) == (300, 1000, 3000, None)
+    assert subset_choices(sizes, 200) == (None,)
+    assert subset_choices(sizes, 60_000) == sizes
+
+
+def test_cli_says_what_an_oversized_subset_uses(tiny_idx):
+    run = cli("train", "--data-dir", tiny_idx, "--subset", "10000", "--epochs", "1", "--batch-size", "20",
+              "--device", "cpu")
+    assert run.returncode == 0, run.stderr
+    assert "10,000 training images were asked for, but the training set has 60: all 60 are used." in run.stderr
+
+
+def test_an_empty_device_is_refused():
+    with pytest.raises(CnnkitError) as err:
+        TrainConfig(device="").validate()
+    assert str(err.value) == "No device was given: choose auto, cpu, cuda, cuda:N or mps."
+    run = cli("train", "--device", "", "--epochs", "1")
+    assert run.returncode == 2
+    assert run.stderr.strip() == "error: No device was given: choose auto, cpu, cuda, cuda:N or mps."
+
+
+def test_the_far_too_large_message_states_the_real_limit():
+    """200 million pixels: Pillow's own bomb check refuses it on open; the message names cnnkit's limit."""
+    with pytest.raises(CnnkitError) as err:
+        open_image(png_header(20_000, 10_000), "bomb.png")
+    assert str(err.value) == "bomb.png is far too large (over 40 million pixels); it was not decoded."
+    assert Image.MAX_IMAGE_PIXELS != 40_000_000  # Pillow's limit is another one
