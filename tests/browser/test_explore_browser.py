@@ -25,10 +25,11 @@ def test_click_an_output_pixel_and_see_its_computation(page):
     expect(chart).to_be_visible(timeout=30_000)
     columns = blocks.picture("digit").shape[1] - blocks.KERNEL_SIZE + 1  # the default picture, no padding
     row, col = 12, 20
+    chart.scroll_into_view_if_needed()
     point = chart.locator(".scatterlayer .trace .point").nth(row * columns + col)
     box = point.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer takes clicks
-    panel = main.get_by_text(re.compile(rf"Output pixel \({row}, {col}\)"))
+    panel = main.get_by_text(re.compile(rf"Output pixel \({row}, {col}\)")).first
     expect(panel).to_be_visible(timeout=30_000)
     wait_for_app(page)
     expect(page.locator(".st-key-guide_conv_products .js-plotly-plot")).to_be_visible()
