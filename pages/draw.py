@@ -1,11 +1,13 @@
 """Draw & predict: draw a digit or upload an image; see what the network answers, what it sees and why."""
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnkit.infer import charts
+from cnnkit.infer import charts, overview
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.explain import explain
@@ -154,6 +156,83 @@ def show_inside(ckpt: Checkpoint, steps: DigitSteps) -> None:
     why.caption(t("draw.inside.why"))
 
 
+# ---------------------------------------------------------------- the whole network at once
+
+OVERVIEW_PICK = "draw_overview_pick"  # the (stage, map) opened large
+
+
+def on_overview_click(view) -> None:
+    """Callback of the overview chart: a click on a map opens it (a click on a dot or outside changes nothing)."""
+    for point in st.session_state["draw_overview"].selection.points:
+        tile = overview.tile_at(view, point["x"], point["y"])
+        if tile and view.stage(tile.stage).maps and tile.stage != "input":
+            st.session_state[OVERVIEW_PICK] = (tile.stage, tile.unit)
+            return
+
+
+def stage_names(view) -> dict[str, str]:
+    return {s.name: t("explore.overview.input") if s.kind == "input" else
+            t("explore.overview.outputs") if s.kind == "output" else
+            f"{s.name} · {'×'.join(map(str, s.values.shape))}" for s in view.stages}
+
+
+def show_map(ckpt: Checkpoint, image28: np.ndarray, view, stage: str, channel: int) -> None:
+    """One feature map large: its kernels, its receptive field and the input pixel that excites it most."""
+    try:
+        detail = overview.map_detail(ckpt, image28, view, stage, channel)
+    except CnnkitError as exc:
+        st.info(error_text(exc))
+        return
+    st.markdown(t("explore.overview.map_title", stage=stage, channel=channel))
+    big, kernels, field = st.columns(3)
+    big.plotly_chart(charts.map_figure(detail.map, t("explore.overview.map", size="×".join(map(str, detail.map.shape))),
+                                       detail.peak), key="draw_overview_map")
+    count, k = detail.kernels.shape[0], detail.kernels.shape[1]
+    kernels.plotly_chart(charts.kernels_figure(detail.kernels, t(
+        "explore.overview.kernels" if count > 1 else "explore.overview.kernel", layer=detail.kernel_layer,
+        count=count, k=k)), key="draw_overview_kernels")
+    field.plotly_chart(charts.field_figure(image28, detail.field, detail.best_pixel, t(
+        "explore.overview.field", size=detail.field.size)), key="draw_overview_field")
+    st.caption(t("explore.overview.map_why", peak=detail.peak, best=detail.best_pixel, size=detail.field.size,
+                 layer=detail.kernel_layer, pooled=t("explore.overview.pooled", layer=detail.kernel_layer) if stage != detail.kernel_layer else ""))
+
+
+def show_softmax(view, classes: list[str]) -> None:
+    """The ten scores before softmax, and the softmax with these numbers."""
+    steps = overview.softmax_steps(view.logits)
+    st.markdown(f"**{t('explore.softmax.title')}**")
+    st.caption(t("explore.softmax.why"))
+    c = view.prediction
+    st.latex(rf"p_k = \frac{{e^{{z_k}}}}{{\sum_j e^{{z_j}}}} = \frac{{e^{{z_k - m}}}}{{\sum_j e^{{z_j - m}}}},"
+             rf"\quad m = \max_j z_j = {steps.logits.max():.3f}")
+    st.latex(rf"p_{{{classes[c]}}} = \frac{{e^{{{steps.shifted[c]:.3f}}}}}{{"
+             + " + ".join(f"{e:.3g}" for e in steps.exps) + rf"}} = \frac{{{steps.exps[c]:.3f}}}{{{steps.total:.3f}}}"
+             rf" = {steps.probabilities[c]:.3f}")
+    st.dataframe({t("explore.softmax.class"): [str(k) for k in classes], "z": steps.logits.round(3),
+                  "z − m": steps.shifted.round(3), "e^(z − m)": steps.exps.round(4),
+                  "p": steps.probabilities.round(4)}, hide_index=True, key="draw_softmax_table")
+
+
+@st.fragment
+def show_overview(ckpt: Checkpoint, image28: np.ndarray) -> None:
+    """The whole network for this drawing, Harley-style; a click on a map opens it (only this part reruns)."""
+    st.subheader(t("explore.overview.title"))
+    st.caption(t("explore.overview.intro"))
+    try:
+        view = overview.overview(ckpt, image28)
+    except CnnkitError as exc:
+        st.info(error_text(exc))
+        return
+    pick = st.session_state.get(OVERVIEW_PICK)
+    st.plotly_chart(charts.overview_figure(view, overview.columns(view), overview.tiles(view), view.path(),
+                                           ckpt.classes, stage_names(view), pick), key="draw_overview",
+                    on_select=partial(on_overview_click, view), selection_mode="points")
+    st.caption(t("explore.overview.click"))
+    if pick:
+        show_map(ckpt, image28, view, *pick)
+    show_softmax(view, ckpt.classes)
+
+
 # ---------------------------------------------------------------- teaching
 
 def keep_tuned() -> None:
@@ -232,6 +311,7 @@ def show_digit(ckpt: Checkpoint, picture: tuple[DigitSteps, np.ndarray] | None, 
     if pred:
         show_steps(ckpt, pred, picture[1])
         show_inside(ckpt, pred.steps)
+        show_overview(ckpt, pred.steps.centered)
         show_teach(ckpt, pred)
 
 
