@@ -16,7 +16,7 @@ from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
 from cnnkit.infer.preprocess import DigitSteps, normalize
-from pages.ui import error_text, fmt, num, owner, private_runs, run_store, t
+from pages.ui import error_text, fmt, latex_number, num, owner, private_runs, run_store, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 UNSURE = 0.6  # below this top probability the page says the network is unsure
@@ -204,13 +204,16 @@ def show_softmax(view, classes: list[str]) -> None:
     st.caption(t("explore.softmax.why"))
     c = view.prediction
     st.latex(rf"p_k = \frac{{e^{{z_k}}}}{{\sum_j e^{{z_j}}}} = \frac{{e^{{z_k - m}}}}{{\sum_j e^{{z_j - m}}}},"
-             rf"\quad m = \max_j z_j = {steps.logits.max():.3f}")
-    st.latex(rf"p_{{{classes[c]}}} = \frac{{e^{{{steps.shifted[c]:.3f}}}}}{{"
-             + " + ".join(f"{e:.3g}" for e in steps.exps) + rf"}} = \frac{{{steps.exps[c]:.3f}}}{{{steps.total:.3f}}}"
-             rf" = {steps.probabilities[c]:.3f}")
+             rf"\quad m = \max_j z_j = {latex_number(float(steps.logits.max()))}")
+    terms = sorted(steps.exps, reverse=True)
+    shown = " + ".join(latex_number(float(e)) for e in terms[:3]) + (r" + \dots" if len(terms) > 3 else "")
+    st.latex(rf"p_{{{classes[c]}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
+             rf" = \frac{{{latex_number(float(steps.exps[c]))}}}{{{latex_number(steps.total)}}}"
+             rf" = {latex_number(float(steps.probabilities[c]))}")
     st.dataframe({t("explore.softmax.class"): [str(k) for k in classes], "z": steps.logits.round(3),
-                  "z − m": steps.shifted.round(3), "e^(z − m)": steps.exps.round(4),
-                  "p": steps.probabilities.round(4)}, hide_index=True, key="draw_softmax_table")
+                  "z − m": steps.shifted.round(3), "e^(z − m)": steps.exps,
+                  "p": steps.probabilities}, hide_index=True, key="draw_softmax_table",
+                 column_config={name: st.column_config.NumberColumn(format="%.3e") for name in ("e^(z − m)", "p")})
 
 
 @st.fragment
@@ -226,7 +229,8 @@ def show_overview(ckpt: Checkpoint, image28: np.ndarray) -> None:
     pick = st.session_state.get(OVERVIEW_PICK)
     st.plotly_chart(charts.overview_figure(view, overview.columns(view), overview.tiles(view), view.path(),
                                            ckpt.classes, stage_names(view), pick), key="draw_overview",
-                    on_select=partial(on_overview_click, view), selection_mode="points")
+                    on_select=partial(on_overview_click, view), selection_mode="points",
+                    config={"displayModeBar": False})
     st.caption(t("explore.overview.click"))
     if pick:
         show_map(ckpt, image28, view, *pick)

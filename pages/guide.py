@@ -17,7 +17,7 @@ from cnnkit.guide.transfer import transfer_learning
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig
-from pages.ui import error_text, fmt, lang, num, t, table
+from pages.ui import error_text, fmt, lang, latex_number, num, t, table
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
 # The output-size calculator's inputs: name, smallest, largest, first value.
@@ -209,11 +209,6 @@ def chosen_kernel():
     typed = st.text_area(t("guide.blocks.kernel_text"), key="guide_kernel_text", height=110,
                          help=t("guide.blocks.kernel_text_help"), persist_state="page")
     return blocks.parse_kernel(typed)
-
-
-def latex_number(value: float, digits: int = 3) -> str:
-    """A number for ``st.latex`` in the chosen language (a decimal comma is braced so that no space follows it)."""
-    return num(value, digits).replace(",", "{,}").replace(" ", "\\,").replace("\u00a0", "\\,")
 
 
 def on_pixel_click(chart_key: str, step_key: str, columns: int) -> None:

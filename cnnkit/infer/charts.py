@@ -104,7 +104,7 @@ def _composite(values: np.ndarray, cols: int, rows: int) -> np.ndarray:
 
 
 def overview_figure(view, columns, tiles, lit: set, classes: list[str], names: dict[str, str],
-                    selected: tuple[str, int] | None = None, height: int = 560) -> go.Figure:
+                    selected: tuple[str, int] | None = None, height: int = 600) -> go.Figure:
     """Harley-style overview: each stage a column (maps as grids of small heatmaps, fc units and outputs as
     dots coloured by their value); orange: what feeds the prediction most, joined by lines. Every map and
     dot has a marker at its centre, so that a click selects it (x, y → ``overview.tile_at``)."""
@@ -157,11 +157,11 @@ def overview_figure(view, columns, tiles, lit: set, classes: list[str], names: d
                              selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
     annotations = [dict(x=c.x + c.width / 2, y=-0.9, text=f"<b>{names.get(c.stage.name, c.stage.name)}</b>",
                         showarrow=False, font=dict(size=11)) for c in columns]
-    right = columns[-1].x + columns[-1].width + 1.5
+    right = columns[-1].x + columns[-1].width
     return go.Figure(traces, dict(height=height, margin=dict(l=0, r=0, t=10, b=0), shapes=shapes,
                                   annotations=annotations, plot_bgcolor="rgba(0,0,0,0)", clickmode="event+select",
-                                  dragmode=False, xaxis=dict(visible=False, range=[-0.2, right]),
-                                  yaxis=dict(visible=False, range=[16.3, -1.4])))
+                                  dragmode=False, xaxis=dict(visible=False, range=[-0.2, right], constrain="domain"),
+                                  yaxis=dict(visible=False, range=[16.3, -1.4], scaleanchor="x")))
 
 
 def map_figure(values: np.ndarray, title: str, peak: tuple[int, int], height: int = 300) -> go.Figure:

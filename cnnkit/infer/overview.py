@@ -271,13 +271,14 @@ class Tile:
 
 
 COLUMN_HEIGHT = 16.0  # every column of the overview is this tall, in data units
-GAP = 0.6  # between columns
+GAP = 0.8  # between columns
 
 
 def _width(stage: Stage) -> float:
+    """The width a column may take (maps use what their square grid needs of it)."""
     if stage.kind == "input":
-        return 4.0
-    return 1.2 if stage.maps else 0.8
+        return 5.0
+    return 3.0 if stage.maps else 2.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,6 +302,7 @@ def columns(view: Overview) -> list[Column]:
             cols = max(1, round(math.sqrt(n * width / COLUMN_HEIGHT)))
             rows = math.ceil(n / cols)
             side = min(width / cols, COLUMN_HEIGHT / rows)
+            width = cols * side
             out.append(Column(stage=stage, x=x, width=width, cols=cols, rows=rows, side=side,
                               top=(COLUMN_HEIGHT - rows * side) / 2))
         else:
@@ -322,7 +324,7 @@ def tiles(view: Overview) -> list[Tile]:
                 x0, y0 = col.x + c * col.side, col.top + r * col.side
                 out.append(Tile(stage=stage.name, unit=unit, x0=x0, y0=y0, x1=x0 + inner, y1=y0 + inner))
             else:
-                out.append(Tile(stage=stage.name, unit=unit, x0=col.x, x1=col.x + col.width,
+                out.append(Tile(stage=stage.name, unit=unit, x0=col.x, x1=col.x + 0.8 * col.side,
                                 y0=k * col.side + 0.1 * col.side, y1=(k + 0.9) * col.side))
     return out
 
