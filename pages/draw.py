@@ -325,7 +325,9 @@ def clear_canvas() -> None:
     st.session_state["draw_canvas_id"] = st.session_state.get("draw_canvas_id", 0) + 1
 
 
+@st.fragment
 def draw_mode(ckpt: Checkpoint) -> None:
+    """The canvas and all that depends on the drawing: a stroke reruns this fragment alone, not the page."""
     left, right = st.columns([2, 3])
     with left:
         st.space("medium")  # room for the canvas's toolbar, which appears above it
