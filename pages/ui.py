@@ -55,7 +55,7 @@ def latex_number(value: float, digits: int = 3) -> str:
     if value and not 1e-3 <= abs(value) < 1e6:
         mantissa, exponent = f"{value:.2e}".split("e")
         return rf"{latex_number(float(mantissa), 2)}\cdot 10^{{{int(exponent)}}}"
-    return num(value, digits).replace(",", "{,}").replace(" ", "\\,").replace("\u00a0", "\\,")
+    return num(value, digits).replace(",", "{,}").replace(" ", "\\,").replace("\u00a0", "\\,").replace("\u202f", "\\,")
 
 
 def language_switch() -> None:

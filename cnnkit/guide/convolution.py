@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.guide.blocks import ACTIVATIONS, POOLS, conv_output_size
 
 NO_ACTIVATION = "none"
@@ -80,7 +80,7 @@ def activate(value, activation: str):
     if activation == NO_ACTIVATION:
         return value
     if activation not in ACTIVATIONS:
-        raise CnnkitError(f"Unknown activation {activation!r}; choose one of: none, {', '.join(ACTIVATIONS)}.")
+        raise unknown_choice("activation", activation, [NO_ACTIVATION, *ACTIVATIONS])
     out = ACTIVATIONS[activation].function(torch.as_tensor(np.asarray(value, dtype=np.float32)))
     return out.numpy() if isinstance(value, np.ndarray) else float(out)
 
@@ -111,7 +111,7 @@ def convolve(image: np.ndarray, kernel: np.ndarray, *, bias: float = 0.0, stride
 def pool_step(image: np.ndarray, kind: str, window_size: int, row: int, col: int, stride: int | None = None) -> PoolStep:
     """Output pixel (row, col) of a max or average pooling (no padding), taken by hand from its window."""
     if kind not in POOLS:
-        raise CnnkitError(f"Unknown pooling {kind!r}; choose one of: {', '.join(POOLS)}.")
+        raise unknown_choice("pooling", kind, POOLS)
     win = window(image, window_size, row, col, stride or window_size)
     if kind == "avg":
         return PoolStep(window=win, kind=kind, value=float(win.values.mean(dtype=np.float64)), taken=None)
