@@ -1,11 +1,13 @@
 """Draw & predict: draw a digit or upload an image; see what the network answers, what it sees and why."""
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnkit.infer import charts
+from cnnkit.infer import charts, overview
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, UPLOAD_MB, SessionCache
@@ -16,7 +18,7 @@ from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
 from cnnkit.infer.preprocess import DigitSteps, normalize
-from pages.ui import error_text, fmt, names, num, owner, private_runs, run_store, t
+from pages.ui import error_text, fmt, latex_number, names, num, owner, private_runs, run_store, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 UNSURE = 0.6  # below this top probability the page says the network is unsure
@@ -157,6 +159,87 @@ def show_inside(ckpt: Checkpoint, steps: DigitSteps) -> None:
     why.caption(t("draw.inside.why"))
 
 
+# ---------------------------------------------------------------- the whole network at once
+
+OVERVIEW_PICK = "draw_overview_pick"  # the (stage, map) opened large
+
+
+def on_overview_click(view) -> None:
+    """Callback of the overview chart: a click on a map opens it (a click on a dot or outside changes nothing)."""
+    for point in st.session_state["draw_overview"].selection.points:
+        tile = overview.tile_at(view, point["x"], point["y"])
+        if tile and view.stage(tile.stage).maps and tile.stage != "input":
+            st.session_state[OVERVIEW_PICK] = (tile.stage, tile.unit)
+            return
+
+
+def stage_names(view) -> dict[str, str]:
+    return {s.name: t("explore.overview.input") if s.kind == "input" else
+            t("explore.overview.outputs") if s.kind == "output" else
+            f"{s.name} · {'×'.join(map(str, s.values.shape))}" for s in view.stages}
+
+
+def show_map(ckpt: Checkpoint, image28: np.ndarray, view, stage: str, channel: int) -> None:
+    """One feature map large: its kernels, its receptive field and the input pixel that excites it most."""
+    try:
+        detail = overview.map_detail(ckpt, image28, view, stage, channel)
+    except CnnkitError as exc:
+        st.info(error_text(exc))
+        return
+    st.markdown(t("explore.overview.map_title", stage=stage, channel=channel))
+    big, kernels, field = st.columns(3)
+    big.plotly_chart(charts.map_figure(detail.map, t("explore.overview.map", size="×".join(map(str, detail.map.shape))),
+                                       detail.peak), key="draw_overview_map")
+    count, k = detail.kernels.shape[0], detail.kernels.shape[1]
+    kernels.plotly_chart(charts.kernels_figure(detail.kernels, t(
+        "explore.overview.kernels" if count > 1 else "explore.overview.kernel", layer=detail.kernel_layer,
+        count=count, k=k)), key="draw_overview_kernels")
+    field.plotly_chart(charts.field_figure(image28, detail.field, detail.best_pixel, t(
+        "explore.overview.field", size=detail.field.size)), key="draw_overview_field")
+    st.caption(t("explore.overview.map_why", peak=detail.peak, best=detail.best_pixel, size=detail.field.size,
+                 layer=detail.kernel_layer, pooled=t("explore.overview.pooled", layer=detail.kernel_layer) if stage != detail.kernel_layer else ""))
+
+
+def show_softmax(view, classes: list[str]) -> None:
+    """The ten scores before softmax, and the softmax with these numbers."""
+    steps = overview.softmax_steps(view.logits)
+    st.markdown(f"**{t('explore.softmax.title')}**")
+    st.caption(t("explore.softmax.why"))
+    c = view.prediction
+    st.latex(rf"p_k = \frac{{e^{{z_k}}}}{{\sum_j e^{{z_j}}}} = \frac{{e^{{z_k - m}}}}{{\sum_j e^{{z_j - m}}}},"
+             rf"\quad m = \max_j z_j = {latex_number(float(steps.logits.max()))}")
+    terms = sorted(steps.exps, reverse=True)
+    shown = " + ".join(latex_number(float(e)) for e in terms[:3]) + (r" + \dots" if len(terms) > 3 else "")
+    st.latex(rf"p_{{{classes[c]}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
+             rf" = \frac{{{latex_number(float(steps.exps[c]))}}}{{{latex_number(steps.total)}}}"
+             rf" = {latex_number(float(steps.probabilities[c]))}")
+    st.dataframe({t("explore.softmax.class"): [str(k) for k in classes], "z": steps.logits.round(3),
+                  "z − m": steps.shifted.round(3), "e^(z − m)": steps.exps,
+                  "p": steps.probabilities}, hide_index=True, key="draw_softmax_table",
+                 column_config={name: st.column_config.NumberColumn(format="%.3e") for name in ("e^(z − m)", "p")})
+
+
+@st.fragment
+def show_overview(ckpt: Checkpoint, image28: np.ndarray) -> None:
+    """The whole network for this drawing, Harley-style; a click on a map opens it (only this part reruns)."""
+    st.subheader(t("explore.overview.title"))
+    st.caption(t("explore.overview.intro"))
+    try:
+        view = overview.overview(ckpt, image28)
+    except CnnkitError as exc:
+        st.info(error_text(exc))
+        return
+    pick = st.session_state.get(OVERVIEW_PICK)
+    st.plotly_chart(charts.overview_figure(view, overview.columns(view), overview.tiles(view), view.path(),
+                                           ckpt.classes, stage_names(view), pick), key="draw_overview",
+                    on_select=partial(on_overview_click, view), selection_mode="points",
+                    config={"displayModeBar": False})
+    st.caption(t("explore.overview.click"))
+    if pick:
+        show_map(ckpt, image28, view, *pick)
+    show_softmax(view, ckpt.classes)
+
+
 # ---------------------------------------------------------------- teaching
 
 def keep_tuned() -> None:
@@ -235,6 +318,7 @@ def show_digit(ckpt: Checkpoint, picture: tuple[DigitSteps, np.ndarray] | None, 
     if pred:
         show_steps(ckpt, pred, picture[1])
         show_inside(ckpt, pred.steps)
+        show_overview(ckpt, pred.steps.centered)
         show_teach(ckpt, pred)
 
 
@@ -244,7 +328,9 @@ def clear_canvas() -> None:
     st.session_state["draw_canvas_id"] = st.session_state.get("draw_canvas_id", 0) + 1
 
 
+@st.fragment
 def draw_mode(ckpt: Checkpoint) -> None:
+    """The canvas and all that depends on the drawing: a stroke reruns this fragment alone, not the page."""
     left, right = st.columns([2, 3])
     with left:
         st.space("medium")  # room for the canvas's toolbar, which appears above it

@@ -1,11 +1,13 @@
 """Architecture guide: a card per architecture with figures computed live, comparisons, how to choose,
 building blocks to play with, transfer learning, and how training works."""
+import time
 from functools import partial
+
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from cnnkit.guide import blocks, charts
+from cnnkit.guide import blocks, charts, convolution
 from cnnkit.guide.totals import comparison, totals
 from cnnkit.guide.layers import TABLE_DEPTH, chain, profile
 from cnnkit.guide.meta import default_input_size, min_input_size, weights_info
@@ -15,7 +17,7 @@ from cnnkit.guide.transfer import transfer_learning
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig
-from pages.ui import error_text, fmt, lang, num, t, table
+from pages.ui import error_text, fmt, lang, latex_number, num, t, table
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
 # The output-size calculator's inputs: name, smallest, largest, first value.
@@ -27,12 +29,6 @@ def labels(prefix: str):
     so the labels stay right wherever Streamlit calls it (AppTest calls it outside the script run)."""
     chosen = lang()
     return lambda option: text(f"{prefix}.{option}", chosen)
-
-
-def show_image(where, image, title_key: str, key: str, **options) -> None:
-    """A picture or feature map as a chart titled ``title_key`` (which may show its ``{shape}``)."""
-    title = t(title_key, shape=f"{image.shape[0]}×{image.shape[1]}")
-    where.plotly_chart(charts.image_figure(image, title, **options), key=key)
 
 
 def open_card(builder: str) -> None:
@@ -215,7 +211,139 @@ def chosen_kernel():
     return blocks.parse_kernel(typed)
 
 
+def on_pixel_click(chart_key: str, step_key: str, columns: int) -> None:
+    """Callback of a clickable output: the clicked pixel becomes the kernel's position."""
+    pixel = convolution.pixel_of(st.session_state[chart_key].selection.points)
+    if pixel is not None:
+        st.session_state[step_key] = pixel[0] * columns + pixel[1]
+
+
+def stepper(prefix: str, shape: tuple[int, int]) -> int:
+    """The slider that moves the window over the output row by row, and its play button; the position
+    lives in ``<prefix>_step`` (a click on the output sets it too). Returns the first step to show."""
+    last = shape[0] * shape[1] - 1
+    step_key = f"{prefix}_step"
+    st.session_state[step_key] = min(max(int(st.session_state.get(step_key, last)), 0), last)
+    st.session_state[f"{prefix}_slider"] = st.session_state[step_key]
+    slider_col, play_col = st.columns([5, 1], vertical_alignment="bottom")
+    slider_col.slider(t("explore.step", count=last + 1), 0, last, key=f"{prefix}_slider",
+                      on_change=lambda: st.session_state.update({step_key: st.session_state[f"{prefix}_slider"]}))
+    if play_col.button(t("explore.play"), key=f"{prefix}_play", icon=":material/play_arrow:"):
+        return 0 if st.session_state[step_key] == last else st.session_state[step_key]
+    return -1
+
+
+def play_or_show(prefix: str, shape: tuple[int, int], draw) -> None:
+    """Draw the window at the chosen step, or, after Play, at each step to the end (about 60 frames).
+    ``draw(step, suffix)`` shows one step, its chart keys ending in ``suffix``."""
+    start = stepper(prefix, shape)
+    place = st.empty()
+    if start < 0:
+        with place.container():
+            draw(st.session_state[f"{prefix}_step"], "")
+        return
+    last = shape[0] * shape[1] - 1
+    for frame, step in enumerate([*range(start, last, max(1, (last - start) // 60)), last]):
+        with place.container():
+            draw(step, f"_frame{frame}")  # each frame's charts are new elements: keys of their own
+        st.session_state[f"{prefix}_step"] = step
+        time.sleep(0.15)
+
+
+def activation_label(chosen_lang: str):
+    """A ``format_func`` for the activation choice, its language fixed (see ``labels``)."""
+    return lambda k: blocks.ACTIVATIONS[k].name if k in blocks.ACTIVATIONS else text("explore.no_activation",
+                                                                                     chosen_lang)
+
+
+def conv_settings() -> dict:
+    """Stride, padding, dilation, bias and activation of the convolution demo."""
+    return dict(
+        stride=st.slider(t("guide.blocks.stride"), 1, 3, 1, key="guide_conv_stride", persist_state="page"),
+        padding=st.slider(t("guide.blocks.padding"), 0, 2, 0, key="guide_conv_padding", persist_state="page"),
+        dilation=st.slider(t("explore.dilation"), 1, 3, 1, key="guide_conv_dilation", help=t("explore.dilation_help"),
+                           persist_state="page"),
+        bias=st.number_input(t("explore.bias"), -5.0, 5.0, 0.0, 0.1, key="guide_conv_bias", persist_state="page"),
+        activation=st.selectbox(t("explore.activation"), [convolution.NO_ACTIVATION, *blocks.ACTIVATIONS],
+                                format_func=activation_label(lang()), key="guide_conv_activation", persist_state="page"))
+
+
+def conv_panel(step: convolution.ConvStep, suffix: str) -> None:
+    """The computation of one output pixel: window values ⊙ kernel = products, their sum, bias, activation."""
+    win = step.window
+    st.markdown(t("explore.conv_panel", row=win.row, col=win.col))
+    cols = st.columns(3)
+    for col, values, key in zip(cols, (win.values, step.kernel, step.products), ("patch", "kernel", "products")):
+        col.plotly_chart(charts.image_figure(values, t(f"explore.{key}"), signed=key != "patch", values=True,
+                                             height=230), key=f"guide_conv_{key}{suffix}")
+    sign = "+" if step.bias >= 0 else "-"
+    lines = [rf"\sum_{{i,j}} x_{{ij}}\,w_{{ij}} = {latex_number(step.total)}",
+             rf"z = {latex_number(step.total)} {sign} {latex_number(abs(step.bias))} = {latex_number(step.before)}"]
+    if step.activation != convolution.NO_ACTIVATION:
+        name = blocks.ACTIVATIONS[step.activation].name
+        lines.append(rf"\mathrm{{{name.split('(')[0]}}}({latex_number(step.before)}) = {latex_number(step.value)}")
+    st.latex(r" \qquad ".join(lines))
+
+
+def conv_explorer(image, weights, settings: dict):
+    """The convolution demo: the padded input with the window, the output filling in, the chosen pixel's
+    computation; click an output pixel or step through them. Returns the whole output."""
+    output = convolution.convolve(image, weights, **settings)
+    shape = output.shape
+
+    def draw(step: int, suffix: str) -> None:
+        row, col = convolution.position(step, shape)
+        computed = convolution.conv_step(image, weights, row, col, **settings)
+        left, right = st.columns(2)
+        left.plotly_chart(charts.window_figure(image, settings["padding"], computed.window, t(
+            "explore.padded_input", shape=f"{image.shape[0]}×{image.shape[1]}", padding=settings["padding"])),
+            key=f"guide_conv_window_chart{suffix}")
+        right.plotly_chart(charts.clickable_output_figure(convolution.filled(output, step), (row, col), t(
+            "guide.blocks.output", shape=f"{shape[0]}×{shape[1]}")), key=f"guide_conv_clicks{suffix}", on_select=partial(
+            on_pixel_click, "guide_conv_clicks", "guide_conv_step", shape[1]), selection_mode="points")
+        conv_panel(computed, suffix)
+
+    play_or_show("guide_conv", shape, draw)
+    st.caption(t("explore.conv_caption"))
+    return output
+
+
+def pool_panel(step: convolution.PoolStep, suffix: str) -> None:
+    win = step.window
+    values_col, text_col = st.columns([1, 2], vertical_alignment="center")
+    values_col.plotly_chart(charts.image_figure(win.values, t("explore.pool_window"), values=True, height=230),
+                            key=f"guide_pool_values{suffix}")
+    k = win.values.size
+    if step.kind == "max":
+        text_col.markdown(t("explore.pool_max", row=win.row, col=win.col, value=num(step.value, 3),
+                            at=f"({win.rows[step.taken[0]]}, {win.cols[step.taken[1]]})"))
+    else:
+        text_col.markdown(t("explore.pool_avg", row=win.row, col=win.col, count=k))
+        text_col.latex(rf"rac{{{latex_number(float(win.values.sum()))}}}{{{k}}} = {latex_number(step.value)}")
+
+
+def pool_explorer(source, kind: str, window: int, stride: int) -> None:
+    pooled = blocks.pool(source, kind, window, stride)
+
+    def draw(step: int, suffix: str) -> None:
+        row, col = convolution.position(step, pooled.shape)
+        taken = convolution.pool_step(source, kind, window, row, col, stride)
+        left, right = st.columns(2)
+        left.plotly_chart(charts.window_figure(source, 0, taken.window, t(
+            "guide.blocks.input", shape=f"{source.shape[0]}×{source.shape[1]}"), taken=taken.taken),
+            key=f"guide_pool_window_chart{suffix}")
+        right.plotly_chart(charts.clickable_output_figure(convolution.filled(pooled, step), (row, col), t(
+            "guide.blocks.output", shape=f"{pooled.shape[0]}×{pooled.shape[1]}"), signed=False),
+            key=f"guide_pool_clicks{suffix}", on_select=partial(on_pixel_click, "guide_pool_clicks", "guide_pool_step",
+                                                      pooled.shape[1]), selection_mode="points")
+        pool_panel(taken, suffix)
+
+    play_or_show("guide_pool", pooled.shape, draw)
+
+
+@st.fragment
 def convolution_and_pooling() -> None:
+    """Both demos in one fragment: a click, a slider or a setting reruns them alone, not the page."""
     st.subheader(t("guide.blocks.conv_title"))
     st.markdown(t("guide.blocks.conv_intro"))
     controls, shown = st.columns([1, 3])
@@ -226,16 +354,14 @@ def convolution_and_pooling() -> None:
         except CnnkitError as error:  # the message, and no convolution until the kernel is fixed
             st.error(error_text(error))
             weights = None
-        stride = st.slider(t("guide.blocks.stride"), 1, 3, 1, key="guide_conv_stride", persist_state="page")
-        padding = st.slider(t("guide.blocks.padding"), 0, 2, 0, key="guide_conv_padding", persist_state="page")
-    conv = None if weights is None else blocks.convolve(image, weights, stride, padding)
-    if conv is not None:
-        a, b, c = shown.columns([3, 2, 3])
-        show_image(a, image, "guide.blocks.input", "guide_conv_input")
-        show_image(b, weights, "guide.blocks.kernel_shown", "guide_conv_kernel", signed=True, values=True,
-                   height=240)
-        show_image(c, conv, "guide.blocks.output", "guide_conv_output", signed=True)
-        st.caption(t("guide.blocks.conv_caption"))
+        settings = conv_settings()
+    conv = None
+    if weights is not None:
+        with shown:
+            try:
+                conv = conv_explorer(image, weights, settings)
+            except CnnkitError as error:
+                st.error(error_text(error))
 
     st.subheader(t("guide.blocks.pool_title"))
     st.markdown(t("guide.blocks.pool_intro"))
@@ -248,10 +374,8 @@ def convolution_and_pooling() -> None:
         after_conv = st.checkbox(t("guide.blocks.pool_after_conv"), help=t("guide.blocks.pool_after_conv_help"),
                                  key="guide_pool_after_conv", persist_state="page", disabled=conv is None)
     source = conv.clip(min=0) if after_conv and conv is not None else image
-    pooled = blocks.pool(source, kind, window, stride)
-    a, b = shown.columns(2)
-    show_image(a, source, "guide.blocks.input", "guide_pool_input")
-    show_image(b, pooled, "guide.blocks.output", "guide_pool_output")
+    with shown:
+        pool_explorer(source, kind, window, stride)
 
 
 def output_size_calculator() -> None:

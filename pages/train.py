@@ -117,7 +117,6 @@ def use_recipe() -> None:
 def settings() -> tuple[TrainConfig, Dataset | None]:
     """The controls, and the config and dataset they describe (the dataset is None when it failed)."""
     data_col, model_col, train_col = st.columns(3, gap="large")
-    everything, grouped = t("train.all"), fmt()
     with data_col:
         st.subheader(t("train.data"))
         dataset = data_settings()

@@ -64,6 +64,15 @@ def _or_dash(write):
     return cell
 
 
+def latex_number(value: float, digits: int = 3) -> str:
+    """``value`` for ``st.latex`` in the chosen language: a decimal comma braced (no space after it), thin
+    spaces between thousands; tiny and huge values as ``a·10^{b}``."""
+    if value and not 1e-3 <= abs(value) < 1e6:
+        mantissa, exponent = f"{value:.2e}".split("e")
+        return rf"{latex_number(float(mantissa), 2)}\cdot 10^{{{int(exponent)}}}"
+    return num(value, digits).replace(",", "{,}").replace(" ", "\\,").replace("\u00a0", "\\,").replace("\u202f", "\\,")
+
+
 def language_switch() -> None:
     st.session_state.setdefault("lang", DEFAULT_LANGUAGE)
     st.sidebar.radio("🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang",

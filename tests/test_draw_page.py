@@ -65,8 +65,9 @@ def test_an_uploaded_digit_is_read_and_explained(shipped):
     assert at.metric[0].value == "7"
     assert text("draw.notes.inverted") in texts(at.info)
     charts = at.get("plotly_chart")
-    assert len(charts) == 6  # probabilities, normalized input, 2 feature-map grids, saliency, Grad-CAM
-    assert [h.value for h in at.subheader][1:4] == [text(f"draw.{k}.title") for k in ("steps", "inside", "teach")]
+    assert len(charts) == 7  # probabilities, normalized input, 2 feature-map grids, saliency, Grad-CAM, overview
+    assert [h.value for h in at.subheader][1:5] == [text(k) for k in ("draw.steps.title", "draw.inside.title",
+                                                                     "explore.overview.title", "draw.teach.title")]
 
 
 def gif(frames):

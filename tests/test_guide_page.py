@@ -77,7 +77,8 @@ def test_every_section_renders(lang):
     assert len(at.button) == sum(bool(p.builder) for picks in CHOICES.values() for p in picks)
     rerun(at, lang, guide_tab=text("guide.tabs.blocks", lang))
     assert text("guide.blocks.conv_title", lang) in [s.value for s in at.subheader]
-    assert len(at.get("plotly_chart")) == 7  # conv: picture, kernel, output; pool: in, out; activations; field
+    # conv: input with window, output, window values, kernel, products; pool: input, output, window; activations; field
+    assert len(at.get("plotly_chart")) == 10
     rerun(at, lang, guide_tab=text("guide.tabs.transfer", lang))
     assert metrics(at)[text("guide.transfer.trainable", lang)] == number(transfer_learning().trainable, lang)
     rerun(at, lang, guide_tab=text("guide.tabs.training", lang))

@@ -8,6 +8,7 @@ import torch
 
 from cnnkit.nets.builder import count_parameters
 from cnnkit.guide.meta import WeightsInfo, count_macs, input_shape, shared_model, weights_info
+from cnnkit.guide.precomputed import stored
 from cnnkit.guide.registry import architecture_of, builders
 
 
@@ -47,10 +48,18 @@ class ComparisonRow:
 
 @lru_cache(maxsize=None)
 def comparison() -> tuple[ComparisonRow, ...]:
-    """Every builder of every card with its figures, for the comparison charts (about 10 s on 2 CPU cores)."""
+    """Every builder of every card with its figures, for the comparison charts: from the shipped
+    ``comparison.json`` (``cnnkit.guide.precomputed``), or computed live (about 10 s on 2 CPU cores) when it
+    does not fit the installed torch and torchvision."""
+    shipped = stored()
     rows = []
     for builder in builders():
         arch = architecture_of(builder)
-        rows.append(ComparisonRow(arch.key, arch.title, arch.variants[builder], totals(builder),
-                                  weights_info(builder)))
+        if shipped and builder in shipped:
+            figures = shipped[builder]
+            row_totals = Totals(builder, figures["input_size"], figures["params"], figures["macs"])
+            info = figures["weights"] and WeightsInfo(**figures["weights"])
+        else:
+            row_totals, info = totals(builder), weights_info(builder)
+        rows.append(ComparisonRow(arch.key, arch.title, arch.variants[builder], row_totals, info))
     return tuple(rows)

@@ -85,3 +85,117 @@ def values_map(z: np.ndarray, height: int = 150) -> go.Figure:
     """A small array as a heat map with its colour bar, to show the values the network receives."""
     return go.Figure(go.Heatmap(z=z, colorscale="gray", colorbar=dict(thickness=8, len=0.9, tickfont=dict(size=9)),
                                 hovertemplate="%{z:.2f}<extra></extra>"), _image_layout(height, ""))
+
+
+# ---------------------------------------------------------------- the whole network for one drawing
+
+LIT = "#FF8C00"  # what feeds the prediction most
+
+
+def _composite(values: np.ndarray, cols: int, rows: int) -> np.ndarray:
+    """C×H×W maps in a grid, each scaled to [0, 1] on its own, one NaN pixel between neighbours."""
+    c, h, w = values.shape
+    out = np.full((rows * (h + 1), cols * (w + 1)), np.nan)
+    for k, m in enumerate(values):
+        r, col = divmod(k, cols)
+        span = np.ptp(m)
+        out[r * (h + 1):r * (h + 1) + h, col * (w + 1):col * (w + 1) + w] = (m - m.min()) / span if span else 0
+    return out
+
+
+def overview_figure(view, columns, tiles, lit: set, classes: list[str], names: dict[str, str],
+                    selected: tuple[str, int] | None = None, height: int = 600) -> go.Figure:
+    """Harley-style overview: each stage a column (maps as grids of small heatmaps, fc units and outputs as
+    dots coloured by their value); orange: what feeds the prediction most, joined by lines. Every map and
+    dot has a marker at its centre, so that a click selects it (x, y → ``overview.tile_at``)."""
+    traces, shapes = [], []
+    by_key = {(t.stage, t.unit): t for t in tiles}
+    for col in columns:
+        stage = col.stage
+        if stage.maps:
+            h, w = stage.values.shape[1:]
+            z = _composite(stage.values[stage.shown], col.cols, col.rows)
+            d = col.side / (w + 1)
+            traces.append(go.Heatmap(z=z, x0=col.x + d / 2, dx=d, y0=col.top + d / 2, dy=d, colorscale="Viridis",
+                                     showscale=False, hoverinfo="skip"))
+        else:
+            values = view.probabilities if stage.kind == "output" else stage.values[stage.shown]
+            centres = [by_key[(stage.name, u)].centre for u in stage.shown]
+            label = [f"{classes[u]} · {view.probabilities[u]:.0%}" for u in stage.shown] if stage.kind == "output" \
+                else [f"#{u} · {stage.values[u]:.2f}" for u in stage.shown]
+            traces.append(go.Scatter(x=[c[0] for c in centres], y=[c[1] for c in centres], mode="markers+text",
+                                     text=label, textposition="middle right", textfont=dict(size=10),
+                                     marker=dict(size=14, color=values, colorscale="Viridis", line=dict(width=0)),
+                                     hovertemplate="%{text}<extra></extra>", showlegend=False))
+        shapes.append(dict(type="line", x0=col.x, x1=col.x + col.width, y0=-0.4, y1=-0.4, line=dict(color="#ADB5BD")))
+    for (name, unit) in lit:
+        t = by_key.get((name, unit))
+        if t:
+            shapes.append(dict(type="rect", x0=t.x0, x1=t.x1, y0=t.y0, y1=t.y1, line=dict(color=LIT, width=2)))
+    if selected in by_key:
+        t = by_key[selected]
+        shapes.append(dict(type="rect", x0=t.x0 - 0.05, x1=t.x1 + 0.05, y0=t.y0 - 0.05, y1=t.y1 + 0.05,
+                           line=dict(color="#E03131", width=3)))
+    xs, ys = [], []
+    stages = [c.stage for c in columns]
+    for stage, before in zip(stages[1:], stages):
+        for unit in stage.shown:
+            if (stage.name, unit) not in lit:
+                continue
+            for feeder in stage.feeds.get(unit, [])[:2]:
+                if (before.name, feeder) in lit:
+                    (xa, ya), (xb, yb) = by_key[(before.name, feeder)].centre, by_key[(stage.name, unit)].centre
+                    xs += [xa, xb, None]
+                    ys += [ya, yb, None]
+    traces.append(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=LIT, width=1.5), opacity=0.6,
+                             hoverinfo="skip", showlegend=False))
+    centres = [t.centre for t in tiles]
+    traces.append(go.Scatter(x=[c[0] for c in centres], y=[c[1] for c in centres], mode="markers",
+                             marker=dict(size=10, color="rgba(0,0,0,0)"), showlegend=False,
+                             text=[f"{names.get(t.stage, t.stage)} · {t.unit}" for t in tiles],
+                             hovertemplate="%{text}<extra></extra>",
+                             selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
+    annotations = [dict(x=c.x + c.width / 2, y=-0.9, text=f"<b>{names.get(c.stage.name, c.stage.name)}</b>",
+                        showarrow=False, font=dict(size=11)) for c in columns]
+    right = columns[-1].x + columns[-1].width
+    return go.Figure(traces, dict(height=height, margin=dict(l=0, r=0, t=10, b=0), shapes=shapes,
+                                  annotations=annotations, plot_bgcolor="rgba(0,0,0,0)", clickmode="event+select",
+                                  dragmode=False, xaxis=dict(visible=False, range=[-0.2, right], constrain="domain"),
+                                  yaxis=dict(visible=False, range=[16.3, -1.4], scaleanchor="x")))
+
+
+def map_figure(values: np.ndarray, title: str, peak: tuple[int, int], height: int = 300) -> go.Figure:
+    """One feature map large, its most active position outlined."""
+    r, c = peak
+    return go.Figure(go.Heatmap(z=values, colorscale="Viridis", colorbar=dict(thickness=10),
+                                hovertemplate="(%{y}, %{x}) = %{z:.3f}<extra></extra>"),
+                     _image_layout(height, title) | dict(shapes=[dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5,
+                                                                       y1=r + 0.5, line=dict(color="#E03131", width=2))]))
+
+
+def kernels_figure(kernels: np.ndarray, title: str, height: int = 300) -> go.Figure:
+    """C_in×k×k kernels in a grid on one red–blue scale centred on 0; a single kernel with its numbers."""
+    c, k, _ = kernels.shape
+    cols = math.ceil(math.sqrt(c))
+    rows = math.ceil(c / cols)
+    grid = np.full((rows * (k + 1) - 1, cols * (k + 1) - 1), np.nan)
+    for i, w in enumerate(kernels):
+        r, col = divmod(i, cols)
+        grid[r * (k + 1):r * (k + 1) + k, col * (k + 1):col * (k + 1) + k] = w
+    top = float(np.nanmax(np.abs(grid))) or 1.0
+    return go.Figure(go.Heatmap(z=grid, colorscale="RdBu", reversescale=True, zmin=-top, zmax=top,
+                                colorbar=dict(thickness=10), texttemplate="%{z:.2f}" if c == 1 else None,
+                                hovertemplate="%{z:.3f}<extra></extra>", hoverongaps=False),
+                     _image_layout(height, title))
+
+
+def field_figure(image28: np.ndarray, field, best: tuple[int, int], title: str, height: int = 300) -> go.Figure:
+    """The input with the square one map position sees and the pixel that excites it most."""
+    r, c = best
+    return go.Figure(go.Heatmap(z=image28, colorscale="gray", zmin=0, zmax=1, showscale=False,
+                                hovertemplate="(%{y}, %{x})<extra></extra>"),
+                     _image_layout(height, title) | dict(shapes=[
+                         dict(type="rect", x0=field.left - 0.5, x1=field.right + 0.5, y0=field.top - 0.5,
+                              y1=field.bottom + 0.5, line=dict(color=LIT, width=2.5)),
+                         dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                              line=dict(color="#E03131", width=2.5))]))
