@@ -17,7 +17,6 @@ from cnnkit.infer.preprocess import DigitSteps, normalize
 from pages.ui import error_text, fmt, num, owner, private_runs, run_store, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
-UNSURE = 0.6  # below this top probability the page says the network is unsure
 DRAWINGS = "draw_my_drawings"  # the learner's labelled pictures: [(28×28 array, class index)]
 TUNED = "draw_finetune"  # (the model it started from, the last fine-tuning result), until kept or discarded
 TAUGHT = "draw_taught_classes"  # the classes of the models the drawings were labelled for
@@ -87,8 +86,9 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
     pred = predict_steps(ckpt, steps)
     st.metric(t("draw.answer.label"), pred.label)
     st.progress(pred.probability, text=t("draw.answer.confidence", p=pred.probability))
-    if pred.probability < UNSURE:
-        st.warning(t("draw.answer.unsure", p=pred.probability))
+    if pred.unsure:
+        st.warning("\n".join([f"**{t('answers.unsure_title')}**"] + [f"- {t(f'answers.reason.{r}')}"
+                                                                     for r in pred.reasons]))
     if ckpt.dataset != "mnist":
         st.info(t("draw.answer.not_digits", dataset=model_card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
     st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart")),

@@ -112,7 +112,7 @@ def ink_image(loaded: LoadedImage, invert: bool | None = None) -> tuple[np.ndarr
     return ink, True
 
 
-def _blobs(mask: np.ndarray) -> np.ndarray:
+def blobs(mask: np.ndarray) -> np.ndarray:
     """Labels (1, 2, …; 0 = background) of the 8-connected blobs of a small boolean grid."""
     labels = np.zeros(mask.shape, dtype=np.int32)
     h, w = mask.shape
@@ -143,7 +143,7 @@ def drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, int]:
     mass = np.zeros((rows * step, cols * step))
     mass[:mask.shape[0], :mask.shape[1]] = ink * mask
     mass = mass.reshape(rows, step, cols, step).sum((1, 3))
-    labels = _blobs(mass > 0)
+    labels = blobs(mass > 0)
     totals = np.bincount(labels.ravel(), weights=mass.ravel())
     keep = totals >= SPECK * totals[1:].sum()
     keep[0] = False

@@ -40,11 +40,14 @@ class Checkpoint:
     history: list[dict] = field(default_factory=list)
     train_config: dict = field(default_factory=dict)
     source: str = ""
+    temperature: float = 1.0  # the logits are divided by it before the softmax (``cnnkit.infer.calibration``)
+    calibration: dict = field(default_factory=dict)  # what the temperature was fitted on, ECE, feature radii
 
     def meta(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "model": self.model_config.to_dict(),
                 "dataset": self.dataset, "classes": list(self.classes), "mean": self.mean, "std": self.std,
-                "metrics": self.metrics, "history": self.history, "train_config": self.train_config}
+                "metrics": self.metrics, "history": self.history, "train_config": self.train_config,
+                "temperature": self.temperature, "calibration": self.calibration}
 
 
 def to_bytes(ckpt: Checkpoint, fmt: str = "pt") -> bytes:
@@ -86,7 +89,8 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
     model.eval()
     return Checkpoint(model, config, meta.get("dataset", "mnist"), list(meta["classes"]), float(meta["mean"]),
                       float(meta["std"]), meta.get("metrics", {}), meta.get("history", []),
-                      meta.get("train_config", {}), name)
+                      meta.get("train_config", {}), name, float(meta.get("temperature", 1.0)),
+                      meta.get("calibration", {}))
 
 
 def read_state_dict(data: bytes, name: str) -> dict:
