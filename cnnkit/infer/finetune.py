@@ -49,7 +49,7 @@ class FinetuneResult:
         """How much accuracy the fixed test sample lost (0 when it gained or was not checked)."""
         if self.accuracy_before is None or self.accuracy_after is None:
             return 0.0
-        return max(0.0, self.accuracy_before - self.accuracy_after)
+        return max(0.0, round(self.accuracy_before - self.accuracy_after, 6))
 
     @property
     def needs_confirmation(self) -> bool:
