@@ -85,3 +85,10 @@ def values_map(z: np.ndarray, height: int = 150) -> go.Figure:
     """A small array as a heat map with its colour bar, to show the values the network receives."""
     return go.Figure(go.Heatmap(z=z, colorscale="gray", colorbar=dict(thickness=8, len=0.9, tickfont=dict(size=9)),
                                 hovertemplate="%{z:.2f}<extra></extra>"), _image_layout(height, ""))
+
+
+def heat_on_photo(rgb: np.ndarray, heat: np.ndarray, strength: float = 0.6) -> np.ndarray:
+    """An RGB photo in [0, 1] with a heat map in [0, 1] blended on top in yellow-red, as uint8."""
+    colour = np.stack([np.ones_like(heat), heat * 0.9, np.zeros_like(heat)], -1)
+    alpha = strength * heat[..., None]
+    return np.uint8(np.clip(rgb * (1 - alpha) + colour * alpha, 0, 1) * 255)
