@@ -309,16 +309,17 @@ def photo_mode() -> None:
     weights = weights_for(model)
     info.caption(t("draw.photo.info", accuracy=weights.accuracy, size=weights.size_mb))
     found = find_weights(model)
+    status = st.empty()  # said above the weights controls, once their values are known
     with st.expander(t("draw.photo.own"), expanded=found is None):
         upload = st.file_uploader(t("draw.photo.weights_file"), type=["pth", "pt", "safetensors"],
                                   max_upload_size=200, key="draw_imagenet_weights")
         path = st.text_input(t("draw.photo.weights_path"), key="draw_imagenet_path").strip()
     if found:
-        st.success(t("draw.photo.found", path=found))
+        status.success(t("draw.photo.found", path=found))
     elif upload or path:
-        st.success(t("answers.photo.given", name=upload.name if upload else path))
+        status.success(t("answers.photo.given", name=upload.name if upload else path))
     else:
-        st.warning(t("draw.photo.missing", model=model, url=weights.url, size=weights.size_mb, path=weights.hub_path))
+        status.warning(t("draw.photo.missing", model=model, url=weights.url, size=weights.size_mb, path=weights.hub_path))
     left, right = st.columns([2, 3])
     photo = left.file_uploader(t("draw.photo.file"), type=IMAGES, key="draw_photo")
     if photo is None:
