@@ -262,7 +262,9 @@ def cmd_train(args) -> int:
     code = 0 if result.status != "diverged" else 3
     if args.out and result.status != "diverged" and result.history:
         try:
-            path = save_checkpoint(store.load(run_id), args.out)
+            from cnnkit.infer.calibration import calibrated_checkpoint
+
+            path = save_checkpoint(calibrated_checkpoint(store.load(run_id), dataset), args.out)
             print(f"saved {path}", file=sys.stderr)
         except CnnkitError as exc:
             print(f"error: {exc} The training is kept as run {run_id}: "

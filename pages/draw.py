@@ -13,7 +13,8 @@ from cnnkit.errors import CnnkitError
 from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, UPLOAD_MB, SessionCache
 from cnnkit.paths import allowed_path
 from cnnkit.infer.explain import explain
-from cnnkit.infer.finetune import finetune
+from cnnkit.data.datasets import Split, default_data_dir, load_dataset
+from cnnkit.infer.finetune import CHECK, REHEARSAL, finetune, kept_checkpoint, sample
 from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
@@ -21,11 +22,11 @@ from cnnkit.infer.preprocess import DigitSteps, normalize
 from pages.ui import error_text, fmt, latex_number, names, num, owner, private_runs, run_store, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
-UNSURE = 0.6  # below this top probability the page says the network is unsure
 DRAWINGS = "draw_my_drawings"  # the learner's labelled pictures: [(28×28 array, class index)]
 TUNED = "draw_finetune"  # (the model it started from, the last fine-tuning result), until kept or discarded
 TAUGHT = "draw_taught_classes"  # the classes of the models the drawings were labelled for
 KEPT = "draw_kept_checkpoint"  # a fine-tuned model the learner kept: this session's digit model
+LABEL = "draw_label_choice"  # the right label the learner chose, kept while the canvas is cleared
 
 
 # ---------------------------------------------------------------- the model
@@ -92,8 +93,9 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
     pred = predict_steps(ckpt, steps)
     st.metric(t("draw.answer.label"), pred.label)
     st.progress(pred.probability, text=t("draw.answer.confidence", p=pred.probability))
-    if pred.probability < UNSURE:
-        st.warning(t("draw.answer.unsure", p=pred.probability))
+    if pred.unsure:
+        st.warning("\n".join([f"**{t('answers.unsure_title')}**"] + [f"- {t(f'answers.reason.{r}')}"
+                                                                     for r in pred.reasons]))
     if ckpt.dataset != "mnist":
         st.info(t("draw.answer.not_digits", dataset=model_card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
     st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart")),
@@ -242,8 +244,19 @@ def show_overview(ckpt: Checkpoint, image28: np.ndarray) -> None:
 
 # ---------------------------------------------------------------- teaching
 
-def keep_tuned() -> None:
-    st.session_state[KEPT] = st.session_state.pop(TUNED)[1].checkpoint
+@st.cache_resource(show_spinner=False)
+def teaching_data(dataset: str) -> tuple[Split | None, Split | None]:
+    """Rehearsal images of the original training data and the fixed test sample, or (None, None) when the
+    dataset is not on this machine."""
+    try:
+        data = load_dataset(dataset, default_data_dir(), download=False, progress=lambda _: None)
+    except CnnkitError:
+        return None, None
+    return sample(data.train, REHEARSAL), sample(data.test, CHECK)
+
+
+def keep_tuned(confirmed: bool) -> None:
+    st.session_state[KEPT] = kept_checkpoint(st.session_state.pop(TUNED)[1], confirmed)[0]
     st.session_state["draw_model"] = "kept"
     st.toast(t("draw.teach.kept"))
 
@@ -259,10 +272,13 @@ def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
     drawings = st.session_state[DRAWINGS]
     guess = ckpt.classes.index(pred.label)
     if st.session_state.get("draw_guess") != guess:  # a new answer: offer it as the label to correct
-        st.session_state["draw_guess"] = st.session_state["draw_true_label"] = guess
+        st.session_state["draw_guess"] = st.session_state[LABEL] = guess
+    # Streamlit forgets a widget's value while it is not shown (after Clear): it is kept beside it.
+    st.session_state["draw_true_label"] = st.session_state.get(LABEL, guess)
     label_col, add_col, count_col = st.columns([2, 2, 3], vertical_alignment="bottom")
     label = label_col.selectbox(t("draw.teach.label"), range(len(ckpt.classes)),
-                                format_func=lambda i: ckpt.classes[i], key="draw_true_label")
+                                format_func=lambda i: ckpt.classes[i], key="draw_true_label",
+                                on_change=lambda: st.session_state.update({LABEL: st.session_state["draw_true_label"]}))
     if add_col.button(t("draw.teach.add"), key="draw_add"):
         drawings.append((pred.steps.centered.astype(np.float32), label))
         st.toast(t("draw.teach.added", label=ckpt.classes[label]))
@@ -281,8 +297,10 @@ def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
     if run_col.button(t("draw.teach.run"), type="primary", key="draw_tune"):
         try:
             with st.spinner(t("draw.teach.running")):
+                rehearsal, check = teaching_data(ckpt.dataset)
                 st.session_state[TUNED] = ckpt.model, finetune(ckpt, np.stack([img for img, _ in drawings]),
-                                                               [y for _, y in drawings], steps=n_steps)
+                                                               [y for _, y in drawings], steps=n_steps,
+                                                               rehearsal=rehearsal, check=check)
         except CnnkitError as exc:
             st.error(error_text(exc))
     if TUNED in st.session_state:
@@ -300,8 +318,19 @@ def show_tuned(result, drawings: list) -> None:
         t("draw.teach.item", label=classes[y], before=f"{classes[b]} {fmt().percent(result.before[i, b], 0)}",
           after=f"{classes[a]} {fmt().percent(result.after[i, a], 0)}") for i, (y, b, a) in enumerate(zip(labels, before, after))],
         output_format="PNG")
+    if result.checked_on:
+        st.markdown(t("answers.finetune.checked", n=num(result.checked_on), before=f"{result.accuracy_before:.1%}",
+                      after=f"{result.accuracy_after:.1%}"))
+        st.caption(t("answers.finetune.rehearsed", n=num(result.rehearsed)))
+    else:
+        st.info(t("answers.finetune.unchecked"))
+    confirmed = True
+    if result.needs_confirmation:
+        st.warning(t("answers.finetune.dropped", drop=f"{result.drop:.1%}"))
+        confirmed = st.checkbox(t("answers.finetune.confirm_box"), key="draw_keep_anyway")
     keep, discard = st.columns(2)
-    keep.button(t("draw.teach.keep"), on_click=keep_tuned, key="draw_keep")
+    keep.button(t("draw.teach.keep"), on_click=keep_tuned, args=(confirmed,), disabled=not confirmed,
+                key="draw_keep")
     if discard.button(t("draw.teach.discard"), key="draw_discard"):
         st.session_state.pop(TUNED)
         st.rerun()
@@ -369,17 +398,32 @@ def photo_mode() -> None:
     weights = weights_for(model)
     info.caption(t("draw.photo.info", accuracy=weights.accuracy, size=weights.size_mb))
     found = find_weights(model)
-    if found:
-        st.success(t("draw.photo.found", path=found))
-    else:
-        st.warning(t("draw.photo.missing", model=model, url=weights.url, size=weights.size_mb, path=weights.hub_path))
+    status = st.empty()  # said above the weights controls, once their values are known
     with st.expander(t("draw.photo.own"), expanded=found is None):
         upload = st.file_uploader(t("draw.photo.weights_file"), type=["pth", "pt", "safetensors"],
                                   max_upload_size=IMAGENET_WEIGHTS_MB, key="draw_imagenet_weights")
         path = st.text_input(t("draw.photo.weights_path"), key="draw_imagenet_path").strip()
+    if found:
+        status.success(t("draw.photo.found", path=found))
+    elif upload or path:
+        status.success(t("answers.photo.given", name=upload.name if upload else path))
+    else:
+        status.warning(t("draw.photo.missing", model=model, url=weights.url, size=weights.size_mb, path=weights.hub_path))
     left, right = st.columns([2, 3])
     photo = left.file_uploader(t("draw.photo.file"), type=IMAGES, key="draw_photo")
-    if photo is None or not (found or upload or path):
+    if photo is None:
+        return
+    try:
+        preview, notes = open_rgb(photo.getvalue(), photo.name)
+    except CnnkitError as exc:
+        left.error(error_text(exc))
+        return
+    for code, values in notes:
+        left.info(t(f"draw.notes.{code}", **values))
+    preview.thumbnail((320, 320))
+    left.image(preview)
+    if not (found or upload or path):
+        right.warning(t("answers.photo.no_weights", model=model, size=weights.size_mb))
         return
     try:
         weights_file = upload.getvalue() if upload else allowed_path(path) if path else None
@@ -388,13 +432,11 @@ def photo_mode() -> None:
     except CnnkitError as exc:
         right.error(error_text(exc))
         return
-    for code, values in answer.notes:
-        left.info(t(f"draw.notes.{code}", **values))
-    answer.image.thumbnail((320, 320))
-    left.image(answer.image)
     right.markdown(f"**{t('draw.photo.top5')}**")
     right.plotly_chart(charts.top_bars([name for name, _ in answer.top5], [p for _, p in answer.top5]),
                        key="draw_top5")
+    right.image(charts.heat_on_photo(answer.crop, answer.gradcam), width=280,
+                caption=t("answers.photo.gradcam", label=answer.top5[0][0]))
 
 
 # ---------------------------------------------------------------- the page

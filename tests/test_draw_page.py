@@ -199,3 +199,32 @@ def test_photo_mode_offline_says_how_to_get_weights_and_uses_them_once_there(hub
     at.run()
     assert str(hub) in texts(at.success)
     assert len(at.get("plotly_chart")) == 1 and not at.error
+
+
+def test_the_right_label_survives_a_picture_going_away_and_coming_back(shipped):
+    """After Clear the teaching controls are not shown for a while; the label the learner chose stays."""
+    at = open_page()
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    assert at.selectbox(key="draw_true_label").value == 7  # the guess is offered
+    at.selectbox(key="draw_true_label").set_value(1).run()
+    at.segmented_control(key="draw_mode").set_value("draw").run()  # the canvas is empty: no teaching controls
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    assert at.selectbox(key="draw_true_label").value == 1
+
+
+def test_photo_offline_shows_the_photo_and_what_is_missing_then_answers_with_uploaded_weights(hub):
+    at = open_page()
+    at.segmented_control(key="draw_mode").set_value("photo").run()
+    at.selectbox(key="draw_imagenet_model").set_value("mobilenet_v3_small").run()
+    upload(at, "photo.jpg", encoded(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
+    assert len(at.get("image")) == 1 and not at.get("plotly_chart")  # the photo, and no answer yet
+    assert text("answers.photo.no_weights", model="mobilenet_v3_small",
+                size=weights_for("mobilenet_v3_small").size_mb) in texts(at.warning)
+    buffer = io.BytesIO()
+    torch.save(torchvision.models.get_model("mobilenet_v3_small", weights=None).state_dict(), buffer)
+    upload(at, "weights.pth", buffer.getvalue(), key="draw_imagenet_weights")
+    assert not at.warning and not at.error  # the "not on this machine" warning is gone
+    assert text("answers.photo.given", name="weights.pth") in texts(at.success)
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) == 2  # top 5 and the Grad-CAM

@@ -66,3 +66,34 @@ def test_the_new_model_says_what_it_is(taught):
 def test_bad_requests_are_clear(images, labels, message):
     with pytest.raises(CnnkitError, match=message):
         finetune(random_checkpoint(), images, labels, steps=1)
+
+
+def _issue_drawings():
+    """The reported session: four 2s drawn without a base and an X labelled 8."""
+    from tests.test_unsure import LETTERS, canvas_png
+
+    no_base = [[(0.2, 0.25), (0.5, 0.03), (0.8, 0.25), (0.2, 0.97)]]
+    boxes = ((75, 40, 130, 200), (20, 25, 90, 120), (140, 100, 110, 160), (60, 60, 150, 180))
+    images = [read_digit(canvas_png(no_base, box), invert=False).centered for box in boxes]
+    images.append(read_digit(canvas_png(LETTERS["X"]), invert=False).centered)
+    return np.stack(images), [2, 2, 2, 2, 8]
+
+
+def test_rehearsal_keeps_what_the_model_knew_and_a_drop_needs_confirmation(mnist5k):
+    from cnnkit.data.datasets import load_dataset
+    from cnnkit.infer.finetune import CHECK, REHEARSAL, kept_checkpoint, sample
+    from cnnkit.infer.predict import load_model
+
+    shipped, data = load_model(), load_dataset("mnist", mnist5k, download=False)
+    check = sample(data.test, CHECK)
+    images, labels = _issue_drawings()
+    alone = finetune(shipped, images, labels, steps=200, check=check)
+    mixed = finetune(shipped, images, labels, steps=200, check=check, rehearsal=sample(data.train, REHEARSAL))
+    assert mixed.accuracy_before == alone.accuracy_before > 0.97 and mixed.checked_on == CHECK
+    assert mixed.drop < 0.02 and alone.drop > 0.2, (alone.accuracy_after, mixed.accuracy_after)
+    assert list(mixed.after.argmax(1)[:4]) == [2, 2, 2, 2]  # it still learned the drawings
+    with pytest.raises(CnnkitError):
+        kept_checkpoint(alone)
+    ckpt, acc = kept_checkpoint(alone, confirmed=True)
+    assert acc == alone.accuracy_after == ckpt.metrics["test_accuracy"]
+    assert kept_checkpoint(mixed)[1] == mixed.accuracy_after

@@ -6,6 +6,7 @@ import time
 import urllib.request
 
 import pytest
+import numpy as np
 import torch
 import torchvision
 from PIL import Image
@@ -107,3 +108,24 @@ def test_other_models_weights_and_bad_files_are_clear_errors(hub, random_weights
     with pytest.raises(CnnkitError, match="Unknown ImageNet model"):
         weights_for("alexnet_v9")
     assert "mobilenet_v3_large" in MODELS and "resnet50" in MODELS
+
+
+@pytest.mark.parametrize("model", ["mobilenet_v3_small", "resnet18"])
+def test_gradcam_of_the_top_class_is_a_map_over_the_input_crop(model):
+    """The top class's Grad-CAM is a [0, 1] map over the network's input crop, and the body and head it is
+    taken through give the same top class as the whole network."""
+    from cnnkit.infer.imagenet import _body_and_head, input_crop, photo_gradcam
+
+    torch.manual_seed(0)
+    net = torchvision.models.get_model(model, weights=None).eval()
+    rng = np.random.default_rng(0)
+    pixels = np.full((240, 320, 3), 128, dtype=np.uint8)
+    pixels[60:180, 100:220] = rng.integers(0, 256, (120, 120, 3))
+    image = Image.fromarray(pixels)
+    cam, top = photo_gradcam(model, net, image)
+    crop = input_crop(model, image)
+    assert cam.shape == crop.shape[:2] == (224, 224) and 0 <= cam.min() and cam.max() <= 1
+    x = torchvision.models.get_model_weights(model).DEFAULT.transforms()(image).unsqueeze(0)
+    body, head = _body_and_head(net)
+    with torch.no_grad():
+        assert int(net(x).argmax(1)) == int(head(body(x)).argmax(1)) == top

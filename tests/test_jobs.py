@@ -147,8 +147,20 @@ def test_loss_trace_stays_bounded_and_keeps_real_batches():
     assert gaps == {trace.stride}  # evenly spaced
     ema = 0.0
     for i, loss in enumerate(losses[:int(trace.x[-1]) + 1]):
-        ema = loss if i == 0 else ema + 0.5 * (loss - ema)
-    assert trace.smooth[-1] == pytest.approx(ema)  # averaged over every batch, not only the kept ones
+        ema = 0.5 * ema + 0.5 * loss
+    assert trace.smooth[-1] == pytest.approx(ema / (1 - 0.5 ** (int(trace.x[-1]) + 1)))  # over every batch
+
+
+def test_smoothed_loss_is_tensorboards_debiased_ema_by_hand():
+    trace = LossTrace(alpha=0.1)
+    for i, loss in enumerate([2.0, 1.0, 0.5, 0.5]):
+        trace.add(i, loss)
+    # by hand, weight 0.9: m = 0.2, 0.28, 0.302, 0.3218; divided by 1 − 0.9^n = 0.1, 0.19, 0.271, 0.3439
+    assert trace.smooth == pytest.approx([2.0, 0.28 / 0.19, 0.302 / 0.271, 0.3218 / 0.3439])
+    falling = LossTrace(alpha=0.1)
+    for i in range(300):  # a loss falling from 2.3 to ~0.1: the smoothed line stays close to it
+        falling.add(i, 0.1 + 2.2 * 0.98 ** i)
+    assert abs(falling.smooth[-1] - falling.raw[-1]) < 0.01 and falling.smooth[0] == pytest.approx(2.3)
 
 
 def test_epoch_estimate_and_device_comparison_on_the_cpu(small):

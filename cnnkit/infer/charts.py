@@ -199,3 +199,10 @@ def field_figure(image28: np.ndarray, field, best: tuple[int, int], title: str, 
                               y1=field.bottom + 0.5, line=dict(color=LIT, width=2.5)),
                          dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
                               line=dict(color="#E03131", width=2.5))]))
+
+
+def heat_on_photo(rgb: np.ndarray, heat: np.ndarray, strength: float = 0.6) -> np.ndarray:
+    """An RGB photo in [0, 1] with a heat map in [0, 1] blended on top in yellow-red, as uint8."""
+    colour = np.stack([np.ones_like(heat), heat * 0.9, np.zeros_like(heat)], -1)
+    alpha = strength * heat[..., None]
+    return np.uint8(np.clip(rgb * (1 - alpha) + colour * alpha, 0, 1) * 255)

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 import torchvision
 from PIL import Image
 from torch import nn
@@ -108,16 +110,52 @@ def top5(model: str, net: nn.Module, image: Image.Image) -> list[tuple[str, floa
     return [(w.meta["categories"][i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
 
 
+def _body_and_head(net: nn.Module):
+    """The network as its convolutional body (to the last feature maps) and the head after it, so that
+    Grad-CAM takes gradients without hooks on a model other sessions share."""
+    if hasattr(net, "features"):  # MobileNet
+        return net.features, lambda a: net.classifier(torch.flatten(net.avgpool(a), 1))
+    body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4)
+    return body, lambda a: net.fc(torch.flatten(net.avgpool(a), 1))
+
+
+def photo_gradcam(model: str, net: nn.Module, image: Image.Image) -> tuple[np.ndarray, int]:
+    """Grad-CAM of the top class on the last feature maps: an H×W map in [0, 1] over the network's input
+    crop (224×224 after torchvision's resize and centre crop), and the class index."""
+    w = torchvision.models.get_model_weights(model).DEFAULT
+    x = w.transforms()(image).unsqueeze(0)
+    body, head = _body_and_head(net)
+    with torch.enable_grad():
+        maps = body(x)
+        logits = head(maps)
+        top = int(logits.argmax(1))
+        (grad,) = torch.autograd.grad(logits[0, top], maps)
+    cam = F.relu((grad.mean((2, 3), keepdim=True) * maps.detach()).sum(1, keepdim=True))
+    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    return (cam / cam.max() if cam.max() > 0 else cam).numpy(), top
+
+
+def input_crop(model: str, image: Image.Image) -> np.ndarray:
+    """The photo as the network sees it (resized and centre-cropped), RGB in [0, 1], for an overlay."""
+    x = torchvision.models.get_model_weights(model).DEFAULT.transforms()(image)
+    mean, std = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    return (x * std + mean).clamp(0, 1).permute(1, 2, 0).numpy()
+
+
 @dataclass
 class PhotoAnswer:
     top5: list[tuple[str, float]]  # (ImageNet class, probability), most likely first
     image: Image.Image  # the photo as the network got it (RGB, upright, first frame)
     notes: list[Note]  # what was done to read it
+    gradcam: np.ndarray | None = None  # Grad-CAM of the top class over ``crop``
+    crop: np.ndarray | None = None  # the network's input crop, RGB in [0, 1]
 
 
 def classify_photo(model: str, source: bytes | str | Path, weights: bytes | str | Path | None = None,
                    name: str | None = None, weights_name: str = "", cache: SessionCache | None = None) -> PhotoAnswer:
-    """Top-5 ImageNet classes of a photo file (or bytes), with the photo and the notes from reading it."""
+    """Top-5 ImageNet classes of a photo file (or bytes), with the photo, the notes from reading it and the
+    Grad-CAM of the top class."""
     net = load_classifier(model, weights, weights_name, cache)
     image, notes = open_rgb(source, name)
-    return PhotoAnswer(top5(model, net, image), image, notes)
+    cam, _ = photo_gradcam(model, net, image)
+    return PhotoAnswer(top5(model, net, image), image, notes, cam, input_crop(model, image))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -17,6 +17,7 @@ from cnnkit.infer.images import open_image
 from cnnkit.infer.uploads import SessionCache
 from cnnkit.nets.builder import count_parameters
 from cnnkit.infer.preprocess import DigitSteps, normalize, prepare_digit
+from cnnkit.infer.unsure import reason_text, reasons
 
 DEFAULT_CHECKPOINT = Path(str(resources.files("cnnkit.nets") / "shipped" / "mnist_convnet.pt"))
 
@@ -69,23 +70,29 @@ def one_thread():
 
 @torch.inference_mode()
 def probabilities(ckpt: Checkpoint, x: torch.Tensor) -> np.ndarray:
-    """Class probabilities for a normalized N×1×28×28 batch."""
+    """Class probabilities for a normalized N×1×28×28 batch, calibrated by the checkpoint's temperature."""
     ckpt.model.eval()
     with one_thread():
-        return ckpt.model(x).softmax(1).numpy()
+        return (ckpt.model(x) / ckpt.temperature).softmax(1).numpy()
 
 
 @dataclass
 class Prediction:
     path: str
     label: str
-    probability: float
+    probability: float  # calibrated, as every probability here
     probabilities: list[float]
     steps: DigitSteps
+    reasons: list[str] = field(default_factory=list)  # why the answer is doubtful (``cnnkit.infer.unsure``)
+
+    @property
+    def unsure(self) -> bool:
+        return bool(self.reasons)
 
     def to_json(self) -> dict:
         return {"path": self.path, "label": self.label, "probability": round(self.probability, 6),
-                "probabilities": [round(p, 6) for p in self.probabilities]}
+                "probabilities": [round(p, 6) for p in self.probabilities], "unsure": self.unsure,
+                "reason": reason_text(self.reasons)}
 
 
 def read_digit(source: bytes | str | Path, name: str | None = None, invert: bool | None = None) -> DigitSteps:
@@ -101,7 +108,8 @@ def classify(ckpt: Checkpoint, image28: np.ndarray) -> np.ndarray:
 def predict_steps(ckpt: Checkpoint, steps: DigitSteps, name: str = "") -> Prediction:
     probs = classify(ckpt, steps.centered)
     best = int(probs.argmax())
-    return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), steps)
+    return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), steps,
+                      reasons(ckpt, steps, probs))
 
 
 def predict_image(ckpt: Checkpoint, source: bytes | str | Path, name: str | None = None,

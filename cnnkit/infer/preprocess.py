@@ -18,6 +18,8 @@ INK = 0.1  # a pixel with at least this much ink counts as ink
 WORK_SIZE = 400  # large photos are reduced to this longer side before processing
 MIN_STROKE = 1.6  # MNIST strokes are ~2 px wide in the 20×20 box; thinner strokes are thickened
 SPECK = 0.05  # separate ink blobs holding less than this share of the ink are dust or noise, and dropped
+PAPER_WINDOW = 0.3  # the paper's light is estimated over windows this share of the longer side (> any stroke)
+PAPER_GRID = 96  # … on a copy this many pixels on its longer side
 EMPTY, FULL = 0.0005, 0.6  # ink fractions below / above which there is nothing to recognise
 
 
@@ -63,11 +65,32 @@ def _otsu(values: np.ndarray) -> float:
     return float(edges[int(np.argmax(between))])
 
 
+def paper_light(gray: np.ndarray) -> np.ndarray:
+    """The paper's brightness under uneven light, estimated as if there were no ink on it.
+
+    A grey closing (a maximum then a minimum filter) removes every dark feature narrower than its window;
+    the window is ``PAPER_WINDOW`` of the picture's longer side, wider than any pen's stroke, so ink of any
+    boldness is taken away while a gradient of light, which is wider still, stays. It runs on a copy
+    reduced to ~``PAPER_GRID`` pixels (averaging away the paper's grain) and is smoothed and brought back
+    to full size.
+    """
+    h, w = gray.shape
+    scale = min(1.0, PAPER_GRID / max(h, w))
+    small = _resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))))
+    k = max(3, int(PAPER_WINDOW * max(small.shape)) | 1)
+    # Edges repeated outwards, so that light falling off towards a border is followed up to it.
+    img = Image.fromarray(np.uint8(np.clip(np.pad(small, k, mode="edge"), 0, 1) * 255))
+    closed = img.filter(ImageFilter.MaxFilter(k)).filter(ImageFilter.MinFilter(k)).filter(ImageFilter.BoxBlur(k // 2))
+    closed = closed.crop((k, k, k + small.shape[1], k + small.shape[0]))
+    light = np.asarray(closed.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float64) / 255
+    return np.maximum(light, 1 / 255)
+
+
 def ink_image(loaded: LoadedImage, invert: bool | None = None) -> tuple[np.ndarray, bool]:
     """Gray image with ink bright and background ~0, and whether it was inverted.
 
-    ``invert=None`` decides from the border: a light border means dark ink on paper, which is inverted and
-    has its uneven light flattened; a dark one has its level subtracted. A canvas passes ``False``: its
+    ``invert=None`` decides from the border: a light border means dark ink on paper, which is divided by the
+    paper's light (``paper_light``) and inverted; a dark one has its level subtracted. A canvas passes ``False``: its
     ink is known to be light on black.
     """
     gray = loaded.gray
@@ -82,20 +105,14 @@ def ink_image(loaded: LoadedImage, invert: bool | None = None) -> tuple[np.ndarr
         invert = level > 0.5
     if not invert:
         return np.clip((gray - level) / (1 - level), 0, 1), False
-    ink = 1.0 - gray
-    # Paper under uneven light: the background is what survives removing thin strokes (a grey opening).
-    k = max(3, (max(ink.shape) // 12) | 1)
-    img = Image.fromarray((ink * 255).astype(np.uint8))
-    background = np.asarray(img.filter(ImageFilter.MinFilter(k)).filter(ImageFilter.MaxFilter(k)),
-                            dtype=np.float64) / 255
-    ink = np.clip(ink - background, 0, 1)
+    ink = 1.0 - np.clip(gray / paper_light(gray), 0, 1)  # the share of the light each pixel's ink absorbs
     if ink.max() > 0:
         floor = 0.5 * _otsu(ink / ink.max()) * ink.max()
         ink = np.clip((ink - floor) / max(ink.max() - floor, 1e-6), 0, 1)
     return ink, True
 
 
-def _blobs(mask: np.ndarray) -> np.ndarray:
+def blobs(mask: np.ndarray) -> np.ndarray:
     """Labels (1, 2, …; 0 = background) of the 8-connected blobs of a small boolean grid."""
     labels = np.zeros(mask.shape, dtype=np.int32)
     h, w = mask.shape
@@ -126,7 +143,7 @@ def drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, int]:
     mass = np.zeros((rows * step, cols * step))
     mass[:mask.shape[0], :mask.shape[1]] = ink * mask
     mass = mass.reshape(rows, step, cols, step).sum((1, 3))
-    labels = _blobs(mass > 0)
+    labels = blobs(mass > 0)
     totals = np.bincount(labels.ravel(), weights=mass.ravel())
     keep = totals >= SPECK * totals[1:].sum()
     keep[0] = False

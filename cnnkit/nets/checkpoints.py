@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import pickle
 import re
 from dataclasses import dataclass, field
@@ -41,11 +42,14 @@ class Checkpoint:
     history: list[dict] = field(default_factory=list)
     train_config: dict = field(default_factory=dict)
     source: str = ""
+    temperature: float = 1.0  # the logits are divided by it before the softmax (``cnnkit.infer.calibration``)
+    calibration: dict = field(default_factory=dict)  # what the temperature was fitted on, ECE, feature radii
 
     def meta(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "model": self.model_config.to_dict(),
                 "dataset": self.dataset, "classes": list(self.classes), "mean": self.mean, "std": self.std,
-                "metrics": self.metrics, "history": self.history, "train_config": self.train_config}
+                "metrics": self.metrics, "history": self.history, "train_config": self.train_config,
+                "temperature": self.temperature, "calibration": self.calibration}
 
 
 def to_bytes(ckpt: Checkpoint, fmt: str = "pt") -> bytes:
@@ -84,7 +88,15 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
     model.load_state_dict(validate_weights(model, state, name, card.model_config.describe()), assign=True)
     model.eval()
     return Checkpoint(model, card.model_config, card.dataset, card.classes, card.mean, card.std, card.metrics,
-                      card.history, card.train_config, name)
+                      card.history, card.train_config, name, _temperature(meta),
+                      meta["calibration"] if isinstance(meta.get("calibration"), dict) else {})
+
+
+def _temperature(meta: dict) -> float:
+    """The calibration temperature; 1 (uncalibrated) when absent or not a sensible positive number."""
+    value = meta.get("temperature", 1.0)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0.05 <= value <= 100
+    return float(value) if ok else 1.0
 
 
 def read_state_dict(data: bytes, name: str) -> dict:

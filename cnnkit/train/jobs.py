@@ -28,7 +28,8 @@ class LossTrace:
 
     When the buffer is full every other point is dropped and the stride doubles, so the kept points stay
     evenly spaced real batches (the raw curve keeps its noise) and a redraw costs the same at any length.
-    The smoothed curve is an exponential moving average over every batch, not only the kept ones.
+    The smoothed curve is an exponential moving average with bias correction (as TensorBoard draws it) over
+    every batch reported, not only the kept ones.
     """
 
     def __init__(self, cap: int = 400, alpha: float = 0.1):
@@ -36,16 +37,19 @@ class LossTrace:
         self.x: list[float] = []
         self.raw: list[float] = []
         self.smooth: list[float] = []
-        self.count, self.stride, self.ema = 0, 1, None
+        self.count, self.stride, self.ema = 0, 1, 0.0
 
     def add(self, x: float, loss: float) -> None:
-        self.ema = loss if self.ema is None else self.ema + self.alpha * (loss - self.ema)
+        # TensorBoard's smoothing: an EMA started at 0, divided by 1 − (1 − alpha)^n so that it is unbiased
+        # from the first batch on.
+        self.ema += self.alpha * (loss - self.ema)
         self.count += 1
+        smoothed = self.ema / (1 - (1 - self.alpha) ** self.count)
         if (self.count - 1) % self.stride:
             return
         self.x.append(x)
         self.raw.append(loss)
-        self.smooth.append(self.ema)
+        self.smooth.append(smoothed)
         if len(self.x) > 2 * self.cap:
             self.x, self.raw, self.smooth = self.x[::2], self.raw[::2], self.smooth[::2]
             self.stride *= 2

@@ -1,0 +1,77 @@
+"""The figures of docs/inference.md's "Answers you can trust": calibration error, unsure-flag rates on digits
+and on non-digits, photo reading across pen widths. Run from the repository root:
+
+    python benchmarks/trust.py --data-dir ../shared/data/mnist-5k [--sections calibration,flags,photos]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from cnnkit.data.datasets import load_dataset  # noqa: E402
+from cnnkit.infer.calibration import expected_calibration_error, features_and_logits  # noqa: E402
+from cnnkit.infer.images import LoadedImage  # noqa: E402
+from cnnkit.infer.predict import load_model, predict_image, predict_steps  # noqa: E402
+from cnnkit.infer.preprocess import prepare_digit  # noqa: E402
+from tests.test_photos import ALL, paper_photo  # noqa: E402
+from tests.test_unsure import canvas_digits, non_digits  # noqa: E402
+
+
+def calibration(model, data) -> None:
+    half = len(data.test) // 2
+    x = (data.test.images[half:].unsqueeze(1).float() / 255 - model.mean) / model.std
+    _, logits = features_and_logits(model.model, x)
+    y = data.test.labels[half:].numpy()
+    before = expected_calibration_error(logits.softmax(1).numpy(), y)
+    after = expected_calibration_error((logits / model.temperature).softmax(1).numpy(), y)
+    print(f"calibration: T = {model.temperature}; ECE on test images {half}–{len(data.test) - 1} (not used to fit "
+          f"T): {before:.2%} before, {after:.2%} after; fitted on: {model.calibration.get('on')}")
+
+
+def _rate(preds) -> str:
+    flagged = [p for p in preds if p.unsure]
+    reasons = collections.Counter(r for p in flagged for r in p.reasons)
+    return f"{len(flagged)}/{len(preds)} = {len(flagged) / len(preds):.1%} flagged ({dict(reasons)})"
+
+
+def flags(model, data) -> None:
+    half = len(data.test) // 2
+    test = [predict_steps(model, prepare_digit(LoadedImage(im.numpy() / 255), False))
+            for im in data.test.images[half:]]
+    wrong = [p for p, y in zip(test, data.test.labels[half:].tolist()) if p.label != model.classes[y]]
+    print(f"MNIST test digits {half}–{len(data.test) - 1}, through the upload path: {_rate(test)}; "
+          f"of the {len(wrong)} it misreads: {_rate(wrong)}")
+    print(f"clean digits drawn on the canvas: {_rate([predict_image(model, b, 'c', invert=False) for _, b in canvas_digits()])}")
+    odd = {name: predict_image(model, b, name, invert=None if name.startswith(("noise", "red")) else False)
+           for name, b in non_digits().items()}
+    print(f"non-digits: {_rate(list(odd.values()))}; not flagged: "
+          + ", ".join(f"{n} (read {p.label} {p.probability:.0%})" for n, p in odd.items() if not p.unsure))
+
+
+def photos(model, _data) -> None:
+    right = collections.Counter()
+    total = collections.Counter()
+    for case in ALL:
+        total[case["stroke"]] += 1
+        right[case["stroke"]] += predict_image(model, paper_photo(**case), "photo").label == case["digit"]
+    print("photos read right, by pen width: " + ", ".join(f"{s:.0%}: {right[s]}/{total[s]}" for s in sorted(total))
+          + f"; all: {sum(right.values())}/{len(ALL)}")
+
+
+SECTIONS = {"calibration": calibration, "flags": flags, "photos": photos}
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default="../shared/data/mnist-5k")
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--sections", default=",".join(SECTIONS))
+    args = parser.parse_args()
+    shipped, mnist = load_model(args.checkpoint), load_dataset("mnist", args.data_dir, download=False)
+    for section in args.sections.split(","):
+        SECTIONS[section](shipped, mnist)

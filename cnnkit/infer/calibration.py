@@ -1,0 +1,142 @@
+"""Probabilities that mean what they say, and what "usual" inputs look like to a model.
+
+A network trained with cross-entropy is overconfident: it says 100% for noise. **Temperature scaling**
+(Guo et al., 2017) divides the logits by one number T fitted to minimise the negative log-likelihood on
+images the model was not trained on; the ranking of the classes, hence the accuracy, does not change. The
+**expected calibration error** (ECE, 15 equal-width confidence bins) says how far the stated confidence is
+from the accuracy actually reached. On the same held-back images the penultimate layer's features of each
+class are summarised, so that an input far from every class
+the network saw can be told apart (``cnnkit.infer.unsure``): the Mahalanobis distance to the nearest class
+centre under the classes' shared covariance (Lee et al., 2018), compared with that of the held-back images.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnkit.data.datasets import Dataset, Split, subset, to_tensor
+from cnnkit.infer.images import LoadedImage
+from cnnkit.infer.preprocess import prepare_digit
+from cnnkit.nets.checkpoints import Checkpoint
+
+HELD_BACK = 2000  # images used for calibration at most
+BINS = 15
+FAR_QUANTILE = 0.975  # inputs farther from every class than this share of the held-back images are unfamiliar
+SHRINK = 1e-3  # the covariance is shrunk towards a multiple of the identity, so that it can be inverted
+
+
+def _rounded(t: torch.Tensor) -> list:
+    """A tensor as nested lists of floats with 5 significant digits (the card is JSON)."""
+    return np.vectorize(lambda v: float(f"{v:.5g}"))(t.numpy()).tolist()
+
+
+def mahalanobis(feats: torch.Tensor, centres: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
+    """For each row of ``feats`` (N×D), its Mahalanobis distance to the nearest of the class ``centres``
+    (C×D) under one shared ``precision`` (D×D, the inverse covariance of the classes' spread)."""
+    diff = feats[:, None, :] - centres[None, :, :]
+    return torch.einsum("ncd,de,nce->nc", diff, precision, diff).clamp_min(0).min(1).values.sqrt()
+
+
+def features_and_logits(model: nn.Sequential, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """The input of the last layer (penultimate features) and the logits for a normalized N×1×28×28 batch."""
+    model.eval()
+    feats, logits = [], []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch):
+            f = model[:-1](x[start:start + batch])
+            feats.append(f)
+            logits.append(model[-1](f))
+    return torch.cat(feats), torch.cat(logits)
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The T > 0 minimising the mean NLL of ``softmax(logits / T)``: golden-section search on log T."""
+    def nll(log_t: float) -> float:
+        return float(F.cross_entropy(logits / math.exp(log_t), labels))
+
+    low, high = math.log(0.05), math.log(20.0)
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    fa, fb = nll(a), nll(b)
+    for _ in range(60):
+        if fa < fb:
+            high, b, fb = b, a, fa
+            a = high - ratio * (high - low)
+            fa = nll(a)
+        else:
+            low, a, fa = a, b, fb
+            b = low + ratio * (high - low)
+            fb = nll(b)
+    return round(math.exp((low + high) / 2), 4)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
+    """Σ over confidence bins of (share of images in the bin) × |accuracy − mean confidence| in it."""
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    confidence, predicted = probs.max(1), probs.argmax(1)
+    correct = predicted == labels
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    error = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(error)
+
+
+def held_back(dataset: Dataset, train_subset: int | None, seed: int) -> tuple[Split, str]:
+    """Images to calibrate on, and what they are: training images the run did not train on (outside its
+    random subset); when it trained on all of them, the first half of the test split, said so."""
+    train = dataset.train
+    if train_subset is not None and train_subset < len(train):
+        idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[train_subset:]
+        idx = idx[:HELD_BACK]
+        return Split(train.images[idx], train.labels[idx]), "training images not trained on"
+    half = subset(Split(dataset.test.images[:len(dataset.test) // 2], dataset.test.labels[:len(dataset.test) // 2]),
+                  HELD_BACK, seed)
+    return half, "the first half of the test split (every training image was trained on)"
+
+
+def calibration_of(ckpt: Checkpoint, images: Split, source: str) -> tuple[float, dict]:
+    """The temperature and the card's calibration facts (ECE before and after, class feature centres, their
+    shared precision matrix and the distance beyond which an input is unfamiliar, the ink range of the inputs) measured on ``images`` (raw uint8 N×28×28 with labels)."""
+    x = (images.images.unsqueeze(1).float() / 255 - ckpt.mean) / ckpt.std
+    _, logits = features_and_logits(ckpt.model, x)
+    labels = images.labels
+    # What is usual is measured on the images as the page and `predict` see them: through the preprocessing.
+    prepared = np.stack([prepare_digit(LoadedImage(im), invert=False).centered for im in images.images.numpy() / 255])
+    feats, _ = features_and_logits(ckpt.model, (torch.from_numpy(prepared).float().unsqueeze(1) - ckpt.mean) / ckpt.std)
+    temperature = fit_temperature(logits, labels)
+    before = expected_calibration_error(logits.softmax(1).numpy(), labels.numpy())
+    after = expected_calibration_error((logits / temperature).softmax(1).numpy(), labels.numpy())
+    centres = torch.stack([feats[labels == c].mean(0) if (labels == c).any() else feats.mean(0)
+                           for c in range(logits.shape[1])])
+    spread = feats - centres[labels]
+    covariance = spread.T @ spread / len(feats)
+    covariance += SHRINK * torch.trace(covariance) / len(covariance) * torch.eye(len(covariance))
+    precision = torch.linalg.inv(covariance)
+    far = float(torch.quantile(mahalanobis(feats, centres, precision), FAR_QUANTILE))
+    ink = torch.from_numpy(prepared).mean((1, 2))
+    return temperature, {
+        "on": source, "images": len(labels), "ece_before": round(before, 5), "ece_after": round(after, 5),
+        "centres": _rounded(centres), "precision": _rounded(precision), "far": round(far, 4),
+        "ink": [round(float(torch.quantile(ink, q)), 5) for q in (0.001, 0.999)]}
+
+
+def calibrate(ckpt: Checkpoint, images: Split, source: str) -> Checkpoint:
+    """``ckpt`` with its temperature and calibration facts measured on ``images``; weights unchanged."""
+    temperature, facts = calibration_of(replace(ckpt, temperature=1.0), images, source)
+    return replace(ckpt, temperature=temperature, calibration=facts)
+
+
+def calibrated_checkpoint(ckpt: Checkpoint, dataset: Dataset) -> Checkpoint:
+    """A trained model's checkpoint calibrated on images held back from its training run (its card's
+    ``train_config`` says which subset and seed it trained on): what ``train --out`` saves."""
+    config = ckpt.train_config
+    images, source = held_back(dataset, config.get("train_subset"), config.get("seed", 0))
+    return calibrate(ckpt, images, source)
