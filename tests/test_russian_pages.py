@@ -18,6 +18,7 @@ from tests.conftest import ROOT
 
 # Names, abbreviations and code words a Russian text keeps in Latin letters.
 ALLOWED = {
+    "english",  # the language switch names each language in its own words
     "mnist", "fashion", "imagenet", "idx", "pytorch", "torch", "torchvision", "python", "streamlit", "plotly",
     "jupyter", "cnnkit", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "swish", "hardswish", "leaky",
     "batchnorm", "dropout", "adam", "adamw", "sgd", "rmsprop", "cuda", "gpu", "cpu", "mps", "apple", "metal",
