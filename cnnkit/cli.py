@@ -17,7 +17,8 @@ from cnnkit.data.datasets import DATASETS, load_dataset, subset_size, to_tensor
 from cnnkit.train.distributed import main_first, process_group, rank_device, world_from_env
 from cnnkit.errors import CnnkitError
 from cnnkit.train.evaluation import evaluate
-from cnnkit.nets.builder import FAMILIES
+from cnnkit.nets.builder import FAMILIES, build_model
+from cnnkit.nets.layers import read_spec
 from cnnkit.train.presets import PRESETS, apply_preset
 from cnnkit.train.store import Recorder, Run, RunStore
 from cnnkit.train.loop import OPTIMIZERS, PRECISIONS, SCHEDULES, BatchProgress, EpochStats, TrainConfig, train
@@ -53,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--extra-fc", action="store_true", help="experiment: add a hidden fully connected layer")
     t.add_argument("--batchnorm", action="store_true", help="BatchNorm after each convolution")
     t.add_argument("--dropout", type=float, help="Dropout p after hidden FC layers (default 0)")
+    t.add_argument("--layers", metavar="SPEC", help="a network of its own instead of --model and the experiments: "
+                                                    "a JSON list of layers, a .json file holding one, or the "
+                                                    "compact form, e.g. 'conv(32,3,padding=1) relu maxpool(2) "
+                                                    "flatten linear(128) relu linear'")
     t.add_argument("--epochs", type=int, help="default 1")
     t.add_argument("--batch-size", type=int, help="the global batch, split among torchrun's processes (default 64)")
     t.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
@@ -174,6 +179,14 @@ def config_from_args(args) -> TrainConfig:
         arch=args.model, extra_conv=args.extra_conv, pooling=False if args.no_pooling else None,
         padding=False if args.no_padding else None, extra_fc=args.extra_fc, batchnorm=args.batchnorm,
         dropout=args.dropout)))
+    if args.layers:
+        switches = _given(dict(model=args.model, extra_conv=args.extra_conv, no_pooling=args.no_pooling,
+                               no_padding=args.no_padding, extra_fc=args.extra_fc, batchnorm=args.batchnorm,
+                               dropout=args.dropout))
+        if switches:
+            raise CnnkitError("build.errors.layers_and_switches", switches=", ".join(
+                "--" + name.replace("_", "-") for name in switches))
+        model = replace(model, layers=read_spec(args.layers))
     return replace(config, model=model, **_given(dict(
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
         schedule=args.schedule, precision=args.precision, compile=args.compile)))
@@ -217,6 +230,7 @@ def cmd_train(args) -> int:
         with main_first(world):  # rank 0 downloads the data, if needed, before the others read it
             dataset = load_dataset(config.dataset, config.data_dir, not args.offline,
                                    progress=lambda m: print(m, file=sys.stderr))
+        build_model(config.model.for_data(dataset.info))  # an invalid layer list is named before anything runs
         recorder = None
         if main:
             if run is None:

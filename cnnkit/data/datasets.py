@@ -30,6 +30,8 @@ class DatasetInfo:
     classes: tuple[str, ...]
     mean: float
     std: float
+    channels: int = 1
+    size: int = 28  # images are size×size
 
 
 DATASETS = {
@@ -45,7 +47,7 @@ DATASETS = {
 
 @dataclass
 class Split:
-    """One split as raw tensors: uint8 images N×28×28 and int64 labels N."""
+    """One split as raw tensors: uint8 images N×28×28 (or N×C×H×W) and int64 labels N."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -164,8 +166,9 @@ def subset_size(split: Split, size: int | None) -> int:
 
 
 def to_tensor(images: torch.Tensor, info: DatasetInfo, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 N×28×28 → normalized float N×1×28×28 on ``device``, the same for train and test."""
-    x = images.to(device=device).unsqueeze(1).float().div_(255.0)
+    """uint8 N×H×W (or N×C×H×W) → normalized float N×C×H×W on ``device``, the same for train and test."""
+    images = images.unsqueeze(1) if images.ndim == 3 else images
+    x = images.to(device=device).float().div_(255.0)
     return x.sub_(info.mean).div_(info.std)
 
 

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.data.datasets import Dataset, augment, dataset_info, load_dataset, subset_size
+from cnnkit.data.datasets import Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
 from cnnkit.errors import CnnkitError, unknown_choice
@@ -116,6 +116,7 @@ class TrainResult:
     history: list[EpochStats] = field(default_factory=list)
     evaluation: Evaluation | None = None
     seconds: float = 0.0
+    info: DatasetInfo | None = None  # the data it learned (classes, normalization, image shape)
 
     @property
     def params(self) -> int:
@@ -123,12 +124,12 @@ class TrainResult:
 
     def to_checkpoint(self) -> Checkpoint:
         """The trained model with its card (config, data, normalization, metrics, history)."""
-        info = dataset_info(self.config.dataset)
+        info = self.info or dataset_info(self.config.dataset)
         ev = self.evaluation
         metrics = {"test_accuracy": ev.accuracy, "test_loss": ev.loss, "per_class": ev.per_class} if ev else {}
         metrics.update(status=self.status, device=self.device, seconds=round(self.seconds, 2))
         return Checkpoint(copy.deepcopy(self.model).cpu().eval(),
-                          replace(self.config.model, num_classes=len(info.classes)), info.name,
+                          self.config.model.for_data(info), info.name,
                           list(info.classes), info.mean, info.std, metrics, [asdict(e) for e in self.history],
                           self.config.to_dict())
 
@@ -137,7 +138,7 @@ class TrainResult:
         ev = self.evaluation
         return {
             "status": self.status, "message": self.message, "device": self.device,
-            "model": self.config.model.describe(), "params": self.params,
+            "model": self.config.model.describe(), "params": self.params, "parameters": self.params,
             "test_accuracy": ev.accuracy if ev else None, "test_loss": ev.loss if ev else None,
             "seconds": round(self.seconds, 3),
             "epochs": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(e).items()}
@@ -197,6 +198,7 @@ class Prepared:
     generator: torch.Generator
     world: World | None = None  # the processes training together, None for a lone process
     amp: torch.dtype | None = None  # autocast dtype of the training steps, None for fp32
+    info: DatasetInfo | None = None  # classes, normalization and image shape of the data
 
     @property
     def processes(self) -> int:
@@ -229,8 +231,9 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
     data = on_device(dataset, device=device, train_subset=config.train_subset, seed=config.seed,
                      rank=world.rank if world else 0, processes=processes, memory_format=fmt)
     torch.manual_seed(config.seed)
-    model = build_model(replace(config.model, num_classes=len(dataset.info.classes))).to(device)
+    model = build_model(config.model.for_data(dataset.info)).to(device)
     return Prepared(config=config, device=device, model=model.to(memory_format=fmt), data=data, world=world,
+                    info=dataset.info,
                     generator=torch.Generator().manual_seed(config.seed + (world.rank if world else 0)), amp=amp)
 
 
@@ -385,7 +388,7 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resum
     config, model = run.config, run.model
     optimizer, scheduler = _optimization(run, resume)
     net = _training_module(run)
-    result = TrainResult(config, model, str(run.device), "completed", "Training completed.",
+    result = TrainResult(config, model, str(run.device), "completed", "Training completed.", info=run.info,
                          history=list(resume.history) if resume else [])
     reporter = Reporter(run, callback)
     done_before = resume.seconds if resume else 0.0
