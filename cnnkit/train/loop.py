@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.data.folders import FolderOptions
 from cnnkit.data.datasets import Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
@@ -61,6 +62,7 @@ class TrainConfig:
     report_seconds: float = 0.05  # … and this long between them (one process); an epoch's last batch always reports
     precision: str = "auto"  # autocast: "bf16", "fp32", or "auto" = bf16 where the hardware computes it natively
     compile: bool = False  # torch.compile the training forward/backward (pays its compile time on the first batch)
+    folder: FolderOptions | None = None  # how a folder dataset's images were made (dataset "folder")
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -81,7 +83,7 @@ class TrainConfig:
             raise CnnkitError("errors.report_settings")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "model": self.model.to_dict()}
 
 
 @dataclass(frozen=True)
