@@ -203,7 +203,7 @@ def test_cli_trains_evaluates_and_predicts_with_a_folder_model(rgb_folder, tmp_p
     out = tmp_path / "shapes.safetensors"
     run = cli("train", "--dataset", "folder", "--data-dir", rgb_folder, "--image-size", "32", "--channels", "3",
               "--layers", SMALL_NET, "--epochs", "15", "--batch-size", "16", "--lr", "0.003", "--device", "cpu",
-              "--out", out, "--json")
+              "--out", out, "--runs-dir", tmp_path / "runs", "--json")
     assert run.returncode == 0, run.stderr
     trained = json.loads(run.stdout.strip().splitlines()[-1])
     assert trained["test_accuracy"] >= 0.9 and trained["parameters"] > 0

@@ -127,16 +127,16 @@ def test_cli_trains_a_network_given_as_layers_and_reports_parameters(tiny_idx, t
     spec_file.write_text(json.dumps([{"type": "conv", "out": 4, "kernel": 3}, {"type": "relu"},
                                      {"type": "maxpool", "kernel": 2}, {"type": "flatten"}, {"type": "linear"}]))
     out = tmp_path / "own.pt"
+    runs = ["--runs-dir", tmp_path / "runs"]
     run = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--dataset", "mnist", "--data-dir", tiny_idx,
                           "--offline", "--layers", spec_file, "--device", "cpu", "--batch-size", "16", "--out", out,
-                          "--json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          "--json", *runs], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["parameters"] == 4 * 9 + 4 + 4 * 13 * 13 * 10 + 10
     assert load_checkpoint(out).model_config.layers == parse_spec("conv(4,3) relu maxpool(2) flatten linear")
     bad = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", tiny_idx, "--offline",
-                          "--layers", "conv(4,3) relu linear"], cwd=ROOT, capture_output=True, text=True,
+                          "--layers", "conv(4,3) relu linear", *runs], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
         "error: Layer 3: Linear after a conv without Flatten: its input is a 4×26×26 image. "

@@ -48,7 +48,11 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         """Plain values, with the layer list always written out (a checkpoint rebuilds its network from it)."""
-        return {**asdict(replace(self, layers=None)), "layers": to_json(spec_of(self))}
+        try:
+            layers = to_json(spec_of(self))
+        except CnnkitError:  # an unknown family or a bad switch: nothing to write out
+            layers = None
+        return {**asdict(replace(self, layers=None)), "layers": layers}
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
