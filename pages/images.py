@@ -91,3 +91,19 @@ def overview(dataset: Dataset) -> None:
                 label_col.markdown(f"**{name}**")
                 if images:
                     images_col.image(images, width=40)
+
+
+def run_data(run) -> Dataset:
+    """A stored folder run's data again (its folder read as it was), for its mistakes; an error for a zip."""
+    saved = run.config.get("folder")
+    if not run.config.get("data_dir") or not saved:
+        raise CnnkitError("build.folder.no_classes")
+    return from_folder(run.config["data_dir"], FolderOptions(**saved))[0]
+
+
+def run_classes(run) -> list[str] | None:
+    """The class names of a stored folder run, from its data when it can be read again."""
+    try:
+        return list(run_data(run).info.classes)
+    except CnnkitError:
+        return None

@@ -327,7 +327,7 @@ def actions(run: Run, where=st) -> None:
                                  file_name=f"cnnkit-run-{run.id}.pt", on_click="ignore", icon="💾")
     using = st.session_state.get("draw_model") == f"run:{run.id}"
     use_col.button(t("train.used") if using else t("train.use"), on_click=use_for_drawing, args=(run.id,),
-                   disabled=using or data is None, icon="✏️", key=f"train_use_{run.id}")
+                   disabled=using or data is None or run.dataset == FOLDER, icon="✏️", key=f"train_use_{run.id}")
 
 
 def results(run: Run) -> None:
@@ -344,7 +344,8 @@ def results(run: Run) -> None:
     time_col.metric(t("train.seconds_per_epoch"), fmt().seconds(run.seconds_per_epoch) if run.epochs else "—")
     device_col.metric(t("train.device"), device_name(run.device))
     actions(run)
-    classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else [str(i) for i in range(len(ev.per_class))]
+    classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else images.run_classes(run) or \
+        [str(i) for i in range(len(ev.per_class))]
     curves, per_class, confusion, wrong, kernels = st.tabs(
         [t("train.tab_curves"), t("train.tab_per_class"), t("train.tab_confusion"), t("train.tab_mistakes"),
          t("train.tab_kernels")])
@@ -356,7 +357,8 @@ def results(run: Run) -> None:
     with wrong:
         data = None
         try:
-            data = load(run.dataset, run.config.get("data_dir") or str(default_data_dir()), False)
+            data = images.run_data(run) if run.dataset == FOLDER else \
+                load(run.dataset, run.config.get("data_dir") or str(default_data_dir()), False)
         except CnnkitError:
             st.caption(t("runs.page.no_data"))
         if data is not None:

@@ -1,7 +1,12 @@
 """AppTest of the training page's network builder and "Your images" data choice, on a drawn class folder."""
+import os
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnnkit.train.store import RunStore
+from pages.ui import job_manager
 from tests.conftest import ROOT
 from tests.shapes import draw_folder
 
@@ -92,3 +97,26 @@ def test_presets_fill_the_list_and_the_builder_speaks_russian(at, roots):
     assert table["Слой"].iloc[-2].startswith("⚠️")
     assert at.error[0].value.startswith("Слой 3: Linear после свёртки без Flatten")
     assert at.button(key="train_start").disabled
+
+
+def test_a_built_network_trains_on_the_folder_and_its_results_name_the_classes(at, roots):
+    use_folder(at, roots / "shapes")
+    at.segmented_control(key="train_network").set_value("layers").run()
+    at.text_input(key="build_typed").input("conv(8,3,padding=1) relu maxpool(4) flatten linear").run()
+    at.button(key="build_read").click().run()
+    at.number_input(key="train_batch_size").set_value(8).run()
+    at.button(key="train_start").click().run()
+    run_id = int(at.session_state["train_run"])
+    deadline = time.monotonic() + 180
+    while not job_manager().job(run_id).snapshot().done:
+        assert time.monotonic() < deadline, "the run did not end in time"
+        time.sleep(0.2)
+    at.run()
+    assert not at.exception and any("trained, test accuracy" in s.value for s in at.success)
+    run = RunStore(os.environ["CNNKIT_RUNS_DIR"]).get(run_id)
+    assert run.dataset == "folder" and run.train_config.model.layers is not None
+    assert run.train_config.folder.size == 32
+    ckpt = RunStore(os.environ["CNNKIT_RUNS_DIR"]).load(run_id)
+    assert ckpt.classes == ["circle", "square", "star", "triangle"] and ckpt.model_config.in_channels == 3
+    assert any("mistakes the model was surest about" in c.value for c in at.caption)
+    assert next(b for b in at.button if b.label == "Use for drawing").disabled  # a 3×32×32 model draws nothing
