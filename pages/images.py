@@ -27,14 +27,15 @@ def from_zip(data: bytes, name: str, options: FolderOptions) -> tuple[Dataset, F
 
 
 def options() -> FolderOptions:
-    size_col, channels_col, fit_col = st.columns(3)
+    size_col, channels_col = st.columns(2)
     size = size_col.selectbox(t("build.data.size"), SIZES, index=SIZES.index(32), key="train_image_size",
                               format_func=lambda s: f"{s}×{s}")
-    channels = channels_col.selectbox(t("build.data.channels"), (None, 1, 3), key="train_channels",
-                                      format_func=lambda c: t(f"build.data.channels_{c or 'auto'}"))
-    fit = fit_col.selectbox(t("build.data.fit"), FITS, key="train_fit", format_func=lambda f: t(f"build.data.fit_{f}"),
-                            help=t("build.data.fit_help"))
-    return FolderOptions(size=size, channels=channels, fit=fit, seed=st.session_state.get("train_seed", 0))
+    channels = channels_col.selectbox(t("build.data.channels"), ("auto", 1, 3), key="train_channels",
+                                      format_func=lambda c: t(f"build.data.channels_{c}"))
+    fit = st.radio(t("build.data.fit"), FITS, key="train_fit", format_func=lambda f: t(f"build.data.fit_{f}"),
+                   help=t("build.data.fit_help"), horizontal=True)
+    return FolderOptions(size=size, channels=None if channels == "auto" else channels, fit=fit,
+                         seed=st.session_state.get("train_seed", 0))
 
 
 def folder_data() -> Dataset | None:

@@ -96,21 +96,23 @@ def editor() -> list[dict]:
     rows = st.session_state[LAYERS]
     kinds = list(KINDS)
     for i, row in enumerate(rows):
-        cols = st.columns([0.3, 1.3, 1, 1, 1, 1, 0.32, 0.32, 0.32], vertical_alignment="bottom")
+        cols = st.columns([0.45, 1.7, 1, 1, 1, 1, 0.5, 0.5, 0.5], vertical_alignment="bottom")
         cols[0].markdown(f"**{i + 1}**")
         cols[1].selectbox(t("build.ui.type"), kinds, index=kinds.index(row["type"]), key=f"build_type_{row['id']}",
                           format_func=lambda k: KINDS[k].label, on_change=_retype, args=(i,),
                           label_visibility="visible" if i == 0 else "collapsed")
         for name, col in zip(KINDS[row["type"]].settings, cols[2:6]):
             _value_input(row, name, col)
-        cols[6].button("↑", key=f"build_up_{row['id']}", on_click=_move, args=(i, -1), disabled=i == 0,
-                       help=t("build.ui.up"))
-        cols[7].button("↓", key=f"build_down_{row['id']}", on_click=_move, args=(i, 1),
-                       disabled=i == len(rows) - 1, help=t("build.ui.down"))
-        cols[8].button("✕", key=f"build_remove_{row['id']}", on_click=_remove, args=(i,), help=t("build.ui.remove"))
+        cols[6].button("", icon=":material/arrow_upward:", key=f"build_up_{row['id']}", on_click=_move, args=(i, -1),
+                       disabled=i == 0, help=t("build.ui.up"))
+        cols[7].button("", icon=":material/arrow_downward:", key=f"build_down_{row['id']}", on_click=_move,
+                       args=(i, 1), disabled=i == len(rows) - 1, help=t("build.ui.down"))
+        cols[8].button("", icon=":material/close:", key=f"build_remove_{row['id']}", on_click=_remove, args=(i,),
+                       help=t("build.ui.remove"))
     add_type, add_button = st.columns([2, 1], vertical_alignment="bottom")
     add_type.selectbox(t("build.ui.add_type"), kinds, key="build_add_type", format_func=lambda k: KINDS[k].label)
-    add_button.button(t("build.ui.add"), key="build_add", on_click=_add, icon="➕", help=t("build.ui.add_help"))
+    add_button.button(t("build.ui.add"), key="build_add", on_click=_add, icon=":material/add:",
+                      help=t("build.ui.add_help"))
     return rows
 
 
@@ -141,7 +143,8 @@ def table(result: Plan) -> None:
     if result.problem and result.problem.index is not None:
         records.append({**{k: "" for k in total}, t("build.table.n"): str(result.problem.index + 1),
                         t("build.table.layer"): "⚠️ " + t("build.table.invalid")})
-    st.dataframe([input_row, *records, total], hide_index=True, key="build_table")
+    shown = [input_row, *records, total]
+    st.dataframe(shown, hide_index=True, key="build_table", height=35 * len(shown) + 40)
 
 
 def network_section(input_shape: tuple[int, int, int], classes: int) -> ModelConfig | None:
@@ -172,9 +175,9 @@ def network_section(input_shape: tuple[int, int, int], classes: int) -> ModelCon
             st.error(result.problem.message(lang()), icon="⚠️")
         else:
             st.success(t("build.ui.valid", params=num(result.params), macs=num(result.macs)))
-        table(result)
-        st.code(to_compact(spec), language=None)
-        st.caption(t("build.ui.compact_help"))
         if result.rows:
             st.plotly_chart(architecture_diagram(plan_chain(result), lang(), per_row=4), key="build_diagram")
+    table(result)
+    st.code(to_compact(spec), language=None, wrap_lines=True)
+    st.caption(t("build.ui.compact_help"))
     return ModelConfig(layers=spec) if result.ok else None
