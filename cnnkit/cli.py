@@ -316,7 +316,9 @@ def cmd_train(args) -> int:
         try:
             from cnnkit.infer.calibration import calibrated_checkpoint
 
-            path = save_checkpoint(calibrated_checkpoint(store.load(run_id), dataset), args.out)
+            ckpt = store.load(run_id)
+            digits = dataset.info.name != "folder"  # the calibration reads images the digit way
+            path = save_checkpoint(calibrated_checkpoint(ckpt, dataset) if digits else ckpt, args.out)
             print(f"saved {path}", file=sys.stderr)
         except CnnkitError as exc:
             print(f"error: {exc} The training is kept as run {run_id}: "

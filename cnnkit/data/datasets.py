@@ -39,7 +39,8 @@ class DatasetInfo:
 
     @property
     def custom(self) -> bool:
-        return self.test_sha256 is None
+        """IDX files of no known dataset (a class folder is data of its own kind, not custom IDX data)."""
+        return self.name == CUSTOM
 
     @property
     def recorded(self) -> str:

@@ -310,7 +310,7 @@ def load_entries(entries: list[Entry], options: FolderOptions, title: str,
     if not is_test.any():
         raise CnnkitError("build.folder.too_few")
     mean, std = _mean_std(x[~is_test])
-    info = DatasetInfo("folder", title, "", classes, mean, std, channels, options.size)
+    info = DatasetInfo("folder", title, "", classes, mean, std, channels=channels, size=options.size)
     dataset = Dataset(info, _split(x, y, ~is_test), _split(x, y, is_test), title)
     stats = FolderStats(classes=classes, train_counts=_counts(y[~is_test], classes),
                         test_counts=_counts(y[is_test], classes), has_test_folder=has_test, channels=channels,

@@ -118,8 +118,9 @@ def calibration_of(ckpt: Checkpoint, images: Split, source: str) -> tuple[float,
                            for c in range(logits.shape[1])])
     spread = feats - centres[labels]
     covariance = spread.T @ spread / len(feats)
-    covariance += SHRINK * torch.trace(covariance) / len(covariance) * torch.eye(len(covariance))
-    precision = torch.linalg.inv(covariance)
+    # shrunk towards a multiple of the identity, with a floor: dead units (zero variance) keep it invertible
+    covariance += (SHRINK * torch.trace(covariance) / len(covariance) + 1e-6) * torch.eye(len(covariance))
+    precision = torch.linalg.pinv(covariance)
     far = float(torch.quantile(mahalanobis(feats, centres, precision), FAR_QUANTILE))
     ink = torch.from_numpy(prepared).mean((1, 2))
     return temperature, {

@@ -2,6 +2,8 @@
 (``cnnkit.nets.layers``), and ``ModelConfig``: a model as plain values, either those switches or its own layers."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass, fields, replace
 
 from torch import nn
@@ -119,11 +121,15 @@ def input_of(config: ModelConfig) -> tuple[int, int, int]:
 def build_model(config: ModelConfig = ModelConfig()) -> nn.Sequential:
     """Build the network; layers are named (conv1, relu1, pool1, …, fc1, …) for hooks and tables."""
     spec = spec_of(config)
-    problem = plan(spec, input_of(config), config.num_classes).problem if config.layers is None else None
+    if config.layers is not None:
+        return build(spec, input_of(config), config.num_classes)
+    # the notes' networks: only a vanishing feature map stops them here; their size is bounded by the caller
+    # (checkpoints on ``meta``, the pages' input sizes)
+    problem = plan(spec, input_of(config), config.num_classes, max_params=math.inf, max_values=math.inf).problem
     if problem:
-        convs = sum(layer.type == "conv" for layer in spec[:problem.index + 1])
+        convs = sum(layer.type == "conv" for layer in spec[:(problem.index or 0) + 1])
         raise CnnkitError("errors.feature_map_vanishes", model=config.describe(), layer=str(convs))
-    return build(spec, input_of(config), config.num_classes)
+    return build(spec, input_of(config), config.num_classes, max_params=math.inf, max_values=math.inf)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

@@ -351,9 +351,9 @@ def _module(row: Row, in_shape: tuple[int, ...]) -> nn.Module:
 
 
 def build(spec: Spec, input_shape: tuple[int, int, int], num_classes: int,
-          max_params: int = MAX_PARAMETERS) -> nn.Sequential:
+          max_params: int = MAX_PARAMETERS, max_values: int = MAX_VALUES) -> nn.Sequential:
     """The network of ``spec`` for a C×H×W input; a ``CnnkitError`` naming the first invalid layer."""
-    checked = plan(spec, input_shape, num_classes, max_params)
+    checked = plan(spec, input_shape, num_classes, max_params, max_values)
     if checked.problem:
         raise checked.problem.error()
     modules: OrderedDict[str, nn.Module] = OrderedDict()
