@@ -13,12 +13,15 @@ import torch
 
 from cnnkit.bench import SECTIONS
 from cnnkit.nets.checkpoints import save_checkpoint
-from cnnkit.data.datasets import DATASETS, load_dataset, subset_size, to_tensor
+from cnnkit.data.datasets import DATASETS, Dataset, load_dataset, subset_size, to_tensor
+from cnnkit.data.folders import FITS, SIZES, FolderOptions, load_source
+from cnnkit.i18n import text
 from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.train.evaluation import evaluate
-from cnnkit.nets.builder import FAMILIES
+from cnnkit.nets.builder import FAMILIES, build_model
+from cnnkit.nets.layers import read_spec
 from cnnkit.train.presets import PRESETS, apply_preset
 from cnnkit.train.store import Recorder, Run, RunStore
 from cnnkit.train.loop import OPTIMIZERS, PRECISIONS, SCHEDULES, BatchProgress, EpochStats, TrainConfig, train
@@ -31,11 +34,46 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", choices=list(DATASETS), default="mnist")
+def _add_data_args(p: argparse.ArgumentParser, folders: bool = False) -> None:
+    p.add_argument("--dataset", choices=[*DATASETS, *(["folder"] if folders else [])], default="mnist",
+                   help="folder: your own images, DIR/<class>/* or DIR/train|test/<class>/* (or a .zip of either)"
+                   if folders else None)
     p.add_argument("--data-dir", help="folder with the four IDX files, or torchvision's root "
-                                      "(default: $CNNKIT_DATA_DIR or ./data)")
+                                      "(default: $CNNKIT_DATA_DIR or ./data); the class folder (or .zip) "
+                                      "of --dataset folder")
     p.add_argument("--offline", action="store_true", help="never download; use local files only")
+    if folders:
+        p.add_argument("--image-size", type=int, choices=SIZES, help="folder: square side the images are "
+                                                                      "resized to (default 32)")
+        p.add_argument("--channels", type=int, choices=(1, 3), help="folder: 1 gray, 3 RGB (default: RGB when "
+                                                                     "any image has colour)")
+        p.add_argument("--fit", choices=FITS, help="folder: keep the whole image and pad (default), or crop "
+                                                   "the centre")
+        p.add_argument("--test-share", type=float, help="folder without test/: share of each class held out "
+                                                        "for testing (default 0.2)")
+
+
+def folder_options(args, saved: dict | None = None) -> FolderOptions:
+    """The folder options a checkpoint was trained with (``saved``), else the defaults, then the options given."""
+    base = FolderOptions(**saved) if saved else FolderOptions(seed=getattr(args, "seed", 0))
+    return replace(base, **_given(dict(size=args.image_size, channels=args.channels, fit=args.fit,
+                                       test_share=args.test_share)))
+
+
+def load_data(name: str, data_dir: str | None, offline: bool, folder: FolderOptions | None,
+              progress=lambda m: print(m, file=sys.stderr)) -> Dataset:
+    """MNIST-style IDX data, or a class folder (``name`` "folder") with its warnings printed."""
+    if name != "folder":
+        return load_dataset(name, data_dir, not offline, progress=progress)
+    if not data_dir:
+        raise CnnkitError("build.folder.need_dir")
+    dataset, stats = load_source(data_dir, folder)
+    counts = ", ".join(f"{c} {a}+{b}" for c, a, b in zip(stats.classes, stats.train_counts, stats.test_counts))
+    progress(f"{dataset.info.title}: {len(stats.classes)} classes (train+test images: {counts}), "
+             f"{stats.channels} channel(s), {folder.size}×{folder.size}")
+    for code, values in stats.warnings:
+        progress("warning: " + text(f"build.warn.{code}", **values))
+    return dataset
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model and save a checkpoint (several processes under torchrun)")
-    _add_data_args(t)
+    _add_data_args(t, folders=True)
     t.add_argument("--preset", choices=list(PRESETS), help="a recipe from cnnkit/presets.py, overridden by the options given "
                                                          "here (fast: one epoch of large batches, one-cycle LR, "
                                                          "BatchNorm; notebook: the source notebook's settings)")
@@ -54,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--extra-fc", action="store_true", help="experiment: add a hidden fully connected layer")
     t.add_argument("--batchnorm", action="store_true", help="BatchNorm after each convolution")
     t.add_argument("--dropout", type=float, help="Dropout p after hidden FC layers (default 0)")
+    t.add_argument("--layers", metavar="SPEC", help="a network of its own instead of --model and the experiments: "
+                                                    "a JSON list of layers, a .json file holding one, or the "
+                                                    "compact form, e.g. 'conv(32,3,padding=1) relu maxpool(2) "
+                                                    "flatten linear(128) relu linear'")
     t.add_argument("--epochs", type=int, help="default 1")
     t.add_argument("--batch-size", type=int, help="the global batch, split among torchrun's processes (default 64)")
     t.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
@@ -76,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="accuracy of a checkpoint on a test set")
     e.add_argument("--checkpoint", help="a file or a run id (default: the shipped model)")
-    _add_data_args(e)
+    _add_data_args(e, folders=True)
     _add_runs_arg(e)
     e.add_argument("--json", action="store_true")
 
@@ -168,13 +210,22 @@ def _given(values: dict) -> dict:
 def config_from_args(args) -> TrainConfig:
     """TrainConfig's defaults, then the preset's values, then the options given on the command line."""
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, seed=args.seed, train_subset=args.subset,
-                         augment=args.augment, device=args.device)
+                         augment=args.augment, device=args.device,
+                         folder=folder_options(args) if args.dataset == "folder" else None)
     if args.preset:
         config = apply_preset(config, args.preset)
     model = replace(config.model, **_given(dict(
         arch=args.model, extra_conv=args.extra_conv, pooling=False if args.no_pooling else None,
         padding=False if args.no_padding else None, extra_fc=args.extra_fc, batchnorm=args.batchnorm,
         dropout=args.dropout)))
+    if args.layers:
+        switches = _given(dict(model=args.model, extra_conv=args.extra_conv, no_pooling=args.no_pooling,
+                               no_padding=args.no_padding, extra_fc=args.extra_fc, batchnorm=args.batchnorm,
+                               dropout=args.dropout))
+        if switches:
+            raise CnnkitError("build.errors.layers_and_switches", switches=", ".join(
+                "--" + name.replace("_", "-") for name in switches))
+        model = replace(model, layers=read_spec(args.layers))
     return replace(config, model=model, **_given(dict(
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
         schedule=args.schedule, precision=args.precision, compile=args.compile)))
@@ -185,7 +236,8 @@ RUN_OPTIONS = {"--dataset": "dataset", "--preset": None, "--model": "model", "--
                "--no-pooling": "model", "--no-padding": "model", "--extra-fc": "model", "--batchnorm": "model",
                "--dropout": "model", "--epochs": "epochs", "--batch-size": "batch_size", "--optimizer": "optimizer",
                "--lr": "lr", "--schedule": "schedule", "--precision": "precision", "--compile": "compile",
-               "--seed": "seed", "--subset": "train_subset", "--augment": "augment"}
+               "--seed": "seed", "--subset": "train_subset", "--augment": "augment", "--layers": "model",
+               "--image-size": "folder", "--channels": "folder", "--fit": "folder", "--test-share": "folder"}
 
 
 def _resumed(args, store: RunStore, config: TrainConfig) -> tuple[TrainConfig, Run]:
@@ -216,8 +268,8 @@ def cmd_train(args) -> int:
     rank_device(world, config.device)  # an absent device is reported before the data is loaded
     with one_line_when_stopped(world), process_group(world, config.device):
         with main_first(world):  # rank 0 downloads the data, if needed, before the others read it
-            dataset = load_dataset(config.dataset, config.data_dir, not args.offline,
-                                   progress=lambda m: print(m, file=sys.stderr))
+            dataset = load_data(config.dataset, config.data_dir, args.offline, config.folder)
+        build_model(config.model.for_data(dataset.info))  # an invalid layer list is named before anything runs
         recorder = None
         if main:
             if run is None:
@@ -264,7 +316,9 @@ def cmd_train(args) -> int:
         try:
             from cnnkit.infer.calibration import calibrated_checkpoint
 
-            path = save_checkpoint(calibrated_checkpoint(store.load(run_id), dataset), args.out)
+            ckpt = store.load(run_id)
+            digits = dataset.info.name != "folder"  # the calibration reads images the digit way
+            path = save_checkpoint(calibrated_checkpoint(ckpt, dataset) if digits else ckpt, args.out)
             print(f"saved {path}", file=sys.stderr)
         except CnnkitError as exc:
             print(f"error: {exc} The training is kept as run {run_id}: "
@@ -296,7 +350,11 @@ def cmd_evaluate(args) -> int:
     if ckpt.dataset != args.dataset:
         print(f"note: the checkpoint was trained on {ckpt.dataset}, evaluating on {args.dataset}",
               file=sys.stderr)
-    dataset = load_dataset(args.dataset, args.data_dir, not args.offline, progress=lambda m: print(m, file=sys.stderr))
+    folder = folder_options(args, ckpt.train_config.get("folder")) if args.dataset == "folder" else None
+    dataset = load_data(args.dataset, args.data_dir, args.offline, folder)
+    if folder and tuple(ckpt.classes) != dataset.info.classes:
+        raise CnnkitError("build.folder.classes_differ", model=", ".join(ckpt.classes),
+                          data=", ".join(dataset.info.classes))
     start = time.perf_counter()
     normalization = replace(dataset.info, mean=ckpt.mean, std=ckpt.std)  # as the model was trained
     ev = evaluate(ckpt.model, to_tensor(dataset.test.images, normalization), dataset.test.labels)

@@ -41,7 +41,7 @@ def stored_runs() -> dict[str, str]:
     runs = run_store().list(owner=owner(), include_others=not private_runs())
     return {f"run:{r.id}": t("draw.model.run", id=r.id, name=r.name,
                              acc=f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "—")
-            for r in runs if r.status in ("finished", "stopped") and r.epochs}
+            for r in runs if r.status in ("finished", "stopped") and r.epochs and r.dataset != "folder"}
 
 
 def choose_model() -> Checkpoint | None:
@@ -68,6 +68,10 @@ def choose_model() -> Checkpoint | None:
             ckpt = {"shipped": load_model, "kept": lambda: st.session_state[KEPT]}[choice]()
     except CnnkitError as exc:
         right.error(error_text(exc))
+        return None
+    if (ckpt.model_config.in_channels, ckpt.model_config.image_size) != (1, 28):
+        right.error(t("build.ui.not_for_drawing", channels=ckpt.model_config.in_channels,
+                      size=ckpt.model_config.image_size))
         return None
     show_card(ckpt, right)
     return ckpt

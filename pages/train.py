@@ -26,6 +26,7 @@ from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parame
 from cnnkit.nets.summary import layer_table
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
+from pages import images, network
 from pages.ui import (classroom, error_text, fmt, job_manager, lang, names, num, owner, private_runs, run_store,
                       t, table)
 
@@ -37,6 +38,7 @@ CHART_REFRESH_S = 1.0  # the batch-loss chart
 EPOCH_REFRESH_S = 2.0  # the per-epoch charts, which change once an epoch
 LIVE = {"staticPlot": True}  # while training, charts are pictures (cheaper to redraw); results are interactive
 LOCAL = "local"
+FOLDER = "folder"  # your own images (pages/images.py)
 SUBSETS = (300, 1000, 3000, 10_000, 30_000, None)  # None: the whole training set
 
 
@@ -82,8 +84,11 @@ def busy() -> bool:
 
 
 def data_settings() -> Dataset | None:
-    source = st.selectbox(t("train.dataset"), [*DATASETS, LOCAL], key="train_dataset",
-                          format_func={LOCAL: t("train.local"), **{k: d.title for k, d in DATASETS.items()}}.get)
+    source = st.selectbox(t("train.dataset"), [*DATASETS, LOCAL, FOLDER], key="train_dataset",
+                          format_func={LOCAL: t("train.local"), FOLDER: t("build.data.choice"),
+                                       **{k: d.title for k, d in DATASETS.items()}}.get)
+    if source == FOLDER:
+        return images.folder_data()
     if source == LOCAL:
         folder = st.text_input(t("train.folder"), key="train_folder", placeholder="/path/to/idx-folder").strip()
         name = None  # the folder's content says what it holds
@@ -132,7 +137,11 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
     with model_col:
         st.subheader(t("train.model"))
-        model = ModelConfig(
+        own = st.segmented_control(t("build.ui.mode"), ("switches", "layers"), key="train_network", default="switches",
+                                   format_func=lambda k: t(f"build.ui.mode_{k}"), help=t("build.ui.mode_help"))
+        if own == "layers":
+            st.info(t("build.ui.below"))
+        model = ModelConfig(layers=()) if own == "layers" else ModelConfig(
             st.radio(t("train.arch"), list(FAMILIES), format_func=names("train.archs"),
                      horizontal=True, key="train_arch"),
             extra_conv=st.toggle(t("train.extra_conv"), key="train_extra_conv"),
@@ -147,7 +156,8 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
                              key="train_recipe", on_change=use_recipe, help=t("train.recipe_help"))
         config = TrainConfig(
             dataset=dataset.info.name if dataset else "mnist", data_dir=st.session_state.get("train_data_dir"),
-            model=model,
+            model=model, folder=st.session_state.get("train_folder_options") if dataset and
+            dataset.info.name == FOLDER else None,
             epochs=st.number_input(t("train.epochs"), 1, 100, 1, key="train_epochs"),
             batch_size=st.number_input(t("train.batch_size"), 1, 60_000, 64, key="train_batch_size"),
             optimizer=st.selectbox(t("train.optimizer"), OPTIMIZERS, key="train_optimizer",
@@ -163,8 +173,8 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
 def summary(config: TrainConfig, dataset: Dataset) -> None:
     """Before training: the parameters, the layer table and the measured seconds per epoch."""
     try:
-        model = build_model(replace(config.model, num_classes=len(dataset.info.classes)))
-        rows = layer_table(model, (1, 1, 28, 28), device="cpu")
+        model = build_model(config.model.for_data(dataset.info))
+        rows = layer_table(model, (1, dataset.info.channels, dataset.info.size, dataset.info.size), device="cpu")
     except CnnkitError as exc:
         st.error(error_text(exc))
         return
@@ -329,7 +339,7 @@ def actions(run: Run, where=st) -> None:
                                  file_name=f"cnnkit-run-{run.id}.pt", on_click="ignore", icon="💾")
     using = st.session_state.get("draw_model") == f"run:{run.id}"
     use_col.button(t("train.used") if using else t("train.use"), on_click=use_for_drawing, args=(run.id,),
-                   disabled=using or data is None, icon="✏️", key=f"train_use_{run.id}")
+                   disabled=using or data is None or run.dataset == FOLDER, icon="✏️", key=f"train_use_{run.id}")
 
 
 def results(run: Run) -> None:
@@ -346,7 +356,8 @@ def results(run: Run) -> None:
     time_col.metric(t("train.seconds_per_epoch"), fmt().seconds(run.seconds_per_epoch) if run.epochs else "—")
     device_col.metric(t("train.device"), device_name(run.device))
     actions(run)
-    classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else [str(i) for i in range(len(ev.per_class))]
+    classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else images.run_classes(run) or \
+        [str(i) for i in range(len(ev.per_class))]
     curves, per_class, confusion, wrong, kernels = st.tabs(
         [t("train.tab_curves"), t("train.tab_per_class"), t("train.tab_confusion"), t("train.tab_mistakes"),
          t("train.tab_kernels")])
@@ -359,8 +370,9 @@ def results(run: Run) -> None:
         data = None
         try:
             named = run.config.get("dataset")  # "custom" for custom IDX data: whatever its folder holds
-            data = load(named if named in DATASETS else None, run.config.get("data_dir") or str(default_data_dir()),
-                        False)
+            data = images.run_data(run) if run.dataset == FOLDER else \
+                load(named if named in DATASETS else None, run.config.get("data_dir") or str(default_data_dir()),
+                     False)
         except CnnkitError:
             st.caption(t("runs.page.no_data"))
         if data is not None:
@@ -491,11 +503,19 @@ st.markdown(t("train.intro"))
 train_tab, runs_tab, devices_tab = st.tabs([t("train.tab_train"), t("train.tab_runs"), t("train.tab_devices")])
 with train_tab:
     config, dataset = settings()
-    if dataset:
+    if dataset and dataset.info.name == FOLDER:
+        images.overview(dataset)
+    valid = True
+    if config.model.layers is not None:  # the network builder
+        info = dataset.info if dataset else DATASETS["mnist"]
+        built = network.network_section((info.channels, info.size, info.size), len(info.classes))
+        valid = built is not None
+        config = replace(config, model=built or config.model)
+    if dataset and valid:
         summary(config, dataset)
-    clicked = st.button(t("train.start"), type="primary", icon="🏋️", disabled=dataset is None or busy(),
-                        key="train_start")
-    if (clicked or st.session_state.pop("train_autostart", False)) and dataset and not busy():
+    clicked = st.button(t("train.start"), type="primary", icon="🏋️", disabled=dataset is None or busy() or not valid,
+                        key="train_start", help=None if valid else t("build.ui.fix_first"))
+    if (clicked or st.session_state.pop("train_autostart", False)) and dataset and valid and not busy():
         start(config, dataset)
     if "train_notice" in st.session_state:
         st.warning(st.session_state.pop("train_notice"))

@@ -15,10 +15,13 @@ from tests.conftest import ROOT
 
 
 def good() -> tuple[dict, dict]:
-    """A valid checkpoint's metadata and weights."""
+    """A valid checkpoint's metadata and weights, its network described by the switches (as older
+    checkpoints are), so that the crafted edits of the switches decide the network."""
     config = ModelConfig()
     ckpt = Checkpoint(build_model(config), config, "mnist", [str(d) for d in range(10)], 0.1307, 0.3081)
-    return ckpt.meta(), {k: v.clone() for k, v in ckpt.model.state_dict().items()}
+    meta = ckpt.meta()
+    meta["model"].pop("layers")
+    return meta, {k: v.clone() for k, v in ckpt.model.state_dict().items()}
 
 
 def crafted(meta: dict, state: dict) -> bytes:

@@ -34,10 +34,13 @@ class DatasetInfo:
     mean: float
     std: float
     test_sha256: tuple[str, str] | None = None
+    channels: int = 1
+    size: int = 28  # images are size×size
 
     @property
     def custom(self) -> bool:
-        return self.test_sha256 is None
+        """IDX files of no known dataset (a class folder is data of its own kind, not custom IDX data)."""
+        return self.name == CUSTOM
 
     @property
     def recorded(self) -> str:
@@ -67,7 +70,7 @@ DATASETS = {
 
 @dataclass
 class Split:
-    """One split as raw tensors: uint8 images N×28×28 and int64 labels N."""
+    """One split as raw tensors: uint8 images N×28×28 (or N×C×H×W) and int64 labels N."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -237,8 +240,9 @@ def subset_size(split: Split, size: int | None) -> int:
 
 
 def to_tensor(images: torch.Tensor, info: DatasetInfo, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 N×28×28 → normalized float N×1×28×28 on ``device``, the same for train and test."""
-    x = images.to(device=device).unsqueeze(1).float().div_(255.0)
+    """uint8 N×H×W (or N×C×H×W) → normalized float N×C×H×W on ``device``, the same for train and test."""
+    images = images.unsqueeze(1) if images.ndim == 3 else images
+    x = images.to(device=device).float().div_(255.0)
     return x.sub_(info.mean).div_(info.std)
 
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 from torch import nn
 
 from cnnkit.nets.builder import count_parameters
+from cnnkit.nets.layers import Plan
 from cnnkit.nets.summary import LayerRow, layer_table
 from cnnkit.guide.totals import Totals
 from cnnkit.guide.meta import count_macs, input_shape, shared_model
@@ -91,14 +92,23 @@ class ChainBlock:
 def chain(profile: Profile) -> list[ChainBlock]:
     """The network as a chain of blocks, identical neighbours (type and output shape) folded together."""
     wanted = set(profile.blocks)
+    return fold([ChainBlock(layer.type, layer.output_shape, (layer.name,), layer.params, layer.macs)
+                 for layer in profile.layers if layer.name in wanted])
+
+
+def plan_chain(plan: Plan) -> list[ChainBlock]:
+    """The chain of a layer list checked by ``cnnkit.nets.layers.plan`` (up to its invalid layer)."""
+    return fold([ChainBlock(r.module, (1, *r.output), (r.name,), r.params, r.macs) for r in plan.rows])
+
+
+def fold(blocks: list[ChainBlock]) -> list[ChainBlock]:
+    """Identical neighbours (type and output shape) folded into one block."""
     out: list[ChainBlock] = []
-    for layer in profile.layers:
-        if layer.name not in wanted:
-            continue
+    for block in blocks:
         last = out[-1] if out else None
-        if last and (last.type, last.output_shape) == (layer.type, layer.output_shape):
-            out[-1] = ChainBlock(last.type, last.output_shape, last.names + (layer.name,),
-                                 last.params + layer.params, last.macs + layer.macs)
+        if last and (last.type, last.output_shape) == (block.type, block.output_shape):
+            out[-1] = ChainBlock(last.type, last.output_shape, last.names + block.names,
+                                 last.params + block.params, last.macs + block.macs)
         else:
-            out.append(ChainBlock(layer.type, layer.output_shape, (layer.name,), layer.params, layer.macs))
+            out.append(block)
     return out

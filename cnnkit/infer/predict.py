@@ -12,6 +12,7 @@ import torch
 
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint
 from cnnkit.data.datasets import DATASETS
+from cnnkit.data.folders import FolderOptions, prepare_image
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.images import open_image
 from cnnkit.infer.uploads import SessionCache
@@ -82,7 +83,7 @@ class Prediction:
     label: str
     probability: float  # calibrated, as every probability here
     probabilities: list[float]
-    steps: DigitSteps
+    steps: DigitSteps | None  # the digit preprocessing; None for a model trained on a class folder
     reasons: list[str] = field(default_factory=list)  # why the answer is doubtful (``cnnkit.infer.unsure``)
 
     @property
@@ -93,6 +94,12 @@ class Prediction:
         return {"path": self.path, "label": self.label, "probability": round(self.probability, 6),
                 "probabilities": [round(p, 6) for p in self.probabilities], "unsure": self.unsure,
                 "reason": reason_text(self.reasons)}
+
+
+def folder_options(ckpt: Checkpoint) -> FolderOptions | None:
+    """How a class-folder model's images were made; None for MNIST-style models."""
+    saved = ckpt.train_config.get("folder")
+    return FolderOptions(**saved) if saved else None
 
 
 def read_digit(source: bytes | str | Path, name: str | None = None, invert: bool | None = None) -> DigitSteps:
@@ -114,8 +121,15 @@ def predict_steps(ckpt: Checkpoint, steps: DigitSteps, name: str = "") -> Predic
 
 def predict_image(ckpt: Checkpoint, source: bytes | str | Path, name: str | None = None,
                   invert: bool | None = None) -> Prediction:
-    """Open an image file (or bytes), preprocess it as the drawing page does, and classify it."""
+    """Open an image file (or bytes), preprocess it as the model's training images were (the drawing page's
+    digit steps for MNIST-style models, resizing for a class-folder model), and classify it."""
     name = name or ("the image" if isinstance(source, bytes) else str(source))
+    folder = folder_options(ckpt)
+    if folder:
+        x = prepare_image(source, folder, ckpt.model_config.in_channels, ckpt.mean, ckpt.std, name)
+        probs = probabilities(ckpt, x)[0]
+        best = int(probs.argmax())
+        return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), None)
     steps = read_digit(source, name, invert)
     if steps.problem:
         raise CnnkitError(f"errors.image_{steps.problem}", name=name)

@@ -1,12 +1,15 @@
-"""The notes' CNNs — the MNIST ConvNet and LeNet-5 — and their experiments, from one builder."""
+"""The notes' CNNs — the MNIST ConvNet and LeNet-5 — and their experiments as layer lists of the one builder
+(``cnnkit.nets.layers``), and ``ModelConfig``: a model as plain values, either those switches or its own layers."""
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import asdict, dataclass, fields
+import math
+
+from dataclasses import asdict, dataclass, fields, replace
 
 from torch import nn
 
 from cnnkit.errors import CnnkitError, unknown_choice
+from cnnkit.nets.layers import Layer, Spec, build, make_layer, parse_spec, plan, to_compact, to_json
 
 
 @dataclass(frozen=True)
@@ -17,21 +20,21 @@ class Family:
     extra_conv: tuple[int, int, int]  # the block the "extra conv layer" experiment appends
     hidden: tuple[int, ...]  # hidden fully connected sizes
     extra_hidden: int  # the layer the "extra FC layer" experiment appends
-    activation: type[nn.Module]
-    pool: type[nn.Module]
+    activation: str  # a layer type of cnnkit.nets.layers
+    pool: str
 
 
 FAMILIES = {
     # The notebook's ConvNet: 421,642 parameters.
-    "convnet": Family(((32, 3, 1), (64, 3, 1)), (128, 3, 1), (128,), 64, nn.ReLU, nn.MaxPool2d),
+    "convnet": Family(((32, 3, 1), (64, 3, 1)), (128, 3, 1), (128,), 64, "relu", "maxpool"),
     # LeNet-5 for 28×28 inputs: the first conv pads by 2 so that it sees the 32×32 of the paper.
-    "lenet5": Family(((6, 5, 2), (16, 5, 0)), (32, 3, 1), (120, 84), 42, nn.Tanh, nn.AvgPool2d),
+    "lenet5": Family(((6, 5, 2), (16, 5, 0)), (32, 3, 1), (120, 84), 42, "tanh", "avgpool"),
 }
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A model as plain values: the family plus the notes' experiments."""
+    """A model as plain values: the family plus the notes' experiments, or its own ``layers``."""
 
     arch: str = "convnet"
     extra_conv: bool = False
@@ -43,9 +46,15 @@ class ModelConfig:
     in_channels: int = 1
     num_classes: int = 10
     image_size: int = 28
+    layers: Spec | None = None  # a network of its own; None: the family with the switches above
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain values, with the layer list always written out (a checkpoint rebuilds its network from it)."""
+        try:
+            layers = to_json(spec_of(self))
+        except CnnkitError:  # an unknown family or a bad switch: nothing to write out
+            layers = None
+        return {**asdict(replace(self, layers=None)), "layers": layers}
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
@@ -53,10 +62,20 @@ class ModelConfig:
         unknown = set(values) - known
         if unknown:
             raise CnnkitError("errors.unknown_model_options", unknown=sorted(unknown), known=sorted(known))
-        return cls(**values)
+        config = cls(**{**values, "layers": None})
+        if values.get("layers") is not None:
+            layers = parse_spec(values["layers"])
+            config = replace(config, layers=None if layers == spec_of(config) else layers)
+        return config
+
+    def for_data(self, info) -> "ModelConfig":
+        """This model for a dataset's ``DatasetInfo``: its class count, channels and image size."""
+        return replace(self, num_classes=len(info.classes), in_channels=info.channels, image_size=info.size)
 
     def describe(self) -> str:
-        """Short name of the variant, e.g. ``convnet+extra_conv-pool``."""
+        """Short name of the variant, e.g. ``convnet+extra_conv-pool``, or ``layers: conv(32,3) relu …``."""
+        if self.layers is not None:
+            return f"layers: {to_compact(self.layers)}"
         parts = [self.arch]
         parts += ["+extra_conv"] if self.extra_conv else []
         parts += ["-pool"] if not self.pooling else []
@@ -67,46 +86,71 @@ class ModelConfig:
         return "".join(parts)
 
 
-def _conv_out(size: int, kernel: int, padding: int, stride: int = 1) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def build_model(config: ModelConfig = ModelConfig()) -> nn.Sequential:
-    """Build the network; layers are named (conv1, relu1, pool1, …, fc1, …) for hooks and tables."""
+def spec_of(config: ModelConfig) -> Spec:
+    """The layer list of ``config``: its own ``layers``, or the family's with the experiments applied."""
+    if config.layers is not None:
+        return config.layers
     if config.arch not in FAMILIES:
         raise unknown_choice("model", config.arch, FAMILIES)
     if not 0.0 <= config.dropout < 1.0:
         raise CnnkitError("errors.dropout_range", dropout=config.dropout)
     family = FAMILIES[config.arch]
-    act_name = family.activation.__name__.lower()
     convs = family.convs + ((family.extra_conv,) if config.extra_conv else ())
-    layers: OrderedDict[str, nn.Module] = OrderedDict()
-    channels, size = config.in_channels, config.image_size
-    for i, (out, kernel, pad) in enumerate(convs, 1):
+    layers: list[Layer] = []
+    size = config.image_size
+    for out, kernel, pad in convs:
         pad = pad if config.padding else 0
-        size = _conv_out(size, kernel, pad)
-        if size < 1:
-            raise CnnkitError("errors.feature_map_vanishes", model=config.describe(), layer=str(i))
-        layers[f"conv{i}"] = nn.Conv2d(channels, out, kernel, padding=pad)
-        if config.batchnorm:
-            layers[f"bn{i}"] = nn.BatchNorm2d(out)
-        layers[f"{act_name}{i}"] = family.activation()
-        if config.pooling and size >= 2:
-            layers[f"pool{i}"] = family.pool(2)
+        size = size + 2 * pad - kernel + 1
+        layers.append(make_layer("conv", out=out, kernel=kernel, padding=pad))
+        layers += [make_layer("batchnorm")] if config.batchnorm else []
+        layers.append(make_layer(family.activation))
+        if config.pooling and size >= 2:  # a 1×1 map is not pooled
+            layers.append(make_layer(family.pool, kernel=2))
             size //= 2
-        channels = out
-    layers["flatten"] = nn.Flatten()
-    features = channels * size * size
-    hidden = family.hidden + ((family.extra_hidden,) if config.extra_fc else ())
-    for j, width in enumerate(hidden, 1):
-        layers[f"fc{j}"] = nn.Linear(features, width)
-        layers[f"{act_name}_fc{j}"] = family.activation()
-        if config.dropout:
-            layers[f"dropout{j}"] = nn.Dropout(config.dropout)
-        features = width
-    layers[f"fc{len(hidden) + 1}"] = nn.Linear(features, config.num_classes)
-    return nn.Sequential(layers)
+    layers.append(make_layer("flatten"))
+    for width in family.hidden + ((family.extra_hidden,) if config.extra_fc else ()):
+        layers += [make_layer("linear", out=width), make_layer(family.activation)]
+        layers += [make_layer("dropout", p=config.dropout)] if config.dropout else []
+    return (*layers, make_layer("linear"))
+
+
+def input_of(config: ModelConfig) -> tuple[int, int, int]:
+    return config.in_channels, config.image_size, config.image_size
+
+
+def build_model(config: ModelConfig = ModelConfig()) -> nn.Sequential:
+    """Build the network; layers are named (conv1, relu1, pool1, …, fc1, …) for hooks and tables."""
+    spec = spec_of(config)
+    if config.layers is not None:
+        return build(spec, input_of(config), config.num_classes)
+    # the notes' networks: only a vanishing feature map stops them here; their size is bounded by the caller
+    # (checkpoints on ``meta``, the pages' input sizes)
+    problem = plan(spec, input_of(config), config.num_classes, max_params=math.inf, max_values=math.inf).problem
+    if problem:
+        convs = sum(layer.type == "conv" for layer in spec[:(problem.index or 0) + 1])
+        raise CnnkitError("errors.feature_map_vanishes", model=config.describe(), layer=str(convs))
+    return build(spec, input_of(config), config.num_classes, max_params=math.inf, max_values=math.inf)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+NETWORK_PRESETS = {  # the notes' networks and experiments, as starting points of the layer list
+    "convnet": ModelConfig(),
+    "lenet5": ModelConfig("lenet5"),
+    "extra_conv": ModelConfig(extra_conv=True),
+    "no_pooling": ModelConfig(pooling=False),
+    "no_padding": ModelConfig(padding=False),
+    "extra_fc": ModelConfig(extra_fc=True),
+    "batchnorm": ModelConfig(batchnorm=True),
+    "dropout": ModelConfig(dropout=0.25),
+}
+
+
+def preset_spec(name: str, image_size: int = 28) -> Spec:
+    """The layer list of a preset network for ``image_size``×``image_size`` inputs."""
+    try:
+        return spec_of(replace(NETWORK_PRESETS[name], image_size=image_size))
+    except KeyError:
+        raise CnnkitError("build.errors.unknown_preset", name=name, known=", ".join(NETWORK_PRESETS)) from None

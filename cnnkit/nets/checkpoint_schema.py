@@ -33,6 +33,7 @@ MODEL_FIELDS: dict[str, tuple[type, float | None, float | None]] = {
     "in_channels": (int, 1, 4),
     "num_classes": (int, 1, MAX_CLASSES),
     "image_size": (int, 8, 256),
+    "layers": (list, None, None),  # its own layer list: checked by ``cnnkit.nets.layers.parse_spec``
 }
 assert set(MODEL_FIELDS) == {f.name for f in fields(ModelConfig)}, "every model field has its bounds"
 
@@ -89,10 +90,10 @@ def model_config(meta: dict, name: str) -> ModelConfig:
     if unknown:
         raise CnnkitError("safety.ckpt_unknown", name=name, fields=shown(", ".join(map(str, unknown))))
     values = {field: checked(name, f"model.{field}", model[field], *MODEL_FIELDS[field])
-              for field in MODEL_FIELDS if field in model}
+              for field in MODEL_FIELDS if field in model and model[field] is not None}
     if values.get("arch", ModelConfig.arch) not in FAMILIES:
         raise CnnkitError("safety.ckpt_arch", name=name, got=shown(values["arch"]), known=", ".join(FAMILIES))
-    return ModelConfig(**values)
+    return ModelConfig.from_dict(values)
 
 
 def validate_meta(meta, name: str) -> CheckpointMeta:

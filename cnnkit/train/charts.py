@@ -98,7 +98,7 @@ def per_class_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Fi
 
 @dataclass(frozen=True)
 class Mistake:
-    image: np.ndarray  # uint8 28×28
+    image: np.ndarray  # uint8 H×W (gray) or H×W×3
     true: str
     predicted: str
     probability: float
@@ -106,8 +106,15 @@ class Mistake:
 
 def mistakes(ev: Evaluation, test: Split, classes: Sequence[str], limit: int = 24) -> list[Mistake]:
     """The misclassified test images the model was surest about, most confident first."""
-    return [Mistake(test.images[i].numpy(), classes[int(test.labels[i])], classes[pred], prob)
+    return [Mistake(_picture(test.images[i].numpy()), classes[int(test.labels[i])], classes[pred], prob)
             for i, pred, prob in zip(ev.misclassified[:limit], ev.predicted, ev.confidence)]
+
+
+def _picture(image: np.ndarray) -> np.ndarray:
+    """H×W as it is; C×H×W (a class folder's images) as H×W gray or H×W×3 colour."""
+    if image.ndim == 3:
+        return image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+    return image
 
 
 def first_conv(model: nn.Module) -> nn.Conv2d:

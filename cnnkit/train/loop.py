@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.data.folders import FolderOptions
 from cnnkit.data.datasets import Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
@@ -61,6 +62,7 @@ class TrainConfig:
     report_seconds: float = 0.05  # … and this long between them (one process); an epoch's last batch always reports
     precision: str = "auto"  # autocast: "bf16", "fp32", or "auto" = bf16 where the hardware computes it natively
     compile: bool = False  # torch.compile the training forward/backward (pays its compile time on the first batch)
+    folder: FolderOptions | None = None  # how a folder dataset's images were made (dataset "folder")
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -89,7 +91,7 @@ class TrainConfig:
             raise CnnkitError("errors.report_settings")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "model": self.model.to_dict()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,8 +140,7 @@ class TrainResult:
         metrics = {"test_accuracy": ev.accuracy, "test_loss": ev.loss, "per_class": ev.per_class} if ev else {}
         metrics.update(status=self.status, device=self.device, seconds=round(self.seconds, 2))
         return Checkpoint(copy.deepcopy(self.model).cpu().eval(),
-                          replace(self.config.model, num_classes=len(info.classes)),
-                          info.recorded,
+                          self.config.model.for_data(info), info.recorded,
                           list(info.classes), info.mean, info.std, metrics, [asdict(e) for e in self.history],
                           self.config.to_dict())
 
@@ -148,7 +149,7 @@ class TrainResult:
         ev = self.evaluation
         return {
             "status": self.status, "message": self.message, "device": self.device,
-            "model": self.config.model.describe(), "params": self.params,
+            "model": self.config.model.describe(), "params": self.params, "parameters": self.params,
             "test_accuracy": ev.accuracy if ev else None, "test_loss": ev.loss if ev else None,
             "seconds": round(self.seconds, 3),
             "epochs": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(e).items()}
@@ -284,7 +285,7 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
     data = on_device(dataset, device=device, train_subset=config.train_subset, seed=config.seed,
                      rank=world.rank if world else 0, processes=processes, memory_format=fmt)
     torch.manual_seed(config.seed)
-    model = build_model(replace(config.model, num_classes=len(dataset.info.classes))).to(device)
+    model = build_model(config.model.for_data(dataset.info)).to(device)
     return Prepared(config=config, device=device, model=model.to(memory_format=fmt), data=data, world=world,
                     info=dataset.info,
                     generator=torch.Generator().manual_seed(config.seed + (world.rank if world else 0)), amp=amp)

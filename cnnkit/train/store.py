@@ -128,11 +128,13 @@ class Run:
 
 def config_from_dict(values: dict) -> TrainConfig:
     """A ``TrainConfig`` from its ``to_dict()`` form (unknown keys of other versions ignored)."""
+    from cnnkit.data.folders import FolderOptions
     from cnnkit.nets.builder import ModelConfig
 
     known = {k: v for k, v in values.items() if k in TrainConfig.__dataclass_fields__}
+    folder = FolderOptions(**values["folder"]) if values.get("folder") else None
     try:
-        return TrainConfig(**{**known, "model": ModelConfig.from_dict(values.get("model", {}))})
+        return TrainConfig(**{**known, "model": ModelConfig.from_dict(values.get("model", {})), "folder": folder})
     except (TypeError, CnnkitError):
         raise CnnkitError("runs.errors.bad_config") from None
 

@@ -1,0 +1,223 @@
+"""Your own images: class folders and zips the tests draw, loaded, split, checked, trained on, predicted."""
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnkit.data import folders
+from cnnkit.data.folders import FolderOptions, load_folder, load_zip, samples
+from cnnkit.errors import CnnkitError
+from cnnkit.nets.builder import ModelConfig
+from cnnkit.nets.layers import parse_spec
+from cnnkit.train.loop import TrainConfig, train
+from tests.conftest import ROOT
+from tests.shapes import SHAPES, draw_folder, shape_image
+
+SMALL_NET = "conv(16,3,padding=1) batchnorm relu maxpool(2) conv(32,3,padding=1) batchnorm relu maxpool(2) " \
+            "conv(32,3,padding=1) relu avgpool(8) flatten linear"
+
+
+@pytest.fixture(scope="module")
+def rgb_folder(tmp_path_factory):
+    return draw_folder(tmp_path_factory.mktemp("rgb"), mode="RGB")
+
+
+@pytest.fixture(scope="module")
+def gray_folder(tmp_path_factory):
+    return draw_folder(tmp_path_factory.mktemp("gray"), mode="L")
+
+
+def zip_of(folder, wrap="shapes") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{wrap}/{path.relative_to(folder).as_posix()}")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("size, fit", [(28, "pad"), (32, "crop"), (48, "pad"), (64, "crop")])
+def test_colour_and_gray_folders_of_mixed_sizes_become_one_normalized_tensor(rgb_folder, gray_folder, size, fit):
+    for folder, channels in ((rgb_folder, 3), (gray_folder, 1)):
+        dataset, stats = load_folder(folder, FolderOptions(size=size, fit=fit))
+        assert dataset.info.classes == SHAPES and stats.channels == channels == dataset.info.channels
+        assert dataset.train.images.shape == (96, channels, size, size) and len(dataset.test) == 24
+        train = dataset.train.images.double() / 255
+        assert (dataset.info.mean, dataset.info.std) == (round(train.mean().item(), 4), round(train.std().item(), 4))
+        grid = samples(dataset, per_class=4)
+        assert list(grid) == list(SHAPES) and grid["circle"][0].shape == ((size, size, 3) if channels == 3
+                                                                           else (size, size))
+    gray_from_rgb, _ = load_folder(rgb_folder, FolderOptions(channels=1))
+    assert gray_from_rgb.train.images.shape[1] == 1
+
+
+def test_the_split_is_stratified_seeded_and_a_test_folder_is_kept(rgb_folder, tmp_path):
+    one, stats = load_folder(rgb_folder, FolderOptions(test_share=0.25, seed=1))
+    again, _ = load_folder(rgb_folder, FolderOptions(test_share=0.25, seed=1))
+    other, _ = load_folder(rgb_folder, FolderOptions(test_share=0.25, seed=2))
+    assert stats.test_counts == (10, 10, 10) and stats.train_counts == (30, 30, 30) and not stats.has_test_folder
+    assert one.test.images.equal(again.test.images) and not one.test.images.equal(other.test.images)
+    draw_folder(tmp_path / "train", per_class=20, seed=3)
+    draw_folder(tmp_path / "test", per_class=6, seed=4)
+    split, stats = load_folder(tmp_path)
+    assert stats.has_test_folder and stats.train_counts == (20,) * 3 and stats.test_counts == (6,) * 3
+    assert not stats.warnings
+
+
+def test_warnings_name_few_images_imbalance_duplicates_and_skipped_files(tmp_path):
+    draw_folder(tmp_path / "train", per_class=30, classes=("big", "other"))
+    draw_folder(tmp_path / "train", per_class=3, classes=("tiny",), seed=5)
+    draw_folder(tmp_path / "test", per_class=3, classes=("big", "other", "tiny"), seed=6)
+    (tmp_path / "test" / "big" / "copy.png").write_bytes((tmp_path / "train" / "big" / "001.png").read_bytes())
+    (tmp_path / "train" / "big" / "notes.txt").write_text("not an image")
+    (tmp_path / "train" / "other" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (tmp_path / "train" / "readme.md").write_text("loose")
+    _, stats = load_folder(tmp_path)
+    codes = dict(stats.warnings)
+    assert codes["few_images"]["classes"] == "tiny (3)"
+    assert (codes["imbalance"]["largest"], codes["imbalance"]["smallest"]) == ("big", "tiny")
+    assert stats.duplicates == [("train/big/001.png", "test/big/copy.png")] and codes["duplicates"]["count"] == 1
+    assert sorted(stats.skipped) == [("train/big/notes.txt", "not_image"), ("train/other/broken.png", "unreadable"),
+                                     ("train/readme.md", "no_class")]
+    assert codes["skipped"]["count"] == 3 and "notes.txt" in codes["skipped"]["names"]
+
+
+def test_hard_files_are_decoded_and_class_names_may_be_cyrillic(tmp_path):
+    rng = np.random.default_rng(0)
+    for kind, name in (("circle", "круг"), ("square", "квадрат")):
+        folder = tmp_path / name
+        folder.mkdir()
+        for i in range(6):
+            shape_image(kind, rng, (40, 30), "RGB").save(folder / f"{i}.png")
+        base = shape_image(kind, rng, (40, 40), "L")
+        Image.fromarray(np.asarray(base, dtype=np.uint16) * 257).save(folder / "deep16.png")  # 16-bit gray
+        shape_image(kind, rng, (40, 40), "RGB").convert("CMYK").save(folder / "print.jpg")
+        frames = [shape_image(kind, rng, (40, 40), "RGB") for _ in range(3)]
+        frames[0].save(folder / "moving.gif", save_all=True, append_images=frames[1:])
+        rgba = shape_image(kind, rng, (40, 40), "RGBA")
+        rgba.putalpha(Image.fromarray(np.where(np.asarray(base) < 128, 255, 0).astype(np.uint8)))
+        rgba.save(folder / "transparent.png")
+    dataset, stats = load_folder(tmp_path, FolderOptions(channels=1, size=28))
+    assert dataset.info.classes == ("квадрат", "круг") and not stats.skipped
+    assert sum(stats.train_counts) + sum(stats.test_counts) == 20
+
+
+@pytest.mark.parametrize("make, key", [
+    (lambda root: None, "no_classes"),
+    (lambda root: draw_folder(root, per_class=4, classes=("only",)), "one_class"),
+    (lambda root: (draw_folder(root, per_class=4, classes=("a",)), (root / "b").mkdir(),
+                   (root / "b" / "x.png").write_bytes(b"junk")), "empty_class"),
+])
+def test_unusable_folders_get_one_clear_message(tmp_path, make, key):
+    make(tmp_path)
+    with pytest.raises(CnnkitError) as caught:
+        load_folder(tmp_path)
+    assert caught.value.key == f"build.folder.{key}" and "⟨" not in caught.value.message("ru")
+
+
+def test_the_page_reads_folders_only_under_the_data_roots(rgb_folder, tmp_path):
+    with pytest.raises(CnnkitError) as caught:
+        load_folder(rgb_folder, roots=[tmp_path / "elsewhere"])
+    assert caught.value.key == "build.folder.outside_roots" and str(rgb_folder) not in str(caught.value)
+    with pytest.raises(CnnkitError, match="outside"):
+        load_folder(tmp_path / "elsewhere" / ".." / "..", roots=[tmp_path / "elsewhere"])
+    assert load_folder(rgb_folder, roots=[rgb_folder.parent])[0].info.classes == SHAPES
+
+
+def test_a_zip_of_a_wrapped_folder_loads_as_the_folder(rgb_folder):
+    from_zip, _ = load_zip(zip_of(rgb_folder), "shapes.zip")
+    from_folder, _ = load_folder(rgb_folder)
+    assert from_zip.info.classes == SHAPES and from_zip.train.images.equal(from_folder.train.images)
+
+
+def _zip(entries) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data, attr in entries:
+            info = zipfile.ZipInfo(name)
+            if attr:
+                info.external_attr = attr
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+PNG = io.BytesIO()
+Image.new("L", (8, 8)).save(PNG, "PNG")
+
+
+@pytest.mark.parametrize("entries, key", [
+    ([("a/1.png", PNG.getvalue(), 0), ("../evil/1.png", PNG.getvalue(), 0)], "zip_unsafe_path"),
+    ([("a/1.png", PNG.getvalue(), 0), ("/etc/cron.d/1.png", PNG.getvalue(), 0)], "zip_unsafe_path"),
+    ([("a/1.png", PNG.getvalue(), 0), ("b\\..\\..\\1.png", PNG.getvalue(), 0)], "zip_unsafe_path"),
+    ([("a/1.png", PNG.getvalue(), 0), ("b/link.png", b"/etc/passwd", (stat.S_IFLNK | 0o777) << 16)], "zip_link"),
+    ([("a/big.png", b"\0" * (3 * 2**20), 0)], "zip_too_large"),
+    ([("a/%d.png" % i, PNG.getvalue(), 0) for i in range(12)], "too_many_files"),
+])
+def test_a_malicious_zip_is_refused_whole_and_nothing_is_written(tmp_path, monkeypatch, entries, key):
+    monkeypatch.setattr(folders, "MAX_ZIP_BYTES", 2 * 2**20)
+    monkeypatch.setattr(folders, "MAX_FILES", 10)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CnnkitError) as caught:
+        load_zip(_zip(entries), "evil.zip")
+    assert caught.value.key == f"build.folder.{key}" and list(tmp_path.iterdir()) == []
+
+
+def test_a_zip_bomb_that_lies_about_its_size_is_stopped(monkeypatch):
+    monkeypatch.setattr(folders, "MAX_ZIP_BYTES", 2**20)
+    data = bytearray(_zip([("a/1.png", b"\0" * (8 * 2**20), 0), ("b/1.png", PNG.getvalue(), 0)]))
+    for header in (b"PK\x03\x04", b"PK\x01\x02"):  # declare 100 bytes in both headers: it inflates to 8 MB
+        at = data.find(header)
+        offset = 22 if header == b"PK\x03\x04" else 24
+        data[at + offset:at + offset + 4] = (100).to_bytes(4, "little")
+    with pytest.raises(CnnkitError) as caught:
+        load_zip(bytes(data), "bomb.zip")
+    assert caught.value.key in ("build.folder.zip_too_large", "build.folder.bad_zip")
+    with pytest.raises(CnnkitError, match="not a readable zip"):
+        load_zip(b"PK\x03\x04 not really", "bad.zip")
+
+
+def test_training_on_drawn_shapes_reaches_90_percent(gray_folder):
+    dataset, _ = load_folder(gray_folder, FolderOptions(size=32))
+    config = TrainConfig(dataset="folder", folder=FolderOptions(size=32), model=ModelConfig(layers=parse_spec(SMALL_NET)),
+                         epochs=15, batch_size=16, lr=3e-3, device="cpu")
+    result = train(config, dataset=dataset)
+    assert result.evaluation.accuracy >= 0.9, [round(e.test_accuracy, 2) for e in result.history]
+    ckpt = result.to_checkpoint()
+    assert ckpt.dataset == "folder" and ckpt.classes == list(SHAPES)
+    assert (ckpt.mean, ckpt.std, ckpt.model_config.in_channels, ckpt.model_config.image_size) == \
+           (dataset.info.mean, dataset.info.std, 1, 32)
+
+
+def test_cli_trains_evaluates_and_predicts_with_a_folder_model(rgb_folder, tmp_path):
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "cnnkit", *map(str, args)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=600)
+
+    out = tmp_path / "shapes.safetensors"
+    run = cli("train", "--dataset", "folder", "--data-dir", rgb_folder, "--image-size", "32", "--channels", "3",
+              "--layers", SMALL_NET, "--epochs", "15", "--batch-size", "16", "--lr", "0.003", "--device", "cpu",
+              "--out", out, "--runs-dir", tmp_path / "runs", "--json")
+    assert run.returncode == 0, run.stderr
+    trained = json.loads(run.stdout.strip().splitlines()[-1])
+    assert trained["test_accuracy"] >= 0.9 and trained["parameters"] > 0
+    ev = cli("evaluate", "--checkpoint", out, "--dataset", "folder", "--data-dir", rgb_folder, "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert abs(json.loads(ev.stdout)["accuracy"] - trained["test_accuracy"]) < 1e-6
+    rng = np.random.default_rng(42)
+    files = []
+    for kind in SHAPES:  # new drawings, larger and of another aspect than the training images
+        for i in range(2):
+            path = tmp_path / f"{kind}{i}.png"
+            shape_image(kind, rng, (120, 90), "RGB").save(path)
+            files.append(path)
+    pred = cli("predict", *files, "--checkpoint", out, "--json")
+    assert pred.returncode == 0, pred.stderr
+    labels = [p["label"] for p in json.loads(pred.stdout)]
+    assert sum(label == f.stem[:-1] for label, f in zip(labels, files)) >= 5, labels
