@@ -84,9 +84,10 @@ def busy() -> bool:
 
 
 def data_settings() -> Dataset | None:
-    source = st.selectbox(t("train.dataset"), [*DATASETS, LOCAL, FOLDER], key="train_dataset",
-                          format_func={LOCAL: t("train.local"), FOLDER: t("build.data.choice"),
-                                       **{k: d.title for k, d in DATASETS.items()}}.get)
+    # the labels of this run's language, fixed now (a later rerun in another language must still find them)
+    sources = [*((k, d.title) for k, d in DATASETS.items()), (LOCAL, t("train.local")), (FOLDER, t("build.data.choice"))]
+    source = st.selectbox(t("train.dataset"), [k for k, _ in sources], key="train_dataset",
+                          format_func=dict(sources).__getitem__)
     if source == FOLDER:
         return images.folder_data()
     if source == LOCAL:

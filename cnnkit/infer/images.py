@@ -7,6 +7,7 @@ give their first frame; phone photos are turned upright (EXIF). What was done is
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,7 @@ def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.I
         raise CnnkitError("errors.image_far_too_large", name=name, limit=round(MAX_PIXELS / 1e6)) from None
     except UnidentifiedImageError:
         raise CnnkitError("errors.image_unknown_format", name=name) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:  # struct: a truncated GIF header
         raise CnnkitError("errors.image_damaged", name=name, detail=exc) from None
     if orientation != 1:
         notes.append(("rotated", {}))
