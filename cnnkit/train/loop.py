@@ -52,6 +52,7 @@ class TrainConfig:
     lr: float = 1e-3
     momentum: float = 0.9  # SGD only
     schedule: str = "constant"
+    label_smoothing: float = 0.0  # the training targets' share spread over the other classes (0: one-hot)
     seed: int = 0
     train_subset: int | None = None
     augment: bool = False
@@ -77,6 +78,8 @@ class TrainConfig:
             raise CnnkitError("safety.seed_range", seed=str(self.seed))
         if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
             raise CnnkitError("safety.momentum_range", momentum=self.momentum)
+        if not 0 <= self.label_smoothing < 1:
+            raise CnnkitError("errors.label_smoothing_range", value=self.label_smoothing)
         if self.optimizer not in OPTIMIZERS:
             raise unknown_choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.schedule not in SCHEDULES:
@@ -336,7 +339,7 @@ def _train_step(run: Prepared, net: nn.Module, optimizer: torch.optim.Optimizer,
     amp = run.amp
     with torch.autocast(xb.device.type, dtype=amp or torch.float32, enabled=amp is not None):
         logits = net(xb)
-    loss = F.cross_entropy(logits.float(), yb)
+    loss = F.cross_entropy(logits.float(), yb, label_smoothing=run.config.label_smoothing)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
