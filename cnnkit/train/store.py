@@ -21,8 +21,10 @@ from pathlib import Path
 import torch
 
 from cnnkit.errors import CnnkitError
+from cnnkit.data.datasets import Dataset
 from cnnkit.files import write_atomic
-from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from cnnkit.infer.calibration import calibrated_checkpoint, calibrates
+from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
 
@@ -339,6 +341,20 @@ class RunStore:
         torch.save(state, buffer)
         write_atomic(folder / "resume.pt", buffer.getvalue())
 
+    def calibrate(self, run_id: int, dataset: Dataset) -> None:
+        """Fit the temperature of the run's checkpoints on images held back from its training
+        (``cnnkit.infer.calibration``; digit models only); the weights stay as they are."""
+        if not calibrates(dataset.info):
+            return
+        calibrated: dict[bytes, bytes] = {}  # ``best.pt`` is often ``last.pt``: it is calibrated once
+        for name in FILES:
+            path = self.folder(run_id) / f"{name}.pt"
+            if path.is_file():
+                data = path.read_bytes()
+                if data not in calibrated:
+                    calibrated[data] = to_bytes(calibrated_checkpoint(from_bytes(data, str(path)), dataset))
+                write_atomic(path, calibrated[data])
+
     def resume_state(self, run_id: int | str) -> Resume:
         run = self.get(run_id)
         path = self.folder(run.id) / "resume.pt"
@@ -423,9 +439,12 @@ class Recorder:
         self.store.update(self.run_id, loss_trace=self.trace, device=result.device, parameters=result.params,
                           seconds=round(result.seconds, 3))
 
-    def end(self, result: TrainResult) -> str:
-        """Record how the run ended; the store's status."""
+    def end(self, result: TrainResult, dataset: Dataset) -> str:
+        """Record how the run ended (a model that finished or stopped calibrated on ``dataset``'s held-back
+        images first); the store's status."""
         status = {"completed": "finished", "stopped": "stopped"}.get(result.status, "failed")
+        if status != "failed" and result.history:
+            self.store.calibrate(self.run_id, dataset)
         self.store.update(self.run_id, loss_trace=self.trace)
         self.store.finish(self.run_id, status, reason=result_reason(result), result=result)
         return status
@@ -487,5 +506,5 @@ def recorded_train(store: RunStore | None, config: TrainConfig, dataset, *, sour
     except BaseException as exc:
         recorder.fail(exc)
         raise
-    recorder.end(result)
+    recorder.end(result, dataset)
     return result
