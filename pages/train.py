@@ -21,7 +21,7 @@ from cnnkit.errors import CnnkitError
 from cnnkit.i18n import lookup
 from cnnkit.paths import allowed_path
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
-from cnnkit.train.store import Run, evaluation_from_dict, parse_id, reason_text
+from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
 from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
 from cnnkit.nets.summary import layer_table
 from cnnkit.train.presets import PRESETS, preset_values
@@ -407,7 +407,8 @@ def run_row(run: Run) -> dict:
         status = f"{status} {fmt().percent(run.progress, 0)}"
     return {"id": run.id, "name": run.name, "status": status, "source": t(f"runs.sources.{run.source}"),
             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
-            "epochs": f"{len(run.epochs)}/{run.config.get('epochs', '?')}", "test_accuracy": run.test_accuracy,
+            "epochs": None if run.source == FINETUNE else f"{len(run.epochs)}/{run.config.get('epochs', '?')}",
+            "test_accuracy": run.test_accuracy,
             "parameters": run.parameters, "seconds_per_epoch": run.seconds_per_epoch, "device": run.device}
 
 

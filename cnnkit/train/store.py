@@ -24,13 +24,15 @@ from cnnkit.errors import CnnkitError
 from cnnkit.data.datasets import Dataset
 from cnnkit.files import write_atomic
 from cnnkit.infer.calibration import calibrated_checkpoint, calibrates
+from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
-SOURCES = ("cli", "page", "bench", "torchrun")
+SOURCES = ("cli", "page", "bench", "torchrun", "finetune")
+FINETUNE = "finetune"  # a model fine-tuned on a learner's drawings and kept (``cnnkit.infer.finetune.keep_as_run``)
 FILES = ("last", "best")
 TRACE_POINTS = 400  # batch-loss points kept per run
 
@@ -121,6 +123,12 @@ class Run:
     def ended(self) -> bool:
         return self.status in ENDED
 
+    @property
+    def has_model(self) -> bool:
+        """Whether it ended with a model to use: a training that finished or stopped after an epoch, or a kept
+        fine-tuning."""
+        return self.status in ("finished", "stopped") and (bool(self.epochs) or self.source == FINETUNE)
+
     def to_json(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if k not in ("loss_trace", "evaluation", "epochs")}
         out["epochs"] = len(self.epochs)
@@ -210,6 +218,19 @@ class RunStore:
              json.dumps(config.to_dict()), dataset or config.dataset, train_images, test_images, socket.gethostname(),
              os.getpid()))
         self.folder(run_id).mkdir(parents=True, exist_ok=True)
+        return run_id
+
+    def add_model(self, ckpt: Checkpoint, config: dict, *, name: str, source: str, owner: str | None,
+                  train_images: int, test_images: int) -> int:
+        """A model made without a training run (a kept fine-tuning) as a finished run: its row, with ``config``
+        as its stored settings and the card's test accuracy, and its ``best.pt``; its id."""
+        run_id = self.create(TrainConfig(), name=name, source=source, owner=owner, train_images=train_images,
+                             test_images=test_images, dataset=ckpt.dataset)
+        save_checkpoint(ckpt, self.folder(run_id) / "best.pt")
+        accuracy = ckpt.metrics.get("test_accuracy")
+        self.update(run_id, config=config, parameters=count_parameters(ckpt.model),
+                    test_accuracy=accuracy, best_accuracy=accuracy, device="cpu", progress=1.0)
+        self.finish(run_id, "finished")
         return run_id
 
     def get(self, run_id: int | str) -> Run:
