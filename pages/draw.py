@@ -19,7 +19,7 @@ from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
 from cnnkit.infer.preprocess import DigitSteps, normalize
-from pages.ui import error_text, fmt, latex_number, names, num, owner, private_runs, run_store, t
+from pages.ui import error_text, fmt, lang, latex_number, names, num, owner, private_runs, run_store, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 DRAWINGS = "draw_my_drawings"  # the learner's labelled pictures: [(28×28 array, class index)]
@@ -98,7 +98,7 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
                                                                      for r in pred.reasons]))
     if ckpt.dataset != "mnist":
         st.info(t("draw.answer.not_digits", dataset=model_card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
-    st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart")),
+    st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart"), lang=lang()),
                     key="draw_probs")
     return pred
 
@@ -452,7 +452,7 @@ def photo_mode() -> None:
         right.error(error_text(exc))
         return
     right.markdown(f"**{t('draw.photo.top5')}**")
-    right.plotly_chart(charts.top_bars([name for name, _ in answer.top5], [p for _, p in answer.top5]),
+    right.plotly_chart(charts.top_bars([name for name, _ in answer.top5], [p for _, p in answer.top5], lang=lang()),
                        key="draw_top5")
     right.image(charts.heat_on_photo(answer.crop, answer.gradcam), width=280,
                 caption=t("answers.photo.gradcam", label=answer.top5[0][0]))

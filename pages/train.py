@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import streamlit as st
 
@@ -435,7 +436,8 @@ def manage(run: Run) -> None:
 
 def compare_runs(runs: list[Run]) -> None:
     """The chosen runs side by side: what differs between them, their curves, their figures."""
-    rows = comparison_rows(runs)
+    rows = [{**row, "status": t(f"runs.states.{run.status}"), "dataset": dataset_title(run)}
+            for run, row in zip(runs, comparison_rows(runs))]
     labels = {k: t(f"runs.cols.{k}") if k in COMPARED else setting_label(k) for k in rows[0]}
     table([{labels[k]: v for k, v in row.items()} for row in rows],
           {labels["test_accuracy"]: fmt().percent, labels["best_accuracy"]: fmt().percent,
@@ -443,6 +445,16 @@ def compare_runs(runs: list[Run]) -> None:
     for col, metric in zip(st.columns(2), ("accuracy", "loss")):
         col.plotly_chart(runs_figure(runs, metric, lang()), key=f"runs_{metric}_chart")
     st.plotly_chart(runs_bars_figure(runs, lang()), key="runs_bars_chart")
+
+
+def dataset_title(run: Run) -> str:
+    """A run's dataset as the page names it: MNIST, your own images, or custom IDX data by its folder's name."""
+    if run.dataset == FOLDER:
+        return t("build.data.choice")
+    if run.dataset in DATASETS:
+        return DATASETS[run.dataset].title
+    folder = run.config.get("data_dir")
+    return t("safety.custom_data", name=Path(folder).resolve().name) if folder else run.dataset
 
 
 def wide_name() -> dict:
