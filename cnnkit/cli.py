@@ -305,7 +305,7 @@ def cmd_train(args) -> int:
             raise
     if not main:
         return 0 if result.status != "diverged" else 3
-    status = recorder.end(result)
+    status = recorder.end(result, dataset)
     if result.status != "completed":
         print(result.message, file=sys.stderr)
     ev = result.evaluation
@@ -314,11 +314,7 @@ def cmd_train(args) -> int:
     code = 0 if result.status != "diverged" else 3
     if args.out and result.status != "diverged" and result.history:
         try:
-            from cnnkit.infer.calibration import calibrated_checkpoint
-
-            ckpt = store.load(run_id)
-            digits = dataset.info.name != "folder"  # the calibration reads images the digit way
-            path = save_checkpoint(calibrated_checkpoint(ckpt, dataset) if digits else ckpt, args.out)
+            path = save_checkpoint(store.load(run_id), args.out)  # calibrated by the store (``Recorder.end``)
             print(f"saved {path}", file=sys.stderr)
         except CnnkitError as exc:
             print(f"error: {exc} The training is kept as run {run_id}: "

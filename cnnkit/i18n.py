@@ -114,6 +114,16 @@ class Formatter:
         return self.unit(value, "s", digits)
 
     @property
+    def percent_sign(self) -> str:
+        """What follows a percentage's number: ``%`` / `` %``."""
+        return text("number.percent", self.lang, value="")
+
+    def plotly_percent(self, digits: int = 0) -> dict:
+        """A Plotly axis of percentages given as 0–100, written as this language writes them (``76.6%`` /
+        ``76,6 %`` with ``separators``): Plotly's own ``%`` format cannot put a space before the sign."""
+        return {"tickformat": f".{digits}f", "ticksuffix": self.percent_sign}
+
+    @property
     def separators(self) -> str:
         """Plotly's ``layout.separators``: the decimal sign, then the thousands separator."""
         return text("number.decimal", self.lang) + text("number.thousands", self.lang)

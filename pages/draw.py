@@ -14,18 +14,17 @@ from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, UPLOAD_MB, SessionCache
 from cnnkit.paths import allowed_path
 from cnnkit.infer.explain import explain
 from cnnkit.data.datasets import Split, default_data_dir, load_dataset
-from cnnkit.infer.finetune import CHECK, REHEARSAL, finetune, kept_checkpoint, sample
+from cnnkit.infer.finetune import CHECK, REHEARSAL, finetune, keep_as_run, sample
 from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
 from cnnkit.infer.preprocess import DigitSteps, normalize
-from pages.ui import error_text, fmt, latex_number, names, num, owner, private_runs, run_store, t
+from pages.ui import error_text, fmt, lang, latex_number, names, num, owner, private_runs, run_store, t
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 DRAWINGS = "draw_my_drawings"  # the learner's labelled pictures: [(28×28 array, class index)]
 TUNED = "draw_finetune"  # (the model it started from, the last fine-tuning result), until kept or discarded
 TAUGHT = "draw_taught_classes"  # the classes of the models the drawings were labelled for
-KEPT = "draw_kept_checkpoint"  # a fine-tuned model the learner kept: this session's digit model
 LABEL = "draw_label_choice"  # the right label the learner chose, kept while the canvas is cleared
 
 
@@ -41,16 +40,13 @@ def stored_runs() -> dict[str, str]:
     runs = run_store().list(owner=owner(), include_others=not private_runs())
     return {f"run:{r.id}": t("draw.model.run", id=r.id, name=r.name,
                              acc=f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "—")
-            for r in runs if r.status in ("finished", "stopped") and r.epochs and r.dataset != "folder"}
+            for r in runs if r.has_model and r.dataset != "folder"}
 
 
 def choose_model() -> Checkpoint | None:
-    options = {"shipped": t("draw.model.shipped"), **stored_runs()}
-    if KEPT in st.session_state:
-        options["kept"] = t("draw.model.kept")
-    options["upload"] = t("draw.model.upload")
+    options = {"shipped": t("draw.model.shipped"), **stored_runs(), "upload": t("draw.model.upload")}
     if st.session_state.get("draw_model") not in options:
-        st.session_state["draw_model"] = "kept" if "kept" in options else "shipped"
+        st.session_state["draw_model"] = "shipped"
     left, right = st.columns([2, 3])
     choice = left.selectbox(t("draw.model.label"), list(options), format_func=options.get, key="draw_model")
     try:
@@ -65,7 +61,7 @@ def choose_model() -> Checkpoint | None:
             run = run_store().get(choice.removeprefix("run:"))
             ckpt = stored_model(run.id, run.finished)
         else:
-            ckpt = {"shipped": load_model, "kept": lambda: st.session_state[KEPT]}[choice]()
+            ckpt = load_model()
     except CnnkitError as exc:
         right.error(error_text(exc))
         return None
@@ -102,7 +98,7 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
                                                                      for r in pred.reasons]))
     if ckpt.dataset != "mnist":
         st.info(t("draw.answer.not_digits", dataset=model_card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
-    st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart")),
+    st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart"), lang=lang()),
                     key="draw_probs")
     return pred
 
@@ -259,10 +255,29 @@ def teaching_data(dataset: str) -> tuple[Split | None, Split | None]:
     return sample(data.train, REHEARSAL), sample(data.test, CHECK)
 
 
+def parent_model() -> tuple[str, str]:
+    """The model chosen now: as the run store records it (``shipped``, ``run:ID``, ``file:NAME``) and by name."""
+    choice = st.session_state["draw_model"]
+    if choice == "upload":
+        name = st.session_state["draw_model_file"].name
+        return f"file:{name}", name
+    if choice.startswith("run:"):
+        return choice, run_store().get(choice.removeprefix("run:")).name
+    return choice, t("draw.model.shipped")
+
+
 def keep_tuned(confirmed: bool) -> None:
-    st.session_state[KEPT] = kept_checkpoint(st.session_state.pop(TUNED)[1], confirmed)[0]
-    st.session_state["draw_model"] = "kept"
-    st.toast(t("draw.teach.kept"))
+    """Keep the fine-tuned model as a run of the store, and draw with it."""
+    parent, parent_name = parent_model()
+    try:
+        run_id = keep_as_run(run_store(), st.session_state[TUNED][1], parent=parent, owner=owner(),
+                             name=t("draw.teach.run_name", parent=parent_name), confirmed=confirmed)
+    except CnnkitError as exc:
+        st.error(error_text(exc))
+        return
+    st.session_state.pop(TUNED)
+    st.session_state["draw_model"] = f"run:{run_id}"
+    st.toast(t("draw.teach.kept", id=run_id))
 
 
 def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
@@ -437,7 +452,7 @@ def photo_mode() -> None:
         right.error(error_text(exc))
         return
     right.markdown(f"**{t('draw.photo.top5')}**")
-    right.plotly_chart(charts.top_bars([name for name, _ in answer.top5], [p for _, p in answer.top5]),
+    right.plotly_chart(charts.top_bars([name for name, _ in answer.top5], [p for _, p in answer.top5], lang=lang()),
                        key="draw_top5")
     right.image(charts.heat_on_photo(answer.crop, answer.gradcam), width=280,
                 caption=t("answers.photo.gradcam", label=answer.top5[0][0]))

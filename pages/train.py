@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import streamlit as st
 
@@ -21,7 +22,7 @@ from cnnkit.errors import CnnkitError
 from cnnkit.i18n import lookup
 from cnnkit.paths import allowed_path
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
-from cnnkit.train.store import Run, evaluation_from_dict, parse_id, reason_text
+from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
 from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
 from cnnkit.nets.summary import layer_table
 from cnnkit.train.presets import PRESETS, preset_values
@@ -407,7 +408,8 @@ def run_row(run: Run) -> dict:
         status = f"{status} {fmt().percent(run.progress, 0)}"
     return {"id": run.id, "name": run.name, "status": status, "source": t(f"runs.sources.{run.source}"),
             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
-            "epochs": f"{len(run.epochs)}/{run.config.get('epochs', '?')}", "test_accuracy": run.test_accuracy,
+            "epochs": None if run.source == FINETUNE else f"{len(run.epochs)}/{run.config.get('epochs', '?')}",
+            "test_accuracy": run.test_accuracy,
             "parameters": run.parameters, "seconds_per_epoch": run.seconds_per_epoch, "device": run.device}
 
 
@@ -434,7 +436,8 @@ def manage(run: Run) -> None:
 
 def compare_runs(runs: list[Run]) -> None:
     """The chosen runs side by side: what differs between them, their curves, their figures."""
-    rows = comparison_rows(runs)
+    rows = [{**row, "status": t(f"runs.states.{run.status}"), "dataset": dataset_title(run)}
+            for run, row in zip(runs, comparison_rows(runs))]
     labels = {k: t(f"runs.cols.{k}") if k in COMPARED else setting_label(k) for k in rows[0]}
     table([{labels[k]: v for k, v in row.items()} for row in rows],
           {labels["test_accuracy"]: fmt().percent, labels["best_accuracy"]: fmt().percent,
@@ -442,6 +445,16 @@ def compare_runs(runs: list[Run]) -> None:
     for col, metric in zip(st.columns(2), ("accuracy", "loss")):
         col.plotly_chart(runs_figure(runs, metric, lang()), key=f"runs_{metric}_chart")
     st.plotly_chart(runs_bars_figure(runs, lang()), key="runs_bars_chart")
+
+
+def dataset_title(run: Run) -> str:
+    """A run's dataset as the page names it: MNIST, your own images, or custom IDX data by its folder's name."""
+    if run.dataset == FOLDER:
+        return t("build.data.choice")
+    if run.dataset in DATASETS:
+        return DATASETS[run.dataset].title
+    folder = run.config.get("data_dir")
+    return t("safety.custom_data", name=Path(folder).resolve().name) if folder else run.dataset
 
 
 def wide_name() -> dict:

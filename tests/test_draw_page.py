@@ -174,8 +174,8 @@ def test_teach_fine_tune_and_keep(shipped):
     assert not at.exception
     assert text("draw.teach.before_after", n=1, before=0, after=1) == texts(at.success)
     at.button(key="draw_keep").click().run()
-    assert text("draw.teach.kept") in texts(at.toast)
-    assert at.selectbox(key="draw_model").value == "kept"
+    run_id = int(at.selectbox(key="draw_model").value.removeprefix("run:"))  # kept as a run of the store
+    assert text("draw.teach.kept", id=run_id) in texts(at.toast)
     assert at.metric[0].value == "1"  # the kept model reads the drawing as taught
     assert text("draw.card.fine_tuned_on") in texts(at.markdown)
 

@@ -162,6 +162,7 @@ def walk_train(lang: str, data):
     rerun(at, lang, train_autostart=True)  # as the Train button does (AppTest cannot click it after a switch)
     assert job_manager().job(int(at.session_state["train_run"])).join(120)
     yield "results, runs and devices", rerun(at, lang)
+    yield "the run picked on the runs tab, compared", rerun(at, lang, runs_table={"selection": {"rows": [0], "columns": []}})
 
 
 def check(walk, lang: str) -> None:

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnkit.data.datasets import Dataset, Split, subset, to_tensor
+from cnnkit.data.datasets import Dataset, DatasetInfo, Split, subset, to_tensor
 from cnnkit.infer.images import LoadedImage
 from cnnkit.infer.preprocess import prepare_digit
 from cnnkit.nets.checkpoints import Checkpoint
@@ -135,9 +135,15 @@ def calibrate(ckpt: Checkpoint, images: Split, source: str) -> Checkpoint:
     return replace(ckpt, temperature=temperature, calibration=facts)
 
 
+def calibrates(info: DatasetInfo) -> bool:
+    """Whether models of this data are calibrated: digit-style data (gray 28×28 IDX images, read the way the
+    drawing page reads a digit), not the images of a class folder."""
+    return info.name != "folder" and (info.channels, info.size) == (1, 28)
+
+
 def calibrated_checkpoint(ckpt: Checkpoint, dataset: Dataset) -> Checkpoint:
     """A trained model's checkpoint calibrated on images held back from its training run (its card's
-    ``train_config`` says which subset and seed it trained on): what ``train --out`` saves."""
+    ``train_config`` says which subset and seed it trained on): what the run store keeps of every run."""
     config = ckpt.train_config
     images, source = held_back(dataset, config.get("train_subset"), config.get("seed", 0))
     return calibrate(ckpt, images, source)

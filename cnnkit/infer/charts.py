@@ -7,6 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter
+
 TOP, OTHER = "#4C6EF5", "#ADB5BD"
 HEAT = [[0.0, "rgba(255,64,0,0)"], [0.3, "rgba(255,64,0,0.25)"], [1.0, "rgba(255,230,0,0.95)"]]
 
@@ -25,16 +27,19 @@ def picture(arr: np.ndarray, size: int = 112, box: int | None = None) -> np.ndar
                                  Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BOX))
 
 
-def probability_bars(classes: list[str], probs, title: str = "", height: int = 280) -> go.Figure:
-    """The class probabilities as bars, the top one highlighted, each labelled with its percentage."""
-    probs = np.asarray(probs, dtype=float)
+def probability_bars(classes: list[str], probs, title: str = "", height: int = 280,
+                     lang: str = DEFAULT_LANGUAGE) -> go.Figure:
+    """The class probabilities as bars, the top one highlighted, each labelled with its percentage as ``lang``
+    writes it."""
+    probs, fmt = np.asarray(probs, dtype=float), formatter(lang)
     best = int(probs.argmax())
     return go.Figure(go.Bar(
-        x=[str(c) for c in classes], y=probs, text=[f"{p:.0%}" if p >= 0.005 else "" for p in probs],
+        x=[str(c) for c in classes], y=probs * 100, text=[fmt.percent(p, 0) if p >= 0.005 else "" for p in probs],
         textposition="outside", marker_color=[TOP if i == best else OTHER for i in range(len(probs))],
-        hovertemplate="%{x}: %{y:.2%}<extra></extra>"),
+        hovertemplate=f"%{{x}}: %{{y:.2f}}{fmt.percent_sign}<extra></extra>"),
         dict(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-             yaxis=dict(range=[0, 1.12], tickformat=".0%"), xaxis=dict(type="category"), showlegend=False))
+             separators=fmt.separators, yaxis=dict(range=[0, 112], **fmt.plotly_percent(0)),
+             xaxis=dict(type="category"), showlegend=False))
 
 
 def _image_layout(height: int, title: str) -> dict:
@@ -72,13 +77,14 @@ def heat_overlay(image28: np.ndarray, heat: np.ndarray, title: str = "", height:
     ], _image_layout(height, title))
 
 
-def top_bars(labels: list[str], probs: list[float], height: int = 240) -> go.Figure:
-    """Horizontal bars for a top-k list, the most likely on top."""
-    return go.Figure(go.Bar(x=probs[::-1], y=labels[::-1], orientation="h", marker_color=TOP,
-                            text=[f"{p:.1%}" for p in probs[::-1]], textposition="auto",
-                            hovertemplate="%{y}: %{x:.2%}<extra></extra>"),
-                     dict(height=height, margin=dict(l=10, r=10, t=10, b=10),
-                          xaxis=dict(range=[0, 1], tickformat=".0%")))
+def top_bars(labels: list[str], probs: list[float], height: int = 240, lang: str = DEFAULT_LANGUAGE) -> go.Figure:
+    """Horizontal bars for a top-k list, the most likely on top, percentages as ``lang`` writes them."""
+    fmt = formatter(lang)
+    return go.Figure(go.Bar(x=[p * 100 for p in probs[::-1]], y=labels[::-1], orientation="h", marker_color=TOP,
+                            text=[fmt.percent(p, 1) for p in probs[::-1]], textposition="auto",
+                            hovertemplate=f"%{{y}}: %{{x:.2f}}{fmt.percent_sign}<extra></extra>"),
+                     dict(height=height, margin=dict(l=10, r=10, t=10, b=10), separators=fmt.separators,
+                          xaxis=dict(range=[0, 100], **fmt.plotly_percent(0))))
 
 
 def values_map(z: np.ndarray, height: int = 150) -> go.Figure:

@@ -6,7 +6,8 @@ new model: the checkpoint it started from is not changed.
 
 So that it does not forget what it knew, half of each batch is *rehearsal*: images of the original training
 data, and a fixed sample of the test set is read before and after; a drop of more than ``MAX_DROP`` must be
-confirmed before the model is kept (``kept_checkpoint``).
+confirmed before the model is kept (``kept_checkpoint``). A kept model is stored as a finished run of the run
+store (``keep_as_run``), so that it is there tomorrow on the drawing page and among the training page's runs.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from cnnkit.errors import CnnkitError
 from cnnkit.infer.predict import one_thread, probabilities
 from cnnkit.nets.builder import count_parameters
 from cnnkit.infer.preprocess import normalize
+from cnnkit.train.store import FINETUNE, RunStore
 
 
 MAX_DROP = 0.01  # a fall in test accuracy above this (1 point) needs the learner's confirmation
@@ -81,6 +83,20 @@ def kept_checkpoint(result: FinetuneResult, confirmed: bool = False) -> tuple[Ch
         ckpt = replace(ckpt, metrics={**ckpt.metrics, "test_accuracy": result.accuracy_after,
                                       "test_accuracy_sample": result.checked_on})
     return ckpt, result.accuracy_after
+
+
+def keep_as_run(store: RunStore, result: FinetuneResult, *, parent: str, name: str, owner: str | None,
+                confirmed: bool = False) -> int:
+    """Keep the fine-tuned model (``kept_checkpoint``) in ``store`` as a finished run of source ``finetune``
+    named ``name``: its test accuracy is the one measured on the fixed test sample, and its settings are those
+    of the model it started from, with ``fine_tune``: that ``parent`` model, the accuracy before and after,
+    the drawings and steps. The run's id."""
+    ckpt, _ = kept_checkpoint(result, confirmed)
+    facts = {"parent": parent, "accuracy_before": result.accuracy_before, "accuracy_after": result.accuracy_after,
+             "checked_on": result.checked_on, "rehearsed": result.rehearsed,
+             "drawings": ckpt.metrics["fine_tuned_on"], "steps": ckpt.metrics["fine_tune_steps"]}
+    return store.add_model(ckpt, {**ckpt.train_config, "fine_tune": facts}, name=name, source=FINETUNE,
+                           owner=owner, train_images=facts["drawings"], test_images=result.checked_on)
 
 
 def split_head(model: nn.Sequential) -> tuple[nn.Sequential, nn.Sequential]:

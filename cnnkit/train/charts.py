@@ -43,17 +43,22 @@ def _axis(key: str, lang: str, **spec) -> dict:
 LOG_LOSS_ABOVE = 100.0  # a cross-entropy this large means a diverged run: its loss axis is logarithmic
 
 
-def _metric_axis(metric: str, lang: str | None = None, values: Sequence[float] = (), **spec) -> dict:
-    """Accuracy in percent within [0, 1]; loss from zero, or on a log scale when ``values`` hold a loss of a
-    diverged run (a linear axis would read "400T" and flatten the rest)."""
+def _shown(metric: str, values: Sequence[float | None]) -> list[float | None]:
+    """Values as an axis of ``metric`` shows them: accuracies in percent (0–100), losses as they are."""
+    return [v * 100 if metric == "accuracy" and v is not None else v for v in values]
+
+
+def _metric_axis(metric: str, lang: str, values: Sequence[float] = (), titled: bool = False, **spec) -> dict:
+    """Accuracy in percent within 0–100 as ``lang`` writes it; loss from zero, or on a log scale when
+    ``values`` hold a loss of a diverged run (a linear axis would read "400T" and flatten the rest)."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if metric == "accuracy":
-        clip = {"tickformat": ".1%", "autorangeoptions": {"clipmin": 0, "clipmax": 1}}
+        clip = {**formatter(lang).plotly_percent(1), "autorangeoptions": {"clipmin": 0, "clipmax": 100}}
     elif finite and max(finite) > LOG_LOSS_ABOVE:
         clip = {"type": "log", "exponentformat": "power"}
     else:
         clip = {"autorangeoptions": {"clipmin": 0}}
-    return {**(_axis(metric, lang) if lang else {}), **clip, **spec}
+    return {**(_axis(metric, lang) if titled else {}), **clip, **spec}
 
 
 def batch_loss_figure(snap: Snapshot, lang: str) -> go.Figure:
@@ -63,20 +68,21 @@ def batch_loss_figure(snap: Snapshot, lang: str) -> go.Figure:
                      "line": {"width": 1, "color": COLORS[0]}},
                     {**line, "y": snap.smoothed, "name": _t("smoothed", lang), "line": {"width": 2.5, "color": COLORS[0]}}],
                    _t("batch_loss", lang), _axis("epoch", lang, range=[0, snap.config.epochs]),
-                   _metric_axis("loss", lang, values=snap.losses), lang=lang)
+                   _metric_axis("loss", lang, values=snap.losses, titled=True), lang=lang)
 
 
 def epoch_figure(epochs: Sequence[EpochStats], metric: str, total: int, lang: str) -> go.Figure:
     """Train and test ``metric`` ("loss" or "accuracy") after each of ``total`` epochs."""
     x = [e.epoch for e in epochs]
-    data = [{"type": "scatter", "x": x, "y": [getattr(e, f"{split}_{metric}") for e in epochs],
+    data = [{"type": "scatter", "x": x, "y": _shown(metric, [getattr(e, f"{split}_{metric}") for e in epochs]),
              "name": _t(split, lang), "mode": "lines+markers", "line": {"color": color}}
             for split, color in (("train", COLORS[0]), ("test", COLORS[1]))]
-    waiting = {} if epochs else {"range": [0, 1]}
+    top = _shown(metric, [1])[0]
+    waiting = {} if epochs else {"range": [0, top]}
     notes = [] if epochs else [{"text": _t("after_first_epoch", lang), "showarrow": False, "x": (total + 1) / 2,
-                                "y": 0.5}]
+                                "y": top / 2}]
     return _figure(data, _t(f"epoch_{metric}", lang), _axis("epoch", lang, range=[0.5, total + 0.5], dtick=1),
-                   _metric_axis(metric, values=[getattr(e, f"{s}_{metric}") for e in epochs for s in ("train", "test")],
+                   _metric_axis(metric, lang, [getattr(e, f"{s}_{metric}") for e in epochs for s in ("train", "test")],
                                 **waiting), annotations=notes, lang=lang)
 
 
@@ -90,10 +96,11 @@ def confusion_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Fi
 
 
 def per_class_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Figure:
-    bars = {"type": "bar", "x": list(classes), "y": ev.per_class, "text": [formatter(lang).percent(a, 1) for a in ev.per_class],
-            "marker": {"color": COLORS[0]}}
+    fmt = formatter(lang)
+    bars = {"type": "bar", "x": list(classes), "y": _shown("accuracy", ev.per_class),
+            "text": [fmt.percent(a, 1) for a in ev.per_class], "marker": {"color": COLORS[0]}}
     return _figure([bars], _t("per_class", lang), _axis("class", lang, type="category"),
-                   _axis("accuracy", lang, tickformat=".0%", range=[0, 1.05]), height=360, lang=lang)
+                   _axis("accuracy", lang, **fmt.plotly_percent(0), range=[0, 105]), height=360, lang=lang)
 
 
 @dataclass(frozen=True)
@@ -152,36 +159,38 @@ def runs_figure(runs: Sequence[Run], metric: str, lang: str) -> go.Figure:
     """Test ``metric`` per epoch of several stored runs, one color each (full names in the legend and on
     hover); for the loss, the train loss dashed too. A run of one epoch is one large marker."""
     splits = ("test", "train") if metric == "loss" else ("test",)
+    value = f"%{{y:.2f}}{formatter(lang).percent_sign}" if metric == "accuracy" else "%{y}"
     data = [{"type": "scatter", "x": [e.epoch for e in run.epochs],
-             "y": [getattr(e, f"{split}_{metric}") for e in run.epochs], "name": run.name,
+             "y": _shown(metric, [getattr(e, f"{split}_{metric}") for e in run.epochs]), "name": run.name,
              "legendgroup": str(run.id), "showlegend": split == "test", "mode": "lines+markers",
-             "hovertemplate": f"{run.name}<br>%{{x}}: %{{y}}<extra></extra>",
+             "hovertemplate": f"{run.name}<br>%{{x}}: {value}<extra></extra>",
              "marker": {"size": 12 if len(run.epochs) == 1 else 6},
              "line": {"color": COLORS[i % len(COLORS)], "dash": "dash" if split == "train" else "solid"}}
             for i, run in enumerate(runs) for split in splits]
     longest = max((len(r.epochs) for r in runs), default=1)
     return _figure(data, _t(f"runs_{metric}", lang), _axis("epoch", lang, range=[0.5, longest + 0.5], dtick=1),
-                   _metric_axis(metric), height=380, lang=lang)
+                   _metric_axis(metric, lang), height=380, lang=lang)
 
 
 def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
-    """Test accuracy, parameters and seconds per epoch of each run, side by side."""
+    """Test accuracy, parameters and seconds per epoch of each run, side by side, numbers as ``lang`` writes
+    them."""
     names = [f"#{r.id}" for r in runs]
     hover = [r.name for r in runs]
-    columns = (("test_accuracy", [r.test_accuracy for r in runs], ".2%"),
-               ("parameters", [r.parameters for r in runs], ",d"), ("seconds_per_epoch",
-                                                                   [r.seconds_per_epoch for r in runs], ".1f"))
-    data = [{"type": "bar", "x": names, "y": values, "xaxis": f"x{i + 1}", "yaxis": f"y{i + 1}",
-             "customdata": hover, "hovertemplate": f"%{{customdata}}: %{{y:{fmt}}}<extra></extra>",
+    fmt = formatter(lang)
+    columns = (("test_accuracy", _shown("accuracy", [r.test_accuracy for r in runs]), fmt.plotly_percent(1), ".2f"),
+               ("parameters", [r.parameters for r in runs], {"tickformat": ","}, ",d"),
+               ("seconds_per_epoch", [r.seconds_per_epoch for r in runs], {"tickformat": ".1f"}, ".1f"))
+    data = [{"type": "bar", "x": names, "y": values, "xaxis": f"x{i + 1}", "yaxis": f"y{i + 1}", "customdata": hover,
+             "hovertemplate": f"%{{customdata}}: %{{y:{shown}}}{axis.get('ticksuffix', '')}<extra></extra>",
              "marker": {"color": [COLORS[j % len(COLORS)] for j in range(len(runs))]}, "showlegend": False}
-            for i, (_, values, fmt) in enumerate(columns)]
-    layout = {}
-    for i, (key, _, fmt) in enumerate(columns):
-        layout[f"xaxis{i + 1}"] = {"domain": [i / 3 + 0.05, (i + 1) / 3 - 0.02], "anchor": f"y{i + 1}",
-                                   "type": "category", "title": {"text": _t(key, lang)}}
-        layout[f"yaxis{i + 1}"] = {"anchor": f"x{i + 1}", "tickformat": fmt.replace(",d", ",")}
-    return go.Figure({"data": data, "layout": {"title": {"text": _t("runs_bars", lang)}, "height": 340,
-                                               "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, **layout}})
+            for i, (_, values, axis, shown) in enumerate(columns)]
+    axes = {}
+    for i, (key, _, axis, _) in enumerate(columns):
+        axes[f"xaxis{i + 1}"] = {"domain": [i / 3 + 0.05, (i + 1) / 3 - 0.02], "anchor": f"y{i + 1}",
+                                 "type": "category", "title": {"text": _t(key, lang)}}
+        axes[f"yaxis{i + 1}"] = {"anchor": f"x{i + 1}", **axis}
+    return _figure(data, _t("runs_bars", lang), axes.pop("xaxis1"), axes.pop("yaxis1"), height=340, lang=lang, **axes)
 
 
 def devices_figure(speeds: Sequence[DeviceSpeed], lang: str) -> go.Figure:

@@ -12,8 +12,9 @@ from cnnkit.train.store import Run
 NOTEBOOK_IMAGES = 6 * 60_000  # the notebook's run: 6 epochs of MNIST, ~200 s on a CPU, ~58 s on a GPU
 
 
-# settings that say nothing about the run's outcome, left out of comparisons
-IGNORED = {"data_dir", "device", "report_every", "report_seconds", "eval_batch_size"}
+# settings that say nothing about the run's outcome, left out of comparisons (and what a kept fine-tuning
+# started from: its run's name says it)
+IGNORED = {"data_dir", "device", "report_every", "report_seconds", "eval_batch_size", "fine_tune"}
 
 
 def flat_config(config: dict) -> dict:

@@ -149,7 +149,7 @@ class TrainingJob:
         try:
             self.store.claim(self.run_id)
             result = train(self.config, events, self._stop, self.dataset, on_epoch=recorder.on_epoch)
-            state = recorder.end(result)
+            state = recorder.end(result, self.dataset)
         except Exception as exc:  # a thread's exception reaches nobody: it becomes the run's failure
             if not isinstance(exc, CnnkitError):
                 log.exception("training job %s failed", self.run_id)

@@ -28,6 +28,7 @@ from cnnkit.data.datasets import Dataset, DatasetInfo, augment, dataset_info, lo
 from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
 from cnnkit.errors import CnnkitError, unknown_choice
+from cnnkit.i18n import text
 from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 
@@ -400,8 +401,10 @@ class Reporter:
 
 
 def _stop_message(epoch: int, batch: int, steps: int) -> str:
-    where = f"epoch {epoch}, batch {batch - 1} of {steps}" if batch > 1 else f"the end of epoch {epoch - 1}"
-    return f"Stopped by the user at {where}; the model keeps what it learned so far."
+    """Where the user stopped the run, for the CLI (a page says it from the stored reason, in its language)."""
+    if batch > 1:
+        return text("runs.reasons.stopped_at", epoch=epoch, batch=batch - 1, steps=steps)
+    return text("runs.reasons.stopped_at_end", epoch=epoch - 1)
 
 
 def _train_epoch(run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int, reporter: Reporter,

@@ -21,14 +21,18 @@ from pathlib import Path
 import torch
 
 from cnnkit.errors import CnnkitError
+from cnnkit.data.datasets import Dataset
 from cnnkit.files import write_atomic
-from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from cnnkit.infer.calibration import calibrated_checkpoint, calibrates
+from cnnkit.nets.builder import count_parameters
+from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
-SOURCES = ("cli", "page", "bench", "torchrun")
+SOURCES = ("cli", "page", "bench", "torchrun", "finetune")
+FINETUNE = "finetune"  # a model fine-tuned on a learner's drawings and kept (``cnnkit.infer.finetune.keep_as_run``)
 FILES = ("last", "best")
 TRACE_POINTS = 400  # batch-loss points kept per run
 
@@ -119,6 +123,12 @@ class Run:
     def ended(self) -> bool:
         return self.status in ENDED
 
+    @property
+    def has_model(self) -> bool:
+        """Whether it ended with a model to use: a training that finished or stopped after an epoch, or a kept
+        fine-tuning."""
+        return self.status in ("finished", "stopped") and (bool(self.epochs) or self.source == FINETUNE)
+
     def to_json(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if k not in ("loss_trace", "evaluation", "epochs")}
         out["epochs"] = len(self.epochs)
@@ -208,6 +218,19 @@ class RunStore:
              json.dumps(config.to_dict()), dataset or config.dataset, train_images, test_images, socket.gethostname(),
              os.getpid()))
         self.folder(run_id).mkdir(parents=True, exist_ok=True)
+        return run_id
+
+    def add_model(self, ckpt: Checkpoint, config: dict, *, name: str, source: str, owner: str | None,
+                  train_images: int, test_images: int) -> int:
+        """A model made without a training run (a kept fine-tuning) as a finished run: its row, with ``config``
+        as its stored settings and the card's test accuracy, and its ``best.pt``; its id."""
+        run_id = self.create(TrainConfig(), name=name, source=source, owner=owner, train_images=train_images,
+                             test_images=test_images, dataset=ckpt.dataset)
+        save_checkpoint(ckpt, self.folder(run_id) / "best.pt")
+        accuracy = ckpt.metrics.get("test_accuracy")
+        self.update(run_id, config=config, parameters=count_parameters(ckpt.model),
+                    test_accuracy=accuracy, best_accuracy=accuracy, device="cpu", progress=1.0)
+        self.finish(run_id, "finished")
         return run_id
 
     def get(self, run_id: int | str) -> Run:
@@ -339,6 +362,20 @@ class RunStore:
         torch.save(state, buffer)
         write_atomic(folder / "resume.pt", buffer.getvalue())
 
+    def calibrate(self, run_id: int, dataset: Dataset) -> None:
+        """Fit the temperature of the run's checkpoints on images held back from its training
+        (``cnnkit.infer.calibration``; digit models only); the weights stay as they are."""
+        if not calibrates(dataset.info):
+            return
+        calibrated: dict[bytes, bytes] = {}  # ``best.pt`` is often ``last.pt``: it is calibrated once
+        for name in FILES:
+            path = self.folder(run_id) / f"{name}.pt"
+            if path.is_file():
+                data = path.read_bytes()
+                if data not in calibrated:
+                    calibrated[data] = to_bytes(calibrated_checkpoint(from_bytes(data, str(path)), dataset))
+                write_atomic(path, calibrated[data])
+
     def resume_state(self, run_id: int | str) -> Resume:
         run = self.get(run_id)
         path = self.folder(run.id) / "resume.pt"
@@ -423,9 +460,12 @@ class Recorder:
         self.store.update(self.run_id, loss_trace=self.trace, device=result.device, parameters=result.params,
                           seconds=round(result.seconds, 3))
 
-    def end(self, result: TrainResult) -> str:
-        """Record how the run ended; the store's status."""
+    def end(self, result: TrainResult, dataset: Dataset) -> str:
+        """Record how the run ended (a model that finished or stopped calibrated on ``dataset``'s held-back
+        images first); the store's status."""
         status = {"completed": "finished", "stopped": "stopped"}.get(result.status, "failed")
+        if status != "failed" and result.history:
+            self.store.calibrate(self.run_id, dataset)
         self.store.update(self.run_id, loss_trace=self.trace)
         self.store.finish(self.run_id, status, reason=result_reason(result), result=result)
         return status
@@ -487,5 +527,5 @@ def recorded_train(store: RunStore | None, config: TrainConfig, dataset, *, sour
     except BaseException as exc:
         recorder.fail(exc)
         raise
-    recorder.end(result)
+    recorder.end(result, dataset)
     return result
