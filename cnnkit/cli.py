@@ -82,9 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save a checkpoint (several processes under torchrun)")
     _add_data_args(t, folders=True)
-    t.add_argument("--preset", choices=list(PRESETS), help="a recipe from cnnkit/presets.py, overridden by the options given "
-                                                         "here (fast: one epoch of large batches, one-cycle LR, "
-                                                         "BatchNorm; notebook: the source notebook's settings)")
+    t.add_argument("--preset", choices=list(PRESETS), help="a recipe from cnnkit/train/presets.py, overridden by the options given "
+                                                         "here (fast: one epoch of batches of 128, one-cycle LR, "
+                                                         "label smoothing, the ConvNet with BatchNorm after its "
+                                                         "pools; notebook: the source notebook's settings)")
     t.add_argument("--model", choices=list(FAMILIES), help="default: convnet")
     t.add_argument("--extra-conv", action="store_true", help="experiment: add a third conv block")
     t.add_argument("--no-pooling", action="store_true", help="experiment: remove the pooling layers")
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
     t.add_argument("--lr", type=float, help="the (peak) learning rate (default 0.001)")
     t.add_argument("--schedule", choices=SCHEDULES, help="default constant")
+    t.add_argument("--label-smoothing", type=float, metavar="S",
+                   help="share of each target spread over the other classes, 0 <= S < 1 (default 0)")
     t.add_argument("--precision", choices=PRECISIONS, help="autocast of the training steps (default auto: bf16 "
                                                             "where the CPU or GPU computes it natively)")
     t.add_argument("--compile", action="store_true", help="torch.compile the model (pays the compile time once)")
@@ -214,28 +217,30 @@ def config_from_args(args) -> TrainConfig:
                          folder=folder_options(args) if args.dataset == "folder" else None)
     if args.preset:
         config = apply_preset(config, args.preset)
-    model = replace(config.model, **_given(dict(
-        arch=args.model, extra_conv=args.extra_conv, pooling=False if args.no_pooling else None,
-        padding=False if args.no_padding else None, extra_fc=args.extra_fc, batchnorm=args.batchnorm,
-        dropout=args.dropout)))
+    flags = _given({"--model": args.model, "--extra-conv": args.extra_conv, "--no-pooling": args.no_pooling,
+                    "--no-padding": args.no_padding, "--extra-fc": args.extra_fc, "--batchnorm": args.batchnorm,
+                    "--dropout": args.dropout})
+    if args.layers and flags:
+        raise CnnkitError("build.errors.layers_and_switches", switches=", ".join(flags))
+    switches = _given(dict(arch=args.model, extra_conv=args.extra_conv, pooling=False if args.no_pooling else None,
+                           padding=False if args.no_padding else None, extra_fc=args.extra_fc,
+                           batchnorm=args.batchnorm, dropout=args.dropout))
+    model = config.model
     if args.layers:
-        switches = _given(dict(model=args.model, extra_conv=args.extra_conv, no_pooling=args.no_pooling,
-                               no_padding=args.no_padding, extra_fc=args.extra_fc, batchnorm=args.batchnorm,
-                               dropout=args.dropout))
-        if switches:
-            raise CnnkitError("build.errors.layers_and_switches", switches=", ".join(
-                "--" + name.replace("_", "-") for name in switches))
         model = replace(model, layers=read_spec(args.layers))
+    elif switches:  # the notes' network with these switches, also over a preset's own layer list
+        model = replace(model, layers=None, **switches)
     return replace(config, model=model, **_given(dict(
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-        schedule=args.schedule, precision=args.precision, compile=args.compile)))
+        schedule=args.schedule, label_smoothing=args.label_smoothing, precision=args.precision,
+        compile=args.compile)))
 
 
 # the options that make a run what it is, and the config keys they set
 RUN_OPTIONS = {"--dataset": "dataset", "--preset": None, "--model": "model", "--extra-conv": "model",
                "--no-pooling": "model", "--no-padding": "model", "--extra-fc": "model", "--batchnorm": "model",
                "--dropout": "model", "--epochs": "epochs", "--batch-size": "batch_size", "--optimizer": "optimizer",
-               "--lr": "lr", "--schedule": "schedule", "--precision": "precision", "--compile": "compile",
+               "--lr": "lr", "--schedule": "schedule", "--label-smoothing": "label_smoothing", "--precision": "precision", "--compile": "compile",
                "--seed": "seed", "--subset": "train_subset", "--augment": "augment", "--layers": "model",
                "--image-size": "folder", "--channels": "folder", "--fit": "folder", "--test-share": "folder"}
 

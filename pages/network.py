@@ -27,7 +27,12 @@ def _rows(spec) -> list[dict]:
 
 def fill(name: str, size: int) -> None:
     """Replace the list with a preset network's layers."""
-    st.session_state[LAYERS] = _rows(preset_spec(name, size))
+    fill_spec(preset_spec(name, size))
+
+
+def fill_spec(spec) -> None:
+    """Replace the list with ``spec``'s layers."""
+    st.session_state[LAYERS] = _rows(spec)
 
 
 def _fill_chosen(size: int) -> None:

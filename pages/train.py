@@ -118,7 +118,12 @@ def use_recipe() -> None:
     """Set the controls to the chosen recipe's values (the user may change them afterwards)."""
     name = st.session_state.get("train_recipe")
     if name:
-        st.session_state.update({f"train_{key}": value for key, value in preset_values(name).items()})
+        values = preset_values(name)
+        layers = values.pop("layers", None)
+        st.session_state["train_network"] = "switches" if layers is None else "layers"
+        if layers is not None:
+            network.fill_spec(layers)
+        st.session_state.update({f"train_{key}": value for key, value in values.items()})
 
 
 def settings() -> tuple[TrainConfig, Dataset | None]:
@@ -167,6 +172,8 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             lr=st.number_input(t("train.lr"), 1e-6, 1e3, 1e-3, 1e-4, format="%g", key="train_lr"),
             schedule=st.selectbox(t("train.schedule"), SCHEDULES, key="train_schedule",
                                   format_func=names("train.schedules"), help=t("train.schedule_help")),
+            label_smoothing=st.slider(t("train.label_smoothing"), 0.0, 0.5, 0.0, 0.05, key="train_label_smoothing",
+                                      help=t("train.label_smoothing_help")),
             seed=st.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed"),
             train_subset=subset, augment=augment, device=device)
     return config, dataset

@@ -136,6 +136,13 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+# The fast recipe's network: the notes' ConvNet + BatchNorm with each max-pool moved before its BatchNorm and
+# ReLU. Max-pooling commutes with ReLU and with a BatchNorm whose scale is positive (both keep the order of
+# values), so the network computes nearly the same function, but normalizes and rectifies a quarter of the
+# values: ~1.5× the training images per second on the CPU (docs/speed.md).
+POOL_FIRST = parse_spec("conv(32,3,padding=1) maxpool(2) batchnorm relu conv(64,3,padding=1) maxpool(2) batchnorm "
+                        "relu flatten linear(128) relu linear")
+
 NETWORK_PRESETS = {  # the notes' networks and experiments, as starting points of the layer list
     "convnet": ModelConfig(),
     "lenet5": ModelConfig("lenet5"),
@@ -145,6 +152,7 @@ NETWORK_PRESETS = {  # the notes' networks and experiments, as starting points o
     "extra_fc": ModelConfig(extra_fc=True),
     "batchnorm": ModelConfig(batchnorm=True),
     "dropout": ModelConfig(dropout=0.25),
+    "pool_first": ModelConfig(layers=POOL_FIRST),
 }
 
 
