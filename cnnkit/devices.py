@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import os
+import platform
+import sys
 from dataclasses import dataclass
-
-import torch
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, lookup, text
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -41,27 +46,38 @@ def cpu_name() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    import platform
-
     return platform.processor() or platform.machine() or "CPU"
+
+
+def accelerator_possible() -> bool:
+    """Whether this machine may hold a GPU that torch could use: an NVIDIA device node, or a Mac on Apple
+    silicon. Without one torch finds only the CPU, so the home page need not import torch (~2 s) to say so."""
+    return (Path("/dev/nvidia0").exists() or Path("/proc/driver/nvidia").exists() or sys.platform == "win32"
+            or (sys.platform == "darwin" and platform.machine() == "arm64"))
 
 
 def list_devices() -> list[DeviceInfo]:
     """The devices present, best first (CUDA GPUs, then MPS, then the CPU)."""
     found = []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = DeviceInfo("cpu", "cpu", cpu_name(), cores=cores)
+    if "torch" not in sys.modules and not accelerator_possible():
+        return [cpu]
+    import torch
+
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(i)
             found.append(DeviceInfo(f"cuda:{i}", "cuda", props.name, props.total_memory / 1e9))
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         found.append(DeviceInfo("mps", "mps", "Apple GPU (Metal)"))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    found.append(DeviceInfo("cpu", "cpu", cpu_name(), cores=cores))
-    return found
+    return [*found, cpu]
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
     """``auto`` picks the best device; ``cuda``/``cuda:N``/``mps``/``cpu`` are checked to exist."""
+    import torch
+
     spec = (spec or "auto").strip().lower()
     if spec == "auto":
         return torch.device(list_devices()[0].id)

@@ -5,8 +5,6 @@ import platform
 from importlib.metadata import version
 from dataclasses import dataclass
 
-import torch
-
 from cnnkit.devices import DeviceInfo, list_devices
 
 
@@ -17,6 +15,7 @@ class SystemReport:
 
 
 def system_report() -> SystemReport:
-    """The devices and versions; torchvision's version from its metadata (importing it takes ~2 s)."""
-    return SystemReport(list_devices(), {"python": platform.python_version(), "torch": torch.__version__,
+    """The devices and versions; torch's and torchvision's versions from their metadata (importing them takes
+    seconds, which the home page need not wait for on a machine without a GPU)."""
+    return SystemReport(list_devices(), {"python": platform.python_version(), "torch": version("torch"),
                                          "torchvision": version("torchvision")})
