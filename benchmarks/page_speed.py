@@ -19,19 +19,16 @@ import json
 import os
 import re
 import statistics
-import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from cnnkit.devtools.appserver import running_app
+from cnnkit.devtools.browser import app_cold_start, chromium, find_canvas, stroke, wait_for_app
+from cnnkit.files import write_atomic
+from cnnkit.i18n import text
 
-from cnnkit.devtools.appserver import running_app  # noqa: E402
-from cnnkit.devtools.browser import app_cold_start, chromium, wait_for_app  # noqa: E402
-from cnnkit.i18n import text  # noqa: E402
-from tests.browser.test_draw_browser import find_canvas, stroke  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 BEGIN, END = "<!-- page-speed:begin -->", "<!-- page-speed:end -->"
 
@@ -47,17 +44,22 @@ def strokes(browser, url: str, count: int) -> dict:
     wait_for_app(page)
     page.get_by_role("link", name=re.compile("Draw & predict")).click()
     wait_for_app(page)
-    answer, chart, overview = [], [], []
+    sent: list[float] = []  # when the browser sent a websocket frame (the canvas's value among them)
+    page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.perf_counter())))
+    answer, chart, overview, sending, served = [], [], [], [], []
     for i in range(count + 1):  # the first stroke warms the caches up and is not counted
         box = find_canvas(page).bounding_box()
         stroke(page, box, [(140, 45), (140, 235)], steps=6)
         start = time.perf_counter()
+        sent.clear()
         times = (_until(page, "[data-testid='stMetricValue']", start),
                  _until(page, ".st-key-draw_probs .js-plotly-plot", start),
                  _until(page, ".st-key-draw_overview .js-plotly-plot", start))
-        if i:
+        if i and sent:
             for where, value in zip((answer, chart, overview), times):
                 where.append(value)
+            sending.append(sent[0] - start)
+            served.append(times[0] - (sent[0] - start))
         wait_for_app(page)
         page.get_by_role("button", name=re.compile(text("draw.canvas.clear", "en"))).click()
         page.wait_for_selector("[data-testid='stMetricValue']", state="detached", timeout=30_000)
@@ -67,8 +69,8 @@ def strokes(browser, url: str, count: int) -> dict:
     def summary(values):
         return {"median_ms": round(1000 * statistics.median(values)), "max_ms": round(1000 * max(values))}
 
-    return {"strokes": count, "answer": summary(answer), "probability_chart": summary(chart),
-            "overview": summary(overview)}
+    return {"strokes": len(answer), "answer": summary(answer), "probability_chart": summary(chart),
+            "overview": summary(overview), "canvas_sends": summary(sending), "sent_to_answer": summary(served)}
 
 
 def compare_tab(browser, data_dir: str | None) -> float:
@@ -87,7 +89,7 @@ def compare_tab(browser, data_dir: str | None) -> float:
 
 
 def write_docs(block: str) -> None:
-    """Replace what stands between the markers of each doc (written to a temp file, then moved in place)."""
+    """Replace what stands between the markers of each doc (a temp file moved in place)."""
     for doc in (ROOT / "docs" / "inference.md", ROOT / "docs" / "guide.md"):
         body = doc.read_text(encoding="utf-8")
         if BEGIN in body:
@@ -95,11 +97,7 @@ def write_docs(block: str) -> None:
             body = head + BEGIN + "\n" + block + "\n" + END + rest.split(END, 1)[1]
         else:
             body = body.rstrip("\n") + "\n\n## Page speed in a browser\n\n" + BEGIN + "\n" + block + "\n" + END + "\n"
-        with tempfile.NamedTemporaryFile("w", dir=doc.parent, delete=False, encoding="utf-8") as tmp:
-            tmp.write(body)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp.name, doc)
+        write_atomic(doc, body.encode("utf-8"))
 
 
 def markdown(result: dict, command: str) -> str:
@@ -113,7 +111,10 @@ def markdown(result: dict, command: str) -> str:
         *(f"| mouse-up ending a stroke ({s['strokes']} strokes) | {label} | {s[key]['median_ms']} ms | "
           f"{s[key]['max_ms']} ms |" for key, label in (("answer", "the answer shown"),
                                                        ("probability_chart", "the probability chart drawn"),
-                                                       ("overview", "the network overview drawn"))),
+                                                       ("overview", "the network overview drawn"),
+                                                       ("canvas_sends", "the canvas sends its value"))),
+        f"| the canvas's value sent | the answer shown | {s['sent_to_answer']['median_ms']} ms | "
+        f"{s['sent_to_answer']['max_ms']} ms |",
         f"| click on the guide's Compare tab (fresh server) | both charts drawn | {result['compare_tab_s']} s | |",
         f"| `streamlit run app.py` | home page drawn ({result['cold_start']['runs']} runs) | "
         f"{result['cold_start']['median_first_page_s']} s | {max(result['cold_start']['first_page_rendered_s'])} s |",

@@ -1,5 +1,5 @@
-"""Headless Chromium (Debian's, never a downloaded one) driven by Playwright, and the app's cold start
-measured with it (``cnnkit bench --sections app``)."""
+"""Headless Chromium (Debian's, never a downloaded one) driven by Playwright, the drawing canvas driven with
+the mouse, and the app's cold start measured with it (``cnnkit bench --sections app``)."""
 from __future__ import annotations
 
 import os
@@ -51,6 +51,28 @@ def wait_for_app(page, timeout_ms: float = 60_000) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
     page.wait_for_timeout(300)
     page.wait_for_selector(APP_READY, timeout=timeout_ms)
+
+
+def find_canvas(page, timeout_s: float = 30):
+    """The canvas Fabric.js draws on, in the page or in the component's iframe, once it has mounted."""
+    for _ in range(int(timeout_s * 4)):
+        for frame in page.frames:
+            canvas = frame.locator("canvas.upper-canvas")
+            if canvas.count():
+                return canvas.first
+        page.wait_for_timeout(250)
+    raise AssertionError("no drawing canvas on the page")
+
+
+def stroke(page, box: dict, points: list[tuple[float, float]], steps: int = 12) -> None:
+    """Press the mouse at the first point (canvas coordinates) and drag it through the others."""
+    x0, y0 = box["x"], box["y"]
+    page.mouse.move(x0 + points[0][0], y0 + points[0][1])
+    page.mouse.down()
+    for (xa, ya), (xb, yb) in zip(points, points[1:]):
+        for i in range(1, steps + 1):
+            page.mouse.move(x0 + xa + (xb - xa) * i / steps, y0 + ya + (yb - ya) * i / steps)
+    page.mouse.up()
 
 
 def app_cold_start(data_dir: str | None, runs: int = 3, timeout: float = 120.0) -> dict:
