@@ -8,18 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cnnkit.infer import charts  # noqa: E402
-from cnnkit.bench import digit_png, timed_ms  # noqa: E402
-from cnnkit.infer.explain import explain  # noqa: E402
-from cnnkit.infer.predict import load_model, predict_steps, read_digit  # noqa: E402
+from cnnkit.infer import charts
+from cnnkit.bench import digit_png, timed_ms
+from cnnkit.infer.explain import explain
+from cnnkit.infer.predict import load_model, predict_steps, read_digit
 
 
 def main() -> None:

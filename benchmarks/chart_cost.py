@@ -3,11 +3,7 @@
     python benchmarks/chart_cost.py
 """
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cnnkit.train.charts import batch_loss_figure, epoch_figure
 from cnnkit.train.jobs import LossTrace, Snapshot

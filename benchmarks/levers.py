@@ -12,14 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cnnkit.data.datasets import load_dataset, to_tensor
 from cnnkit.devices import resolve_device

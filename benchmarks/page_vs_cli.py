@@ -18,9 +18,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from cnnkit.devtools.appserver import running_app  # noqa: E402
+from cnnkit.devtools.appserver import running_app
 
 
 def cli_seconds(data_dir: str, epochs: int) -> float:

@@ -18,7 +18,6 @@ from cnnkit.data.folders import FITS, SIZES, FolderOptions, load_source
 from cnnkit.i18n import text
 from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
 from cnnkit.errors import CnnkitError
-from cnnkit.i18n import text
 from cnnkit.train.evaluation import evaluate
 from cnnkit.nets.builder import FAMILIES, build_model
 from cnnkit.nets.layers import read_spec
