@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+
 
 from cnnkit.data.datasets import load_dataset  # noqa: E402
 from cnnkit.infer.calibration import expected_calibration_error, features_and_logits  # noqa: E402

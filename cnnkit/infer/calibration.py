@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnkit.data.datasets import Dataset, DatasetInfo, Split, subset, to_tensor
+from cnnkit.data.datasets import Dataset, DatasetInfo, Split, subset
 from cnnkit.infer.images import LoadedImage
 from cnnkit.infer.preprocess import prepare_digit
 from cnnkit.nets.checkpoints import Checkpoint
