@@ -3,7 +3,8 @@
     python benchmarks/levers.py --dataset fashion-mnist --data-dir ../shared/data/fashion-mnist --device cpu
 
 Each training row is ``cnnkit.train.loop.measure_throughput`` (a fresh model, 5 warm-up batches, then 100
-timed batches of 64) for the plain path with one lever changed; each evaluation row is
+timed batches of 64) for the plain path with one lever changed, then the fast recipe's network and batch on
+top of the default levers; each evaluation row is
 ``cnnkit.train.evaluation.evaluate`` over the 10,000 test images at one batch size. Rows repeat ``--repeats``
 times, interleaved, and the median is reported, so that a change in the machine's load hits every row.
 """
@@ -20,7 +21,7 @@ import torch
 from cnnkit.data.datasets import load_dataset, to_tensor
 from cnnkit.devices import resolve_device
 from cnnkit.train.evaluation import evaluate
-from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.nets.builder import POOL_FIRST, ModelConfig, build_model
 from cnnkit.train.loop import TrainConfig, measure_throughput
 
 PLAIN = {"channels_last": False, "precision": "fp32"}
@@ -30,6 +31,14 @@ TRAINING = {
     "bf16 autocast": {"precision": "bf16"},
     "channels_last + bf16 (the default where bf16 is native)": {"channels_last": True, "precision": "bf16"},
     "torch.compile (channels_last, fp32)": {"channels_last": True, "compile": True},
+}
+# the fast recipe's network and batch, on top of the default levers (channels_last + bf16)
+DEFAULT = {"channels_last": True, "precision": "bf16"}
+NETWORKS = {
+    "default, ConvNet + BatchNorm (conv, BN, ReLU, pool)": {**DEFAULT, "model": ModelConfig(batchnorm=True)},
+    "default, BatchNorm after the pool (the fast recipe's network)": {**DEFAULT, "model": ModelConfig(layers=POOL_FIRST)},
+    "default, BatchNorm after the pool, batch 128 (the fast recipe)": {**DEFAULT, "model": ModelConfig(layers=POOL_FIRST),
+                                                                       "batch_size": 128},
 }
 
 
@@ -46,7 +55,7 @@ def main() -> None:
 
     data = load_dataset(args.dataset, args.data_dir, download=False)
     base = TrainConfig(dataset=args.dataset, device=args.device, **PLAIN)
-    rows = {name: replace(base, **change) for name, change in TRAINING.items()
+    rows = {name: replace(base, **change) for name, change in {**TRAINING, **NETWORKS}.items()
             if not (args.no_compile and change.get("compile"))}
     default_threads = torch.get_num_threads()
     for n in args.threads:
