@@ -39,7 +39,7 @@ def stored_runs() -> dict[str, str]:
     """The finished and stopped runs of the store that this user may see, as model choices."""
     runs = run_store().list(owner=owner(), include_others=not private_runs())
     return {f"run:{r.id}": t("draw.model.run", id=r.id, name=r.name,
-                             acc=f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "—")
+                             acc=fmt().percent(r.test_accuracy) if r.test_accuracy is not None else "—")
             for r in runs if r.has_model and r.dataset != "folder"}
 
 
@@ -233,7 +233,7 @@ def show_overview(ckpt: Checkpoint, image28: np.ndarray) -> None:
         return
     pick = st.session_state.get(OVERVIEW_PICK)
     st.plotly_chart(charts.overview_figure(view, overview.columns(view), overview.tiles(view), view.path(),
-                                           ckpt.classes, stage_names(view), pick), key="draw_overview",
+                                           ckpt.classes, stage_names(view), pick, lang=lang()), key="draw_overview",
                     on_select=partial(on_overview_click, view), selection_mode="points",
                     config={"displayModeBar": False})
     st.caption(t("explore.overview.click"))
@@ -338,14 +338,14 @@ def show_tuned(result, drawings: list) -> None:
           after=f"{classes[a]} {fmt().percent(result.after[i, a], 0)}") for i, (y, b, a) in enumerate(zip(labels, before, after))],
         output_format="PNG")
     if result.checked_on:
-        st.markdown(t("answers.finetune.checked", n=num(result.checked_on), before=f"{result.accuracy_before:.1%}",
-                      after=f"{result.accuracy_after:.1%}"))
+        st.markdown(t("answers.finetune.checked", n=num(result.checked_on), before=result.accuracy_before,
+                      after=result.accuracy_after))
         st.caption(t("answers.finetune.rehearsed", n=num(result.rehearsed)))
     else:
         st.info(t("answers.finetune.unchecked"))
     confirmed = True
     if result.needs_confirmation:
-        st.warning(t("answers.finetune.dropped", drop=f"{result.drop:.1%}"))
+        st.warning(t("answers.finetune.dropped", drop=result.drop))
         confirmed = st.checkbox(t("answers.finetune.confirm_box"), key="draw_keep_anyway")
     keep, discard = st.columns(2)
     keep.button(t("draw.teach.keep"), on_click=keep_tuned, args=(confirmed,), disabled=not confirmed,
