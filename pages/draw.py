@@ -12,12 +12,13 @@ from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, UPLOAD_MB, SessionCache
 from cnnkit.paths import allowed_path
-from cnnkit.infer.explain import explain
+from cnnkit.infer.explain import explain, explain_input
 from cnnkit.data.datasets import Split, default_data_dir, load_dataset
 from cnnkit.infer.finetune import CHECK, REHEARSAL, finetune, keep_as_run, sample
 from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
 from cnnkit.infer.images import open_rgb
-from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
+from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, load_upload, predict_input,
+                                  predict_steps, read_digit, read_image, seen_picture, takes_digits)
 from cnnkit.infer.preprocess import DigitSteps, normalize
 from pages.ui import error_text, fmt, lang, latex_number, names, num, owner, private_runs, run_store, t
 
@@ -40,7 +41,7 @@ def stored_runs() -> dict[str, str]:
     runs = run_store().list(owner=owner(), include_others=not private_runs())
     return {f"run:{r.id}": t("draw.model.run", id=r.id, name=r.name,
                              acc=fmt().percent(r.test_accuracy) if r.test_accuracy is not None else "—")
-            for r in runs if r.has_model and r.dataset != "folder"}
+            for r in runs if r.has_model}
 
 
 def choose_model() -> Checkpoint | None:
@@ -65,10 +66,6 @@ def choose_model() -> Checkpoint | None:
     except CnnkitError as exc:
         right.error(error_text(exc))
         return None
-    if (ckpt.model_config.in_channels, ckpt.model_config.image_size) != (1, 28):
-        right.error(t("build.ui.not_for_drawing", channels=ckpt.model_config.in_channels,
-                      size=ckpt.model_config.image_size))
-        return None
     show_card(ckpt, right)
     return ckpt
 
@@ -91,6 +88,12 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
             t("draw.answer.full") if steps.problem == "full" else empty_hint)
         return None
     pred = predict_steps(ckpt, steps)
+    show_prediction(ckpt, pred)
+    return pred
+
+
+def show_prediction(ckpt: Checkpoint, pred: Prediction) -> None:
+    """The top class, how sure, why it may be wrong, and the probability of every class."""
     st.metric(t("draw.answer.label"), pred.label)
     st.progress(pred.probability, text=t("draw.answer.confidence", p=pred.probability))
     if pred.unsure:
@@ -100,7 +103,6 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
         st.info(t("draw.answer.not_digits", dataset=model_card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
     st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart"), lang=lang()),
                     key="draw_probs")
-    return pred
 
 
 def show_picture(where, image: np.ndarray, caption: str) -> None:
@@ -143,9 +145,9 @@ def show_steps(ckpt: Checkpoint, pred: Prediction, preview: np.ndarray) -> None:
     why.caption(t("draw.steps.naive_why"))
 
 
-def show_inside(ckpt: Checkpoint, steps: DigitSteps) -> None:
+def show_inside(ckpt: Checkpoint, ex, overlay) -> None:
+    """The maps of each conv block, and saliency and Grad-CAM drawn by ``overlay(heat, title)`` on the input."""
     st.subheader(t("draw.inside.title"))
-    ex = explain(ckpt, steps.centered)
     st.caption(t("draw.inside.maps_why"))
     for layer in ex.layers:
         count, size = layer.maps.shape[0], layer.maps.shape[1]
@@ -153,11 +155,12 @@ def show_inside(ckpt: Checkpoint, steps: DigitSteps) -> None:
                                                           size=size)), key=f"draw_maps_{layer.name}")
     label = ckpt.classes[ex.target]
     saliency, gradcam, why = st.columns(3, vertical_alignment="center")
-    saliency.plotly_chart(charts.heat_overlay(steps.centered, ex.saliency, t("draw.inside.saliency", label=label)),
-                          key="draw_saliency")
-    gradcam.plotly_chart(charts.heat_overlay(steps.centered, ex.gradcam,
-                                             t("draw.inside.gradcam", layer=ex.gradcam_layer, label=label)),
-                         key="draw_gradcam")
+    saliency.plotly_chart(overlay(ex.saliency, t("draw.inside.saliency", label=label)), key="draw_saliency")
+    if ex.gradcam is None:
+        gradcam.caption(t("draw.inside.no_gradcam"))
+    else:
+        gradcam.plotly_chart(overlay(ex.gradcam, t("draw.inside.gradcam", layer=ex.gradcam_layer, label=label)),
+                             key="draw_gradcam")
     why.caption(t("draw.inside.why"))
 
 
@@ -365,7 +368,7 @@ def show_digit(ckpt: Checkpoint, picture: tuple[DigitSteps, np.ndarray] | None, 
         pred = show_answer(ckpt, picture[0], empty_hint)
     if pred:
         show_steps(ckpt, pred, picture[1])
-        show_inside(ckpt, pred.steps)
+        show_inside(ckpt, explain(ckpt, pred.steps.centered), partial(charts.heat_overlay, pred.steps.centered))
         show_overview(ckpt, pred.steps.centered)
         show_teach(ckpt, pred)
 
@@ -408,6 +411,30 @@ def upload_mode(ckpt: Checkpoint) -> None:
     for code, values in picture[0].notes:
         left.info(t(f"draw.notes.{code}", **values))
     show_digit(ckpt, picture, t("draw.answer.empty_upload"), right)
+
+
+def image_mode(ckpt: Checkpoint, mode: str) -> None:
+    """A model of other images than 28×28 digits: an upload, made as its training images were, and its answer."""
+    config = ckpt.model_config
+    shape = dict(channels=config.in_channels, size=config.image_size)
+    left, right = st.columns([2, 3])
+    if mode == "draw":
+        left.info(t("draw.image.no_canvas", classes=", ".join(ckpt.classes), **shape))
+    file = left.file_uploader(t("draw.image.label", **shape), type=IMAGES, key="draw_image")
+    left.caption(t("draw.image.help", **shape))
+    if file is None:
+        return
+    try:
+        x = read_image(ckpt, file.getvalue(), file.name)
+    except CnnkitError as exc:
+        left.error(error_text(exc))
+        return
+    seen = seen_picture(ckpt, x)
+    show_picture(left, charts.picture(seen, 168), t("draw.image.seen", **shape))
+    with right:
+        st.subheader(t("draw.answer.title"))
+        show_prediction(ckpt, predict_input(ckpt, x, file.name))
+    show_inside(ckpt, explain_input(ckpt, x), partial(charts.photo_heat, seen))
 
 
 def photo_mode() -> None:
@@ -472,6 +499,8 @@ mode = st.segmented_control(t("draw.mode.label"), ["draw", "upload", "photo"], d
 if mode == "photo":
     photo_mode()
 else:
-    digit_model = choose_model()
-    if digit_model is not None:
-        (draw_mode if mode == "draw" else upload_mode)(digit_model)
+    model = choose_model()
+    if model is not None and not takes_digits(model):
+        image_mode(model, mode)
+    elif model is not None:
+        (draw_mode if mode == "draw" else upload_mode)(model)

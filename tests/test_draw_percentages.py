@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+import streamlit as st
 
 from cnnkit.errors import CnnkitError
 from cnnkit.infer import charts, overview
@@ -29,6 +30,7 @@ def test_the_fine_tuning_check_is_written_as_russian_does(tmp_path, monkeypatch,
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
     monkeypatch.setenv("CNNKIT_DATA_DIR", str(mnist5k))
     run_id = stored(tmp_path, built_checkpoint(SPECS["avgpool+bn+gelu+dropout"]), "built")
+    st.cache_resource.clear()  # the teaching data, which an earlier test may have found absent
     at = open_page("ru")
     at.selectbox(key="draw_model").set_value(f"run:{run_id}").run()
     at.segmented_control(key="draw_mode").set_value("upload").run()
