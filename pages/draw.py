@@ -70,9 +70,14 @@ def choose_model() -> Checkpoint | None:
     return ckpt
 
 
+def dataset_name(ckpt: Checkpoint) -> str:
+    """What the model learned from, in the page's words (a class folder is the learner's own images)."""
+    return t("build.data.choice") if ckpt.dataset == "folder" else model_card(ckpt)["dataset"]
+
+
 def show_card(ckpt: Checkpoint, where) -> None:
     values = model_card(ckpt)
-    shown = {**values, "parameters": num(values["parameters"]),
+    shown = {**values, "dataset": dataset_name(ckpt), "parameters": num(values["parameters"]),
              "test_accuracy": values["test_accuracy"] and fmt().percent(values["test_accuracy"])}
     if ckpt.dataset == "mnist":
         shown.pop("classes")
@@ -100,7 +105,7 @@ def show_prediction(ckpt: Checkpoint, pred: Prediction) -> None:
         st.warning("\n".join([f"**{t('answers.unsure_title')}**"] + [f"- {t(f'answers.reason.{r}')}"
                                                                      for r in pred.reasons]))
     if ckpt.dataset != "mnist":
-        st.info(t("draw.answer.not_digits", dataset=model_card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
+        st.info(t("draw.answer.not_digits", dataset=dataset_name(ckpt), classes=", ".join(ckpt.classes)))
     st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart"), lang=lang()),
                     key="draw_probs")
 
@@ -206,22 +211,24 @@ def show_map(ckpt: Checkpoint, image28: np.ndarray, view, stage: str, channel: i
 
 
 def show_softmax(view, classes: list[str]) -> None:
-    """The ten scores before softmax, and the softmax with these numbers."""
-    steps = overview.softmax_steps(view.logits)
+    """The scores before softmax, divided by the model's temperature, and the softmax with these numbers."""
+    steps = overview.softmax_steps(view.logits, view.temperature)
     st.markdown(f"**{t('explore.softmax.title')}**")
     st.caption(t("explore.softmax.why"))
+    st.caption(t("explore.softmax.temperature", temperature=num(steps.temperature, 3)))
     c = view.prediction
-    st.latex(rf"p_k = \frac{{e^{{z_k}}}}{{\sum_j e^{{z_j}}}} = \frac{{e^{{z_k - m}}}}{{\sum_j e^{{z_j - m}}}},"
-             rf"\quad m = \max_j z_j = {latex_number(float(steps.logits.max()))}")
+    st.latex(rf"p_k = \frac{{e^{{z_k/T}}}}{{\sum_j e^{{z_j/T}}}} = \frac{{e^{{z_k/T - m}}}}{{\sum_j e^{{z_j/T - m}}}},"
+             rf"\quad T = {latex_number(steps.temperature)},"
+             rf"\quad m = \max_j z_j/T = {latex_number(float((steps.logits / steps.temperature).max()))}")
     terms = sorted(steps.exps, reverse=True)
     shown = " + ".join(latex_number(float(e)) for e in terms[:3]) + (r" + \dots" if len(terms) > 3 else "")
     st.latex(rf"p_{{{classes[c]}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
              rf" = \frac{{{latex_number(float(steps.exps[c]))}}}{{{latex_number(steps.total)}}}"
              rf" = {latex_number(float(steps.probabilities[c]))}")
     st.dataframe({t("explore.softmax.class"): [str(k) for k in classes], "z": steps.logits.round(3),
-                  "z − m": steps.shifted.round(3), "e^(z − m)": steps.exps,
+                  "z/T − m": steps.shifted.round(3), "e^(z/T − m)": steps.exps,
                   "p": steps.probabilities}, hide_index=True, key="draw_softmax_table",
-                 column_config={name: st.column_config.NumberColumn(format="%.3e") for name in ("e^(z − m)", "p")})
+                 column_config={name: st.column_config.NumberColumn(format="%.3e") for name in ("e^(z/T − m)", "p")})
 
 
 @st.fragment

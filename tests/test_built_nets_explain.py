@@ -11,7 +11,7 @@ from cnnkit.i18n import text
 from cnnkit.infer import overview as ov
 from cnnkit.infer.explain import explain, explain_input
 from cnnkit.infer.finetune import finetune
-from cnnkit.infer.predict import predict_image, read_image, takes_digits
+from cnnkit.infer.predict import classify, predict_image, read_image, takes_digits
 from cnnkit.infer.preprocess import normalize
 from tests.built_nets import SPECS, built_checkpoint, folder_checkpoint, stored
 from tests.shapes import shape_image
@@ -131,6 +131,7 @@ def test_a_colour_folder_run_gets_the_upload_path_for_its_own_images(lang, tmp_p
     choose(at, run_id)
     assert not at.error
     assert text("draw.image.no_canvas", lang, channels=3, size=32, classes="circle, square, triangle") in texts(at.info)
+    assert f"**{text('draw.card.dataset', lang)}** {text('build.data.choice', lang)}" in texts(at.markdown)
     upload(at, "circle.png", shape_png("circle"), key="draw_image")
     assert at.metric[0].value in ("circle", "square", "triangle")
     assert [h.value for h in at.subheader] == [text("draw.answer.title", lang), text("draw.inside.title", lang)]
@@ -139,3 +140,28 @@ def test_a_colour_folder_run_gets_the_upload_path_for_its_own_images(lang, tmp_p
     assert not at.exception and at.metric[0].value in ("circle", "square", "triangle")
     upload(at, "circle.png", b"not an image", key="draw_image")
     assert at.error and not at.metric  # said, not a traceback
+
+
+def test_the_softmax_step_gives_the_answers_calibrated_probabilities():
+    ckpt = built_checkpoint(SPECS["avgpool+bn+gelu+dropout"])
+    ckpt.temperature = 0.25  # a run's calibration: its scores are divided by it before the softmax
+    view = ov.overview(ckpt, DIGIT)
+    answer = classify(ckpt, DIGIT)
+    np.testing.assert_allclose(view.probabilities, answer, rtol=1e-4, atol=1e-6)
+    steps = ov.softmax_steps(view.logits, view.temperature)
+    np.testing.assert_allclose(steps.probabilities, answer, rtol=1e-4, atol=1e-6)
+    assert steps.shifted.max() == 0 and np.allclose(steps.shifted, (view.logits - view.logits.max()) / 0.25)
+
+
+def test_the_page_shows_the_softmax_with_the_models_temperature(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
+    ckpt = built_checkpoint(SPECS["stride2"])
+    ckpt.temperature = 0.25
+    run_id = stored(tmp_path, ckpt, "calibrated")
+    at = choose(open_page("ru"), run_id)
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    assert text("explore.softmax.temperature", "ru", temperature="0,250") in texts(at.caption)
+    confidence = at.get("progress")[0].proto.value  # the answer's probability, in percent
+    table = at.dataframe[-1].value
+    assert table["p"].max() * 100 == pytest.approx(confidence, abs=1)
