@@ -11,7 +11,7 @@ from cnnkit.infer import charts, overview
 from cnnkit.infer.finetune import FinetuneResult, kept_checkpoint
 from cnnkit.i18n import text
 from tests.built_nets import SPECS, built_checkpoint, stored
-from tests.test_draw_page import SEVEN, open_page, texts, upload
+from tests.test_draw_page import SEVEN, open_page, upload
 
 RU_PERCENT = re.compile(r"\d+,\d %")
 
