@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, lookup, text
+from cnnkit.i18n import DEFAULT_LANGUAGE, lookup, text
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,8 @@ class CnnkitError(Exception):
     as one line and exits non-zero. The message says what happened and what to do.
 
     ``surface="page"`` prefers the page's wording, ``errors.page.<key>`` for ``errors.<key>``: it speaks of
-    the page's controls instead of CLI flags. Numbers among the values are written as ``lang`` writes them.
+    the page's controls instead of CLI flags. Numbers among the values are written as ``lang`` writes them
+    (with the message's format, e.g. ``{drop:.1%}``).
     """
 
     def __init__(self, key: str, /, **values):
@@ -27,8 +28,7 @@ class CnnkitError(Exception):
         super().__init__(key)
 
     def message(self, lang: str = DEFAULT_LANGUAGE, surface: str = "cli") -> str:
-        fmt = formatter(lang)
-        values = {k: text(v.key, lang) if isinstance(v, Term) else fmt.value(v) for k, v in self.values.items()}
+        values = {k: text(v.key, lang) if isinstance(v, Term) else v for k, v in self.values.items()}
         section, _, rest = self.key.partition(".")
         page_key = f"{section}.page.{rest}"
         key = page_key if surface == "page" and lookup(page_key, lang) is not None else self.key

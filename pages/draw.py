@@ -12,12 +12,13 @@ from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, UPLOAD_MB, SessionCache
 from cnnkit.paths import allowed_path
-from cnnkit.infer.explain import explain
+from cnnkit.infer.explain import explain, explain_input
 from cnnkit.data.datasets import Split, default_data_dir, load_dataset
 from cnnkit.infer.finetune import CHECK, REHEARSAL, finetune, keep_as_run, sample
 from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
 from cnnkit.infer.images import open_rgb
-from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
+from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, load_upload, predict_input,
+                                  predict_steps, read_digit, read_image, seen_picture, takes_digits)
 from cnnkit.infer.preprocess import DigitSteps, normalize
 from pages.ui import error_text, fmt, lang, latex_number, names, num, owner, private_runs, run_store, t
 
@@ -39,8 +40,8 @@ def stored_runs() -> dict[str, str]:
     """The finished and stopped runs of the store that this user may see, as model choices."""
     runs = run_store().list(owner=owner(), include_others=not private_runs())
     return {f"run:{r.id}": t("draw.model.run", id=r.id, name=r.name,
-                             acc=f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "—")
-            for r in runs if r.has_model and r.dataset != "folder"}
+                             acc=fmt().percent(r.test_accuracy) if r.test_accuracy is not None else "—")
+            for r in runs if r.has_model}
 
 
 def choose_model() -> Checkpoint | None:
@@ -65,17 +66,18 @@ def choose_model() -> Checkpoint | None:
     except CnnkitError as exc:
         right.error(error_text(exc))
         return None
-    if (ckpt.model_config.in_channels, ckpt.model_config.image_size) != (1, 28):
-        right.error(t("build.ui.not_for_drawing", channels=ckpt.model_config.in_channels,
-                      size=ckpt.model_config.image_size))
-        return None
     show_card(ckpt, right)
     return ckpt
 
 
+def dataset_name(ckpt: Checkpoint) -> str:
+    """What the model learned from, in the page's words (a class folder is the learner's own images)."""
+    return t("build.data.choice") if ckpt.dataset == "folder" else model_card(ckpt)["dataset"]
+
+
 def show_card(ckpt: Checkpoint, where) -> None:
     values = model_card(ckpt)
-    shown = {**values, "parameters": num(values["parameters"]),
+    shown = {**values, "dataset": dataset_name(ckpt), "parameters": num(values["parameters"]),
              "test_accuracy": values["test_accuracy"] and fmt().percent(values["test_accuracy"])}
     if ckpt.dataset == "mnist":
         shown.pop("classes")
@@ -91,16 +93,21 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
             t("draw.answer.full") if steps.problem == "full" else empty_hint)
         return None
     pred = predict_steps(ckpt, steps)
+    show_prediction(ckpt, pred)
+    return pred
+
+
+def show_prediction(ckpt: Checkpoint, pred: Prediction) -> None:
+    """The top class, how sure, why it may be wrong, and the probability of every class."""
     st.metric(t("draw.answer.label"), pred.label)
     st.progress(pred.probability, text=t("draw.answer.confidence", p=pred.probability))
     if pred.unsure:
         st.warning("\n".join([f"**{t('answers.unsure_title')}**"] + [f"- {t(f'answers.reason.{r}')}"
                                                                      for r in pred.reasons]))
     if ckpt.dataset != "mnist":
-        st.info(t("draw.answer.not_digits", dataset=model_card(ckpt)["dataset"], classes=", ".join(ckpt.classes)))
+        st.info(t("draw.answer.not_digits", dataset=dataset_name(ckpt), classes=", ".join(ckpt.classes)))
     st.plotly_chart(charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart"), lang=lang()),
                     key="draw_probs")
-    return pred
 
 
 def show_picture(where, image: np.ndarray, caption: str) -> None:
@@ -143,9 +150,9 @@ def show_steps(ckpt: Checkpoint, pred: Prediction, preview: np.ndarray) -> None:
     why.caption(t("draw.steps.naive_why"))
 
 
-def show_inside(ckpt: Checkpoint, steps: DigitSteps) -> None:
+def show_inside(ckpt: Checkpoint, ex, overlay) -> None:
+    """The maps of each conv block, and saliency and Grad-CAM drawn by ``overlay(heat, title)`` on the input."""
     st.subheader(t("draw.inside.title"))
-    ex = explain(ckpt, steps.centered)
     st.caption(t("draw.inside.maps_why"))
     for layer in ex.layers:
         count, size = layer.maps.shape[0], layer.maps.shape[1]
@@ -153,11 +160,12 @@ def show_inside(ckpt: Checkpoint, steps: DigitSteps) -> None:
                                                           size=size)), key=f"draw_maps_{layer.name}")
     label = ckpt.classes[ex.target]
     saliency, gradcam, why = st.columns(3, vertical_alignment="center")
-    saliency.plotly_chart(charts.heat_overlay(steps.centered, ex.saliency, t("draw.inside.saliency", label=label)),
-                          key="draw_saliency")
-    gradcam.plotly_chart(charts.heat_overlay(steps.centered, ex.gradcam,
-                                             t("draw.inside.gradcam", layer=ex.gradcam_layer, label=label)),
-                         key="draw_gradcam")
+    saliency.plotly_chart(overlay(ex.saliency, t("draw.inside.saliency", label=label)), key="draw_saliency")
+    if ex.gradcam is None:
+        gradcam.caption(t("draw.inside.no_gradcam"))
+    else:
+        gradcam.plotly_chart(overlay(ex.gradcam, t("draw.inside.gradcam", layer=ex.gradcam_layer, label=label)),
+                             key="draw_gradcam")
     why.caption(t("draw.inside.why"))
 
 
@@ -203,22 +211,24 @@ def show_map(ckpt: Checkpoint, image28: np.ndarray, view, stage: str, channel: i
 
 
 def show_softmax(view, classes: list[str]) -> None:
-    """The ten scores before softmax, and the softmax with these numbers."""
-    steps = overview.softmax_steps(view.logits)
+    """The scores before softmax, divided by the model's temperature, and the softmax with these numbers."""
+    steps = overview.softmax_steps(view.logits, view.temperature)
     st.markdown(f"**{t('explore.softmax.title')}**")
     st.caption(t("explore.softmax.why"))
+    st.caption(t("explore.softmax.temperature", temperature=num(steps.temperature, 3)))
     c = view.prediction
-    st.latex(rf"p_k = \frac{{e^{{z_k}}}}{{\sum_j e^{{z_j}}}} = \frac{{e^{{z_k - m}}}}{{\sum_j e^{{z_j - m}}}},"
-             rf"\quad m = \max_j z_j = {latex_number(float(steps.logits.max()))}")
+    st.latex(rf"p_k = \frac{{e^{{z_k/T}}}}{{\sum_j e^{{z_j/T}}}} = \frac{{e^{{z_k/T - m}}}}{{\sum_j e^{{z_j/T - m}}}},"
+             rf"\quad T = {latex_number(steps.temperature)},"
+             rf"\quad m = \max_j z_j/T = {latex_number(float((steps.logits / steps.temperature).max()))}")
     terms = sorted(steps.exps, reverse=True)
     shown = " + ".join(latex_number(float(e)) for e in terms[:3]) + (r" + \dots" if len(terms) > 3 else "")
     st.latex(rf"p_{{{classes[c]}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
              rf" = \frac{{{latex_number(float(steps.exps[c]))}}}{{{latex_number(steps.total)}}}"
              rf" = {latex_number(float(steps.probabilities[c]))}")
     st.dataframe({t("explore.softmax.class"): [str(k) for k in classes], "z": steps.logits.round(3),
-                  "z − m": steps.shifted.round(3), "e^(z − m)": steps.exps,
+                  "z/T − m": steps.shifted.round(3), "e^(z/T − m)": steps.exps,
                   "p": steps.probabilities}, hide_index=True, key="draw_softmax_table",
-                 column_config={name: st.column_config.NumberColumn(format="%.3e") for name in ("e^(z − m)", "p")})
+                 column_config={name: st.column_config.NumberColumn(format="%.3e") for name in ("e^(z/T − m)", "p")})
 
 
 @st.fragment
@@ -233,7 +243,7 @@ def show_overview(ckpt: Checkpoint, image28: np.ndarray) -> None:
         return
     pick = st.session_state.get(OVERVIEW_PICK)
     st.plotly_chart(charts.overview_figure(view, overview.columns(view), overview.tiles(view), view.path(),
-                                           ckpt.classes, stage_names(view), pick), key="draw_overview",
+                                           ckpt.classes, stage_names(view), pick, lang=lang()), key="draw_overview",
                     on_select=partial(on_overview_click, view), selection_mode="points",
                     config={"displayModeBar": False})
     st.caption(t("explore.overview.click"))
@@ -338,14 +348,14 @@ def show_tuned(result, drawings: list) -> None:
           after=f"{classes[a]} {fmt().percent(result.after[i, a], 0)}") for i, (y, b, a) in enumerate(zip(labels, before, after))],
         output_format="PNG")
     if result.checked_on:
-        st.markdown(t("answers.finetune.checked", n=num(result.checked_on), before=f"{result.accuracy_before:.1%}",
-                      after=f"{result.accuracy_after:.1%}"))
+        st.markdown(t("answers.finetune.checked", n=num(result.checked_on), before=result.accuracy_before,
+                      after=result.accuracy_after))
         st.caption(t("answers.finetune.rehearsed", n=num(result.rehearsed)))
     else:
         st.info(t("answers.finetune.unchecked"))
     confirmed = True
     if result.needs_confirmation:
-        st.warning(t("answers.finetune.dropped", drop=f"{result.drop:.1%}"))
+        st.warning(t("answers.finetune.dropped", drop=result.drop))
         confirmed = st.checkbox(t("answers.finetune.confirm_box"), key="draw_keep_anyway")
     keep, discard = st.columns(2)
     keep.button(t("draw.teach.keep"), on_click=keep_tuned, args=(confirmed,), disabled=not confirmed,
@@ -365,7 +375,7 @@ def show_digit(ckpt: Checkpoint, picture: tuple[DigitSteps, np.ndarray] | None, 
         pred = show_answer(ckpt, picture[0], empty_hint)
     if pred:
         show_steps(ckpt, pred, picture[1])
-        show_inside(ckpt, pred.steps)
+        show_inside(ckpt, explain(ckpt, pred.steps.centered), partial(charts.heat_overlay, pred.steps.centered))
         show_overview(ckpt, pred.steps.centered)
         show_teach(ckpt, pred)
 
@@ -408,6 +418,30 @@ def upload_mode(ckpt: Checkpoint) -> None:
     for code, values in picture[0].notes:
         left.info(t(f"draw.notes.{code}", **values))
     show_digit(ckpt, picture, t("draw.answer.empty_upload"), right)
+
+
+def image_mode(ckpt: Checkpoint, mode: str) -> None:
+    """A model of other images than 28×28 digits: an upload, made as its training images were, and its answer."""
+    config = ckpt.model_config
+    shape = dict(channels=config.in_channels, size=config.image_size)
+    left, right = st.columns([2, 3])
+    if mode == "draw":
+        left.info(t("draw.image.no_canvas", classes=", ".join(ckpt.classes), **shape))
+    file = left.file_uploader(t("draw.image.label", **shape), type=IMAGES, key="draw_image")
+    left.caption(t("draw.image.help", **shape))
+    if file is None:
+        return
+    try:
+        x = read_image(ckpt, file.getvalue(), file.name)
+    except CnnkitError as exc:
+        left.error(error_text(exc))
+        return
+    seen = seen_picture(ckpt, x)
+    show_picture(left, charts.picture(seen, 168), t("draw.image.seen", **shape))
+    with right:
+        st.subheader(t("draw.answer.title"))
+        show_prediction(ckpt, predict_input(ckpt, x, file.name))
+    show_inside(ckpt, explain_input(ckpt, x), partial(charts.photo_heat, seen))
 
 
 def photo_mode() -> None:
@@ -472,6 +506,8 @@ mode = st.segmented_control(t("draw.mode.label"), ["draw", "upload", "photo"], d
 if mode == "photo":
     photo_mode()
 else:
-    digit_model = choose_model()
-    if digit_model is not None:
-        (draw_mode if mode == "draw" else upload_mode)(digit_model)
+    model = choose_model()
+    if model is not None and not takes_digits(model):
+        image_mode(model, mode)
+    elif model is not None:
+        (draw_mode if mode == "draw" else upload_mode)(model)

@@ -13,7 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
-                                 kernels_figure, mistakes, per_class_figure, runs_bars_figure, runs_figure)
+                                 first_conv, kernels_figure, mistakes, per_class_figure, runs_bars_figure,
+                                 runs_figure)
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.train.comparison import compare_devices, comparison_rows, epoch_seconds
 from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_choices, subset_size
@@ -348,7 +349,7 @@ def actions(run: Run, where=st) -> None:
                                  file_name=f"cnnkit-run-{run.id}.pt", on_click="ignore", icon="💾")
     using = st.session_state.get("draw_model") == f"run:{run.id}"
     use_col.button(t("train.used") if using else t("train.use"), on_click=use_for_drawing, args=(run.id,),
-                   disabled=using or data is None or run.dataset == FOLDER, icon="✏️", key=f"train_use_{run.id}")
+                   disabled=using or data is None, icon="✏️", key=f"train_use_{run.id}")
 
 
 def results(run: Run) -> None:
@@ -392,11 +393,17 @@ def results(run: Run) -> None:
                          caption=[t("train.mistake", true=m.true, predicted=m.predicted,
                                     p=fmt().percent(m.probability, 0)) for m in shown])
     with kernels:
-        st.caption(t("train.kernels_help"))
         try:
-            st.plotly_chart(kernels_figure(stored_checkpoint(run.id, run.finished).model, lang()))
+            model = stored_checkpoint(run.id, run.finished).model
         except CnnkitError as exc:
             st.error(error_text(exc))
+        else:
+            conv = first_conv(model)
+            if conv is None:
+                st.info(t("train.no_kernels"))
+            else:
+                st.caption(t("train.kernels_colour_help" if conv.in_channels == 3 else "train.kernels_help"))
+                st.plotly_chart(kernels_figure(model, lang()))
 
 
 def editable(run: Run) -> bool:

@@ -77,6 +77,11 @@ def heat_overlay(image28: np.ndarray, heat: np.ndarray, title: str = "", height:
     ], _image_layout(height, title))
 
 
+def photo_heat(rgb: np.ndarray, heat: np.ndarray, title: str = "", height: int = 300) -> go.Figure:
+    """An H×W×3 picture in [0, 1] with a heat map in [0, 1] blended on top (``heat_on_photo``)."""
+    return go.Figure(go.Image(z=heat_on_photo(rgb, heat), hoverinfo="skip"), _image_layout(height, title))
+
+
 def top_bars(labels: list[str], probs: list[float], height: int = 240, lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """Horizontal bars for a top-k list, the most likely on top, percentages as ``lang`` writes them."""
     fmt = formatter(lang)
@@ -110,7 +115,8 @@ def _composite(values: np.ndarray, cols: int, rows: int) -> np.ndarray:
 
 
 def overview_figure(view, columns, tiles, lit: set, classes: list[str], names: dict[str, str],
-                    selected: tuple[str, int] | None = None, height: int = 600) -> go.Figure:
+                    selected: tuple[str, int] | None = None, height: int = 600,
+                    lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """Harley-style overview: each stage a column (maps as grids of small heatmaps, fc units and outputs as
     dots coloured by their value); orange: what feeds the prediction most, joined by lines. Every map and
     dot has a marker at its centre, so that a click selects it (x, y → ``overview.tile_at``)."""
@@ -127,7 +133,7 @@ def overview_figure(view, columns, tiles, lit: set, classes: list[str], names: d
         else:
             values = view.probabilities if stage.kind == "output" else stage.values[stage.shown]
             centres = [by_key[(stage.name, u)].centre for u in stage.shown]
-            label = [f"{classes[u]} · {view.probabilities[u]:.0%}" for u in stage.shown] if stage.kind == "output" \
+            label = [f"{classes[u]} · {formatter(lang).percent(view.probabilities[u], 0)}" for u in stage.shown] if stage.kind == "output" \
                 else [f"#{u} · {stage.values[u]:.2f}" for u in stage.shown]
             traces.append(go.Scatter(x=[c[0] for c in centres], y=[c[1] for c in centres], mode="markers+text",
                                      text=label, textposition="middle right", textfont=dict(size=10),

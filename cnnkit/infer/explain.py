@@ -1,8 +1,8 @@
 """Inside the network for one input: the feature maps of each conv layer, and which pixels mattered.
 
-The model is run layer by layer (its layers are named conv1, relu1, pool1, …), so nothing is attached to a
-model that other sessions share, and gradients are taken with ``torch.autograd.grad`` so that no
-parameter's ``.grad`` changes.
+The model's children are run one by one (any sequential network of the builder, whatever its input and its
+layers), so nothing is attached to a model that other sessions share, and gradients are taken with
+``torch.autograd.grad`` so that no parameter's ``.grad`` changes.
 """
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ class LayerMaps:
 class Explanation:
     target: int  # index of the class explained (the top prediction unless asked otherwise)
     layers: list[LayerMaps]
-    saliency: np.ndarray  # 28×28 in [0, 1]: |∂ score / ∂ pixel|
-    gradcam: np.ndarray  # 28×28 in [0, 1]: Grad-CAM on the last conv layer, upsampled
-    gradcam_layer: str
+    saliency: np.ndarray  # H×W in [0, 1]: |∂ score / ∂ pixel| (the largest over the colour channels)
+    gradcam: np.ndarray | None  # H×W in [0, 1]: Grad-CAM on the last conv layer, upsampled; None without one
+    gradcam_layer: str | None
 
 
 def _scaled(a: torch.Tensor) -> np.ndarray:
@@ -38,11 +38,16 @@ def _scaled(a: torch.Tensor) -> np.ndarray:
     return (a / top if top > 0 else torch.zeros_like(a)).numpy()
 
 
-@one_thread()
 def explain(ckpt: Checkpoint, image28: np.ndarray, target: int | None = None) -> Explanation:
     """Feature maps, saliency and Grad-CAM of ``ckpt`` for one 28×28 image in [0, 1] (ink bright)."""
+    return explain_input(ckpt, normalize(image28, ckpt.mean, ckpt.std), target)
+
+
+@one_thread()
+def explain_input(ckpt: Checkpoint, x: torch.Tensor, target: int | None = None) -> Explanation:
+    """Feature maps, saliency and Grad-CAM of ``ckpt`` for one normalized 1×C×H×W input, as it was trained on."""
     model = ckpt.model.eval()
-    x = normalize(image28, ckpt.mean, ckpt.std).requires_grad_(True)
+    x = x.detach().clone().requires_grad_(True)
     outputs: dict[str, torch.Tensor] = {}
     block = None
     with torch.enable_grad():
@@ -56,11 +61,14 @@ def explain(ckpt: Checkpoint, image28: np.ndarray, target: int | None = None) ->
             if block:  # conv → (batchnorm) → activation: the last one written is the block's output
                 outputs[block] = h
         target = int(h.argmax(1)) if target is None else target
-        last = list(outputs)[-1]
-        grad_x, grad_a = torch.autograd.grad(h[0, target], [x, outputs[last]])
-    act = outputs[last].detach()
-    weights = grad_a.mean((2, 3), keepdim=True)  # Grad-CAM: channel importance = mean gradient
-    cam = F.interpolate(F.relu((weights * act).sum(1, keepdim=True)), size=image28.shape, mode="bilinear",
-                        align_corners=False)
+        last = list(outputs)[-1] if outputs else None
+        grads = torch.autograd.grad(h[0, target], [x] + ([outputs[last]] if last else []))
     layers = [LayerMaps(name, out.detach()[0].numpy()) for name, out in outputs.items()]
-    return Explanation(target, layers, _scaled(grad_x.abs()[0, 0]), _scaled(cam[0, 0]), last)
+    saliency = _scaled(grads[0].abs()[0].amax(0))
+    if last is None:  # a network without convolutions: no maps to weigh
+        return Explanation(target, layers, saliency, None, None)
+    act = outputs[last].detach()
+    weights = grads[1].mean((2, 3), keepdim=True)  # Grad-CAM: channel importance = mean gradient
+    cam = F.interpolate(F.relu((weights * act).sum(1, keepdim=True)), size=x.shape[2:], mode="bilinear",
+                        align_corners=False)
+    return Explanation(target, layers, saliency, _scaled(cam[0, 0]), last)

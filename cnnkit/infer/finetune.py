@@ -77,7 +77,7 @@ def kept_checkpoint(result: FinetuneResult, confirmed: bool = False) -> tuple[Ch
     """The fine-tuned model to keep, its card holding the accuracy measured on the fixed test sample, and
     that accuracy; refused when it fell by more than ``MAX_DROP`` and the learner did not confirm."""
     if result.needs_confirmation and not confirmed:
-        raise CnnkitError("answers.finetune.confirm", drop=f"{result.drop:.1%}")
+        raise CnnkitError("answers.finetune.confirm", drop=result.drop)
     ckpt = result.checkpoint
     if result.accuracy_after is not None:
         ckpt = replace(ckpt, metrics={**ckpt.metrics, "test_accuracy": result.accuracy_after,

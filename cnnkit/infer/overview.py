@@ -45,8 +45,9 @@ class Stage:
 class Overview:
     stages: list[Stage]
     logits: np.ndarray
-    probabilities: np.ndarray
+    probabilities: np.ndarray  # softmax of logits / temperature: the answer's probabilities
     prediction: int
+    temperature: float = 1.0  # the checkpoint's calibration (``cnnkit.infer.calibration``)
 
     def stage(self, name: str) -> Stage:
         for s in self.stages:
@@ -133,8 +134,9 @@ def overview(ckpt: Checkpoint, image28: np.ndarray, top_units: int = TOP_UNITS) 
     linear = children[last.layer][1]
     last.feeds = _linear_feeds(linear, stages[-2], _input_of(stages[-2]), last.shown)
     logits = h[0].numpy()
-    probs = torch.softmax(h[0], 0).numpy()
-    return Overview(stages=stages, logits=logits, probabilities=probs, prediction=int(probs.argmax()))
+    probs = softmax_steps(logits, ckpt.temperature).probabilities
+    return Overview(stages=stages, logits=logits, probabilities=probs, prediction=int(probs.argmax()),
+                    temperature=ckpt.temperature)
 
 
 def _input_of(stage: Stage) -> torch.Tensor:
@@ -240,18 +242,21 @@ def map_detail(ckpt: Checkpoint, image28: np.ndarray, view: Overview, stage_name
 @dataclass(frozen=True, kw_only=True)
 class Softmax:
     logits: np.ndarray  # z
-    shifted: np.ndarray  # z − max z (softmax is the same; the exponentials cannot overflow)
-    exps: np.ndarray  # e^(z − max z)
+    temperature: float  # T: the scores are divided by it first
+    shifted: np.ndarray  # z/T − max z/T (softmax is the same; the exponentials cannot overflow)
+    exps: np.ndarray  # e^(z/T − max z/T)
     total: float  # their sum
     probabilities: np.ndarray  # exps / total
 
 
-def softmax_steps(logits: np.ndarray) -> Softmax:
-    """The softmax of ten scores, step by step."""
+def softmax_steps(logits: np.ndarray, temperature: float = 1.0) -> Softmax:
+    """The softmax of the scores divided by the model's temperature, step by step."""
     z = np.asarray(logits, dtype=np.float64)
-    shifted = z - z.max()
+    scaled = z / temperature
+    shifted = scaled - scaled.max()
     exps = np.exp(shifted)
-    return Softmax(logits=z, shifted=shifted, exps=exps, total=float(exps.sum()), probabilities=exps / exps.sum())
+    return Softmax(logits=z, temperature=temperature, shifted=shifted, exps=exps, total=float(exps.sum()),
+                   probabilities=exps / exps.sum())
 
 
 # ---------------------------------------------------------------- where each map or unit is drawn

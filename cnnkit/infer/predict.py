@@ -71,7 +71,7 @@ def one_thread():
 
 @torch.inference_mode()
 def probabilities(ckpt: Checkpoint, x: torch.Tensor) -> np.ndarray:
-    """Class probabilities for a normalized N×1×28×28 batch, calibrated by the checkpoint's temperature."""
+    """Class probabilities for a normalized N×C×H×W batch, calibrated by the checkpoint's temperature."""
     ckpt.model.eval()
     with one_thread():
         return (ckpt.model(x) / ckpt.temperature).softmax(1).numpy()
@@ -102,6 +102,34 @@ def folder_options(ckpt: Checkpoint) -> FolderOptions | None:
     return FolderOptions(**saved) if saved else None
 
 
+def takes_digits(ckpt: Checkpoint) -> bool:
+    """Whether ``ckpt`` reads 1×28×28 digits prepared as MNIST's (a drawing, the digit steps); otherwise it
+    reads its own kind of images (``read_image``)."""
+    config = ckpt.model_config
+    return folder_options(ckpt) is None and (config.in_channels, config.image_size) == (1, 28)
+
+
+def read_image(ckpt: Checkpoint, source: bytes | str | Path, name: str | None = None) -> torch.Tensor:
+    """An image for a model of other images than digits, made as its training images were (resized, padded
+    or cropped, gray or colour): normalized 1×C×S×S."""
+    config = ckpt.model_config
+    options = folder_options(ckpt) or FolderOptions(size=config.image_size, channels=config.in_channels)
+    return prepare_image(source, options, config.in_channels, ckpt.mean, ckpt.std, name)
+
+
+def seen_picture(ckpt: Checkpoint, x: torch.Tensor) -> np.ndarray:
+    """A normalized 1×C×S×S input as a picture: S×S×3 in [0, 1] (gray repeated)."""
+    rgb = (x[0] * ckpt.std + ckpt.mean).clamp(0, 1).expand(3, -1, -1)
+    return rgb.permute(1, 2, 0).numpy()
+
+
+def predict_input(ckpt: Checkpoint, x: torch.Tensor, name: str = "") -> Prediction:
+    """The answer for a normalized 1×C×S×S input (no digit steps)."""
+    probs = probabilities(ckpt, x)[0]
+    best = int(probs.argmax())
+    return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), None)
+
+
 def read_digit(source: bytes | str | Path, name: str | None = None, invert: bool | None = None) -> DigitSteps:
     """Open an image (a file, an upload or the canvas's PNG) and prepare it as MNIST's digits were."""
     return prepare_digit(open_image(source, name), invert)
@@ -122,14 +150,10 @@ def predict_steps(ckpt: Checkpoint, steps: DigitSteps, name: str = "") -> Predic
 def predict_image(ckpt: Checkpoint, source: bytes | str | Path, name: str | None = None,
                   invert: bool | None = None) -> Prediction:
     """Open an image file (or bytes), preprocess it as the model's training images were (the drawing page's
-    digit steps for MNIST-style models, resizing for a class-folder model), and classify it."""
+    digit steps for MNIST-style models, ``read_image`` for others), and classify it."""
     name = name or ("the image" if isinstance(source, bytes) else str(source))
-    folder = folder_options(ckpt)
-    if folder:
-        x = prepare_image(source, folder, ckpt.model_config.in_channels, ckpt.mean, ckpt.std, name)
-        probs = probabilities(ckpt, x)[0]
-        best = int(probs.argmax())
-        return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), None)
+    if not takes_digits(ckpt):
+        return predict_input(ckpt, read_image(ckpt, source, name), name)
     steps = read_digit(source, name, invert)
     if steps.problem:
         raise CnnkitError(f"errors.image_{steps.problem}", name=name)

@@ -124,33 +124,46 @@ def _picture(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def first_conv(model: nn.Module) -> nn.Conv2d:
-    return next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+def first_conv(model: nn.Module) -> nn.Conv2d | None:
+    """The model's first convolution; None for a network without one."""
+    return next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
 
 
 def kernel_grid(model: nn.Module, columns: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The first convolution's kernels (input channel 0) tiled ``columns`` to a row, one NaN pixel apart,
-    and the 1-based kernel number of each pixel (0 in the gaps)."""
-    weights = first_conv(model).weight.detach().float().cpu()[:, 0].numpy()
-    n, k, _ = weights.shape
+    """The first convolution's kernels tiled ``columns`` to a row, one pixel apart, and the 1-based kernel
+    number of each pixel (0 in the gaps). A gray input's kernels are their weights, NaN in the gaps; a colour
+    input's (three channels) are small RGB pictures in [0, 1], each scaled to its own largest weight (0.5: a
+    weight of 0), white in the gaps."""
+    weights = first_conv(model).weight.detach().float().cpu().numpy()
+    if weights.shape[1] == 3:
+        top = np.abs(weights).max((1, 2, 3), keepdims=True)
+        kernels, gap = (0.5 + 0.5 * weights / np.where(top > 0, top, 1)).transpose(0, 2, 3, 1), 1.0
+    else:
+        kernels, gap = weights[:, 0], np.nan
+    n, k = kernels.shape[:2]
     rows = -(-n // columns)
-    grid = np.full((rows * (k + 1) - 1, columns * (k + 1) - 1), np.nan, dtype=np.float32)
-    number = np.zeros(grid.shape, dtype=int)
-    for i, w in enumerate(weights):
+    grid = np.full((rows * (k + 1) - 1, columns * (k + 1) - 1, *kernels.shape[3:]), gap, dtype=np.float32)
+    number = np.zeros(grid.shape[:2], dtype=int)
+    for i, w in enumerate(kernels):
         r, c = i // columns * (k + 1), i % columns * (k + 1)
         grid[r:r + k, c:c + k], number[r:r + k, c:c + k] = w, i + 1
     return grid, number
 
 
 def kernels_figure(model: nn.Module, lang: str, columns: int = 8) -> go.Figure:
-    """The first convolution's kernels, red positive and blue negative, on one scale for all."""
+    """The first convolution's kernels: of a gray input red positive and blue negative, on one scale for all;
+    of a colour input each one as a small colour picture."""
     grid, number = kernel_grid(model, columns)
-    bound = float(np.nanmax(np.abs(grid))) or 1.0
-    heat = {"type": "heatmap", "z": grid, "customdata": number, "zmin": -bound, "zmax": bound,
-            "colorscale": "RdBu_r", "hoverongaps": False,
-            "hovertemplate": _t("kernel", lang, n="%{customdata}") + ": %{z:.3f}<extra></extra>"}
+    hover = _t("kernel", lang, n="%{customdata}")
+    if grid.ndim == 3:
+        trace = {"type": "image", "z": np.uint8(np.round(grid * 255)), "customdata": number,
+                 "hovertemplate": hover + "<extra></extra>"}
+    else:
+        bound = float(np.nanmax(np.abs(grid))) or 1.0
+        trace = {"type": "heatmap", "z": grid, "customdata": number, "zmin": -bound, "zmax": bound,
+                 "colorscale": "RdBu_r", "hoverongaps": False, "hovertemplate": hover + ": %{z:.3f}<extra></extra>"}
     hidden = {"visible": False}
-    return _figure([heat], _t("kernels", lang, n=int(number.max())), hidden,
+    return _figure([trace], _t("kernels", lang, n=int(number.max())), hidden,
                    {**hidden, "autorange": "reversed", "scaleanchor": "x"},
                    height=900 * grid.shape[0] // grid.shape[1] + 80, lang=lang)  # square pixels across a ~900 px page
 
