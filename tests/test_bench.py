@@ -6,16 +6,16 @@ import pytest
 from cnnkit.errors import CnnkitError
 from cnnkit.train.presets import apply_preset
 from cnnkit.train.loop import TrainConfig
-from tests.test_cli import cli
+from tests.support import cli
 
 
-def test_bench_runs_end_to_end_on_a_subset(mnist5k):
-    run = cli("bench", "--dataset", "mnist", "--data-dir", mnist5k, "--device", "cpu", "--subset", "640",
+def test_bench_runs_end_to_end_on_a_subset(digits):
+    run = cli("bench", "--dataset", "mnist", "--data-dir", digits, "--device", "cpu", "--subset", "640",
               "--sections", "compare,target,latency", "--target", "0.5", "--max-epochs", "2",
               "--latency-runs", "20", "--json")
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.strip().splitlines()[-1])
-    assert out["train_images"] == 640 and out["test_images"] == 10_000
+    assert out["train_images"] == 640 and out["test_images"] == 400
     assert out["command"].startswith("python -m cnnkit bench --dataset mnist")
     a, b = out["compare"]["a"], out["compare"]["b"]
     assert a["name"].startswith("notebook") and b["name"].startswith("cnnkit")
@@ -31,12 +31,12 @@ def test_bench_runs_end_to_end_on_a_subset(mnist5k):
         assert 0 < out["latency"][key]["p50"] <= out["latency"][key]["p95"]
 
 
-def test_bench_text_report_and_bad_section(mnist5k):
-    run = cli("bench", "--dataset", "mnist", "--data-dir", mnist5k, "--sections", "latency",
+def test_bench_text_report_and_bad_section(digits):
+    run = cli("bench", "--dataset", "mnist", "--data-dir", digits, "--sections", "latency",
               "--latency-runs", "10")
     assert run.returncode == 0, run.stderr
     assert "latency png_to_prediction: p50" in run.stdout
-    bad = cli("bench", "--dataset", "mnist", "--data-dir", mnist5k, "--sections", "latency,warp")
+    bad = cli("bench", "--dataset", "mnist", "--data-dir", digits, "--sections", "latency,warp")
     assert bad.returncode == 2 and "Unknown bench section(s) warp" in bad.stderr
     assert "Traceback" not in bad.stderr
 
@@ -52,8 +52,8 @@ def test_presets_set_their_recipe_and_keep_the_rest():
         apply_preset(base, "turbo")
 
 
-def test_cli_options_override_the_preset(mnist5k, tmp_path):
-    run = cli("train", "--preset", "fast", "--batch-size", "128", "--dataset", "mnist", "--data-dir", mnist5k,
+def test_cli_options_override_the_preset(digits, tmp_path):
+    run = cli("train", "--preset", "fast", "--batch-size", "128", "--dataset", "mnist", "--data-dir", digits,
               "--subset", "512", "--device", "cpu", "--json")
     assert run.returncode == 0, run.stderr
     config = json.loads(run.stdout.strip().splitlines()[-1])["config"]

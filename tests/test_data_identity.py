@@ -11,7 +11,7 @@ import cnnkit.data.datasets as datasets
 from cnnkit.data.datasets import DATASETS, load_dataset
 from cnnkit.data.idx import idx_sha256, read_idx, write_idx
 from cnnkit.errors import CnnkitError
-from tests.test_cli import cli
+from tests.support import cli
 
 
 def _recompressed(source, dest, level=1):

@@ -17,8 +17,8 @@ from cnnkit.errors import CnnkitError
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.layers import parse_spec
 from cnnkit.train.loop import TrainConfig, train
-from tests.conftest import ROOT
-from tests.shapes import SHAPES, draw_folder, shape_image
+from tests.support import ROOT
+from tests.support.shapes import SHAPES, draw_folder, shape_image
 
 SMALL_NET = "conv(16,3,padding=1) batchnorm relu maxpool(2) conv(32,3,padding=1) batchnorm relu maxpool(2) " \
             "conv(32,3,padding=1) relu avgpool(8) flatten linear"

@@ -10,7 +10,7 @@ from cnnkit.guide.transfer import transfer_learning
 from cnnkit.guide.charts import compact_text
 from cnnkit.i18n import number
 from cnnkit.i18n import LANGUAGES, text
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
 

@@ -1,7 +1,7 @@
 """AppTest of the entry point and the home page in both languages."""
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_home_in_english_and_russian():

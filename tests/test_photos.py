@@ -15,8 +15,7 @@ from cnnkit.cli import main
 from cnnkit.infer.images import LoadedImage
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image, predict_steps, read_digit
 from cnnkit.infer.preprocess import INK, prepare_digit
-from tests.test_drawn_digits import STROKES, draw_digit
-from tests.test_preprocess import centre_of_mass, ink_box
+from tests.support.drawing import STROKES, centre_of_mass, draw_digit, ink_box
 
 SIZE = 400
 

@@ -16,29 +16,7 @@ from cnnkit.data.datasets import Split
 from cnnkit.infer.calibration import calibrate, expected_calibration_error, fit_temperature
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image
 from cnnkit.infer.unsure import REASONS, reason_text
-from tests.test_drawn_digits import BOXES, STROKES, draw_digit, png
-
-# Letters as pen strokes in a unit box, as the digits of tests/test_drawn_digits.py are.
-LETTERS = {
-    "A": [[(0.1, 0.97), (0.5, 0.03), (0.9, 0.97)], [(0.25, 0.6), (0.75, 0.6)]],
-    "H": [[(0.15, 0.03), (0.15, 0.97)], [(0.85, 0.03), (0.85, 0.97)], [(0.15, 0.5), (0.85, 0.5)]],
-    "K": [[(0.2, 0.03), (0.2, 0.97)], [(0.85, 0.03), (0.2, 0.55)], [(0.4, 0.4), (0.88, 0.97)]],
-    "M": [[(0.08, 0.97), (0.15, 0.03), (0.5, 0.6), (0.85, 0.03), (0.92, 0.97)]],
-    "W": [[(0.03, 0.03), (0.25, 0.97), (0.5, 0.35), (0.75, 0.97), (0.97, 0.03)]],
-    "E": [[(0.85, 0.03), (0.2, 0.03), (0.2, 0.97), (0.85, 0.97)], [(0.2, 0.5), (0.7, 0.5)]],
-    "X": [[(0.1, 0.05), (0.9, 0.95)], [(0.9, 0.05), (0.1, 0.95)]],
-}
-
-
-def canvas_png(strokes, box=(60, 40, 160, 200), width=20) -> bytes:
-    """Strokes (lists of unit-box points) in white on the black 280×280 canvas, as the canvas sends them."""
-    img = Image.new("L", (280, 280), 0)
-    pen = ImageDraw.Draw(img)
-    left, top, w, h = box
-    for stroke in strokes:
-        pen.line([(left + x * w, top + y * h) for x, y in stroke], fill=255, width=width, joint="curve")
-    return png(img.convert("RGBA"))
-
+from tests.support.drawing import BOXES, LETTERS, STROKES, canvas_png, draw_digit, png
 
 def noise(seed: int) -> bytes:
     return png(Image.fromarray(np.random.default_rng(seed).integers(0, 256, (280, 280), dtype=np.uint8)))
