@@ -7,7 +7,6 @@ import pytest
 import torch
 import torchvision
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from cnnkit.nets.checkpoints import save_checkpoint, to_bytes
 from cnnkit.train.loop import EpochStats, TrainConfig

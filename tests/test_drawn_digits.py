@@ -2,12 +2,7 @@
 sizes, positions, slants and brush widths, and phone photos of digits on paper — through the page's code path."""
 from __future__ import annotations
 
-import io
-import math
-
-import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
 
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image
 from tests.support.drawing import BOXES, STROKES, draw_digit, phone_photo, png

@@ -1,9 +1,7 @@
 """Opening what users upload: every common format and mode reads the same picture; bad files give one
 clear message and are refused before any work (a decompression bomb is never decoded)."""
 import io
-import struct
 import time
-import zlib
 
 import numpy as np
 import pytest

@@ -5,14 +5,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from streamlit.testing.v1 import AppTest
 
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.infer import overview as ov
 from cnnkit.infer.preprocess import normalize
 from cnnkit.nets.builder import ModelConfig
-from tests.support import ROOT
 from tests.support.drawing import SEVEN
 from tests.support.models import random_checkpoint
 from tests.support.pages import draw_page, upload

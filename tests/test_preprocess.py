@@ -2,10 +2,9 @@
 whatever the size, position, thickness or colours of the drawing."""
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from cnnkit.infer.images import LoadedImage
-from cnnkit.infer.preprocess import INK, WORK_SIZE, prepare_digit
+from cnnkit.infer.preprocess import WORK_SIZE, prepare_digit
 from tests.support.drawing import centre_of_mass, ink_box, strokes
 
 

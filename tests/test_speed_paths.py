@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnkit.data.datasets import batches, load_dataset, subset, to_tensor
+from cnnkit.data.datasets import batches, subset, to_tensor
 from cnnkit.train.evaluation import evaluate
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.train.loop import BatchProgress, TrainConfig, autocast_dtype, train

@@ -3,7 +3,6 @@ that are no digits (noise, shapes, letters, an X, a red/green picture) the tests
 stay unflagged."""
 from __future__ import annotations
 
-import io
 import json
 import math
 
