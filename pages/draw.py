@@ -19,7 +19,9 @@ from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import Prediction, model_card, classify, load_model, load_upload, predict_steps, read_digit
 from cnnkit.infer.preprocess import DigitSteps, normalize
-from pages.ui import error_text, fmt, latex_number, names, num, owner, private_runs, run_store, t
+from pages.ui import error_text, fmt, latex_number, names, num, owner, page_navigation, private_runs, run_store, t
+
+page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 DRAWINGS = "draw_my_drawings"  # the learner's labelled pictures: [(28×28 array, class index)]

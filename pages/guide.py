@@ -17,7 +17,9 @@ from cnnkit.guide.transfer import transfer_learning
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig
-from pages.ui import error_text, fmt, lang, latex_number, num, t, table
+from pages.ui import error_text, fmt, lang, latex_number, num, page_navigation, t, table
+
+page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
 # The output-size calculator's inputs: name, smallest, largest, first value.
