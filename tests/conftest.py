@@ -4,7 +4,7 @@ it is not, a running app for browser tests, the training page. Helpers that are 
 from __future__ import annotations
 
 import os
-import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,10 @@ def pytest_configure(config):
     # Nothing a test starts downloads a dataset: torchvision would create folders (e.g. MNIST/raw) in
     # whatever data folder it was given, the shared one included. Child processes (the CLI, the app) inherit it.
     os.environ["CNNKIT_OFFLINE"] = "1"
+    # Hypothesis keeps its examples and constants in ./.hypothesis unless told otherwise: in a temporary folder.
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="cnnkit-hypothesis-"))
 
 
 def real_data(folder: str) -> Path | None:
@@ -127,11 +131,11 @@ def app_data(digits) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url(app_data):
-    """Start ``streamlit run app.py`` headless on loopback once per test session."""
-    log = open(ROOT / ".pytest_cache" / "streamlit-browser.log", "w") if (ROOT / ".pytest_cache").is_dir() \
-        else subprocess.DEVNULL
-    with running_app(app_data, timeout=120, log=log) as url:
+def app_url(app_data, tmp_path_factory):
+    """Start ``streamlit run app.py`` headless on loopback once per test session (its output in the session's
+    temporary folder: app/streamlit-browser.log)."""
+    with open(tmp_path_factory.mktemp("app") / "streamlit-browser.log", "w") as log, \
+            running_app(app_data, timeout=120, log=log) as url:
         yield url
 
 
