@@ -1,11 +1,6 @@
 """The pages as a visitor of a classroom server uses them: the right data or a clear error, paths kept
 under the allowed roots, no 'Page not found'."""
-from dataclasses import replace
-
 from PIL import Image
-
-from cnnkit.data.datasets import DATASETS, read_idx_split
-from cnnkit.data.idx import idx_sha256
 
 from tests.support.drawing import png
 from tests.support.pages import draw_page, open_page, texts, upload
@@ -25,11 +20,8 @@ def assert_refused_outside(at, key: str, typed_paths, kind: str, roots) -> None:
                                    f"this server shares ({', '.join(str(r.resolve()) for r in roots)}).")
 
 
-def test_fashion_mnist_chosen_on_a_folder_of_mnist_is_an_error(tiny_idx, monkeypatch):
-    """The folder holds the official MNIST test set, by its checksums (here: tiny_idx's, as MNIST's)."""
-    test = read_idx_split(tiny_idx, "test")
-    digests = (idx_sha256(test.images.numpy()), idx_sha256(test.labels.numpy()))
-    monkeypatch.setitem(DATASETS, "mnist", replace(DATASETS["mnist"], test_sha256=digests))
+def test_fashion_mnist_chosen_on_a_folder_of_mnist_is_an_error(tiny_idx, as_official, monkeypatch):
+    as_official("mnist", tiny_idx)  # the folder holds the official MNIST test set, by its checksums
     at = train_page(monkeypatch, tiny_idx)
     at.selectbox(key="train_dataset").set_value("fashion-mnist").run()
     assert not at.exception
