@@ -1,15 +1,9 @@
 """cnnkit — the CNN studio. Run with ``streamlit run app.py``."""
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
-from pages.ui import language_switch, owner, t
+from pages.ui import app_navigation, language_switch, owner, t
 
-# A top-level `pages/` folder makes Streamlit run the very first script run of the process in its
-# legacy multipage mode, where widgets get other ids than in later runs: the first click of that
-# session would be lost. st.navigation turns the legacy mode off; turn it off before any widget.
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+app_navigation()  # out of Streamlit's legacy mode for a `pages/` folder, before any widget
 
 st.set_page_config(page_title="cnnkit — CNN studio", page_icon="🧠", layout="wide")
 language_switch()

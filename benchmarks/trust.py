@@ -1,26 +1,22 @@
 """The figures of docs/inference.md's "Answers you can trust": calibration error, unsure-flag rates on digits
-and on non-digits, photo reading across pen widths. Run from the repository root:
+and on non-digits, photo reading across pen widths, on the pictures the tests make (tests/support/photos.py).
+Run from the repository root, as a module so that ``tests.support`` imports:
 
-    python benchmarks/trust.py --data-dir ../shared/data/mnist-5k [--sections calibration,flags,photos]
+    python -m benchmarks.trust --data-dir ../shared/data/mnist-5k [--sections calibration,flags,photos]
 """
 from __future__ import annotations
 
 import argparse
 import collections
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 
-from cnnkit.data.datasets import load_dataset  # noqa: E402
-from cnnkit.infer.calibration import expected_calibration_error, features_and_logits  # noqa: E402
-from cnnkit.infer.images import LoadedImage  # noqa: E402
-from cnnkit.infer.predict import load_model, predict_image, predict_steps  # noqa: E402
-from cnnkit.infer.preprocess import prepare_digit  # noqa: E402
-from tests.test_photos import ALL, paper_photo  # noqa: E402
-from tests.test_unsure import canvas_digits, non_digits  # noqa: E402
+from cnnkit.data.datasets import load_dataset
+from cnnkit.infer.calibration import expected_calibration_error, features_and_logits
+from cnnkit.infer.images import LoadedImage
+from cnnkit.infer.predict import load_model, predict_image, predict_steps
+from cnnkit.infer.preprocess import prepare_digit
+from tests.support.photos import ALL, canvas_digits, non_digits, paper_photo
 
 
 def calibration(model, data) -> None:

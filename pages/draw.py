@@ -20,7 +20,10 @@ from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, load_upload, predict_input,
                                   predict_steps, read_digit, read_image, seen_picture, takes_digits)
 from cnnkit.infer.preprocess import DigitSteps, normalize
-from pages.ui import error_text, fmt, lang, latex_number, names, num, owner, private_runs, run_store, t
+from pages.ui import (error_text, fmt, lang, latex_number, names, num, owner, page_navigation, private_runs,
+                      run_store, t)
+
+page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
 IMAGES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 DRAWINGS = "draw_my_drawings"  # the learner's labelled pictures: [(28×28 array, class index)]

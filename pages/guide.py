@@ -17,7 +17,9 @@ from cnnkit.guide.transfer import transfer_learning
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig
-from pages.ui import error_text, fmt, lang, latex_number, num, t, table
+from pages.ui import error_text, fmt, lang, latex_number, num, page_navigation, t, table
+
+page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
 # The output-size calculator's inputs: name, smallest, largest, first value.
@@ -99,8 +101,8 @@ def card_figures(arch, builder: str, prof) -> None:
         train_link(t("guide.card.train_it"))
         return
     cols = st.columns(4)
-    cols[0].metric(t("guide.card.top1"), f"{num(info.top1, 2)} %")
-    cols[1].metric(t("guide.card.top5"), f"{num(info.top5, 2)} %")
+    cols[0].metric(t("guide.card.top1"), fmt().percent(info.top1 / 100))
+    cols[1].metric(t("guide.card.top5"), fmt().percent(info.top5 / 100))
     cols[2].metric(t("guide.card.file"), t("guide.card.megabytes", mb=num(info.file_mb, 1)))
     cols[3].metric(t("guide.card.min_size"), f"{info.min_size}×{info.min_size}", help=t("guide.card.min_size_help"))
     if fig.input_size == info.input_size:

@@ -2,7 +2,9 @@
 import streamlit as st
 
 from cnnkit.system import system_report
-from pages.ui import fmt, t, table
+from pages.ui import fmt, page_navigation, t, table
+
+page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))

@@ -29,8 +29,10 @@ from cnnkit.nets.summary import layer_table
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
 from pages import images, network
-from pages.ui import (classroom, error_text, fmt, job_manager, lang, names, num, owner, private_runs, run_store,
-                      t, table)
+from pages.ui import (classroom, error_text, fmt, job_manager, lang, names, num, owner, page_navigation,
+                      private_runs, run_store, t, table)
+
+page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
 # How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
 # more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second

@@ -18,6 +18,31 @@ if TYPE_CHECKING:
     from cnnkit.train.store import RunStore
 
 
+def app_navigation() -> None:
+    """Leave Streamlit's legacy multipage mode, first thing in app.py, before any widget.
+
+    A top-level `pages/` folder makes Streamlit run the very first script run of the process in its legacy
+    mode (``PagesManager.uses_pages_directory``): it lists the folder's files in the sidebar and runs the
+    requested file itself, where widgets get other ids than in later runs (the first click of that session
+    would be lost). st.navigation turns the mode off; turn it off at once and run again.
+    tests/test_home_page.py fails once Streamlit no longer needs this."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def page_navigation() -> None:
+    """The same, first thing in every page: a first request of a fresh server to a page's URL (a bookmark of
+    /train) runs that page in the legacy mode, never app.py. Its session has no state yet; rerun, and
+    app.py's navigation opens the same page (same url path, same hash) with the app's sidebar. A session
+    with state is AppTest's, which starts every run in the legacy mode and runs the page directly: rerunning
+    there would lose the click that started the run."""
+    if not st.session_state:
+        app_navigation()
+
+
 def lang() -> str:
     return st.session_state.get("lang", DEFAULT_LANGUAGE)
 

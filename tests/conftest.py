@@ -1,24 +1,46 @@
-"""Shared fixtures: the offline data folder, a running app for browser tests, tiny IDX folders."""
+"""Shared fixtures: the offline data folder when it is there, small IDX data the tests write themselves when
+it is not, a running app for browser tests, the training page. Helpers that are not fixtures are in
+``tests/support``."""
 from __future__ import annotations
 
 import os
-import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cnnkit.data.datasets import Dataset, is_idx_folder, load_dataset, subset
 from cnnkit.devtools.appserver import running_app
 from cnnkit.devtools.browser import chromium, missing, wait_for_app
+from tests.support import ROOT
+from tests.support.drawing import write_digit_idx
+from tests.support.pages import open_page
 
-ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CNNKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
-def _need(folder: str) -> Path:
+def pytest_configure(config):
+    # Nothing a test starts downloads a dataset: torchvision would create folders (e.g. MNIST/raw) in
+    # whatever data folder it was given, the shared one included. Child processes (the CLI, the app) inherit it.
+    os.environ["CNNKIT_OFFLINE"] = "1"
+    # Hypothesis keeps its examples and constants in ./.hypothesis unless told otherwise: in a temporary folder.
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="cnnkit-hypothesis-"))
+
+
+def real_data(folder: str) -> Path | None:
+    """The real dataset's folder under the shared data folder when its four IDX files are there, else None."""
     path = SHARED_DATA / folder
-    if not path.is_dir():
-        pytest.skip(f"real data folder {path} is absent (set CNNKIT_SHARED_DATA to run this test)")
+    return path if is_idx_folder(path) else None
+
+
+def _need(folder: str) -> Path:
+    path = real_data(folder)
+    if path is None:
+        pytest.skip(f"the real data's IDX files are not in {SHARED_DATA / folder} (set CNNKIT_SHARED_DATA to "
+                    "run this test on the real data)")
     return path
 
 
@@ -32,12 +54,33 @@ def runs_dir_of_the_session(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def mnist5k() -> Path:
+    """The real MNIST (5,000 training images, the official 10,000 test images): for accuracy thresholds."""
     return _need("mnist-5k")
 
 
 @pytest.fixture(scope="session")
 def fashion() -> Path:
     return _need("fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory) -> Path:
+    """An IDX folder of 1,200 training and 400 test digits the tests draw (custom IDX data): a small network
+    learns them well above chance in one epoch. The engine's mechanics are tested on it, with or without the
+    real data."""
+    return write_digit_idx(tmp_path_factory.mktemp("data") / "digits")
+
+
+@pytest.fixture(scope="session")
+def digits_data(digits) -> Dataset:
+    return load_dataset("mnist", digits, download=False)
+
+
+@pytest.fixture(scope="session")
+def small_digits(digits_data) -> Dataset:
+    """400 training and 200 test images of the drawn digits, drawn at random."""
+    return Dataset(digits_data.info, subset(digits_data.train, 400), subset(digits_data.test, 200),
+                   "digits, a random 400/200")
 
 
 @pytest.fixture
@@ -52,12 +95,64 @@ def tiny_idx(tmp_path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def as_official(monkeypatch):
+    """``as_official(name, folder)``: the test set in ``folder`` is recognised as the official test set of the
+    dataset ``name`` (by its checksums), for the test's duration: identification without the real data."""
+    from dataclasses import replace
+
+    from cnnkit.data.datasets import DATASETS, read_idx_split
+    from cnnkit.data.idx import idx_sha256
+
+    def patch(name: str, folder: Path) -> None:
+        test = read_idx_split(folder, "test")
+        digests = (idx_sha256(test.images.numpy()), idx_sha256(test.labels.numpy()))
+        monkeypatch.setitem(DATASETS, name, replace(DATASETS[name], test_sha256=digests))
+
+    return patch
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    """A run store of the test's own; the app's jobs of the test end with it."""
+    from pages.ui import job_manager
+
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
+    yield tmp_path / "runs"
+    job_manager().stop_all(60)
+
+
 @pytest.fixture(scope="session")
-def app_url():
-    """Start ``streamlit run app.py`` headless on loopback once per test session."""
-    log = open(ROOT / ".pytest_cache" / "streamlit-browser.log", "w") if (ROOT / ".pytest_cache").is_dir() \
-        else subprocess.DEVNULL
-    with running_app(SHARED_DATA / "mnist-5k", timeout=120, log=log) as url:
+def page_digits(tmp_path_factory, digits_data) -> Path:
+    """An IDX folder (plain files) of 400 training and 200 test images of the drawn digits, for the pages."""
+    from cnnkit.data.idx import write_idx
+
+    folder = tmp_path_factory.mktemp("page-digits")
+    for prefix, split in (("train", subset(digits_data.train, 400)), ("t10k", subset(digits_data.test, 200))):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", split.images.numpy())
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", split.labels.numpy().astype("uint8"))
+    return folder
+
+
+@pytest.fixture
+def train_at(page_digits, runs_dir, monkeypatch):
+    """The training page (AppTest), with the data folder set to 400/200 drawn digits and a run store of its own."""
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    return open_page("pages/train.py")
+
+
+@pytest.fixture(scope="session")
+def app_data(digits) -> Path:
+    """The data folder of the browser tests' app: the real MNIST if it is there, else the drawn digits."""
+    return real_data("mnist-5k") or digits
+
+
+@pytest.fixture(scope="session")
+def app_url(app_data, tmp_path_factory):
+    """Start ``streamlit run app.py`` headless on loopback once per test session (its output in the session's
+    temporary folder: app/streamlit-browser.log)."""
+    with open(tmp_path_factory.mktemp("app") / "streamlit-browser.log", "w") as log, \
+            running_app(app_data, timeout=120, log=log) as url:
         yield url
 
 

@@ -12,7 +12,6 @@ from cnnkit.guide.transfer import transfer_learning
 from cnnkit.errors import CnnkitError
 from cnnkit.guide.charts import accuracy_vs_compute, architecture_diagram, compact_text, params_by_year
 from cnnkit.i18n import number
-from cnnkit.errors import CnnkitError
 from cnnkit.i18n import LANGUAGES, text
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 

@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from cnnkit.train.store import RunStore
 from pages.ui import job_manager
-from tests.conftest import ROOT
-from tests.shapes import draw_folder
+from tests.support import ROOT
+from tests.support.shapes import draw_folder
 
 
 @pytest.fixture(scope="module")

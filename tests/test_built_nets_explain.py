@@ -13,10 +13,10 @@ from cnnkit.infer.explain import explain, explain_input
 from cnnkit.infer.finetune import finetune
 from cnnkit.infer.predict import classify, predict_image, read_image, takes_digits
 from cnnkit.infer.preprocess import normalize
-from tests.built_nets import SPECS, built_checkpoint, folder_checkpoint, stored
-from tests.shapes import shape_image
-from tests.test_draw_page import SEVEN, open_page, texts, upload
-from tests.test_drawn_digits import png
+from tests.support.built_nets import SPECS, built_checkpoint, folder_checkpoint, stored
+from tests.support.shapes import shape_image
+from tests.support.drawing import SEVEN, png
+from tests.support.pages import open_page, texts, upload
 
 DIGIT = np.zeros((28, 28), np.float32)
 DIGIT[4:24, 12:16] = 1

@@ -6,7 +6,6 @@ import torch
 from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
                                     kernels_figure, mistakes, per_class_figure, runs_bars_figure,
                                     runs_figure)
-from cnnkit.nets.builder import ModelConfig
 from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.train.store import RunStore
 from cnnkit.data.datasets import Split

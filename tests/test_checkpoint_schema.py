@@ -11,7 +11,7 @@ import torch
 from cnnkit.errors import CnnkitError
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes, to_bytes
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def good() -> tuple[dict, dict]:

@@ -63,3 +63,21 @@ def test_weights_of_another_architecture_are_explained():
     ckpt.model_config = ModelConfig("convnet")  # the card claims another architecture
     with pytest.raises(CnnkitError, match="do not fit the architecture"):
         from_bytes(to_bytes(ckpt), "mixed.pt")
+
+
+@pytest.mark.parametrize("start, mask", [(b"\x80", 0xFF), (b"PK", 0xFFFF)])
+def test_a_safetensors_file_whose_header_length_looks_like_a_torch_file_loads(start, mask):
+    """A safetensors file starts with its header's length (8 bytes, little-endian): a length that starts
+    with 0x80 (as a pickle does) or "PK" (as a zip does) is still a safetensors file, not a torch file."""
+    base = make()
+
+    def card(pad: int) -> bytes:
+        return to_bytes(Checkpoint(base.model, base.model_config, base.dataset, base.classes, base.mean, base.std,
+                                   base.metrics, base.history, {"lr": 0.001, "note": "x" * pad}), "safetensors")
+
+    target = int.from_bytes(start, "little")
+    near = (target - int.from_bytes(card(0)[:8], "little")) & mask  # the header grows by one byte a character
+    data, pad = next((d, p) for p in range(max(0, near - 16), near + 16) if (d := card(p)).startswith(start))
+    loaded = from_bytes(data, "m.safetensors")
+    assert loaded.train_config["note"] == "x" * pad
+    assert all(torch.equal(a, b) for a, b in zip(loaded.model.state_dict().values(), base.model.state_dict().values()))

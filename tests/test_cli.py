@@ -1,33 +1,25 @@
 """The CLI as a user runs it: a short train, evaluate, predict on PNGs, and one-line errors."""
 import json
-import subprocess
-import sys
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from tests.conftest import ROOT
+from tests.support import cli
 
 
-def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "cnnkit", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, env=env)
-
-
-def test_train_json_evaluate_and_predict(mnist5k, tmp_path):
+def test_train_json_evaluate_and_predict(digits, tmp_path):
     out = tmp_path / "m.pt"
-    run = cli("train", "--dataset", "mnist", "--data-dir", mnist5k, "--epochs", "2", "--subset", "1500",
+    run = cli("train", "--dataset", "mnist", "--data-dir", digits, "--epochs", "2", "--subset", "1000",
               "--batch-size", "32", "--device", "cpu", "--out", out, "--json")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert result["device"] == "cpu" and result["test_accuracy"] > 0.85
+    assert result["device"] == "cpu" and result["test_accuracy"] > 0.5  # drawn digits: far above chance
     assert [e["epoch"] for e in result["epochs"]] == [1, 2]
     assert {"seconds", "train_loss", "test_loss", "test_accuracy"} <= set(result["epochs"][0])
     assert "epoch 2/2" in run.stderr and out.is_file()  # progress bar and a line per epoch
 
-    ev = cli("evaluate", "--checkpoint", out, "--dataset", "mnist", "--data-dir", mnist5k, "--json")
+    ev = cli("evaluate", "--checkpoint", out, "--dataset", "mnist", "--data-dir", digits, "--json")
     assert ev.returncode == 0, ev.stderr
     assert abs(json.loads(ev.stdout)["accuracy"] - result["test_accuracy"]) < 1e-6
 

@@ -10,7 +10,7 @@ from cnnkit.errors import CnnkitError
 from cnnkit.guide import blocks, convolution
 from cnnkit.guide.charts import clickable_output_figure, window_figure
 from cnnkit.i18n import text
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 RNG = np.random.default_rng(1)
 IMAGE = RNG.random((11, 9)).astype(np.float32)  # not square: rows and columns must not be mixed up

@@ -2,7 +2,6 @@
 dataset's files refused, unknown files loaded as custom IDX data under their own name; empty splits refused."""
 import gzip
 import shutil
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ import cnnkit.data.datasets as datasets
 from cnnkit.data.datasets import DATASETS, load_dataset
 from cnnkit.data.idx import idx_sha256, read_idx, write_idx
 from cnnkit.errors import CnnkitError
-from tests.test_cli import cli
+from tests.support import cli
 
 
 def _recompressed(source, dest, level=1):
@@ -32,12 +31,10 @@ def test_official_test_sets_are_recognised_even_recompressed(mnist5k, fashion, t
 
 
 @pytest.mark.parametrize("wanted", ["fashion-mnist", "mnist"])
-def test_a_folder_of_the_other_dataset_is_refused(tiny_idx, monkeypatch, wanted):
+def test_a_folder_of_the_other_dataset_is_refused(tiny_idx, as_official, wanted):
     """The folder holds one known test set (by checksum); asking for the other one is refused, by name."""
     other = "mnist" if wanted == "fashion-mnist" else "fashion-mnist"
-    digests = (idx_sha256(read_idx(tiny_idx / "t10k-images-idx3-ubyte.gz")),
-               idx_sha256(read_idx(tiny_idx / "t10k-labels-idx1-ubyte.gz")))
-    monkeypatch.setitem(DATASETS, other, replace(DATASETS[other], test_sha256=digests))
+    as_official(other, tiny_idx)
     assert load_dataset(other, tiny_idx, download=False).info.name == other
     with pytest.raises(CnnkitError) as err:
         load_dataset(wanted, tiny_idx, download=False)
@@ -55,14 +52,16 @@ def test_cli_refuses_mnist_files_as_fashion_mnist(mnist5k):
         "or point the data folder at Fashion-MNIST's files.")
 
 
-def test_the_right_place_wins_over_the_other_datasets_files(mnist5k, fashion, tmp_path):
+def test_the_right_place_wins_over_the_other_datasets_files(digits, tiny_idx, as_official, tmp_path):
     """MNIST directly in the data folder, Fashion-MNIST in its subfolder: each choice finds its own."""
+    as_official("mnist", digits)
+    as_official("fashion-mnist", tiny_idx)
     root = tmp_path / "data"
-    shutil.copytree(mnist5k, root)
+    shutil.copytree(digits, root)
     (root / "fashion-mnist").mkdir()
-    for f in fashion.glob("t10k-*"):
+    for f in tiny_idx.glob("t10k-*"):
         shutil.copy(f, root / "fashion-mnist" / f.name)
-    for f in mnist5k.glob("train-*"):  # small training files: only the test set identifies
+    for f in digits.glob("train-*"):  # the other's training files: only the test set identifies
         shutil.copy(f, root / "fashion-mnist" / f.name)
     assert load_dataset("mnist", root, download=False).info.name == "mnist"
     assert load_dataset("fashion-mnist", root, download=False).info.name == "fashion-mnist"

@@ -10,10 +10,9 @@ from cnnkit.data.datasets import Split
 from cnnkit.data.tensors import part_of
 from cnnkit.train.distributed import World, world_from_env
 from cnnkit.errors import CnnkitError
-from tests.conftest import ROOT
-from tests.test_cli import cli
+from tests.support import ROOT, cli
 
-ARGS = ["--dataset", "mnist", "--subset", "2048", "--epochs", "2", "--batch-size", "64", "--device", "cpu",
+ARGS = ["--dataset", "mnist", "--subset", "1024", "--epochs", "2", "--batch-size", "64", "--device", "cpu",
         "--json"]
 
 
@@ -34,10 +33,10 @@ def test_shards_are_equal_disjoint_and_cover_the_set():
 
 
 @pytest.mark.slow
-def test_two_gloo_processes_match_one(mnist5k, tmp_path):
+def test_two_gloo_processes_match_one(digits, tmp_path):
     out = tmp_path / "ddp.pt"
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                          "-m", "cnnkit", "train", "--data-dir", mnist5k, *ARGS, "--out", str(out)],
+                          "-m", "cnnkit", "train", "--data-dir", digits, *ARGS, "--out", str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     lines = [line for line in ddp.stdout.splitlines() if line.startswith("{")]
@@ -45,11 +44,11 @@ def test_two_gloo_processes_match_one(mnist5k, tmp_path):
     together = json.loads(lines[0])
     assert "× 2 processes" in ddp.stderr and out.is_file()
 
-    alone = cli("train", "--data-dir", mnist5k, *ARGS)
+    alone = cli("train", "--data-dir", digits, *ARGS)
     assert alone.returncode == 0, alone.stderr
     single = json.loads(alone.stdout.strip().splitlines()[-1])
     assert len(together["epochs"]) == len(single["epochs"]) == 2
-    assert together["test_accuracy"] > 0.85
+    assert together["test_accuracy"] > 0.6  # drawn digits: far above the 10% of chance
     assert abs(together["test_accuracy"] - single["test_accuracy"]) < 0.03
 
 
@@ -70,7 +69,6 @@ def _pid_of_rank(mark: str, rank: int) -> int | None:
 def test_a_killed_rank_gives_one_line_naming_the_rank_and_the_reason(tiny_idx, tmp_path):
     import os
     import signal
-    import time
     mark = tmp_path.name
     proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                              "-m", "cnnkit", "train", "--data-dir", tiny_idx, "--epochs", "100000", "--batch-size",

@@ -11,7 +11,8 @@ from cnnkit.errors import CnnkitError
 from cnnkit.train.charts import _metric_axis
 from cnnkit.train.loop import TrainConfig, diverged, finite_weights, train
 from cnnkit.nets.builder import build_model
-from tests.test_cli import cli
+from tests.support import cli
+from tests.support.pages import start, texts, wait_until
 
 
 def config(**values) -> TrainConfig:
@@ -85,11 +86,9 @@ def test_the_loss_axis_of_a_diverged_run_is_logarithmic():
     assert axis["type"] == "log" and axis["exponentformat"] == "power"  # 10^14, never "400T"
 
 
-from tests.test_train_page import at, runs_dir, start, texts, tiny_mnist, wait_until  # noqa: E402,F401  (page fixtures)
-
-
-def test_the_page_shows_a_diverged_run_as_an_error_with_a_retry(at):
+def test_the_page_shows_a_diverged_run_as_an_error_with_a_retry(train_at):
     """Adam at learning rate 50: once "trained, test accuracy 9.75%" in green; now an error and a retry."""
+    at = train_at
     at.number_input(key="train_lr").set_value(50.0)
     start(at)
     wait_until(at, lambda snap: snap.done)

@@ -7,7 +7,6 @@ import pytest
 import torch
 import torchvision
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from cnnkit.nets.checkpoints import save_checkpoint, to_bytes
 from cnnkit.train.loop import EpochStats, TrainConfig
@@ -16,32 +15,9 @@ from cnnkit.data.datasets import DATASETS
 from cnnkit.i18n import text
 from cnnkit.infer.imagenet import weights_for
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT
-from tests.conftest import ROOT
-from tests.test_drawn_digits import draw_digit, png
-from tests.test_explain import random_checkpoint
-from tests.test_images import NOISE, png_header
-
-SEVEN = png(draw_digit("7", (150, 140, 90, 125), dark_on_light=True))  # small, low right, dark on light
-
-
-def open_page(lang="en") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["lang"] = lang
-    at.run()
-    at.switch_page("pages/draw.py").run()
-    assert not at.exception
-    return at
-
-
-def upload(at, name, data, key="draw_upload") -> AppTest:
-    at.file_uploader(key=key).set_value((name, data, "application/octet-stream")).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(elements) -> str:
-    return " ".join(e.value for e in elements)
-
+from tests.support.drawing import NOISE, SEVEN, png, png_header
+from tests.support.models import random_checkpoint
+from tests.support.pages import draw_page, texts, upload
 
 @pytest.fixture
 def shipped():
@@ -51,7 +27,7 @@ def shipped():
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_page_opens_on_the_canvas_with_its_hint(lang, shipped):
-    at = open_page(lang)
+    at = draw_page(lang)
     assert at.title[0].value == text("draw.title", lang)
     assert texts(at.info) == text("draw.answer.empty", lang)
     assert text("draw.card.test_accuracy", lang) in texts(at.markdown)
@@ -59,7 +35,7 @@ def test_page_opens_on_the_canvas_with_its_hint(lang, shipped):
 
 
 def test_an_uploaded_digit_is_read_and_explained(shipped):
-    at = open_page()
+    at = draw_page()
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "seven.png", SEVEN)
     assert at.metric[0].value == "7"
@@ -76,32 +52,26 @@ def gif(frames):
     return buffer.getvalue()
 
 
-def encoded(img, fmt="PNG", **options):
-    buffer = io.BytesIO()
-    img.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
 SEVEN_IMAGE = Image.open(io.BytesIO(SEVEN))
 TRANSPARENT = Image.new("RGBA", SEVEN_IMAGE.size, (0, 0, 0, 0))
 TRANSPARENT.putalpha(Image.eval(SEVEN_IMAGE.convert("L"), lambda v: 255 - v))
 
 BAD_FILES = {  # name: (bytes, the error shown or None, the note shown or None)
     "notes.png": (b"this is not a picture", "not an image", None),
-    "truncated.png": (encoded(NOISE)[:2000], "damaged or truncated", None),
+    "truncated.png": (png(NOISE)[:2000], "damaged or truncated", None),
     "bomb.png": (png_header(30000, 30000), "million pixels", None),
     "anim.gif": (gif([SEVEN_IMAGE.convert("P"), Image.new("P", SEVEN_IMAGE.size, 0)]), None, "animated"),
-    "cmyk.jpg": (encoded(SEVEN_IMAGE.convert("CMYK"), "JPEG"), None, "converted"),
-    "deep.png": (encoded(Image.fromarray(np.asarray(SEVEN_IMAGE, np.uint16) * 257)), None, "high_depth"),
-    "palette.png": (encoded(SEVEN_IMAGE.convert("P")), None, "converted"),
-    "transparent.png": (encoded(TRANSPARENT), None, "alpha_ink"),
+    "cmyk.jpg": (png(SEVEN_IMAGE.convert("CMYK"), "JPEG"), None, "converted"),
+    "deep.png": (png(Image.fromarray(np.asarray(SEVEN_IMAGE, np.uint16) * 257)), None, "high_depth"),
+    "palette.png": (png(SEVEN_IMAGE.convert("P")), None, "converted"),
+    "transparent.png": (png(TRANSPARENT), None, "alpha_ink"),
 }
 
 
 @pytest.mark.parametrize("name", BAD_FILES)
 def test_bad_and_unusual_files_get_a_clear_message(name, shipped):
     data, error, note = BAD_FILES[name]
-    at = open_page()
+    at = draw_page()
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, name, data)
     if error:
@@ -112,9 +82,9 @@ def test_bad_and_unusual_files_get_a_clear_message(name, shipped):
 
 
 def test_a_blank_image_says_there_is_nothing_to_read(shipped):
-    at = open_page()
+    at = draw_page()
     at.segmented_control(key="draw_mode").set_value("upload").run()
-    upload(at, "white.png", encoded(Image.new("L", (200, 200), 255)))
+    upload(at, "white.png", png(Image.new("L", (200, 200), 255)))
     assert texts(at.info).endswith(text("draw.answer.empty_upload")) and not at.metric
 
 
@@ -124,7 +94,7 @@ class Payload:
 
 
 def test_model_choice_upload_refuses_pickles_and_shows_fashion_classes(shipped):
-    at = open_page()
+    at = draw_page()
     at.selectbox(key="draw_model").set_value("upload").run()
     assert text("draw.model.need_file") in texts(at.info)
     buffer = io.BytesIO()
@@ -148,7 +118,7 @@ def test_a_stored_run_is_offered_and_used(shipped, tmp_path, monkeypatch):
     store.add_epoch(run_id, EpochStats(epoch=1, seconds=2.0, train_loss=0.9, train_accuracy=0.7, test_loss=0.8,
                                        test_accuracy=0.71, images_per_s=900.0), 1.0)
     store.finish(run_id, "finished")
-    at = open_page()
+    at = draw_page()
     choice = at.selectbox(key="draw_model")
     assert choice.options[1] == text("draw.model.run", id=run_id, name="my first run", acc="71.00%")
     at.segmented_control(key="draw_mode").set_value("upload").run()
@@ -163,7 +133,7 @@ def test_a_stored_run_is_offered_and_used(shipped, tmp_path, monkeypatch):
 
 
 def test_teach_fine_tune_and_keep(shipped):
-    at = open_page()
+    at = draw_page()
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "seven.png", SEVEN)
     at.selectbox(key="draw_true_label").set_value(1).run()  # "no, this is how I write a one"
@@ -187,11 +157,11 @@ def hub(tmp_path, monkeypatch):
 
 
 def test_photo_mode_offline_says_how_to_get_weights_and_uses_them_once_there(hub):
-    at = open_page()
+    at = draw_page()
     at.segmented_control(key="draw_mode").set_value("photo").run()
     at.selectbox(key="draw_imagenet_model").set_value("mobilenet_v3_small").run()
     assert weights_for("mobilenet_v3_small").url in texts(at.warning)
-    upload(at, "photo.jpg", encoded(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
+    upload(at, "photo.jpg", png(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
     assert not at.get("plotly_chart")
 
     hub.parent.mkdir(parents=True)
@@ -203,7 +173,7 @@ def test_photo_mode_offline_says_how_to_get_weights_and_uses_them_once_there(hub
 
 def test_the_right_label_survives_a_picture_going_away_and_coming_back(shipped):
     """After Clear the teaching controls are not shown for a while; the label the learner chose stays."""
-    at = open_page()
+    at = draw_page()
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "seven.png", SEVEN)
     assert at.selectbox(key="draw_true_label").value == 7  # the guess is offered
@@ -215,10 +185,10 @@ def test_the_right_label_survives_a_picture_going_away_and_coming_back(shipped):
 
 
 def test_photo_offline_shows_the_photo_and_what_is_missing_then_answers_with_uploaded_weights(hub):
-    at = open_page()
+    at = draw_page()
     at.segmented_control(key="draw_mode").set_value("photo").run()
     at.selectbox(key="draw_imagenet_model").set_value("mobilenet_v3_small").run()
-    upload(at, "photo.jpg", encoded(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
+    upload(at, "photo.jpg", png(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
     assert len(at.get("image")) == 1 and not at.get("plotly_chart")  # the photo, and no answer yet
     assert text("answers.photo.no_weights", model="mobilenet_v3_small",
                 size=weights_for("mobilenet_v3_small").size_mb) in texts(at.warning)

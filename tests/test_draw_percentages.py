@@ -10,8 +10,9 @@ from cnnkit.errors import CnnkitError
 from cnnkit.infer import charts, overview
 from cnnkit.infer.finetune import FinetuneResult, kept_checkpoint
 from cnnkit.i18n import text
-from tests.built_nets import SPECS, built_checkpoint, stored
-from tests.test_draw_page import SEVEN, open_page, upload
+from tests.support.built_nets import SPECS, built_checkpoint, stored
+from tests.support.drawing import SEVEN
+from tests.support.pages import open_page, upload
 
 RU_PERCENT = re.compile(r"\d+,\d %")
 

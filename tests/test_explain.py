@@ -8,20 +8,12 @@ import torch
 from torch import nn
 
 from cnnkit.infer import charts
-from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.data.datasets import DATASETS
 from cnnkit.infer.explain import explain
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, one_thread, read_digit
-from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.nets.builder import ModelConfig
 from cnnkit.infer.preprocess import prepare_digit
-from tests.test_drawn_digits import STROKES, draw_digit, png
-from tests.test_preprocess import strokes
-
-
-def random_checkpoint(config=ModelConfig(), dataset="mnist", seed=0) -> Checkpoint:
-    torch.manual_seed(seed)
-    info = DATASETS[dataset]
-    return Checkpoint(build_model(config).eval(), config, dataset, list(info.classes), info.mean, info.std)
+from tests.support.drawing import STROKES, draw_digit, png, strokes
+from tests.support.models import random_checkpoint
 
 
 DIGIT = prepare_digit(strokes((90, 60, 190, 220), width=24)).centered

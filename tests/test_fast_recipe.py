@@ -1,9 +1,5 @@
 """The fast recipe's levers change the speed, not what is learned: the pool-first network computes the ConvNet +
-BatchNorm's function, label smoothing is the textbook loss, and the recipe reaches the CLI and the bench."""
-import json
-import subprocess
-import sys
-
+BatchNorm's function, label smoothing is the textbook loss (the recipe itself, the CLI and the bench: tests/test_bench.py)."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -12,7 +8,6 @@ from cnnkit.data.datasets import batches, load_dataset, to_tensor
 from cnnkit.errors import CnnkitError
 from cnnkit.nets.builder import POOL_FIRST, ModelConfig, build_model, count_parameters
 from cnnkit.train.loop import BatchProgress, TrainConfig, train
-from cnnkit.train.presets import apply_preset
 
 
 def test_pooling_first_computes_what_the_convnet_with_batchnorm_computes():
@@ -54,29 +49,3 @@ def test_label_smoothing_is_the_textbook_smoothed_cross_entropy(tiny_idx):
     assert smoothed != pytest.approx(plain, rel=1e-3)
     with pytest.raises(CnnkitError, match="Label smoothing must be at least 0 and below 1"):
         TrainConfig(label_smoothing=1.0).validate()
-
-
-def test_the_fast_recipe_and_what_the_notebook_preset_undoes():
-    fast = apply_preset(TrainConfig(dataset="fashion-mnist", seed=3), "fast")
-    assert (fast.batch_size, fast.schedule, fast.label_smoothing, fast.model.layers) == (128, "onecycle", 0.1,
-                                                                                        POOL_FIRST)
-    notebook = apply_preset(fast, "notebook")
-    assert (notebook.model.layers, notebook.label_smoothing, notebook.model.describe()) == (None, 0.0, "convnet")
-    assert (notebook.dataset, notebook.seed) == ("fashion-mnist", 3)
-
-
-def cli_config(*args: str) -> dict:
-    run = subprocess.run([sys.executable, "-m", "cnnkit", "train", *args, "--device", "cpu", "--json"],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout.strip().splitlines()[-1])
-
-
-def test_cli_fast_preset_trains_the_pool_first_network_and_switches_override_it(tiny_idx):
-    data = ("--dataset", "mnist", "--data-dir", str(tiny_idx), "--batch-size", "20")
-    fast = cli_config("--preset", "fast", *data)
-    assert fast["config"]["label_smoothing"] == 0.1 and fast["parameters"] == 421_834
-    assert [layer["type"] for layer in fast["config"]["model"]["layers"]][:4] == ["conv", "maxpool", "batchnorm",
-                                                                                 "relu"]
-    lenet = cli_config("--preset", "fast", "--model", "lenet5", "--label-smoothing", "0", *data)
-    assert lenet["model"] == "lenet5" and lenet["config"]["label_smoothing"] == 0.0

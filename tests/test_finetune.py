@@ -8,8 +8,8 @@ from cnnkit.errors import CnnkitError
 from cnnkit.infer.finetune import finetune, split_head
 from cnnkit.infer.predict import model_card, classify, read_digit
 from cnnkit.nets.builder import count_parameters
-from tests.test_drawn_digits import draw_digit, png
-from tests.test_explain import random_checkpoint
+from tests.support.drawing import LETTERS, canvas_png, draw_digit, png
+from tests.support.models import random_checkpoint
 
 
 def drawings(digit, boxes=((75, 40, 130, 200), (20, 25, 90, 120), (140, 100, 110, 160))):
@@ -70,8 +70,6 @@ def test_bad_requests_are_clear(images, labels, message):
 
 def _issue_drawings():
     """The reported session: four 2s drawn without a base and an X labelled 8."""
-    from tests.test_unsure import LETTERS, canvas_png
-
     no_base = [[(0.2, 0.25), (0.5, 0.03), (0.8, 0.25), (0.2, 0.97)]]
     boxes = ((75, 40, 130, 200), (20, 25, 90, 120), (140, 100, 110, 160), (60, 60, 150, 180))
     images = [read_digit(canvas_png(no_base, box), invert=False).centered for box in boxes]

@@ -1,10 +1,7 @@
 """Your own images: class folders and zips the tests draw, loaded, split, checked, trained on, predicted."""
 import io
 import json
-import os
 import stat
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
@@ -17,8 +14,8 @@ from cnnkit.errors import CnnkitError
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.layers import parse_spec
 from cnnkit.train.loop import TrainConfig, train
-from tests.conftest import ROOT
-from tests.shapes import SHAPES, draw_folder, shape_image
+from tests.support import cli
+from tests.support.shapes import SHAPES, draw_folder, shape_image
 
 SMALL_NET = "conv(16,3,padding=1) batchnorm relu maxpool(2) conv(32,3,padding=1) batchnorm relu maxpool(2) " \
             "conv(32,3,padding=1) relu avgpool(8) flatten linear"
@@ -196,10 +193,6 @@ def test_training_on_drawn_shapes_reaches_90_percent(gray_folder):
 
 
 def test_cli_trains_evaluates_and_predicts_with_a_folder_model(rgb_folder, tmp_path):
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "cnnkit", *map(str, args)], cwd=ROOT, capture_output=True,
-                              text=True, timeout=600)
-
     out = tmp_path / "shapes.safetensors"
     run = cli("train", "--dataset", "folder", "--data-dir", rgb_folder, "--image-size", "32", "--channels", "3",
               "--layers", SMALL_NET, "--epochs", "15", "--batch-size", "16", "--lr", "0.003", "--device", "cpu",

@@ -10,7 +10,7 @@ from cnnkit.guide.transfer import transfer_learning
 from cnnkit.guide.charts import compact_text
 from cnnkit.i18n import number
 from cnnkit.i18n import LANGUAGES, text
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
 
@@ -48,7 +48,8 @@ def test_every_card_renders_its_figures(lang):
         assert shown[text("guide.card.gmacs", lang)] == compact_text(totals(arch.default).macs, lang)
         info = weights_info(arch.default)
         if info:
-            assert shown[text("guide.card.top1", lang)] == f"{number(info.top1, lang, 2)} %"
+            expected = {"en": f"{number(info.top1, lang, 2)}%", "ru": f"{number(info.top1, lang, 2)} %"}[lang]
+            assert shown[text("guide.card.top1", lang)] == expected  # 76.13% / 76,13 %
             assert any(c.value.startswith("✓") for c in at.caption), "the cross-check with torchvision failed"
         assert any(text(f"guide.arch.{key}.idea", lang) in m.value for m in at.markdown)
         assert len(at.get("plotly_chart")) == 1  # the diagram

@@ -1,7 +1,7 @@
 """AppTest of the entry point and the home page in both languages."""
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_home_in_english_and_russian():
@@ -12,3 +12,18 @@ def test_home_in_english_and_russian():
     at.sidebar.radio(key="lang").set_value("ru").run()
     assert not at.exception
     assert at.title[0].value == "cnnkit — студия свёрточных сетей"
+
+
+def test_streamlit_still_starts_a_process_in_legacy_mode_for_the_pages_folder():
+    """app.py and the pages leave Streamlit's legacy multipage mode (``pages.ui.app_navigation``) because a
+    new process's first PagesManager turns it on for an app beside a `pages/` folder. When this fails,
+    Streamlit no longer does: remove ``app_navigation`` and ``page_navigation`` and this test."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    saved = PagesManager.uses_pages_directory
+    try:
+        PagesManager.uses_pages_directory = None  # as in a fresh process
+        PagesManager(str(ROOT / "app.py"))
+        assert PagesManager.uses_pages_directory is True
+    finally:
+        PagesManager.uses_pages_directory = saved

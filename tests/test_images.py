@@ -1,9 +1,7 @@
 """Opening what users upload: every common format and mode reads the same picture; bad files give one
 clear message and are refused before any work (a decompression bomb is never decoded)."""
 import io
-import struct
 import time
-import zlib
 
 import numpy as np
 import pytest
@@ -11,6 +9,7 @@ from PIL import Image
 
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.images import MAX_PIXELS, open_image, open_rgb
+from tests.support.drawing import NOISE, png_header
 
 
 def square(mode="L", size=(60, 40), ink=255, background=0):
@@ -99,14 +98,6 @@ def test_rgb_for_photos_puts_transparency_on_white():
     assert sixteen.mode == "RGB" and notes == [("high_depth", {"mode": "I;16"})]
 
 
-def png_header(width, height):
-    """A PNG whose header claims width×height pixels, with almost no data behind it."""
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b""))
-
-
 @pytest.mark.parametrize("width, height", [(8000, 8000), (30000, 30000)])
 def test_huge_images_are_refused_before_decoding(width, height):
     assert width * height > MAX_PIXELS
@@ -116,7 +107,6 @@ def test_huge_images_are_refused_before_decoding(width, height):
     assert time.perf_counter() - start < 1.0
 
 
-NOISE = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8))
 
 
 @pytest.mark.parametrize("data, message", [

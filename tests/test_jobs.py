@@ -5,19 +5,12 @@ import pytest
 
 from cnnkit.train import jobs
 from cnnkit.train.comparison import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
-from cnnkit.data.datasets import Dataset, load_dataset, subset
+from cnnkit.data.datasets import Dataset
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError
 from cnnkit.train.jobs import JobManager, LossTrace, TrainingJob
 from cnnkit.train.loop import GpuOutOfMemory, TrainConfig
 from cnnkit.train.store import RunStore
-
-
-@pytest.fixture(scope="module")
-def small(mnist5k) -> Dataset:
-    """400 training and 200 test images of real MNIST, drawn at random."""
-    data = load_dataset("mnist", mnist5k, download=False)
-    return Dataset(data.info, subset(data.train, 400), subset(data.test, 200), "mnist-5k, a random 400/200")
 
 
 def config(**kw) -> TrainConfig:
@@ -40,8 +33,8 @@ def finish(job: TrainingJob):
     return job.snapshot()
 
 
-def test_a_run_reports_progress_ends_with_results_and_is_stored(small, store):
-    job = job_of(store, config(epochs=2), small, "#1 demo").start()
+def test_a_run_reports_progress_ends_with_results_and_is_stored(small_digits, store):
+    job = job_of(store, config(epochs=2), small_digits, "#1 demo").start()
     snap = finish(job)
     assert snap.state == "finished" and snap.done and snap.error is None
     assert (snap.epoch, snap.batch, snap.batches) == (2, 13, 13) and snap.fraction == 1.0
@@ -56,8 +49,8 @@ def test_a_run_reports_progress_ends_with_results_and_is_stored(small, store):
     assert store.load(job.run_id).metrics["test_accuracy"] == pytest.approx(run.best_accuracy)
 
 
-def test_snapshot_while_running_has_eta_and_stop_keeps_what_was_learned(small, store):
-    job = job_of(store, config(epochs=30), small).start()
+def test_snapshot_while_running_has_eta_and_stop_keeps_what_was_learned(small_digits, store):
+    job = job_of(store, config(epochs=30), small_digits).start()
     deadline = time.monotonic() + 60
     while (snap := job.snapshot()).batch < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -70,48 +63,48 @@ def test_snapshot_while_running_has_eta_and_stop_keeps_what_was_learned(small, s
     assert store.get(job.run_id).status == "stopped"
 
 
-def test_a_diverging_learning_rate_ends_the_run_as_failed_with_the_reason(small, store):
-    job = job_of(store, config(optimizer="sgd", lr=1000.0), small).start()
+def test_a_diverging_learning_rate_ends_the_run_as_failed_with_the_reason(small_digits, store):
+    job = job_of(store, config(optimizer="sgd", lr=1000.0), small_digits).start()
     snap = finish(job)
     assert snap.state == "failed" and snap.diverged and "learning rate" in snap.result.message
     assert snap.result.evaluation is None
     assert store.get(job.run_id).reason["kind"] == "diverged"  # with its cause (NaN loss, growing loss, weights)
 
 
-def test_bad_settings_fail_with_the_engine_message(small, store):
-    snap = finish(job_of(store, config(batch_size=1000), small).start())
+def test_bad_settings_fail_with_the_engine_message(small_digits, store):
+    snap = finish(job_of(store, config(batch_size=1000), small_digits).start())
     assert snap.state == "failed" and snap.result is None and not snap.out_of_memory
     assert "larger than the training set (400 images)" in str(snap.error)
 
 
-def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small, store, monkeypatch):
+def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small_digits, store, monkeypatch):
     def oom(*args, **kwargs):
         raise GpuOutOfMemory("errors.gpu_out_of_memory", batch_size=32)
 
     monkeypatch.setattr(jobs, "train", oom)
-    job = job_of(store, config(), small).start()
+    job = job_of(store, config(), small_digits).start()
     snap = finish(job)
     assert snap.state == "failed" and snap.out_of_memory and "ran out of memory" in str(snap.error)
     assert store.get(job.run_id).reason["kind"] == "GpuOutOfMemory"
 
 
-def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small, store, monkeypatch):
+def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small_digits, store, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(jobs, "train", broken)
-    job = job_of(store, config(), small).start()
+    job = job_of(store, config(), small_digits).start()
     snap = finish(job)
     assert snap.state == "failed" and "RuntimeError" in str(snap.error)
     assert store.get(job.run_id).status == "failed"
 
 
-def test_the_manager_queues_beyond_its_limit_one_job_per_owner(small, store):
+def test_the_manager_queues_beyond_its_limit_one_job_per_owner(small_digits, store):
     manager = JobManager(store, max_running=1)
-    a = manager.submit(config(epochs=30), small, owner="alice")
-    b = manager.submit(config(seed=2, batch_size=50), small, owner="bob")
+    a = manager.submit(config(epochs=30), small_digits, owner="alice")
+    b = manager.submit(config(seed=2, batch_size=50), small_digits, owner="bob")
     with pytest.raises(CnnkitError, match="already have a run"):
-        manager.submit(config(), small, owner="alice")
+        manager.submit(config(), small_digits, owner="alice")
     assert manager.position(b) == 1 and manager.position(a) is None
     assert store.get(b).status == "queued" and manager.job(b).snapshot().state == "queued"
     with pytest.raises(CnnkitError, match="belongs to someone else"):
@@ -122,11 +115,11 @@ def test_the_manager_queues_beyond_its_limit_one_job_per_owner(small, store):
     assert manager.active("bob") is None and manager.running_count() == 0
 
 
-def test_a_queued_job_of_a_closed_page_is_dropped_and_a_cancelled_one_never_starts(small, store):
+def test_a_queued_job_of_a_closed_page_is_dropped_and_a_cancelled_one_never_starts(small_digits, store):
     manager = JobManager(store, max_running=1, queue_timeout=0.05)
-    a = manager.submit(config(epochs=30), small, owner="alice")
-    b = manager.submit(config(), small, owner="bob")
-    c = manager.submit(config(), small, owner="carol")
+    a = manager.submit(config(epochs=30), small_digits, owner="alice")
+    b = manager.submit(config(), small_digits, owner="bob")
+    c = manager.submit(config(), small_digits, owner="carol")
     manager.stop(c, "carol")  # out of the queue
     time.sleep(0.1)
     manager.seen("alice")  # bob and carol have not been seen since
@@ -163,10 +156,10 @@ def test_smoothed_loss_is_tensorboards_debiased_ema_by_hand():
     assert abs(falling.smooth[-1] - falling.raw[-1]) < 0.01 and falling.smooth[0] == pytest.approx(2.3)
 
 
-def test_epoch_estimate_and_device_comparison_on_the_cpu(small):
-    seconds = epoch_seconds(config(train_subset=200), small, batches=2)
+def test_epoch_estimate_and_device_comparison_on_the_cpu(small_digits):
+    seconds = epoch_seconds(config(train_subset=200), small_digits, batches=2)
     assert 0 < seconds < 60
     cpu = [d for d in list_devices() if d.kind == "cpu"]
-    (speed,) = compare_devices(config(), small, cpu, batches=3)
+    (speed,) = compare_devices(config(), small_digits, cpu, batches=3)
     assert speed.device.kind == "cpu" and speed.speedup == 1.0
     assert speed.notebook_seconds == pytest.approx(NOTEBOOK_IMAGES / speed.images_per_s)

@@ -11,7 +11,7 @@ from cnnkit.infer.finetune import finetune, keep_as_run, sample
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, probabilities
 from cnnkit.infer.preprocess import normalize
 from cnnkit.train.store import RunStore
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 NAME = "Fine-tuned on my drawings, from “Shipped model”"
 

@@ -12,7 +12,7 @@ from cnnkit.nets.builder import NETWORK_PRESETS, ModelConfig, build_model, count
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint, to_bytes
 from cnnkit.nets.layers import build, parse_spec, plan, to_compact, to_json
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 OWN = "conv(16,3,padding=1) batchnorm leakyrelu(0.1) maxpool(2) conv(8,5,stride=2) gelu avgpool(2) flatten " \
       "dropout(0.3) linear(20) sigmoid linear"

@@ -9,8 +9,8 @@ from cnnkit.errors import CnnkitError
 from cnnkit.guide.blocks import parse_kernel
 from cnnkit.infer.images import open_image
 from cnnkit.train.loop import TrainConfig
-from tests.test_cli import cli
-from tests.test_images import png_header
+from tests.support import cli
+from tests.support.drawing import png_header
 
 
 def kernel_message(typed: str) -> str:

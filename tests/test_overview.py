@@ -5,16 +5,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from streamlit.testing.v1 import AppTest
 
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.infer import overview as ov
 from cnnkit.infer.preprocess import normalize
 from cnnkit.nets.builder import ModelConfig
-from tests.conftest import ROOT
-from tests.test_draw_page import SEVEN, open_page, upload
-from tests.test_explain import random_checkpoint
+from tests.support.drawing import SEVEN
+from tests.support.models import random_checkpoint
+from tests.support.pages import draw_page, upload
 
 DIGIT = np.zeros((28, 28), np.float32)
 DIGIT[4:24, 12:16] = 1  # a bar, a "1"
@@ -112,7 +111,7 @@ def test_a_click_finds_the_map_drawn_there(ckpt):
 
 
 def test_the_page_shows_the_overview_and_a_clicked_map_opens(lang="en"):
-    at = open_page(lang)
+    at = draw_page(lang)
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "seven.png", SEVEN)
     assert text("explore.overview.title", lang) in [h.value for h in at.subheader]

@@ -8,7 +8,7 @@ from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, UPLOAD_MB, SessionCache
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.checkpoints import Checkpoint, to_bytes
 from cnnkit.paths import allowed_path, allowed_roots
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 @pytest.fixture

@@ -4,55 +4,21 @@ sits centred as MNIST's do, and the shipped model reads it as it reads the clean
 page's path (``read_digit`` → ``predict_steps``) and through ``predict``."""
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
 
 from cnnkit.cli import main
 from cnnkit.infer.images import LoadedImage
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image, predict_steps, read_digit
 from cnnkit.infer.preprocess import INK, prepare_digit
-from tests.test_drawn_digits import STROKES, draw_digit
-from tests.test_preprocess import centre_of_mass, ink_box
-
-SIZE = 400
-
-
-def _place(stroke: float, fill: float, seed: int) -> tuple[int, tuple[float, float, float, float]]:
-    """Brush width and (left, top, width, height) box of a digit ``fill`` of the frame high, a little off
-    centre; ``stroke`` is the brush width as a share of the picture."""
-    rng = np.random.default_rng(seed)
-    width = max(2, round(stroke * SIZE))
-    h = fill * SIZE - width
-    w = 0.7 * h
-    return width, ((SIZE - w) / 2 + rng.uniform(-0.05, 0.05) * SIZE, (SIZE - h) / 2 + rng.uniform(-0.04, 0.04) * SIZE,
-                   w, h)
-
-
-def paper_photo(digit: str, stroke: float, fill: float, seed: int = 0, light: float = 0.5, angle: float = 30.0,
-                slant: float = 0.0, blur: float = 1.0, grain: float = 0.03) -> bytes:
-    """A JPEG photo of ``digit`` in dark ink on light paper: the light falls from 1 to ``light`` across the
-    page in direction ``angle`` (degrees), the lens blurs by ``blur`` px, the paper has grain."""
-    rng = np.random.default_rng(seed)
-    width, box = _place(stroke, fill, seed)
-    ink = np.asarray(draw_digit(digit, box, width, SIZE, slant).filter(ImageFilter.GaussianBlur(blur)),
-                     dtype=np.float64) / 255
-    yy, xx = np.mgrid[0:SIZE, 0:SIZE] / SIZE
-    ramp = np.cos(np.radians(angle)) * xx + np.sin(np.radians(angle)) * yy
-    lit = light + (1 - light) * (ramp - ramp.min()) / np.ptp(ramp)
-    gray = (0.9 - 0.78 * ink) * lit + rng.normal(0, grain, ink.shape)  # paper reflects 90%, ink 12%
-    rgb = np.clip(np.stack([gray, gray * 0.97, gray * 0.9], -1), 0, 1)  # a warm lamp
-    buffer = io.BytesIO()
-    Image.fromarray(np.uint8(rgb * 255)).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
-
+from tests.support.drawing import centre_of_mass, draw_digit, ink_box
+from tests.support.photos import ALL, CASES, SIZE, paper_photo, photo_case, place
 
 def clean_digit(digit: str, stroke: float, fill: float, seed: int = 0, slant: float = 0.0) -> np.ndarray:
     """The same digit drawn crisply, white on black as on the canvas, prepared: what the photo should give."""
-    width, box = _place(stroke, fill, seed)
+    width, box = place(stroke, fill, seed)
     drawn = np.asarray(draw_digit(digit, box, width, SIZE, slant), dtype=np.float64) / 255
     return prepare_digit(LoadedImage(drawn), invert=False).centered
 
@@ -72,22 +38,6 @@ def near(mask: np.ndarray) -> np.ndarray:
     """``mask`` grown by one pixel (8 neighbours): ink at most a pixel away."""
     padded = np.pad(mask, 1)
     return np.any([padded[dy:dy + mask.shape[0], dx:dx + mask.shape[1]] for dy in range(3) for dx in range(3)], 0)
-
-
-# Brush widths from a fine liner (2% of the picture) to a thick marker (15%), digits from a third of the frame
-# high to filling it; a marker's stroke is at most about a quarter of the digit's height, as people write.
-CASES = [(stroke, fill) for stroke in (0.02, 0.04, 0.07, 0.10, 0.12, 0.15) for fill in (0.35, 0.6, 0.9)
-         if stroke / fill <= 0.26]
-
-
-def photo_case(digit: str, stroke: float, fill: float) -> dict:
-    """One photo's settings: light, its direction, slant and blur vary with the digit."""
-    i = int(digit)
-    return dict(digit=digit, stroke=stroke, fill=fill, seed=i, light=(0.3, 0.5, 0.7)[i % 3], angle=37.0 * i,
-                slant=0.15 * (i % 2), blur=(0.6, 1.2, 1.8)[i % 3])
-
-
-ALL = [photo_case(d, s, f) for s, f in CASES for d in STROKES]
 
 
 @pytest.fixture(scope="module")

@@ -2,32 +2,10 @@
 whatever the size, position, thickness or colours of the drawing."""
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from cnnkit.infer.images import LoadedImage
-from cnnkit.infer.preprocess import INK, WORK_SIZE, prepare_digit
-
-
-def strokes(box, width=20, size=280, dark_on_light=False, shape="seven"):
-    """A "7"-like stroke (or a tall "1", or a wide bar) in ``box`` = (left, top, right, bottom)."""
-    background, ink = (1.0, 0.0) if dark_on_light else (0.0, 1.0)
-    img = Image.new("F", (size, size), background)
-    x0, y0, x1, y1 = box
-    points = {"seven": [(x0, y0), (x1, y0), ((x0 + x1) / 2, y1)], "one": [((x0 + x1) / 2, y0), ((x0 + x1) / 2, y1)],
-              "bar": [(x0, (y0 + y1) / 2), (x1, (y0 + y1) / 2)]}[shape]
-    ImageDraw.Draw(img).line(points, fill=ink, width=width, joint="curve")
-    return LoadedImage(np.asarray(img, dtype=np.float64))
-
-
-def centre_of_mass(image):
-    total = image.sum()
-    rows, cols = np.indices(image.shape)
-    return (rows * image).sum() / total, (cols * image).sum() / total
-
-
-def ink_box(image):
-    rows, cols = np.flatnonzero((image > INK).any(1)), np.flatnonzero((image > INK).any(0))
-    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+from cnnkit.infer.preprocess import WORK_SIZE, prepare_digit
+from tests.support.drawing import centre_of_mass, ink_box, strokes
 
 
 def stroke_width(image):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cnnkit.train.charts import first_conv, kernels_figure
-from tests.built_nets import SPECS, built_checkpoint, folder_checkpoint
+from tests.support.built_nets import SPECS, built_checkpoint, folder_checkpoint
 
 
 def test_a_colour_models_kernels_are_colour_pictures_each_on_its_own_scale():

@@ -9,7 +9,7 @@ from cnnkit.train.charts import epoch_figure, per_class_figure, runs_bars_figure
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, TrainConfig
 from cnnkit.train.store import RunStore
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def epoch(accuracy: float) -> EpochStats:

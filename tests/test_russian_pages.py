@@ -14,7 +14,7 @@ from cnnkit.devices import list_devices
 from cnnkit.guide.registry import ARCHITECTURES, builders
 from cnnkit.i18n import LANGUAGES, text
 from pages.ui import job_manager
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 # Names, abbreviations and code words a Russian text keeps in Latin letters.
 ALLOWED = {
@@ -210,6 +210,7 @@ def test_offline_with_an_empty_data_folder_the_training_page_says_so_in_russian(
             raise RuntimeError("Error downloading train-images-idx3-ubyte.gz: <urlopen error no network>")
 
     monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    monkeypatch.delenv("CNNKIT_OFFLINE")  # the download is tried, and fails
     monkeypatch.setenv("CNNKIT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
     at = page("pages/train.py", "ru")

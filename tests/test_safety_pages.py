@@ -1,27 +1,31 @@
 """The pages as a visitor of a classroom server uses them: the right data or a clear error, paths kept
 under the allowed roots, no 'Page not found'."""
-import pytest
-from streamlit.testing.v1 import AppTest
+from PIL import Image
 
-from tests.conftest import ROOT
+from tests.support.drawing import png
+from tests.support.pages import draw_page, open_page, texts, upload
 
 
-def train_page(monkeypatch, data_dir, lang="en") -> AppTest:
+def train_page(monkeypatch, data_dir):
     monkeypatch.setenv("CNNKIT_DATA_DIR", str(data_dir))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state["lang"] = lang
-    app.run()
-    app.switch_page("pages/train.py").run()
-    assert not app.exception
-    return app
+    return open_page("pages/train.py", "en")
 
 
-def test_fashion_mnist_chosen_on_a_folder_of_mnist_is_an_error(mnist5k, monkeypatch):
-    at = train_page(monkeypatch, mnist5k)
+def assert_refused_outside(at, key: str, typed_paths, kind: str, roots) -> None:
+    """Each path typed into ``key`` is refused with the one message naming the shared ``roots``."""
+    for typed in typed_paths:
+        at.text_input(key=key).input(typed).run()
+        assert not at.exception
+        assert texts(at.error) == (f"No {kind} “{typed}” can be opened here: give a {kind} inside the folders "
+                                   f"this server shares ({', '.join(str(r.resolve()) for r in roots)}).")
+
+
+def test_fashion_mnist_chosen_on_a_folder_of_mnist_is_an_error(tiny_idx, as_official, monkeypatch):
+    as_official("mnist", tiny_idx)  # the folder holds the official MNIST test set, by its checksums
+    at = train_page(monkeypatch, tiny_idx)
     at.selectbox(key="train_dataset").set_value("fashion-mnist").run()
     assert not at.exception
-    errors = " ".join(e.value for e in at.error)
-    assert "holds the official MNIST test set, not Fashion-MNIST" in errors
+    assert "holds the official MNIST test set, not Fashion-MNIST" in texts(at.error)
     assert at.button(key="train_start").disabled
 
 
@@ -30,7 +34,7 @@ def test_a_local_folder_of_unknown_files_is_custom_data(tiny_idx, monkeypatch):
     at.selectbox(key="train_dataset").select_index(2).run()  # the local folder
     at.text_input(key="train_folder").input(str(tiny_idx)).run()
     assert not at.exception and not at.error
-    captions = " ".join(c.value for c in at.caption)
+    captions = texts(at.caption)
     assert f"custom IDX data “{tiny_idx.name}”: 60 training and 20 test images; classes 0, 1, 2" in captions
     assert "MNIST" not in captions
 
@@ -39,28 +43,18 @@ def test_training_page_reads_no_folder_outside_the_roots(tiny_idx, tmp_path, mon
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
     at = train_page(monkeypatch, tiny_idx)
     at.selectbox(key="train_dataset").select_index(2).run()  # the local folder
-    for typed in ("/etc", "~root", str(tiny_idx / "absent")):
-        at.text_input(key="train_folder").input(typed).run()
-        assert not at.exception
-        assert " ".join(e.value for e in at.error) == (
-            f"No folder “{typed}” can be opened here: give a folder inside the folders this server shares "
-            f"({tiny_idx.resolve()}, {(tmp_path / 'runs').resolve()}).")
+    assert_refused_outside(at, "train_folder", ("/etc", "~root", str(tiny_idx / "absent")), "folder",
+                           (tiny_idx, tmp_path / "runs"))
 
 
 def test_drawing_page_reads_no_weights_outside_the_roots(tmp_path, monkeypatch):
-    from PIL import Image
-    from tests.test_draw_page import encoded, open_page, upload
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("CNNKIT_DATA_ROOTS", str(tmp_path / "class"))
-    at = open_page()
+    at = draw_page()
     at.segmented_control(key="draw_mode").set_value("photo").run()
-    upload(at, "photo.jpg", encoded(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
-    for typed in ("/etc/shadow", "/etc/passwd", "~root/.bashrc"):
-        at.text_input(key="draw_imagenet_path").input(typed).run()
-        assert not at.exception
-        assert " ".join(e.value for e in at.error) == (
-            f"No file “{typed}” can be opened here: give a file inside the folders this server shares "
-            f"({(tmp_path / 'class').resolve()}).")
+    upload(at, "photo.jpg", png(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
+    assert_refused_outside(at, "draw_imagenet_path", ("/etc/shadow", "/etc/passwd", "~root/.bashrc"), "file",
+                           (tmp_path / "class",))
 
 
 def test_subset_slider_offers_no_more_images_than_the_data_has(tiny_idx, monkeypatch):

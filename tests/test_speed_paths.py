@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnkit.data.datasets import batches, load_dataset, subset, to_tensor
+from cnnkit.data.datasets import batches, subset, to_tensor
 from cnnkit.train.evaluation import evaluate
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.train.loop import BatchProgress, TrainConfig, autocast_dtype, train
@@ -12,26 +12,21 @@ from cnnkit.train.loop import BatchProgress, TrainConfig, autocast_dtype, train
 PLAIN = dict(channels_last=False, precision="fp32")
 
 
-@pytest.fixture(scope="module")
-def mnist(mnist5k):
-    return load_dataset("mnist", mnist5k, download=False)
-
-
-def run(mnist, **kw):
+def run(digits_data, **kw):
     """A short run; returns the result and its per-batch losses."""
     losses = []
     config = TrainConfig(dataset="mnist", epochs=1, batch_size=32, train_subset=640, device="cpu",
                          report_seconds=0, **kw)
     result = train(config, callback=lambda e: losses.append(e.loss) if isinstance(e, BatchProgress) else None,
-                   dataset=mnist)
+                   dataset=digits_data)
     return result, torch.tensor(losses)
 
 
-def test_the_plain_path_is_the_textbook_loop(mnist):
+def test_the_plain_path_is_the_textbook_loop(digits_data):
     """fp32, NCHW: exactly what a hand-written loop over the same batches computes."""
-    result, losses = run(mnist, **PLAIN)
-    split = subset(mnist.train, 640, 0)
-    x, y = to_tensor(split.images, mnist.info), split.labels
+    result, losses = run(digits_data, **PLAIN)
+    split = subset(digits_data.train, 640, 0)
+    x, y = to_tensor(split.images, digits_data.info), split.labels
     torch.manual_seed(0)
     model = build_model(ModelConfig())
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -46,24 +41,24 @@ def test_the_plain_path_is_the_textbook_loop(mnist):
     assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(result.model.parameters(), model.parameters()))
 
 
-def test_channels_last_learns_the_same(mnist):
-    plain, plain_losses = run(mnist, **PLAIN)
-    fast, fast_losses = run(mnist, channels_last=True, precision="fp32")
+def test_channels_last_learns_the_same(digits_data):
+    plain, plain_losses = run(digits_data, **PLAIN)
+    fast, fast_losses = run(digits_data, channels_last=True, precision="fp32")
     assert torch.allclose(plain_losses, fast_losses, rtol=1e-3, atol=1e-4)
     assert abs(plain.evaluation.accuracy - fast.evaluation.accuracy) < 0.002
 
 
-def test_bf16_autocast_learns_the_same_within_rounding(mnist):
-    plain, plain_losses = run(mnist, **PLAIN)
-    fast, fast_losses = run(mnist, channels_last=True, precision="bf16")
+def test_bf16_autocast_learns_the_same_within_rounding(digits_data):
+    plain, plain_losses = run(digits_data, **PLAIN)
+    fast, fast_losses = run(digits_data, channels_last=True, precision="bf16")
     assert (plain_losses - fast_losses).abs().max() < 0.1  # bf16 keeps ~3 significant digits
     assert abs(plain_losses[-5:].mean() - fast_losses[-5:].mean()) < 0.05
     assert abs(plain.evaluation.accuracy - fast.evaluation.accuracy) < 0.02
 
 
-def test_reporting_less_often_changes_nothing(mnist):
-    every, every_losses = run(mnist)
-    sparse, sparse_losses = run(mnist, report_every=7)
+def test_reporting_less_often_changes_nothing(digits_data):
+    every, every_losses = run(digits_data)
+    sparse, sparse_losses = run(digits_data, report_every=7)
     # the first batch (the start a diverging loss is measured from), every 7th batch, and the last one
     assert len(sparse_losses) == len(every_losses[6::7]) + 2
     assert torch.equal(sparse_losses[1:-1], every_losses[6::7]) and sparse_losses[0] == every_losses[0]
@@ -71,10 +66,10 @@ def test_reporting_less_often_changes_nothing(mnist):
     assert all(torch.equal(p, q) for p, q in zip(every.model.parameters(), sparse.model.parameters()))
 
 
-def test_evaluation_batch_size_does_not_change_the_result(mnist):
-    result, _ = run(mnist)
-    x = to_tensor(mnist.test.images[:2000], mnist.info)
-    y = mnist.test.labels[:2000]
+def test_evaluation_batch_size_does_not_change_the_result(digits_data):
+    result, _ = run(digits_data)
+    x = to_tensor(digits_data.test.images[:2000], digits_data.info)
+    y = digits_data.test.labels[:2000]
     small, large = evaluate(result.model, x, y, batch_size=64), evaluate(result.model, x, y, batch_size=2000)
     assert small.accuracy == large.accuracy and small.confusion == large.confusion
     assert small.loss == pytest.approx(large.loss, rel=1e-5)
@@ -88,8 +83,8 @@ def test_auto_precision_is_bf16_only_on_native_hardware():
 
 
 @pytest.mark.slow
-def test_compiled_training_learns_the_same(mnist):
-    plain, plain_losses = run(mnist, channels_last=True, precision="fp32")
-    compiled, compiled_losses = run(mnist, channels_last=True, precision="fp32", compile=True)
+def test_compiled_training_learns_the_same(digits_data):
+    plain, plain_losses = run(digits_data, channels_last=True, precision="fp32")
+    compiled, compiled_losses = run(digits_data, channels_last=True, precision="fp32", compile=True)
     assert torch.allclose(plain_losses, compiled_losses, rtol=1e-3, atol=1e-4)
     assert abs(plain.evaluation.accuracy - compiled.evaluation.accuracy) < 0.002

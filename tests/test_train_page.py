@@ -1,88 +1,25 @@
-"""AppTest of the training page on a few hundred real MNIST images: a run to the end, a stop, a divergence,
+"""AppTest of the training page on a few hundred digits the tests drew: a run to the end, a stop, a divergence,
 bad input, in English and Russian."""
-import os
 import re
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnkit.data.datasets import load_dataset, subset
-from cnnkit.train.store import RunStore
-from pages.ui import job_manager
-from cnnkit.data.idx import write_idx
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def tiny_mnist(mnist5k, tmp_path_factory):
-    """An IDX folder of 400 training and 200 test images drawn at random from real MNIST."""
-    folder = tmp_path_factory.mktemp("tiny-mnist")
-    data = load_dataset("mnist", mnist5k, download=False)
-    for prefix, split in (("train", subset(data.train, 400)), ("t10k", subset(data.test, 200))):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", split.images.numpy())
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", split.labels.numpy().astype("uint8"))
-    return folder
+from tests.support import ROOT
+from tests.support.pages import metric, open_page, start, stored, texts, wait_until
 
 
 @pytest.fixture
-def runs_dir(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
-    yield tmp_path / "runs"
-    job_manager().stop_all(60)  # the server's jobs of this test end with it
+def at(train_at) -> AppTest:
+    """The training page on 400 training and 200 test digits the tests drew, with a run store of its own."""
+    return train_at
 
 
 def page(**query) -> AppTest:
     """The training page in a new browser session (``query``: the URL's parameters, as after a reload)."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.query_params.update(query)
-    app.run()
-    app.switch_page("pages/train.py").run()
-    assert not app.exception
-    return app
-
-
-@pytest.fixture
-def at(tiny_mnist, runs_dir, monkeypatch) -> AppTest:
-    """The training page, with the data folder set to the tiny MNIST and a run store of its own."""
-    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tiny_mnist))
-    return page()
-
-
-def texts(elements) -> str:
-    return " ".join(e.value for e in elements)
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def start(at: AppTest, subset: int = 300) -> AppTest:
-    at.select_slider(key="train_subset").set_value(subset)
-    return at.button(key="train_start").click().run()
-
-
-def run_of(at: AppTest) -> int:
-    """The run the page shows: the one it started, or the one its URL names."""
-    return int(at.session_state["train_run"] if "train_run" in at.session_state else at.query_params["run"][0])
-
-
-def stored(at: AppTest):
-    """The run this page shows, as the run store holds it."""
-    return RunStore(os.environ["CNNKIT_RUNS_DIR"]).get(run_of(at))
-
-
-def wait_until(at: AppTest, done, timeout: float = 120) -> None:
-    """Rerun the page, as the live fragment does, until ``done(the live snapshot)``."""
-    deadline = time.monotonic() + timeout
-    while not done(job_manager().job(run_of(at)).snapshot()):
-        assert time.monotonic() < deadline, "the run did not get there in time"
-        time.sleep(0.2)
-    at.run()
-    assert not at.exception
+    return open_page("pages/train.py", **query)
 
 
 def test_before_training_the_model_is_summarized_with_a_time_estimate(at):
@@ -119,7 +56,7 @@ def test_a_tiny_run_to_completion_shows_results_and_can_be_used_for_drawing(at):
     wait_until(at, lambda snap: snap.done)
     assert "#1 convnet: trained, test accuracy" in texts(at.success)
     accuracy = metric(at, "Test accuracy")
-    assert accuracy.endswith("%") and float(accuracy[:-1]) > 30  # 300 real digits: far above chance
+    assert accuracy.endswith("%") and float(accuracy[:-1]) > 30  # 300 drawn digits: far above chance
     assert {"Curves", "Per class", "Confusion matrix", "Mistakes", "First-layer kernels"} <= {t.label for t in at.tabs}
     assert "mistakes the model was surest about" in texts(at.caption)
     runs = at.dataframe[-1].value
@@ -148,7 +85,7 @@ def test_stop_in_the_middle_keeps_what_was_learned_and_runs_survive_a_page_visit
     assert not at.button(key="train_start").disabled
 
 
-def test_two_sessions_queue_for_the_one_cpu_and_each_get_their_own_run(at, tiny_mnist):
+def test_two_sessions_queue_for_the_one_cpu_and_each_get_their_own_run(at, page_digits):
     other = page()
     other.selectbox(key="train_optimizer").set_value("sgd")
     other.number_input(key="train_lr").set_value(0.05)
@@ -180,8 +117,8 @@ def test_a_reload_reattaches_to_the_running_job_with_progress_and_stop(at):
     assert stored(at).status == "stopped" and "stopped after" in texts(reloaded.warning)
 
 
-def test_a_cli_run_is_listed_on_the_page_and_can_be_compared(at, tiny_mnist, runs_dir):
-    cli = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", str(tiny_mnist), "--subset", "200",
+def test_a_cli_run_is_listed_on_the_page_and_can_be_compared(at, page_digits, runs_dir):
+    cli = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", str(page_digits), "--subset", "200",
                           "--device", "cpu", "--runs-dir", str(runs_dir), "--lr", "0.003", "--name", "from the shell"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert cli.returncode == 0, cli.stderr

@@ -3,95 +3,19 @@ that are no digits (noise, shapes, letters, an X, a red/green picture) the tests
 stay unflagged."""
 from __future__ import annotations
 
-import io
 import json
-import math
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from cnnkit.cli import main
 from cnnkit.data.datasets import Split
 from cnnkit.infer.calibration import calibrate, expected_calibration_error, fit_temperature
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image
 from cnnkit.infer.unsure import REASONS, reason_text
-from tests.test_drawn_digits import BOXES, STROKES, draw_digit, png
-
-# Letters as pen strokes in a unit box, as the digits of tests/test_drawn_digits.py are.
-LETTERS = {
-    "A": [[(0.1, 0.97), (0.5, 0.03), (0.9, 0.97)], [(0.25, 0.6), (0.75, 0.6)]],
-    "H": [[(0.15, 0.03), (0.15, 0.97)], [(0.85, 0.03), (0.85, 0.97)], [(0.15, 0.5), (0.85, 0.5)]],
-    "K": [[(0.2, 0.03), (0.2, 0.97)], [(0.85, 0.03), (0.2, 0.55)], [(0.4, 0.4), (0.88, 0.97)]],
-    "M": [[(0.08, 0.97), (0.15, 0.03), (0.5, 0.6), (0.85, 0.03), (0.92, 0.97)]],
-    "W": [[(0.03, 0.03), (0.25, 0.97), (0.5, 0.35), (0.75, 0.97), (0.97, 0.03)]],
-    "E": [[(0.85, 0.03), (0.2, 0.03), (0.2, 0.97), (0.85, 0.97)], [(0.2, 0.5), (0.7, 0.5)]],
-    "X": [[(0.1, 0.05), (0.9, 0.95)], [(0.9, 0.05), (0.1, 0.95)]],
-}
-
-
-def canvas_png(strokes, box=(60, 40, 160, 200), width=20) -> bytes:
-    """Strokes (lists of unit-box points) in white on the black 280×280 canvas, as the canvas sends them."""
-    img = Image.new("L", (280, 280), 0)
-    pen = ImageDraw.Draw(img)
-    left, top, w, h = box
-    for stroke in strokes:
-        pen.line([(left + x * w, top + y * h) for x, y in stroke], fill=255, width=width, joint="curve")
-    return png(img.convert("RGBA"))
-
-
-def noise(seed: int) -> bytes:
-    return png(Image.fromarray(np.random.default_rng(seed).integers(0, 256, (280, 280), dtype=np.uint8)))
-
-
-def shape(kind: str) -> bytes:
-    img = Image.new("L", (280, 280), 0)
-    pen = ImageDraw.Draw(img)
-    if kind == "filled square":
-        pen.rectangle((70, 70, 210, 210), fill=255)
-    elif kind == "filled disc":
-        pen.ellipse((60, 60, 220, 220), fill=255)
-    elif kind == "square":
-        pen.rectangle((60, 60, 220, 220), outline=255, width=18)
-    elif kind == "triangle":
-        pen.polygon([(140, 40), (240, 230), (40, 230)], outline=255, width=18)
-    elif kind == "star":
-        points = [(140 + 110 * math.cos(math.radians(-90 + 144 * k)), 140 + 110 * math.sin(math.radians(-90 + 144 * k)))
-                  for k in range(6)]
-        pen.line(points, fill=255, width=16)
-    elif kind == "two dots":
-        pen.ellipse((30, 30, 70, 70), fill=255)
-        pen.ellipse((200, 200, 240, 240), fill=255)
-    elif kind == "scribble":
-        rng = np.random.default_rng(3)
-        pen.line([tuple(p) for p in rng.integers(20, 260, (12, 2))], fill=255, width=10)
-    return png(img.convert("RGBA"))
-
-
-def red_green() -> bytes:
-    """A red/green picture that is no digit: red and green halves with a soft diagonal border."""
-    yy, xx = np.mgrid[0:240, 0:320]
-    red = (xx + 0.5 * yy) < 260
-    rgb = np.where(red[..., None], [220, 30, 30], [40, 180, 60]).astype(np.uint8)
-    return png(Image.fromarray(rgb), "JPEG")
-
-
-SHAPES = ("filled square", "filled disc", "square", "triangle", "star", "two dots", "scribble")
-
-
-def non_digits() -> dict[str, bytes]:
-    """The non-digits: noise, shapes, letters (with the X), the red/green picture, named."""
-    pictures = {f"noise {s}": noise(s) for s in range(3)}
-    pictures |= {kind: shape(kind) for kind in SHAPES}
-    pictures |= {f"letter {k}": canvas_png(v) for k, v in LETTERS.items()}
-    pictures["red/green picture"] = red_green()
-    return pictures
-
-
-def canvas_digits() -> list[tuple[str, bytes]]:
-    """Clean digits drawn on the canvas: each digit in the four boxes of tests/test_drawn_digits.py."""
-    return [(d, png(draw_digit(d, box, max(10, box[3] // 8)).convert("RGBA"))) for d in STROKES for box in BOXES]
-
+from tests.support.drawing import BOXES, draw_digit, png
+from tests.support.photos import canvas_digits, non_digits, noise
 
 @pytest.fixture(scope="module")
 def shipped():

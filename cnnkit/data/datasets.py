@@ -173,8 +173,9 @@ def _not_found(info: DatasetInfo, looked_in: list[Path], detail: str | None = No
 def load_dataset(name: str | None, data_dir: str | Path | None = None, download: bool = True,
                  progress: Callable[[str], None] = print) -> Dataset:
     """Load a dataset, trying in order: an IDX folder at ``data_dir``, ``data_dir/<name>``,
-    torchvision's layout under ``data_dir`` (downloading there if allowed). Files are recognised by their
-    content (``read_idx_folder``); ``name`` None takes whatever the folder ``data_dir`` holds."""
+    torchvision's layout under ``data_dir`` (downloading there if allowed: ``download`` and no
+    ``CNNKIT_OFFLINE`` set, as the tests set it). Files are recognised by their content
+    (``read_idx_folder``); ``name`` None takes whatever the folder ``data_dir`` holds."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     if name is None:
         if is_idx_folder(root):
@@ -199,7 +200,7 @@ def load_dataset(name: str | None, data_dir: str | Path | None = None, download:
     if refused:
         raise refused
     looked_in = candidates + [tv_raw]
-    if not download:
+    if not download or os.environ.get("CNNKIT_OFFLINE"):
         raise _not_found(info, looked_in)
     return _download(info, root, looked_in, progress)
 

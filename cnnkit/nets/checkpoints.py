@@ -112,7 +112,11 @@ def read_state_dict(data: bytes, name: str) -> dict:
 
 
 def _is_safetensors(data: bytes) -> bool:
-    """Torch files are zip archives (``PK``) or legacy pickles (``\\x80``); anything else is read as safetensors."""
+    """Torch files are zip archives (``PK``) or legacy pickles (``\\x80``); anything else is read as safetensors.
+    A safetensors file starts with its JSON header's length (8 bytes, little-endian), whose first bytes can be
+    those too: a ``{`` after them and a length that fits the file say safetensors first."""
+    if len(data) > 8 and data[8:9] == b"{" and int.from_bytes(data[:8], "little") <= len(data) - 8:
+        return True
     return bool(data[:8]) and not data.startswith(b"PK") and not data.startswith(b"\x80")
 
 

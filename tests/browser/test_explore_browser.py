@@ -13,7 +13,7 @@ from cnnkit.guide import blocks
 from cnnkit.infer import overview as ov
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model
 from cnnkit.i18n import text
-from tests.browser.test_draw_browser import find_canvas, stroke
+from cnnkit.devtools.browser import find_canvas, stroke
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ["CNNKIT_SHOTS"]) if os.environ.get("CNNKIT_SHOTS") else None  # screenshots to look at

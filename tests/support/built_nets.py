@@ -12,7 +12,7 @@ from cnnkit.nets.checkpoints import Checkpoint, save_checkpoint
 from cnnkit.nets.layers import parse_spec
 from cnnkit.train.loop import EpochStats, TrainConfig
 from cnnkit.train.store import RunStore
-from tests.shapes import SHAPES
+from tests.support.shapes import SHAPES
 
 SPECS = {  # none of them has the ConvNet's names, kernels, blocks or 128 units
     "avgpool+bn+gelu+dropout": "conv(8,5) relu maxpool(2) conv(16,3,padding=1) batchnorm relu avgpool(2) flatten "
