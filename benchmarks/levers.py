@@ -37,8 +37,8 @@ DEFAULT = {"channels_last": True, "precision": "bf16"}
 NETWORKS = {
     "default, ConvNet + BatchNorm (conv, BN, ReLU, pool)": {**DEFAULT, "model": ModelConfig(batchnorm=True)},
     "default, BatchNorm after the pool (the fast recipe's network)": {**DEFAULT, "model": ModelConfig(layers=POOL_FIRST)},
-    "default, BatchNorm after the pool, batch 128 (the fast recipe)": {**DEFAULT, "model": ModelConfig(layers=POOL_FIRST),
-                                                                       "batch_size": 128},
+    "default, BatchNorm after the pool, batch 256 (the fast recipe)": {**DEFAULT, "model": ModelConfig(layers=POOL_FIRST),
+                                                                       "batch_size": 256},
 }
 
 

@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model and save a checkpoint (several processes under torchrun)")
     _add_data_args(t, folders=True)
     t.add_argument("--preset", choices=list(PRESETS), help="a recipe from cnnkit/train/presets.py, overridden by the options given "
-                                                         "here (fast: one epoch of batches of 128, one-cycle LR, "
+                                                         "here (fast: one epoch of batches of 256, one-cycle LR, "
                                                          "label smoothing, the ConvNet with BatchNorm after its "
                                                          "pools; notebook: the source notebook's settings)")
     t.add_argument("--model", choices=list(FAMILIES), help="default: convnet")

@@ -49,7 +49,7 @@ def test_bench_text_report_and_bad_section(digits):
 def test_presets_set_their_recipe_and_keep_the_rest():
     base = TrainConfig(dataset="fashion-mnist", seed=3, train_subset=500)
     fast = apply_preset(base, "fast")
-    assert (fast.epochs, fast.batch_size, fast.schedule, fast.label_smoothing) == (1, 128, "onecycle", 0.1)
+    assert (fast.epochs, fast.batch_size, fast.schedule, fast.label_smoothing) == (1, 256, "onecycle", 0.1)
     assert fast.model.layers == POOL_FIRST  # the ConvNet + BatchNorm, pooled first
     assert (fast.dataset, fast.seed, fast.train_subset) == ("fashion-mnist", 3, 500)
     notebook = apply_preset(fast, "notebook")

@@ -33,7 +33,7 @@ def test_before_training_the_model_is_summarized_with_a_time_estimate(at):
 
 def test_the_fast_recipe_sets_the_controls_and_trains_with_them(at):
     at.segmented_control(key="train_recipe").set_value("fast").run()
-    assert at.number_input(key="train_batch_size").value == 128
+    assert at.number_input(key="train_batch_size").value == 256
     assert at.selectbox(key="train_schedule").value == "onecycle"
     assert at.slider(key="train_label_smoothing").value == 0.1
     assert at.segmented_control(key="train_network").value == "layers"  # its network fills the layer list
