@@ -16,7 +16,7 @@ from cnnkit.infer.preprocess import normalize
 from tests.support.built_nets import SPECS, built_checkpoint, folder_checkpoint, stored
 from tests.support.shapes import shape_image
 from tests.support.drawing import SEVEN, png
-from tests.support.pages import open_page, texts, upload
+from tests.support.pages import draw_page, texts, upload
 
 DIGIT = np.zeros((28, 28), np.float32)
 DIGIT[4:24, 12:16] = 1
@@ -106,7 +106,7 @@ def choose(at, run_id: int):
 def test_the_drawing_page_reads_explains_and_teaches_with_a_built_network_run(spec, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
     run_id = stored(tmp_path, built_checkpoint(SPECS[spec], seed=2), spec)
-    at = choose(open_page(), run_id)
+    at = choose(draw_page(), run_id)
     assert SPECS[spec].split()[0] in texts(at.markdown)  # its card names its layers
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "seven.png", SEVEN)
@@ -126,7 +126,7 @@ def test_the_drawing_page_reads_explains_and_teaches_with_a_built_network_run(sp
 def test_a_colour_folder_run_gets_the_upload_path_for_its_own_images(lang, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
     run_id = stored(tmp_path, folder_checkpoint(), "shapes")
-    at = open_page(lang)
+    at = draw_page(lang)
     assert any("shapes" in option for option in at.selectbox(key="draw_model").options)  # offered as a model
     choose(at, run_id)
     assert not at.error
@@ -158,7 +158,7 @@ def test_the_page_shows_the_softmax_with_the_models_temperature(tmp_path, monkey
     ckpt = built_checkpoint(SPECS["stride2"])
     ckpt.temperature = 0.25
     run_id = stored(tmp_path, ckpt, "calibrated")
-    at = choose(open_page("ru"), run_id)
+    at = choose(draw_page("ru"), run_id)
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "seven.png", SEVEN)
     assert text("explore.softmax.temperature", "ru", temperature="0,250") in texts(at.caption)

@@ -81,8 +81,8 @@ def test_momentum_out_of_range_is_refused():
 
 
 def test_the_loss_axis_of_a_diverged_run_is_logarithmic():
-    assert _metric_axis("loss", values=[2.3, 1.2, 0.4]).get("type") is None
-    axis = _metric_axis("loss", values=[2.3, 5e3, 4e14, math.nan])
+    assert _metric_axis("loss", "en", values=[2.3, 1.2, 0.4]).get("type") is None
+    axis = _metric_axis("loss", "en", values=[2.3, 5e3, 4e14, math.nan])
     assert axis["type"] == "log" and axis["exponentformat"] == "power"  # 10^14, never "400T"
 
 

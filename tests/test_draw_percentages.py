@@ -12,7 +12,7 @@ from cnnkit.infer.finetune import FinetuneResult, kept_checkpoint
 from cnnkit.i18n import text
 from tests.support.built_nets import SPECS, built_checkpoint, stored
 from tests.support.drawing import SEVEN
-from tests.support.pages import open_page, upload
+from tests.support.pages import draw_page, upload
 
 RU_PERCENT = re.compile(r"\d+,\d %")
 
@@ -22,7 +22,7 @@ def test_a_stored_run_is_offered_with_its_accuracy_written_as_the_language_does(
                                                                                 monkeypatch):
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
     run_id = stored(tmp_path, built_checkpoint(SPECS["stride2"]), "strided", 0.7664)
-    choice = open_page(lang).selectbox(key="draw_model")
+    choice = draw_page(lang).selectbox(key="draw_model")
     assert choice.format_func(f"run:{run_id}") == text("draw.model.run", lang, id=run_id, name="strided",
                                                        acc=shown)
 
@@ -32,7 +32,7 @@ def test_the_fine_tuning_check_is_written_as_russian_does(tmp_path, monkeypatch,
     monkeypatch.setenv("CNNKIT_DATA_DIR", str(mnist5k))
     run_id = stored(tmp_path, built_checkpoint(SPECS["avgpool+bn+gelu+dropout"]), "built")
     st.cache_resource.clear()  # the teaching data, which an earlier test may have found absent
-    at = open_page("ru")
+    at = draw_page("ru")
     at.selectbox(key="draw_model").set_value(f"run:{run_id}").run()
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "seven.png", SEVEN)
