@@ -40,12 +40,12 @@ def _until(page, selector: str, start: float, timeout_ms: float = 30_000) -> flo
 
 def strokes(browser, url: str, count: int) -> dict:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sent: list[float] = []  # when the browser sent a websocket frame (the canvas's value among them)
+    page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.perf_counter())))
     page.goto(url)
     wait_for_app(page)
     page.get_by_role("link", name=re.compile("Draw & predict")).click()
     wait_for_app(page)
-    sent: list[float] = []  # when the browser sent a websocket frame (the canvas's value among them)
-    page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.perf_counter())))
     answer, chart, overview, sending, served = [], [], [], [], []
     for i in range(count + 1):  # the first stroke warms the caches up and is not counted
         box = find_canvas(page).bounding_box()
