@@ -31,8 +31,11 @@ def fill(name: str, size: int) -> None:
 
 
 def fill_spec(spec) -> None:
-    """Replace the list with ``spec``'s layers."""
+    """Replace the list with ``spec``'s layers; "Start from" names the preset that is this layer list."""
     st.session_state[LAYERS] = _rows(spec)
+    named = [name for name, config in NETWORK_PRESETS.items() if config.layers == spec]
+    if named:
+        st.session_state["build_preset"] = named[0]
 
 
 def _fill_chosen(size: int) -> None:

@@ -38,6 +38,7 @@ def test_the_fast_recipe_sets_the_controls_and_trains_with_them(at):
     assert at.slider(key="train_label_smoothing").value == 0.1
     assert at.segmented_control(key="train_network").value == "layers"  # its network fills the layer list
     assert "conv(32,3,padding=1) maxpool(2) batchnorm relu" in at.code[0].value
+    assert at.selectbox(key="build_preset").value == "pool_first"  # "Start from" names it
     assert "421,834" in texts(at.success)  # the ConvNet + BatchNorm's parameters
     at.number_input(key="train_batch_size").set_value(100).run()  # still the user's to change
     start(at)
