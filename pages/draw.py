@@ -5,7 +5,6 @@ from functools import partial
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from cnnkit.infer import charts, overview
 from cnnkit.nets.checkpoints import Checkpoint
@@ -20,6 +19,7 @@ from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, load_upload, predict_input,
                                   predict_steps, read_digit, read_image, seen_picture, takes_digits)
 from cnnkit.infer.preprocess import DigitSteps, normalize
+from pages.canvas import drawing_canvas
 from pages.ui import (error_text, fmt, lang, latex_number, names, num, owner, page_navigation, private_runs,
                       run_store, t)
 
@@ -394,17 +394,18 @@ def draw_mode(ckpt: Checkpoint) -> None:
     """The canvas and all that depends on the drawing: a stroke reruns this fragment alone, not the page."""
     left, right = st.columns([2, 3])
     with left:
-        st.space("medium")  # room for the canvas's toolbar, which appears above it
-        canvas = st_canvas(stroke_width=st.session_state.get("draw_stroke", 20), stroke_color="#FFFFFF",
-                           background_color="#000000", width=280, height=280, drawing_mode="freedraw",
-                           return_image_data=True, key=f"draw_canvas_{st.session_state.get('draw_canvas_id', 0)}")
+        try:
+            source = drawing_canvas(stroke=st.session_state.get("draw_stroke", 20), size=280,
+                                    key=f"draw_canvas_{st.session_state.get('draw_canvas_id', 0)}")
+        except CnnkitError as exc:
+            st.error(error_text(exc))
+            source = None
         stroke, clear = st.columns([5, 3], vertical_alignment="bottom")
         stroke.slider(t("draw.canvas.stroke"), 6, 40, 20, key="draw_stroke")
         clear.button(t("draw.canvas.clear"), on_click=clear_canvas, key="draw_clear")
         st.caption(t("draw.canvas.toolbar"))
-    source = canvas.image_bytes
-    show_digit(ckpt, read_upload(source, "the canvas", invert=False) if source else None, t("draw.answer.empty"),
-               right)
+    show_digit(ckpt, read_upload(source, t("draw.canvas.name"), invert=False) if source else None,
+               t("draw.answer.empty"), right)
 
 
 def upload_mode(ckpt: Checkpoint) -> None:

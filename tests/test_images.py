@@ -1,5 +1,6 @@
 """Opening what users upload: every common format and mode reads the same picture; bad files give one
 clear message and are refused before any work (a decompression bomb is never decoded)."""
+import base64
 import io
 import time
 
@@ -8,7 +9,7 @@ import pytest
 from PIL import Image
 
 from cnnkit.errors import CnnkitError
-from cnnkit.infer.images import MAX_PIXELS, open_image, open_rgb
+from cnnkit.infer.images import MAX_PIXELS, canvas_png, open_image, open_rgb
 from tests.support.drawing import NOISE, png_header
 
 
@@ -124,3 +125,16 @@ def test_bad_files_get_one_clear_message(data, message):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(CnnkitError, match="Cannot read"):
         open_image(tmp_path / "nope.png")
+
+
+def test_the_canvas_value_is_its_png_and_anything_else_is_refused():
+    png = encode(square(), "PNG")
+    sent = {"png": "data:image/png;base64," + base64.b64encode(png).decode(), "strokes": 1}
+    assert canvas_png(sent) == png
+    assert_square(open_image(canvas_png(sent)).gray)
+    assert canvas_png(None) is None  # an empty canvas (every stroke undone)
+    for forged in ("data:image/png;base64,AAAA", {"png": "https://example.com/a.png"}, {"png": 5},
+                   {"png": "data:image/png;base64,not base64!"}, {"strokes": 1}):
+        with pytest.raises(CnnkitError) as info:
+            canvas_png(forged)
+        assert info.value.message("ru", "page") == "Холст прислал не рисунок; очистите его и нарисуйте снова."

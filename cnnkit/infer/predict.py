@@ -140,6 +140,7 @@ def classify(ckpt: Checkpoint, image28: np.ndarray) -> np.ndarray:
     return probabilities(ckpt, normalize(image28, ckpt.mean, ckpt.std))[0]
 
 
+@one_thread()  # the doubts pass through the network a second time (its features)
 def predict_steps(ckpt: Checkpoint, steps: DigitSteps, name: str = "") -> Prediction:
     probs = classify(ckpt, steps.centered)
     best = int(probs.argmax())
