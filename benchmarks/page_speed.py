@@ -5,8 +5,8 @@ Compare tab, the app's cold start. Headless Chromium (Debian's) drives ``streaml
 
 - **Stroke → answer**: on a fresh canvas, one stroke (a "1") is drawn with the mouse; from the mouse-up (the
   canvas's own ``pointerup`` event), the milliseconds until the canvas's value leaves the browser, the answer
-  (the metric's text) is painted (Element Timing API), the probability chart and the network overview are
-  drawn, and the page is idle. The canvas is cleared between strokes (not timed).
+  (the metric's text) is painted (Element Timing API), the probability chart, the first feature maps and the
+  network overview are drawn, and the page is idle. The canvas is cleared between strokes (not timed).
 - **Compare tab**: from the click on the tab of a fresh server until its two charts are drawn.
 - **Cold start**: ``cnnkit.devtools.browser.app_cold_start``, from ``streamlit run`` to the home page drawn.
 
@@ -40,7 +40,8 @@ BEGIN, END = "<!-- page-speed:begin -->", "<!-- page-speed:end -->"
 # observers are installed once and fill ``window.__speed``, emptied before each stroke.
 WATCH = """() => {
   window.__speed = {};
-  const charts = {probability_chart: ".st-key-draw_probs .main-svg", overview: ".st-key-draw_overview .main-svg"};
+  const charts = {probability_chart: ".st-key-draw_probs .main-svg", feature_maps: "[class*='st-key-draw_maps_'] .main-svg",
+                  overview: ".st-key-draw_overview .main-svg"};
   new PerformanceObserver(list => list.getEntries().forEach(e => {
     window.__speed.answer = window.__speed.answer || e.renderTime + performance.timeOrigin; }))
     .observe({type: "element"});
@@ -70,8 +71,8 @@ def strokes(browser, url: str, count: int) -> dict:
     wait_for_app(page)
     page.get_by_role("link", name=re.compile("Draw & predict")).click()
     wait_for_app(page)
-    figures: dict[str, list[float]] = {"answer": [], "probability_chart": [], "overview": [], "idle": [],
-                                       "canvas_sends": []}
+    figures: dict[str, list[float]] = {name: [] for name in ("canvas_sends", "answer", "probability_chart",
+                                                             "feature_maps", "overview", "idle")}
     page.evaluate(WATCH)
     for i in range(count + 1):  # the first stroke warms the caches up and is not counted
         canvas = find_canvas(page)
@@ -80,13 +81,13 @@ def strokes(browser, url: str, count: int) -> dict:
         sent.clear()
         stroke(page, canvas.bounding_box(), [(140, 45), (140, 235)], steps=6)
         page.wait_for_function("() => window.__speed.answer && window.__speed.probability_chart "
-                               "&& window.__speed.overview", timeout=30_000)
+                               "&& window.__speed.feature_maps && window.__speed.overview", timeout=30_000)
         wait_for_app(page)
         idle = time.time()
         up = canvas.evaluate("() => window.__up") / 1000
         if i and sent:
             found = page.evaluate("() => window.__speed")
-            for name in ("answer", "probability_chart", "overview"):
+            for name in ("answer", "probability_chart", "feature_maps", "overview"):
                 figures[name].append(found[name] / 1000 - up)
             figures["idle"].append(idle - up)
             figures["canvas_sends"].append(sent[0] - up)
@@ -138,6 +139,7 @@ def markdown(result: dict, command: str) -> str:
           f"{s[key]['max_ms']} ms |" for key, label in (("canvas_sends", "the canvas's value sent"),
                                                        ("answer", "the answer painted"),
                                                        ("probability_chart", "the probability chart drawn"),
+                                                       ("feature_maps", "the first feature maps drawn"),
                                                        ("overview", "the network overview drawn"),
                                                        ("idle", "the page idle (all charts drawn)"))),
         f"| click on the guide's Compare tab (fresh server) | both charts drawn | {result['compare_tab_s']} s | |",

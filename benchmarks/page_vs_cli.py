@@ -1,9 +1,10 @@
 """Is training from the page slower than from the CLI? The same config, alternately, end to end.
 
     python benchmarks/page_vs_cli.py --data-dir ../shared/data/mnist-5k --epochs 2 --repeats 3
+    python benchmarks/page_vs_cli.py --data-dir ../shared/data/mnist-5k --preset fast --epochs 4 --repeats 5
 
 The CLI run is ``python -m cnnkit train --json``; the page run is a real ``streamlit run app.py`` driven by
-headless Chromium (Debian's /usr/bin/chromium), which clicks Train and waits for the result while the live
+headless Chromium (Debian's /usr/bin/chromium), which picks the recipe (``--preset``), clicks Train and waits for the result while the live
 charts redraw. Both report the same figure: the seconds spent inside ``cnnkit.train.loop.train`` (epochs plus
 their test evaluations, without loading). Runs alternate so that a change in the machine's load hits both.
 """
@@ -11,39 +12,50 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from cnnkit.devtools.appserver import running_app
+from cnnkit.devtools.browser import chromium, wait_for_app
+from cnnkit.i18n import text
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from cnnkit.devtools.appserver import running_app
 
-
-def cli_seconds(data_dir: str, epochs: int) -> float:
+def cli_seconds(data_dir: str, epochs: int, preset: str | None, runs_dir: Path) -> float:
     out = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", data_dir, "--epochs", str(epochs),
-                          "--device", "cpu", "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
+                          "--device", "cpu", "--json", *(["--preset", preset] if preset else [])],
+                         cwd=ROOT, capture_output=True, text=True, check=True,
+                         env=dict(os.environ, CNNKIT_RUNS_DIR=str(runs_dir)))
     return json.loads(out.stdout.splitlines()[-1])["seconds"]
 
 
 class PageRunner:
     """One browser tab on the training page; each ``run()`` clicks Train and reads the seconds it reports."""
 
-    def __init__(self, playwright, url: str, epochs: int):
-        self.browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        self.page = self.browser.new_page(viewport={"width": 1400, "height": 1000})
+    def __init__(self, browser, url: str, epochs: int, preset: str | None):
+        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.page.goto(url)
+        wait_for_app(self.page)
         self.page.get_by_role("link", name="Training").click()
+        wait_for_app(self.page)
+        if preset:  # the recipe's button fills the controls, as the CLI's --preset does
+            self.page.get_by_test_id("stMain").get_by_text(text(f"train.recipes.{preset}", "en"), exact=True).click()
+            wait_for_app(self.page)
         self.page.get_by_label("Epochs").fill(str(epochs))
         self.page.keyboard.press("Enter")
+        wait_for_app(self.page)
         self.runs = 0
 
     def run(self) -> float:
         self.runs += 1
         self.page.get_by_role("button", name=re.compile(r"^\W*Train$")).click()
-        done = self.page.get_by_text(re.compile(rf"#{self.runs} convnet: trained, .* in ([\d,.]+) s"))
+        done = self.page.get_by_text(re.compile(rf"#{self.runs} .*: trained, .* in ([\d,.]+) s"))
         done.wait_for(timeout=1_800_000)
         return float(re.search(r"in ([\d,.]+) s", done.inner_text()).group(1).replace(",", ""))
 
@@ -53,14 +65,17 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist-5k"))
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--preset", choices=["notebook", "fast"], help="a recipe, on both sides")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
 
     cli, page = [], []
-    with running_app(Path(args.data_dir).resolve()) as url, sync_playwright() as p:
-        runner = PageRunner(p, url, args.epochs)
+    # fresh run stores, one for each side: the page's runs are then numbered 1, 2, … (the messages it waits for)
+    stores = Path(tempfile.mkdtemp(prefix="cnnkit-page-vs-cli-"))
+    os.environ["CNNKIT_RUNS_DIR"] = str(stores / "page")
+    with running_app(Path(args.data_dir).resolve()) as url, chromium() as browser:
+        runner = PageRunner(browser, url, args.epochs, args.preset)
         for i in range(args.repeats):
-            cli.append(cli_seconds(args.data_dir, args.epochs))
+            cli.append(cli_seconds(args.data_dir, args.epochs, args.preset, stores / "cli"))
             page.append(runner.run())
             print(f"pair {i + 1}: cli {cli[-1]:.1f} s, page {page[-1]:.1f} s, ratio {page[-1] / cli[-1]:.3f}",
                   flush=True)

@@ -36,10 +36,11 @@ page_navigation()  # a first request of the server to this page's URL: see pages
 
 # How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
 # more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
-# made page training ~40% slower than the CLI, once a second ~7% (docs/training.md).
-REFRESH_S = 0.5  # progress bar, images/s, time left
-CHART_REFRESH_S = 1.0  # the batch-loss chart
-EPOCH_REFRESH_S = 2.0  # the per-epoch charts, which change once an epoch
+# made page training ~40% slower than the CLI, once a second ~7%, and the fast recipe (whose batches of 256
+# use both cores fully) ~30% slower with charts every 2 s (docs/training.md). Its page recipe turns the live
+# charts off: the charts are drawn once, when the run ends.
+REFRESH_S = 1.0  # progress bar, images/s, time left (each redraw of this long page costs the browser ~0.1 s)
+CHART_REFRESH_S = 2.0  # the batch-loss and per-epoch charts
 LIVE = {"staticPlot": True}  # while training, charts are pictures (cheaper to redraw); results are interactive
 LOCAL = "local"
 FOLDER = "folder"  # your own images (pages/images.py)
@@ -127,6 +128,7 @@ def use_recipe() -> None:
         if layers is not None:
             network.fill_spec(layers)
         st.session_state.update({f"train_{key}": value for key, value in values.items()})
+        st.session_state["train_live_charts"] = name != "fast"  # the charts' redraws would slow it (REFRESH_S)
 
 
 def settings() -> tuple[TrainConfig, Dataset | None]:
@@ -280,17 +282,11 @@ def live_progress() -> None:
     left_col.metric(t("train.left"), "—" if snap.eta is None else fmt().seconds(snap.eta, 0))
 
 
-def live_loss() -> None:
-    """The batch loss, redrawn every ``CHART_REFRESH_S`` seconds."""
+def live_charts() -> None:
+    """The batch loss and the per-epoch curves, redrawn every ``CHART_REFRESH_S`` seconds."""
     snap = live_snapshot()
     if snap.state == "running":
         batch_chart(snap, live=True)
-
-
-def live_epochs() -> None:
-    """The per-epoch curves, redrawn every ``EPOCH_REFRESH_S`` seconds."""
-    snap = live_snapshot()
-    if snap.state == "running":
         epoch_charts(snap, live=True)
 
 
@@ -543,16 +539,22 @@ with train_tab:
         config = replace(config, model=built or config.model)
     if dataset and valid:
         summary(config, dataset)
-    clicked = st.button(t("train.start"), type="primary", icon="🏋️", disabled=dataset is None or busy() or not valid,
-                        key="train_start", help=None if valid else t("build.ui.fix_first"))
+    start_col, live_col = st.columns([1, 3], vertical_alignment="center")
+    clicked = start_col.button(t("train.start"), type="primary", icon="🏋️", key="train_start",
+                               disabled=dataset is None or busy() or not valid,
+                               help=None if valid else t("build.ui.fix_first"))
+    st.session_state.setdefault("train_live_charts", True)  # a recipe may have set it (use_recipe)
+    live_col.toggle(t("train.live_charts"), key="train_live_charts", help=t("train.live_charts_help"))
     if (clicked or st.session_state.pop("train_autostart", False)) and dataset and valid and not busy():
         start(config, dataset)
     if "train_notice" in st.session_state:
         st.warning(st.session_state.pop("train_notice"))
     if job():
         st.fragment(live_progress, run_every=REFRESH_S)()
-        st.fragment(live_loss, run_every=CHART_REFRESH_S)()
-        st.fragment(live_epochs, run_every=EPOCH_REFRESH_S)()
+        if st.session_state["train_live_charts"]:
+            st.fragment(live_charts, run_every=CHART_REFRESH_S)()
+        else:
+            st.caption(t("train.live_charts_off"))
     elif current_run() is not None:
         try:
             results(run_store().get(current_run()))

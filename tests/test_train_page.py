@@ -86,6 +86,28 @@ def test_stop_in_the_middle_keeps_what_was_learned_and_runs_survive_a_page_visit
     assert not at.button(key="train_start").disabled
 
 
+def test_live_charts_follow_their_toggle_and_the_fast_recipe_turns_them_off(at):
+    def live_charts():
+        return {c.proto.id for c in at.get("plotly_chart")}, texts(at.caption)
+
+    at.number_input(key="train_epochs").set_value(50)
+    start(at)
+    wait_until(at, lambda snap: len(snap.epochs) >= 1)
+    charts, captions = live_charts()
+    assert len(charts) == 3 and "Live charts are off" not in captions  # batch loss, loss and accuracy
+    at.toggle(key="train_live_charts").set_value(False).run()
+    charts, captions = live_charts()
+    assert not charts and "Live charts are off: the charts appear when the run ends." in captions
+    assert at.get("progress")  # the progress bar still moves
+    at.button(key="train_stop").click().run()
+    wait_until(at, lambda snap: snap.done)
+    assert live_charts()[0]  # the results' charts, once it ended
+    at.segmented_control(key="train_recipe").set_value("fast").run()
+    assert not at.toggle(key="train_live_charts").value
+    at.segmented_control(key="train_recipe").set_value("notebook").run()
+    assert at.toggle(key="train_live_charts").value
+
+
 def test_two_sessions_queue_for_the_one_cpu_and_each_get_their_own_run(at, page_digits):
     other = page()
     other.selectbox(key="train_optimizer").set_value("sgd")
