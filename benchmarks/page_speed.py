@@ -40,8 +40,8 @@ BEGIN, END = "<!-- page-speed:begin -->", "<!-- page-speed:end -->"
 # observers are installed once and fill ``window.__speed``, emptied before each stroke.
 WATCH = """() => {
   window.__speed = {};
-  const charts = {probability_chart: ".st-key-draw_probs .main-svg", feature_maps: "[class*='st-key-draw_maps_'] .main-svg",
-                  overview: ".st-key-draw_overview .main-svg"};
+  const charts = {probability_chart: ".st-key-draw_probs .main-svg",
+                  feature_maps: "[class*='st-key-draw_maps_'] .main-svg", overview: ".st-key-draw_overview .main-svg"};
   new PerformanceObserver(list => list.getEntries().forEach(e => {
     window.__speed.answer = window.__speed.answer || e.renderTime + performance.timeOrigin; }))
     .observe({type: "element"});
@@ -57,8 +57,8 @@ WATCH = """() => {
     }
   }).observe(document.body, {subtree: true, childList: true});
 }"""
-MOUSE_UP = """canvas => canvas.addEventListener("pointerup", e => { window.__up = performance.timeOrigin + e.timeStamp; },
-                                   {once: true})"""
+MOUSE_UP = """canvas => canvas.addEventListener("pointerup",
+    e => { window.__up = performance.timeOrigin + e.timeStamp; }, {once: true})"""
 
 
 def strokes(browser, url: str, count: int) -> dict:

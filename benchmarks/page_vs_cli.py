@@ -1,12 +1,13 @@
 """Is training from the page slower than from the CLI? The same config, alternately, end to end.
 
     python benchmarks/page_vs_cli.py --data-dir ../shared/data/mnist-5k --epochs 2 --repeats 3
-    python benchmarks/page_vs_cli.py --data-dir ../shared/data/mnist-5k --preset fast --epochs 4 --repeats 5
+    python benchmarks/page_vs_cli.py --data-dir ../shared/data/mnist-5k --preset fast --epochs 4 --repeats 7
 
 The CLI run is ``python -m cnnkit train --json``; the page run is a real ``streamlit run app.py`` driven by
-headless Chromium (Debian's /usr/bin/chromium), which picks the recipe (``--preset``), clicks Train and waits for the result while the live
-charts redraw. Both report the same figure: the seconds spent inside ``cnnkit.train.loop.train`` (epochs plus
-their test evaluations, without loading). Runs alternate so that a change in the machine's load hits both.
+headless Chromium (Debian's /usr/bin/chromium), which picks the recipe (``--preset``), sets the live charts
+(``--live-charts``), clicks Train and waits for the result while the live view redraws. Both report the same
+figure: the seconds spent inside ``cnnkit.train.loop.train`` (epochs plus their test evaluations, without
+loading). Runs alternate so that a change in the machine's load hits both.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def cli_seconds(data_dir: str, epochs: int, preset: str | None, runs_dir: Path) 
 class PageRunner:
     """One browser tab on the training page; each ``run()`` clicks Train and reads the seconds it reports."""
 
-    def __init__(self, browser, url: str, epochs: int, preset: str | None):
+    def __init__(self, browser, url: str, epochs: int, preset: str | None, live_charts: bool):
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.page.goto(url)
         wait_for_app(self.page)
@@ -46,6 +47,10 @@ class PageRunner:
         wait_for_app(self.page)
         if preset:  # the recipe's button fills the controls, as the CLI's --preset does
             self.page.get_by_test_id("stMain").get_by_text(text(f"train.recipes.{preset}", "en"), exact=True).click()
+            wait_for_app(self.page)
+        live = self.page.get_by_role("switch", name=text("train.live_charts", "en"))
+        if live.is_checked() != live_charts:  # the Fast recipe turns them off
+            self.page.get_by_test_id("stMain").get_by_text(text("train.live_charts", "en"), exact=True).click()
             wait_for_app(self.page)
         self.page.get_by_label("Epochs").fill(str(epochs))
         self.page.keyboard.press("Enter")
@@ -66,6 +71,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--preset", choices=["notebook", "fast"], help="a recipe, on both sides")
+    parser.add_argument("--live-charts", choices=["on", "off"], help="the page's live charts (default: as the recipe "
+                        "sets them: off for Fast, else on)")
     args = parser.parse_args()
 
     cli, page = [], []
@@ -73,7 +80,8 @@ def main() -> None:
     stores = Path(tempfile.mkdtemp(prefix="cnnkit-page-vs-cli-"))
     os.environ["CNNKIT_RUNS_DIR"] = str(stores / "page")
     with running_app(Path(args.data_dir).resolve()) as url, chromium() as browser:
-        runner = PageRunner(browser, url, args.epochs, args.preset)
+        live = args.preset != "fast" if args.live_charts is None else args.live_charts == "on"
+        runner = PageRunner(browser, url, args.epochs, args.preset, live)
         for i in range(args.repeats):
             cli.append(cli_seconds(args.data_dir, args.epochs, args.preset, stores / "cli"))
             page.append(runner.run())

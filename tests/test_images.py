@@ -137,4 +137,5 @@ def test_the_canvas_value_is_its_png_and_anything_else_is_refused():
                    {"png": "data:image/png;base64,not base64!"}, {"strokes": 1}):
         with pytest.raises(CnnkitError) as info:
             canvas_png(forged)
-        assert info.value.message("ru", "page") == "Холст прислал не рисунок; очистите его и нарисуйте снова."
+        assert info.value.message("ru", "page") == ("Холст прислал не рисунок; очистите его и нарисуйте "
+                                                    "снова.")
