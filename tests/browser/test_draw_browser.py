@@ -5,27 +5,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from cnnkit.infer.predict import DEFAULT_CHECKPOINT
-from cnnkit.devtools.browser import wait_for_app
-from cnnkit.devtools.browser import find_canvas, stroke
+from cnnkit.devtools.browser import stroke, wait_for_app
+from tests.support.browser import draw_a_one
 
 pytestmark = pytest.mark.browser
 
 
 def test_draw_a_one_and_see_it_recognised(page):
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
-    page.get_by_role("link", name=re.compile("Draw & predict")).click()
-    wait_for_app(page)
+    box = draw_a_one(page).bounding_box()
     expect(page.locator("h1")).to_contain_text("Draw & predict")
-    canvas = find_canvas(page)
-    expect(canvas).to_be_visible()
-    box = canvas.bounding_box()
     assert 270 <= box["width"] <= 290 and 270 <= box["height"] <= 290
-
-    stroke(page, box, [(140, 45), (140, 235)])
     metric = page.get_by_test_id("stMetricValue")
-    expect(metric).to_have_text("1", timeout=30_000)
     wait_for_app(page)
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     expect(page.get_by_text("Probability of each class")).to_be_visible()
@@ -37,14 +27,8 @@ def test_draw_a_one_and_see_it_recognised(page):
 
 
 def test_undo_and_redo_a_stroke_under_the_canvas(page):
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
-    page.get_by_role("link", name=re.compile("Draw & predict")).click()
-    wait_for_app(page)
-    canvas = find_canvas(page)
-    stroke(page, canvas.bounding_box(), [(140, 45), (140, 235)])
+    canvas = draw_a_one(page)
     metric = page.get_by_test_id("stMetricValue")
-    expect(metric).to_have_text("1", timeout=30_000)
     wait_for_app(page)
     stroke(page, canvas.bounding_box(), [(60, 200), (220, 200), (60, 60)])  # a second stroke changes the input
     wait_for_app(page)

@@ -11,9 +11,9 @@ from playwright.sync_api import expect
 from cnnkit.devtools.browser import wait_for_app
 from cnnkit.guide import blocks
 from cnnkit.infer import overview as ov
-from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model
+from cnnkit.infer.predict import load_model
 from cnnkit.i18n import text
-from cnnkit.devtools.browser import find_canvas, stroke
+from tests.support.browser import draw_a_one
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ["CNNKIT_SHOTS"]) if os.environ.get("CNNKIT_SHOTS") else None  # screenshots to look at
@@ -43,14 +43,7 @@ def test_click_an_output_pixel_and_see_its_computation(page):
 
 
 def test_draw_a_digit_see_the_whole_network_and_open_a_map(page):
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
-    page.get_by_role("link", name=re.compile("Draw & predict")).click()
-    wait_for_app(page)
-    canvas = find_canvas(page)
-    box = canvas.bounding_box()
-    stroke(page, box, [(140, 45), (140, 235)])
-    expect(page.get_by_test_id("stMetricValue")).to_have_text("1", timeout=30_000)
+    draw_a_one(page)
     main = page.get_by_test_id("stMain")
     expect(main.get_by_text(text("explore.overview.title", "en"))).to_be_visible(timeout=30_000)
     chart = page.locator(".st-key-draw_overview .js-plotly-plot")
