@@ -298,8 +298,7 @@ def cmd_train(args) -> int:
                            on_epoch=recorder.on_epoch if recorder else None)
         except KeyboardInterrupt:
             if recorder:
-                done = len(store.get(run_id).epochs)
-                store.finish(run_id, "stopped", reason={"key": "runs.reasons.interrupted", "values": {}})
+                done = recorder.interrupted(dataset)
                 print(f"\nstopped: run {run_id} keeps its {done} finished epoch(s); continue it with "
                       f"cnnkit train --resume {run_id}", file=sys.stderr)
             return 130

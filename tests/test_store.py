@@ -155,6 +155,8 @@ def test_ctrl_c_after_an_epoch_keeps_it_and_resume_finishes_the_run(tiny_idx, tm
     run = RunStore(runs).get(1)
     kept = len(run.epochs)
     assert run.status == "stopped" and 1 <= kept < 400 and (runs / "1" / "last.pt").is_file()
+    kept_model = load_checkpoint(runs / "1" / "last.pt")  # calibrated like a finished run's model
+    assert kept_model.calibration.get("on") and kept_model.temperature != 1.0
 
     changed = cli("train", "--resume", "1", "--runs-dir", runs, "--lr", "0.5")
     assert changed.returncode == 2 and "--lr" in changed.stderr and "Traceback" not in changed.stderr

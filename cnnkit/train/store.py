@@ -470,6 +470,19 @@ class Recorder:
         self.store.finish(self.run_id, status, reason=result_reason(result), result=result)
         return status
 
+    def interrupted(self, dataset: Dataset) -> int:
+        """Record a run stopped by Ctrl-C: its finished epochs are kept and calibrated (a second Ctrl-C skips
+        the calibration, whose files are written whole or not at all); how many epochs it kept."""
+        done = len(self.store.get(self.run_id).epochs)
+        if done:
+            try:
+                self.store.calibrate(self.run_id, dataset)
+            except KeyboardInterrupt:
+                pass
+        self.store.update(self.run_id, loss_trace=self.trace)
+        self.store.finish(self.run_id, "stopped", reason={"key": "runs.reasons.interrupted", "values": {}})
+        return done
+
     def fail(self, exc: BaseException) -> None:
         """Record a run that ended with an error, keeping its finished epochs."""
         self.store.update(self.run_id, loss_trace=self.trace)
