@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, Formatter, formatter, text
@@ -98,10 +99,23 @@ def latex_number(value: float, digits: int = 3) -> str:
     return num(value, digits).replace(",", "{,}").replace(" ", "\\,").replace("\u00a0", "\\,").replace("\u202f", "\\,")
 
 
+def relabel_widgets() -> None:
+    """After a change of language, give every widget its own value again. The browser shows a select box's
+    value by its label in the language it was chosen in, and keeps it when only the labels change; a value set
+    through the session state is sent to the browser anew, in the new language's words. Values that cannot be
+    set so (buttons, uploads, tables) have no such label."""
+    for key in list(st.session_state):
+        if key != "lang":
+            try:
+                st.session_state[key] = st.session_state[key]
+            except StreamlitAPIException:
+                pass
+
+
 def language_switch() -> None:
     st.session_state.setdefault("lang", DEFAULT_LANGUAGE)
     st.sidebar.radio("🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
-                     horizontal=True, label_visibility="collapsed")
+                     horizontal=True, label_visibility="collapsed", on_change=relabel_widgets)
 
 
 def error_text(exc: CnnkitError) -> str:

@@ -21,3 +21,18 @@ def test_home_url_path_opens_the_home_page(page, app_url):
     wait_for_app(page)
     expect(page.locator("h1")).to_contain_text("cnnkit")
     assert "Page not found" not in page.inner_text("body")
+
+
+def test_chosen_values_are_shown_in_the_new_language(page):
+    """A select box shows its value by the label it was chosen with; after a switch to Russian it must say
+    the value in Russian, on this page and on the next (Streamlit's browser side kept the English label)."""
+    page.get_by_role("link", name="Training").click()
+    wait_for_app(page)
+    schedule = page.locator(".st-key-train_schedule input").first
+    expect(schedule).to_have_value("Constant")
+    page.get_by_test_id("stSidebar").get_by_text("Русский").click()
+    wait_for_app(page)
+    expect(schedule).to_have_value("Постоянная")
+    page.get_by_role("link", name="Рисуй и распознавай").click()
+    wait_for_app(page)
+    expect(page.locator(".st-key-draw_model input").first).to_have_value("Модель из поставки")
