@@ -14,7 +14,7 @@ for item in t("home.inside"):
 report = system_report()
 st.subheader(t("home.devices"))
 table([{t("home.device_id"): d.id, t("home.device_name"): d.name,
-        t("home.device_memory"): fmt().unit(d.memory_gb, "gb", 1) if d.memory_gb else None,
+        t("home.device_memory"): fmt().unit(d.memory_gb, "gb", 1) if d.memory_gb else "—",
         t("home.device_cores"): d.cores} for d in report.devices])
 if len(report.devices) == 1:
     st.info(t("home.cpu_only"))

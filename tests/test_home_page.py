@@ -9,6 +9,9 @@ def test_home_in_english_and_russian():
     assert not at.exception
     assert at.title[0].value == "cnnkit — the CNN studio"
     assert "torch" in at.caption[0].value
+    devices = at.dataframe[0].value  # the CPU has no memory of its own to show: a dash, not "None"
+    cpu = devices[devices["Device"] == "cpu"].iloc[0]
+    assert cpu.drop("Device").notna().all() and cpu["Memory"] == "—"
     at.sidebar.radio(key="lang").set_value("ru").run()
     assert not at.exception
     assert at.title[0].value == "cnnkit — студия свёрточных сетей"
