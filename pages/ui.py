@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, Formatter, formatter, text
@@ -100,16 +99,16 @@ def latex_number(value: float, digits: int = 3) -> str:
 
 
 def relabel_widgets() -> None:
-    """After a change of language, give every widget its own value again. The browser shows a select box's
+    """After a change of language, give every choice its own value again. The browser shows a select box's
     value by its label in the language it was chosen in, and keeps it when only the labels change; a value set
-    through the session state is sent to the browser anew, in the new language's words. Values that cannot be
-    set so (buttons, uploads, tables) have no such label."""
-    for key in list(st.session_state):
-        if key != "lang":
-            try:
-                st.session_state[key] = st.session_state[key]
-            except StreamlitAPIException:
-                pass
+    through the session state is sent to the browser anew, in the new language's words. Choices are strings
+    and numbers (or lists of them); buttons (booleans), uploads, the canvas and tables, which Streamlit does not
+    let one set, are left alone."""
+    for key, value in list(st.session_state.items()):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if key != "lang" and values and all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                            for v in values):
+            st.session_state[key] = value
 
 
 def language_switch() -> None:

@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from cnnkit.devtools.browser import wait_for_app
+from cnnkit.devtools.browser import find_canvas, stroke, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -24,8 +24,9 @@ def test_home_url_path_opens_the_home_page(page, app_url):
 
 
 def test_chosen_values_are_shown_in_the_new_language(page):
-    """A select box shows its value by the label it was chosen with; after a switch to Russian it must say
-    the value in Russian, on this page and on the next (Streamlit's browser side kept the English label)."""
+    """A select box shows its value by the label it was chosen with; after a switch of language it must say
+    the value in the new language (Streamlit's browser side kept the old label), and the switch must not
+    break a page with buttons, an upload and a drawing on its canvas."""
     page.get_by_role("link", name="Training").click()
     wait_for_app(page)
     schedule = page.locator(".st-key-train_schedule input").first
@@ -35,4 +36,13 @@ def test_chosen_values_are_shown_in_the_new_language(page):
     expect(schedule).to_have_value("Постоянная")
     page.get_by_role("link", name="Рисуй и распознавай").click()
     wait_for_app(page)
-    expect(page.locator(".st-key-draw_model input").first).to_have_value("Модель из поставки")
+    model = page.locator(".st-key-draw_model input").first
+    expect(model).to_have_value("Модель из поставки")
+    stroke(page, find_canvas(page).bounding_box(), [(140, 45), (140, 235)])
+    expect(page.get_by_test_id("stMetricValue")).to_have_text("1", timeout=30_000)
+    wait_for_app(page)
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    wait_for_app(page)
+    expect(model).to_have_value("Shipped model")
+    expect(page.get_by_test_id("stMetricValue")).to_have_text("1")  # the drawing is still there
+    assert page.locator("[data-testid='stException']").count() == 0
