@@ -81,10 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save a checkpoint (several processes under torchrun)")
     _add_data_args(t, folders=True)
-    t.add_argument("--preset", choices=list(PRESETS), help="a recipe from cnnkit/train/presets.py, overridden by the options given "
-                                                         "here (fast: one epoch of batches of 256, one-cycle LR, "
-                                                         "label smoothing, the ConvNet with BatchNorm after its "
-                                                         "pools; notebook: the source notebook's settings)")
+    t.add_argument("--preset", choices=list(PRESETS),
+                   help="a recipe from cnnkit/train/presets.py, overridden by the options given here (fast: one "
+                        "epoch of batches of 256, one-cycle LR, label smoothing, the ConvNet with BatchNorm after "
+                        "its pools; notebook: the source notebook's settings)")
     t.add_argument("--model", choices=list(FAMILIES), help="default: convnet")
     t.add_argument("--extra-conv", action="store_true", help="experiment: add a third conv block")
     t.add_argument("--no-pooling", action="store_true", help="experiment: remove the pooling layers")
@@ -239,7 +239,8 @@ def config_from_args(args) -> TrainConfig:
 RUN_OPTIONS = {"--dataset": "dataset", "--preset": None, "--model": "model", "--extra-conv": "model",
                "--no-pooling": "model", "--no-padding": "model", "--extra-fc": "model", "--batchnorm": "model",
                "--dropout": "model", "--epochs": "epochs", "--batch-size": "batch_size", "--optimizer": "optimizer",
-               "--lr": "lr", "--schedule": "schedule", "--label-smoothing": "label_smoothing", "--precision": "precision", "--compile": "compile",
+               "--lr": "lr", "--schedule": "schedule", "--label-smoothing": "label_smoothing",
+               "--precision": "precision", "--compile": "compile",
                "--seed": "seed", "--subset": "train_subset", "--augment": "augment", "--layers": "model",
                "--image-size": "folder", "--channels": "folder", "--fit": "folder", "--test-share": "folder"}
 
