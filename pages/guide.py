@@ -179,7 +179,7 @@ def choose() -> None:
                 f, w = totals(pick.builder), weights_info(pick.builder)
                 cell.button(pick.label, key=f"guide_pick_{goal}_{pick.builder}", on_click=open_card,
                             args=(pick.builder,), width="stretch")
-                cell.caption(t("guide.choose.totals", params=charts.compact_text(f.params, lang()),
+                cell.caption(t("guide.choose.figures", params=charts.compact_text(f.params, lang()),
                                gflops=num(f.gflops, 2), top1=num(w.top1, 1)))
             else:
                 cell.markdown(f"**{pick.label}**  \n`{pick.where}`")

@@ -350,8 +350,9 @@ def actions(run: Run, where=st) -> None:
                    disabled=using or data is None, icon="✏️", key=f"train_use_{run.id}")
 
 
-def results(run: Run) -> None:
-    """A run's results, from the store: the same for a run of this session, of the CLI or of yesterday."""
+def results(run: Run, *, with_actions: bool = True) -> None:
+    """A run's results, from the store: the same for a run of this session, of the CLI or of yesterday
+    (``with_actions``: its download and drawing buttons, unless the caller has drawn them already)."""
     outcome(run)
     if run.status not in ("finished", "stopped") or not run.evaluation:
         return
@@ -363,7 +364,8 @@ def results(run: Run) -> None:
     params_col.metric(t("train.params"), num(run.parameters or 0))
     time_col.metric(t("train.seconds_per_epoch"), fmt().seconds(run.seconds_per_epoch) if run.epochs else "—")
     device_col.metric(t("train.device"), device_name(run.device))
-    actions(run)
+    if with_actions:
+        actions(run)
     classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else images.run_classes(run) or \
         [str(i) for i in range(len(ev.per_class))]
     curves, per_class, confusion, wrong, kernels = st.tabs(
@@ -443,7 +445,7 @@ def manage(run: Run) -> None:
     else:
         st.caption(t("runs.page.read_only"))
     with st.expander(t("runs.page.results", name=run.name)):
-        results(run)
+        results(run, with_actions=False)
 
 
 def compare_runs(runs: list[Run]) -> None:
