@@ -18,7 +18,8 @@ MAX_TYPED = 1000  # characters of a typed path
 
 
 def runs_dir() -> Path:
-    return Path(os.environ.get("CNNKIT_RUNS_DIR", "runs"))
+    """The run store's folder: ``$CNNKIT_RUNS_DIR``, or ``./runs`` when it is unset or empty."""
+    return Path(os.environ.get("CNNKIT_RUNS_DIR") or "runs")
 
 
 def allowed_roots() -> list[Path]:
@@ -31,7 +32,7 @@ def allowed_roots() -> list[Path]:
 
 def allowed_path(typed: str, kind: str = "file") -> Path:
     """The resolved path of ``typed`` when it is an existing ``kind`` ("file" or "folder") under an allowed
-    root; else one message for absent and not allowed alike, naming the roots."""
+    root; else one message for absent and not allowed alike, which names no folder of the server."""
     roots = allowed_roots()
     try:
         if not typed or len(typed) > MAX_TYPED or "\0" in typed:
@@ -43,5 +44,5 @@ def allowed_path(typed: str, kind: str = "file") -> Path:
     except (OSError, ValueError, RuntimeError):  # a name too long, a loop of symlinks, a NUL byte
         inside = present = False
     if not (inside and present):
-        raise CnnkitError(f"safety.path_{kind}", typed=typed[:100], roots=", ".join(map(str, roots)))
+        raise CnnkitError(f"safety.path_{kind}", typed=typed[:100])
     return path

@@ -8,9 +8,10 @@ import streamlit as st
 from cnnkit.data import folders
 from cnnkit.data.charts import class_counts_figure
 from cnnkit.data.datasets import Dataset
-from cnnkit.data.folders import FITS, SIZES, FolderOptions, FolderStats, allowed_roots, load_folder, load_zip, samples
+from cnnkit.data.folders import FITS, SIZES, FolderOptions, FolderStats, load_folder, load_zip, samples
 from cnnkit.errors import CnnkitError
-from pages.ui import error_text, lang, num, t
+from cnnkit.paths import allowed_path
+from pages.ui import error_text, lang, names, num, t
 
 SHOWN_CLASSES = 12  # sample rows shown
 PER_CLASS = 10
@@ -18,7 +19,7 @@ PER_CLASS = 10
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def from_folder(path: str, options: FolderOptions) -> tuple[Dataset, FolderStats]:
-    return load_folder(path, options, roots=allowed_roots())
+    return load_folder(allowed_path(path, "folder"), options)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -31,8 +32,8 @@ def options() -> FolderOptions:
     size = size_col.selectbox(t("build.data.size"), SIZES, index=SIZES.index(32), key="train_image_size",
                               format_func=lambda s: f"{s}×{s}")
     channels = channels_col.selectbox(t("build.data.channels"), ("auto", 1, 3), key="train_channels",
-                                      format_func=lambda c: t(f"build.data.channels_{c}"))
-    fit = st.radio(t("build.data.fit"), FITS, key="train_fit", format_func=lambda f: t(f"build.data.fit_{f}"),
+                                      format_func=names("build.data.channels", "_"))
+    fit = st.radio(t("build.data.fit"), FITS, key="train_fit", format_func=names("build.data.fit", "_"),
                    help=t("build.data.fit_help"), horizontal=True)
     return FolderOptions(size=size, channels=None if channels == "auto" else channels, fit=fit,
                          seed=st.session_state.get("train_seed", 0))
@@ -41,7 +42,7 @@ def options() -> FolderOptions:
 def folder_data() -> Dataset | None:
     """The folder or zip the user chose, loaded; None (with the reason shown) until it is usable."""
     where = st.radio(t("build.data.where"), ("folder", "zip"), horizontal=True, key="train_images_from",
-                     format_func=lambda k: t(f"build.data.from_{k}"))
+                     format_func=names("build.data.from", "_"))
     chosen = options()
     st.session_state["train_folder_options"] = chosen
     st.session_state.pop("train_folder_stats", None)

@@ -141,16 +141,17 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
         offered = subset_choices(SUBSETS, total)
         if st.session_state.get("train_subset") not in offered:  # a smaller dataset than the last one
             st.session_state.pop("train_subset")
+        whole = t("safety.subset_all", total=num(total)) if total else t("train.all")
+        number = fmt().number  # the language of this run, not of whoever formats the options later
         subset = st.select_slider(t("train.subset"), offered, value=None, key="train_subset",
-                                  format_func=lambda n: num(n) if n else t("safety.subset_all", total=num(total))
-                                  if total else t("train.all"))
+                                  format_func=lambda n: number(n) if n else whole)
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
         labels = {d.id: d.label_in(lang()) for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
     with model_col:
         st.subheader(t("train.model"))
         own = st.segmented_control(t("build.ui.mode"), ("switches", "layers"), key="train_network", default="switches",
-                                   format_func=lambda k: t(f"build.ui.mode_{k}"), help=t("build.ui.mode_help"))
+                                   format_func=names("build.ui.mode", "_"), help=t("build.ui.mode_help"))
         if own == "layers":
             st.info(t("build.ui.below"))
         model = ModelConfig(layers=()) if own == "layers" else ModelConfig(

@@ -52,11 +52,11 @@ def t(key: str, **values):
     return text(key, lang(), **values)
 
 
-def names(prefix: str):
-    """A widget's ``format_func`` naming each option by ``<prefix>.<option>`` in this run's language (the
-    language is read now: a test harness may call a ``format_func`` after the run, outside the session)."""
+def names(prefix: str, separator: str = "."):
+    """A widget's ``format_func`` naming each option by ``<prefix><separator><option>`` in this run's language
+    (the language is read now: a test harness may call a ``format_func`` after the run, outside the session)."""
     language = lang()
-    return lambda option: text(f"{prefix}.{option}", language)
+    return lambda option: text(f"{prefix}{separator}{option}", language)
 
 
 def fmt() -> Formatter:
@@ -124,9 +124,9 @@ def error_text(exc: CnnkitError) -> str:
 
 def run_store() -> RunStore:
     """The server's run store (``CNNKIT_RUNS_DIR``, default ./runs), shared with the CLI."""
-    from cnnkit.train.store import default_runs_dir
+    from cnnkit.paths import runs_dir
 
-    return _store(str(default_runs_dir().resolve()))
+    return _store(str(runs_dir().resolve()))
 
 
 def job_manager() -> JobManager:

@@ -119,15 +119,6 @@ def test_unusable_folders_get_one_clear_message(tmp_path, make, key):
     assert caught.value.key == f"build.folder.{key}" and "⟨" not in caught.value.message("ru")
 
 
-def test_the_page_reads_folders_only_under_the_data_roots(rgb_folder, tmp_path):
-    with pytest.raises(CnnkitError) as caught:
-        load_folder(rgb_folder, roots=[tmp_path / "elsewhere"])
-    assert caught.value.key == "build.folder.outside_roots" and str(rgb_folder) not in str(caught.value)
-    with pytest.raises(CnnkitError, match="outside"):
-        load_folder(tmp_path / "elsewhere" / ".." / "..", roots=[tmp_path / "elsewhere"])
-    assert load_folder(rgb_folder, roots=[rgb_folder.parent])[0].info.classes == SHAPES
-
-
 def test_a_zip_of_a_wrapped_folder_loads_as_the_folder(rgb_folder):
     from_zip, _ = load_zip(zip_of(rgb_folder), "shapes.zip")
     from_folder, _ = load_folder(rgb_folder)

@@ -20,7 +20,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from typing import Callable
 
 import numpy as np
 import torch
@@ -162,24 +162,6 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
     return data
 
 
-def allowed_roots() -> list[Path]:
-    """Folders the training page may read from: ``$CNNKIT_DATA_ROOTS`` (separated by ``os.pathsep``) or the
-    data directory."""
-    from cnnkit.data.datasets import default_data_dir
-
-    listed = os.environ.get("CNNKIT_DATA_ROOTS")
-    roots = [Path(p) for p in listed.split(os.pathsep) if p] if listed else [default_data_dir()]
-    return [r.resolve() for r in roots]
-
-
-def check_under_roots(path: str | Path, roots: Iterable[Path]) -> Path:
-    """``path`` resolved, when it lies under one of ``roots``; otherwise an error that names no server path."""
-    resolved = Path(path).expanduser().resolve()
-    if not any(resolved == r or r in resolved.parents for r in roots):
-        raise CnnkitError("build.folder.outside_roots")
-    return resolved
-
-
 # --- which file is which class -------------------------------------------------------------------------------------
 
 def _strip_wrapper(entries: list[Entry]) -> list[Entry]:
@@ -319,12 +301,12 @@ def load_entries(entries: list[Entry], options: FolderOptions, title: str,
     return dataset, stats
 
 
-def load_folder(path: str | Path, options: FolderOptions = FolderOptions(),
-                roots: Iterable[Path] | None = None) -> tuple[Dataset, FolderStats]:
-    """A folder of class folders (under ``roots`` when given, as the page asks) as a dataset and its stats."""
-    folder = check_under_roots(path, roots) if roots is not None else Path(path).expanduser()
+def load_folder(path: str | Path, options: FolderOptions = FolderOptions()) -> tuple[Dataset, FolderStats]:
+    """A folder of class folders as a dataset and its stats (a page checks a typed path first:
+    ``cnnkit.paths.allowed_path``)."""
+    folder = Path(path)
     if not folder.is_dir():
-        raise CnnkitError("build.folder.not_found", path=path if roots is None else folder.name)
+        raise CnnkitError("build.folder.not_found", path=path)
     entries, skipped = folder_entries(folder)
     return load_entries(entries, options, folder.name, skipped)
 
@@ -336,7 +318,7 @@ def load_zip(data: bytes, name: str, options: FolderOptions = FolderOptions()) -
 
 def load_source(path: str | Path, options: FolderOptions) -> tuple[Dataset, FolderStats]:
     """The CLI's ``--data-dir`` of a folder dataset: a folder or a ``.zip`` file."""
-    path = Path(path).expanduser()
+    path = Path(path)
     if path.is_file() and path.suffix.lower() == ".zip":
         return load_zip(path.read_bytes(), path.name, options)
     return load_folder(path, options)

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from cnnkit.errors import CnnkitError
+from cnnkit.paths import runs_dir
 from cnnkit.data.datasets import Dataset
 from cnnkit.files import write_atomic
 from cnnkit.infer.calibration import calibrated_checkpoint, calibrates
@@ -78,10 +79,6 @@ MIGRATIONS = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def default_runs_dir() -> Path:
-    return Path(os.environ.get("CNNKIT_RUNS_DIR") or "runs")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,7 +150,7 @@ class RunStore:
     """The runs directory: the database and a folder per run."""
 
     def __init__(self, root: str | Path | None = None):
-        self.root = Path(root) if root is not None else default_runs_dir()
+        self.root = Path(root) if root is not None else runs_dir()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
