@@ -291,14 +291,14 @@ def live_charts() -> None:
         epoch_charts(snap, live=True)
 
 
-def batch_chart(snap: Snapshot, live: bool = False) -> None:
-    st.plotly_chart(batch_loss_figure(snap, lang()), key="train_batch_chart", config=LIVE if live else None)
+def batch_chart(snap: Snapshot, live: bool = False, place: str = "train") -> None:
+    st.plotly_chart(batch_loss_figure(snap, lang()), key=f"{place}_batch_chart", config=LIVE if live else None)
 
 
-def epoch_charts(snap: Snapshot, live: bool = False) -> None:
+def epoch_charts(snap: Snapshot, live: bool = False, place: str = "train") -> None:
     """Loss and accuracy after each epoch, and the time of each epoch."""
     for col, metric in zip(st.columns(2), ("loss", "accuracy")):
-        col.plotly_chart(epoch_figure(snap.epochs, metric, snap.config.epochs, lang()), key=f"train_{metric}_chart",
+        col.plotly_chart(epoch_figure(snap.epochs, metric, snap.config.epochs, lang()), key=f"{place}_{metric}_chart",
                          config=LIVE if live else None)
     epoch_times(snap)
 
@@ -337,23 +337,24 @@ def use_for_drawing(run_id: int) -> None:
     st.session_state["draw_model"] = f"run:{run_id}"
 
 
-def actions(run: Run, where=st) -> None:
-    """Download the run's checkpoint; use it on the drawing page."""
-    download_col, use_col = where.columns(2)
+def actions(run: Run, place: str) -> None:
+    """Download the run's checkpoint; use it on the drawing page (``place``: the tab that shows them, so that a
+    run shown on two tabs has its buttons twice)."""
+    download_col, use_col = st.columns(2)
     try:
         data = run_store().checkpoint_path(run.id).read_bytes()
     except (CnnkitError, OSError):
         data = None
-    download_col.download_button(t("train.download"), data or b"", disabled=data is None, key=f"train_dl_{run.id}",
+    download_col.download_button(t("train.download"), data or b"", disabled=data is None, key=f"{place}_dl_{run.id}",
                                  file_name=f"cnnkit-run-{run.id}.pt", on_click="ignore", icon="💾")
     using = st.session_state.get("draw_model") == f"run:{run.id}"
     use_col.button(t("train.used") if using else t("train.use"), on_click=use_for_drawing, args=(run.id,),
-                   disabled=using or data is None, icon="✏️", key=f"train_use_{run.id}")
+                   disabled=using or data is None, icon="✏️", key=f"{place}_use_{run.id}")
 
 
-def results(run: Run, *, with_actions: bool = True) -> None:
-    """A run's results, from the store: the same for a run of this session, of the CLI or of yesterday
-    (``with_actions``: its download and drawing buttons, unless the caller has drawn them already)."""
+def results(run: Run, *, place: str = "train", with_actions: bool = True) -> None:
+    """A run's results, from the store: the same for a run of this session, of the CLI or of yesterday; on the
+    tab ``place`` (a run may be shown on two tabs at once), with its buttons unless the caller has drawn them."""
     outcome(run)
     if run.status not in ("finished", "stopped") or not run.evaluation:
         return
@@ -366,17 +367,17 @@ def results(run: Run, *, with_actions: bool = True) -> None:
     time_col.metric(t("train.seconds_per_epoch"), fmt().seconds(run.seconds_per_epoch) if run.epochs else "—")
     device_col.metric(t("train.device"), device_name(run.device))
     if with_actions:
-        actions(run)
+        actions(run, place)
     classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else images.run_classes(run) or \
         [str(i) for i in range(len(ev.per_class))]
     curves, per_class, confusion, wrong, kernels = st.tabs(
         [t("train.tab_curves"), t("train.tab_per_class"), t("train.tab_confusion"), t("train.tab_mistakes"),
          t("train.tab_kernels")])
     with curves:
-        batch_chart(snap)
-        epoch_charts(snap)
-    per_class.plotly_chart(per_class_figure(ev, classes, lang()))
-    confusion.plotly_chart(confusion_figure(ev, classes, lang()))
+        batch_chart(snap, place=place)
+        epoch_charts(snap, place=place)
+    per_class.plotly_chart(per_class_figure(ev, classes, lang()), key=f"{place}_per_class_chart")
+    confusion.plotly_chart(confusion_figure(ev, classes, lang()), key=f"{place}_confusion_chart")
     with wrong:
         data = None
         try:
@@ -404,7 +405,7 @@ def results(run: Run, *, with_actions: bool = True) -> None:
                 st.info(t("train.no_kernels"))
             else:
                 st.caption(t("train.kernels_colour_help" if conv.in_channels == 3 else "train.kernels_help"))
-                st.plotly_chart(kernels_figure(model, lang()))
+                st.plotly_chart(kernels_figure(model, lang()), key=f"{place}_kernels_chart")
 
 
 def editable(run: Run) -> bool:
@@ -430,7 +431,7 @@ def run_row(run: Run) -> dict:
 
 def manage(run: Run) -> None:
     """Rename or delete one run; download it; use it for drawing; open its results."""
-    actions(run)
+    actions(run, "picked")
     if editable(run):
         name_col, rename_col, delete_col = st.columns([4, 1, 1], vertical_alignment="bottom")
         name = name_col.text_input(t("runs.page.name"), run.name, key=f"runs_name_{run.id}", max_chars=120)
@@ -446,7 +447,7 @@ def manage(run: Run) -> None:
     else:
         st.caption(t("runs.page.read_only"))
     with st.expander(t("runs.page.results", name=run.name)):
-        results(run, with_actions=False)
+        results(run, place="picked", with_actions=False)
 
 
 def compare_runs(runs: list[Run]) -> None:

@@ -189,3 +189,13 @@ def test_the_page_in_russian(at):
     assert at.title[0].value == "Обучение"
     assert at.button(key="train_start").label == "Обучить"
     assert metric(at, "Параметры") == "421 642"  # Russian thousands separator
+
+
+def test_a_run_ticked_on_the_runs_tab_while_the_training_tab_shows_it(at):
+    start(at)
+    wait_until(at, lambda snap: snap.done)
+    at.run()
+    at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception  # ticking one run drew its buttons and charts twice under one key
+    assert [b.key for b in at.get("download_button")] == ["train_dl_1", "picked_dl_1"]  # each tab has its own
