@@ -1,7 +1,10 @@
 """AppTest of the architecture guide: every card and section renders in both languages, with the computed figures."""
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnnkit.guide import blocks
 from cnnkit.guide.totals import totals
 from cnnkit.guide.layers import profile
 from cnnkit.guide.meta import weights_info
@@ -116,3 +119,47 @@ def test_switching_the_language_keeps_the_section():
     at = open_guide("en", "blocks")
     rerun(at, "ru")
     assert text("guide.blocks.conv_title", "ru") in [s.value for s in at.subheader]
+
+
+@pytest.fixture
+def written(monkeypatch) -> list[str]:
+    """The texts the page hands to st.latex, st.markdown and st.caption, as given: Streamlit strips their ends,
+    where a form feed ("\\f" written for "\\frac") would vanish and leave "rac" behind."""
+    from streamlit.elements import markdown
+
+    texts = []
+    clean = markdown.clean_text
+    monkeypatch.setattr(markdown, "clean_text", lambda text: texts.append(str(text)) or clean(text))
+    return texts
+
+
+def formulas(at: AppTest) -> list[str]:
+    """Every formula on the page: the st.latex elements and the $…$ inside markdown and captions."""
+    inline = [f for m in [*at.markdown, *at.caption] for f in re.findall(r"\$([^$]+)\$", m.value)]
+    return [e.value for e in at.get("latex")] + inline
+
+
+def assert_balanced(formula: str) -> None:
+    depth = 0
+    for char in re.sub(r"\\[{}]", "", formula):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        assert depth >= 0, f"a brace closed before it opened in {formula!r}"
+    assert depth == 0, f"a brace left open in {formula!r}"
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_every_formula_of_the_building_blocks_is_well_formed(lang, written):
+    """Every activation (and none) with a negative and a positive bias, both poolings, the calculator: no
+    control character in what the page writes, balanced braces, and the average pooling's fraction. KaTeX
+    itself parses them in tests/browser/test_guide_browser.py."""
+    at = open_guide(lang, "blocks")
+    seen = []
+    for i, activation in enumerate(["none", *blocks.ACTIVATIONS]):
+        rerun(at, lang, guide_conv_activation=activation, guide_conv_bias=(-1) ** i * 0.5,
+              guide_pool_kind=list(blocks.POOLS)[i % 2])
+        seen += formulas(at)
+    assert [w for w in written if re.search(r"[\x00-\x09\x0b-\x1f]", w)] == []
+    assert len(seen) >= 4 * len(blocks.ACTIVATIONS)  # conv, pool, the calculator's two
+    for formula in seen:
+        assert_balanced(formula)
+    assert any(re.search(r"^\$\$\n\\frac\{", f) for f in seen)  # the average pooling's
