@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from cnnkit.guide import blocks, charts, convolution
-from cnnkit.guide.totals import comparison, totals
+from cnnkit.guide.totals import TABLE_DIGITS, comparison, comparison_table, totals
 from cnnkit.guide.layers import TABLE_DEPTH, chain, profile
 from cnnkit.guide.meta import default_input_size, min_input_size, weights_info
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES, architecture, architecture_of, builders, is_cnnkit
@@ -156,13 +156,9 @@ def compare() -> None:
         st.plotly_chart(build(rows, lang()), key=name, on_select=partial(on_chart_select, name),
                         selection_mode="points")
     st.caption(t("guide.compare.click"))
-    table([{t("guide.compare.col_model"): r.totals.builder, t("guide.compare.col_family"): r.family,
-            t("guide.compare.col_year"): r.year, t("guide.card.params"): r.totals.params,
-            t("guide.compare.col_gflops"): round(r.totals.gflops, 3),
-            t("guide.card.top1"): r.weights and r.weights.top1,
-            t("guide.card.top5"): r.weights and r.weights.top5,
-            t("guide.card.file"): r.weights and r.weights.file_mb} for r in rows],
-          {t("guide.card.params"): num})
+    digits = {t(f"guide.compare.col_{c}"): partial(num, digits=d) for c, d in TABLE_DIGITS.items() if d is not None}
+    table([{t(f"guide.compare.col_{c}"): value for c, value in row.items()} for row in comparison_table(rows)],
+          digits)
 
 
 # ---------------------------------------------------------------- how to choose

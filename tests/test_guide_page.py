@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.guide import blocks
-from cnnkit.guide.totals import totals
+from cnnkit.guide.totals import TABLE_DIGITS, totals
 from cnnkit.guide.layers import profile
 from cnnkit.guide.meta import weights_info
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES
@@ -163,3 +163,32 @@ def test_every_formula_of_the_building_blocks_is_well_formed(lang, written):
     for formula in seen:
         assert_balanced(formula)
     assert any(re.search(r"^\$\$\n\\frac\{", f) for f in seen)  # the average pooling's
+
+
+def shown_cells(table):
+    """A table's cells as the page writes them (the Styler's texts)."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_all().to_pandas()
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_the_comparison_table_writes_each_column_one_way_with_its_unit(lang):
+    at = open_guide(lang, "compare")
+    table = at.dataframe[0]
+    cells = shown_cells(table)
+    column = {c: text(f"guide.compare.col_{c}", lang) for c in TABLE_DIGITS}
+    assert list(cells.columns) == list(column.values())
+    units = {"top1": "%", "top5": "%", "params_m": {"en": "M", "ru": "млн"}[lang], "gflops": "GFLOP",
+             "file_mb": {"en": "MB", "ru": "МБ"}[lang]}
+    assert all(unit in column[c] for c, unit in units.items())
+    comma = {"en": r"\.", "ru": ","}[lang]
+    for c, digits in TABLE_DIGITS.items():
+        if digits:
+            written = [v for v in cells[column[c]] if v != "—"]
+            assert all(re.fullmatch(rf"[\d\s\u00a0\u202f,]*\d{comma}\d{{{digits}}}", v) for v in written), written
+    lenet = cells[cells[column["model"]] == "lenet5"].iloc[0]
+    assert [lenet[column[c]] for c in ("top1", "top5", "file_mb")] == ["—"] * 3
+    assert table.proto.placeholder == "—"  # what the browser writes in the empty cells itself
+    resnet = cells[cells[column["model"]] == "resnet50"].iloc[0]
+    assert resnet[column["top1"]] == number(weights_info("resnet50").top1, lang, 2)
