@@ -438,7 +438,8 @@ def receptive_field() -> None:
     table_col.dataframe([{t("guide.card.col_layer"): layer.get(r.layer, r.layer), "k": r.kernel, "s": r.stride,
                           "p": r.padding,
                           t("guide.blocks.field_size"): f"{r.size}×{r.size}", t("guide.blocks.field_jump"): r.jump,
-                          t("guide.blocks.field_seen"): f"{r.field}×{r.field}"} for r in rows], hide_index=True)
+                          t("guide.blocks.field_seen"): f"{r.field}×{r.field}"} for r in rows], hide_index=True,
+                         column_config={name: st.column_config.NumberColumn(width=32) for name in "ksp"})
     table_col.caption(t("guide.blocks.field_caption", field=rows[-1].field, size=config.image_size))
 
 

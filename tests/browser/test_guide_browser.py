@@ -63,3 +63,21 @@ def test_building_blocks_formulas_render_and_play_leaves_the_page_free(page):
     expect(main.get_by_test_id("stMetricLabel").first).to_have_text(text("guide.transfer.trainable", "en"),
                                                                    timeout=15_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_receptive_field_table_shows_every_column_whole(page, lang):
+    if lang == "ru":
+        page.get_by_text("Русский").click()
+        wait_for_app(page)
+    page.get_by_role("link", name=re.compile(text("nav.guide", lang))).click()
+    wait_for_app(page)
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("tab", name=text("guide.tabs.blocks", lang)).click()
+    wait_for_app(page)
+    table = main.get_by_test_id("stDataFrame").last
+    table.scroll_into_view_if_needed()
+    scroller = table.locator(".dvn-scroller").first
+    expect(scroller).to_be_visible()
+    width, visible = scroller.evaluate("s => [s.scrollWidth, s.clientWidth]")
+    assert width <= visible, f"the table scrolls sideways: {width} px in {visible} px"
