@@ -461,11 +461,11 @@ def photo_mode() -> None:
                                   max_upload_size=IMAGENET_WEIGHTS_MB, key="draw_imagenet_weights")
         path = st.text_input(t("draw.photo.weights_path"), key="draw_imagenet_path").strip()
     if found:
-        status.success(t("draw.photo.found", path=found))
+        status.success(t("draw.photo.found", model=model))
     elif upload or path:
         status.success(t("answers.photo.given", name=upload.name if upload else path))
     else:
-        status.warning(t("draw.photo.missing", model=model, url=weights.url, size=weights.size_mb, path=weights.hub_path))
+        status.warning(t("draw.photo.missing", model=model, url=weights.url, size=weights.size_mb))
     left, right = st.columns([2, 3])
     photo = left.file_uploader(t("draw.photo.file"), type=IMAGES, key="draw_photo")
     if photo is None:

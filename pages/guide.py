@@ -1,6 +1,5 @@
 """Architecture guide: a card per architecture with figures computed live, comparisons, how to choose,
 building blocks to play with, transfer learning, and how training works."""
-import time
 from functools import partial
 
 
@@ -8,7 +7,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from cnnkit.guide import blocks, charts, convolution
-from cnnkit.guide.totals import comparison, totals
+from cnnkit.guide.totals import TABLE_DIGITS, comparison, comparison_table, totals
 from cnnkit.guide.layers import TABLE_DEPTH, chain, profile
 from cnnkit.guide.meta import default_input_size, min_input_size, weights_info
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES, architecture, architecture_of, builders, is_cnnkit
@@ -157,13 +156,9 @@ def compare() -> None:
         st.plotly_chart(build(rows, lang()), key=name, on_select=partial(on_chart_select, name),
                         selection_mode="points")
     st.caption(t("guide.compare.click"))
-    table([{t("guide.compare.col_model"): r.totals.builder, t("guide.compare.col_family"): r.family,
-            t("guide.compare.col_year"): r.year, t("guide.card.params"): r.totals.params,
-            t("guide.compare.col_gflops"): round(r.totals.gflops, 3),
-            t("guide.card.top1"): r.weights and r.weights.top1,
-            t("guide.card.top5"): r.weights and r.weights.top5,
-            t("guide.card.file"): r.weights and r.weights.file_mb} for r in rows],
-          {t("guide.card.params"): num})
+    digits = {t(f"guide.compare.col_{c}"): partial(num, digits=d) for c, d in TABLE_DIGITS.items() if d is not None}
+    table([{t(f"guide.compare.col_{c}"): value for c, value in row.items()} for row in comparison_table(rows)],
+          digits)
 
 
 # ---------------------------------------------------------------- how to choose
@@ -220,36 +215,55 @@ def on_pixel_click(chart_key: str, step_key: str, columns: int) -> None:
         st.session_state[step_key] = pixel[0] * columns + pixel[1]
 
 
-def stepper(prefix: str, shape: tuple[int, int]) -> int:
-    """The slider that moves the window over the output row by row, and its play button; the position
-    lives in ``<prefix>_step`` (a click on the output sets it too). Returns the first step to show."""
-    last = shape[0] * shape[1] - 1
+FRAME_SECONDS = 0.3  # between two frames of Play
+
+
+def on_play(prefix: str, last: int) -> None:
+    """Callback of Play/Stop: start (from the first position when the window is at the last) or stop."""
+    playing = not st.session_state.get(f"{prefix}_playing", False)
+    st.session_state[f"{prefix}_playing"] = playing
+    if playing and st.session_state[f"{prefix}_step"] == last:
+        st.session_state[f"{prefix}_step"] = 0
+
+
+def frame(prefix: str, shape: tuple[int, int], draw) -> None:
+    """The slider that moves the window over the output row by row (a click on the output moves it too),
+    and ``draw(step)``: the window at the position kept in ``<prefix>_step``."""
+    step_key, slider_key = f"{prefix}_step", f"{prefix}_slider"
+    st.session_state[slider_key] = st.session_state[step_key]
+    st.slider(t("explore.step", count=shape[0] * shape[1]), 0, shape[0] * shape[1] - 1, key=slider_key,
+              on_change=lambda: st.session_state.update({step_key: st.session_state[slider_key]}))
+    draw(st.session_state[step_key])
+
+
+@st.fragment(run_every=FRAME_SECONDS)
+def playing_frame(prefix: str, shape: tuple[int, int], draw) -> None:
+    """While Play is on: every ``FRAME_SECONDS`` this fragment alone reruns and moves the window one step,
+    so the rest of the page stays responsive; past the last position the page reruns once, which stops the
+    timer."""
     step_key = f"{prefix}_step"
-    st.session_state[step_key] = min(max(int(st.session_state.get(step_key, last)), 0), last)
-    st.session_state[f"{prefix}_slider"] = st.session_state[step_key]
-    slider_col, play_col = st.columns([5, 1], vertical_alignment="bottom")
-    slider_col.slider(t("explore.step", count=last + 1), 0, last, key=f"{prefix}_slider",
-                      on_change=lambda: st.session_state.update({step_key: st.session_state[f"{prefix}_slider"]}))
-    if play_col.button(t("explore.play"), key=f"{prefix}_play", icon=":material/play_arrow:"):
-        return 0 if st.session_state[step_key] == last else st.session_state[step_key]
-    return -1
+    if st.session_state[step_key] >= shape[0] * shape[1] - 1:
+        st.session_state[f"{prefix}_playing"] = False
+        st.rerun()
+    st.session_state[step_key] = convolution.next_step(st.session_state[step_key], shape)
+    frame(prefix, shape, draw)
 
 
-def play_or_show(prefix: str, shape: tuple[int, int], draw) -> None:
-    """Draw the window at the chosen step, or, after Play, at each step to the end (about 60 frames).
-    ``draw(step, suffix)`` shows one step, its chart keys ending in ``suffix``."""
-    start = stepper(prefix, shape)
-    place = st.empty()
-    if start < 0:
-        with place.container():
-            draw(st.session_state[f"{prefix}_step"], "")
-        return
-    last = shape[0] * shape[1] - 1
-    for frame, step in enumerate([*range(start, last, max(1, (last - start) // 60)), last]):
-        with place.container():
-            draw(step, f"_frame{frame}")  # each frame's charts are new elements: keys of their own
-        st.session_state[f"{prefix}_step"] = step
-        time.sleep(0.15)
+def explorer(prefix: str, output, draw) -> None:
+    """Play/Stop and the window over ``output``, opened on its strongest answer. The charts keep their keys
+    from frame to frame, so that they are updated in place."""
+    last = output.size - 1
+    step_key = f"{prefix}_step"
+    st.session_state[step_key] = min(max(int(st.session_state.get(step_key, convolution.start_step(output))), 0),
+                                     last)
+    playing = st.session_state.get(f"{prefix}_playing", False)
+    st.button(t("explore.stop" if playing else "explore.play"), key=f"{prefix}_play", on_click=on_play,
+              args=(prefix, last), icon=":material/stop:" if playing else ":material/play_arrow:")
+    if playing:
+        playing_frame(prefix, output.shape, draw)
+    else:
+        with st.container():  # where the playing fragment's container is: the charts keep their place
+            frame(prefix, output.shape, draw)
 
 
 def activation_label(chosen_lang: str):
@@ -270,14 +284,14 @@ def conv_settings() -> dict:
                                 format_func=activation_label(lang()), key="guide_conv_activation", persist_state="page"))
 
 
-def conv_panel(step: convolution.ConvStep, suffix: str) -> None:
+def conv_panel(step: convolution.ConvStep) -> None:
     """The computation of one output pixel: window values ⊙ kernel = products, their sum, bias, activation."""
     win = step.window
     st.markdown(t("explore.conv_panel", row=win.row, col=win.col))
     cols = st.columns(3)
     for col, values, key in zip(cols, (win.values, step.kernel, step.products), ("patch", "kernel", "products")):
         col.plotly_chart(charts.image_figure(values, t(f"explore.{key}"), signed=key != "patch", values=True,
-                                             height=230), key=f"guide_conv_{key}{suffix}")
+                                             height=230), key=f"guide_conv_{key}")
     sign = "+" if step.bias >= 0 else "-"
     lines = [rf"\sum_{{i,j}} x_{{ij}}\,w_{{ij}} = {latex_number(step.total)}",
              rf"z = {latex_number(step.total)} {sign} {latex_number(abs(step.bias))} = {latex_number(step.before)}"]
@@ -293,54 +307,54 @@ def conv_explorer(image, weights, settings: dict):
     output = convolution.convolve(image, weights, **settings)
     shape = output.shape
 
-    def draw(step: int, suffix: str) -> None:
+    def draw(step: int) -> None:
         row, col = convolution.position(step, shape)
         computed = convolution.conv_step(image, weights, row, col, **settings)
         left, right = st.columns(2)
         left.plotly_chart(charts.window_figure(image, settings["padding"], computed.window, t(
             "explore.padded_input", shape=f"{image.shape[0]}×{image.shape[1]}", padding=settings["padding"])),
-            key=f"guide_conv_window_chart{suffix}")
+            key="guide_conv_window_chart")
         right.plotly_chart(charts.clickable_output_figure(convolution.filled(output, step), (row, col), t(
-            "guide.blocks.output", shape=f"{shape[0]}×{shape[1]}")), key=f"guide_conv_clicks{suffix}", on_select=partial(
+            "guide.blocks.output", shape=f"{shape[0]}×{shape[1]}")), key="guide_conv_clicks", on_select=partial(
             on_pixel_click, "guide_conv_clicks", "guide_conv_step", shape[1]), selection_mode="points")
-        conv_panel(computed, suffix)
+        conv_panel(computed)
 
-    play_or_show("guide_conv", shape, draw)
+    explorer("guide_conv", output, draw)
     st.caption(t("explore.conv_caption"))
     return output
 
 
-def pool_panel(step: convolution.PoolStep, suffix: str) -> None:
+def pool_panel(step: convolution.PoolStep) -> None:
     win = step.window
     values_col, text_col = st.columns([1, 2], vertical_alignment="center")
     values_col.plotly_chart(charts.image_figure(win.values, t("explore.pool_window"), values=True, height=230),
-                            key=f"guide_pool_values{suffix}")
+                            key="guide_pool_values")
     k = win.values.size
     if step.kind == "max":
         text_col.markdown(t("explore.pool_max", row=win.row, col=win.col, value=num(step.value, 3),
                             at=f"({win.rows[step.taken[0]]}, {win.cols[step.taken[1]]})"))
     else:
         text_col.markdown(t("explore.pool_avg", row=win.row, col=win.col, count=k))
-        text_col.latex(rf"rac{{{latex_number(float(win.values.sum()))}}}{{{k}}} = {latex_number(step.value)}")
+        text_col.latex(rf"\frac{{{latex_number(float(win.values.sum()))}}}{{{k}}} = {latex_number(step.value)}")
 
 
 def pool_explorer(source, kind: str, window: int, stride: int) -> None:
     pooled = blocks.pool(source, kind, window, stride)
 
-    def draw(step: int, suffix: str) -> None:
+    def draw(step: int) -> None:
         row, col = convolution.position(step, pooled.shape)
         taken = convolution.pool_step(source, kind, window, row, col, stride)
         left, right = st.columns(2)
         left.plotly_chart(charts.window_figure(source, 0, taken.window, t(
             "guide.blocks.input", shape=f"{source.shape[0]}×{source.shape[1]}"), taken=taken.taken),
-            key=f"guide_pool_window_chart{suffix}")
+            key="guide_pool_window_chart")
         right.plotly_chart(charts.clickable_output_figure(convolution.filled(pooled, step), (row, col), t(
             "guide.blocks.output", shape=f"{pooled.shape[0]}×{pooled.shape[1]}"), signed=False),
-            key=f"guide_pool_clicks{suffix}", on_select=partial(on_pixel_click, "guide_pool_clicks", "guide_pool_step",
+            key="guide_pool_clicks", on_select=partial(on_pixel_click, "guide_pool_clicks", "guide_pool_step",
                                                       pooled.shape[1]), selection_mode="points")
-        pool_panel(taken, suffix)
+        pool_panel(taken)
 
-    play_or_show("guide_pool", pooled.shape, draw)
+    explorer("guide_pool", pooled, draw)
 
 
 @st.fragment
@@ -424,7 +438,8 @@ def receptive_field() -> None:
     table_col.dataframe([{t("guide.card.col_layer"): layer.get(r.layer, r.layer), "k": r.kernel, "s": r.stride,
                           "p": r.padding,
                           t("guide.blocks.field_size"): f"{r.size}×{r.size}", t("guide.blocks.field_jump"): r.jump,
-                          t("guide.blocks.field_seen"): f"{r.field}×{r.field}"} for r in rows], hide_index=True)
+                          t("guide.blocks.field_seen"): f"{r.field}×{r.field}"} for r in rows], hide_index=True,
+                         column_config={name: st.column_config.NumberColumn(width=32) for name in "ksp"})
     table_col.caption(t("guide.blocks.field_caption", field=rows[-1].field, size=config.image_size))
 
 

@@ -77,7 +77,8 @@ def table(rows: list[dict], formats: dict | None = None, **kwargs):
     shown = {c: fmt().value for c in frame.columns
              if any(v is None or isinstance(v, numbers.Number) and not isinstance(v, bool) for v in frame[c])}
     shown.update(formats or {})
-    return st.dataframe(frame.style.format({c: _or_dash(f) for c, f in shown.items()}), hide_index=True, **kwargs)
+    return st.dataframe(frame.style.format({c: _or_dash(f) for c, f in shown.items()}), hide_index=True,
+                        placeholder="—", **kwargs)  # the browser writes empty cells itself, "None" by default
 
 
 def _or_dash(write):

@@ -123,3 +123,80 @@ def test_a_selected_output_pixel_shows_its_computation(lang):
     assert "ReLU}(" in shown
     assert out.max() > 0
     assert float(shown.rsplit("= ", 1)[1].replace("{,}", ".")) == pytest.approx(float(out.max()), abs=1e-3)
+
+
+@pytest.mark.parametrize("name", [*blocks.PICTURES, "mnist-like"])
+@pytest.mark.parametrize("kernel", list(blocks.KERNELS))
+def test_the_window_opens_on_ink_with_a_sum_that_is_not_zero(name, kernel):
+    image = blocks.picture(name) if name in blocks.PICTURES else np.pad(blocks.picture("digit", 20), 4)
+    out = convolution.convolve(image, blocks.kernel(kernel))
+    row, col = convolution.position(convolution.start_step(out), out.shape)
+    step = convolution.conv_step(image, blocks.kernel(kernel), row, col)
+    assert step.window.values.sum() > 0 and step.total != pytest.approx(0, abs=1e-3)
+    pooled = blocks.pool(image, "max", 2)
+    row, col = convolution.position(convolution.start_step(pooled), pooled.shape)
+    assert convolution.pool_step(image, "max", 2, row, col).value > 0
+
+
+def test_among_equal_answers_the_window_opens_nearest_their_centre():
+    out = np.zeros((9, 9))
+    out[2:7, 2:7] = 1  # a square of equal answers: its middle
+    assert convolution.position(convolution.start_step(out), out.shape) == (4, 4)
+    assert convolution.position(convolution.start_step(np.zeros((5, 7))), (5, 7)) == (2, 3)  # nothing: the centre
+
+
+def test_play_crosses_the_output_in_about_sixty_frames_and_ends_on_the_last_position():
+    steps = [0]
+    while steps[-1] != 30 * 30 - 1:
+        steps.append(convolution.next_step(steps[-1], (30, 30)))
+    assert 55 <= len(steps) <= 65 and steps == sorted(steps)
+    assert convolution.next_step(5, (2, 3)) == 5 and convolution.next_step(0, (2, 3)) == 1
+
+
+def conv_output(at: AppTest) -> np.ndarray:
+    return convolution.convolve(blocks.picture("digit"), blocks.kernel(at.selectbox(key="guide_kernel").value))
+
+
+def test_the_page_opens_the_window_on_ink():
+    at = blocks_page("en")
+    out = conv_output(at)
+    assert at.slider(key="guide_conv_slider").value == convolution.start_step(out) != out.size - 1
+    assert not any("= 0.000" in f.value for f in at.get("latex")[:1])  # Σ of the worked example
+
+
+def test_play_moves_the_window_each_frame_and_stop_stops_it():
+    at = blocks_page("ru")
+    first = at.slider(key="guide_conv_slider").value
+    at.button(key="guide_conv_play").click()
+    at.session_state["lang"] = "ru"
+    at.run()  # the click; then each run is what the fragment's timer does
+    shape = conv_output(at).shape
+    frames = [at.slider(key="guide_conv_slider").value]
+    for _ in range(2):
+        at.session_state["lang"] = "ru"
+        frames.append(at.run().slider(key="guide_conv_slider").value)
+    assert frames == [convolution.next_step(first, shape), *(convolution.next_step(f, shape) for f in frames[:2])]
+    assert at.button(key="guide_conv_play").label == text("explore.stop", "ru")
+    assert at.slider(key="guide_pool_slider").value == convolution.start_step(blocks.pool(blocks.picture("digit"),
+                                                                                              "max", 2))
+    at.button(key="guide_conv_play").click()
+    at.session_state["lang"] = "ru"
+    at.run()
+    stopped = at.slider(key="guide_conv_slider").value
+    at.session_state["lang"] = "ru"
+    assert at.run().slider(key="guide_conv_slider").value == stopped == frames[-1]
+    assert at.button(key="guide_conv_play").label == text("explore.play", "ru")
+
+
+def test_play_stops_by_itself_at_the_last_position():
+    at = blocks_page("en")
+    last = conv_output(at).size - 1
+    at.session_state["guide_conv_step"] = last - 1
+    at.button(key="guide_conv_play").click()
+    at.session_state["lang"] = "en"
+    at.run()
+    assert at.slider(key="guide_conv_slider").value == last
+    at.session_state["lang"] = "en"
+    at.run()  # the frame after the last stops Play
+    assert not at.exception and at.slider(key="guide_conv_slider").value == last
+    assert at.button(key="guide_conv_play").label == "Play"

@@ -150,6 +150,10 @@ def test_teach_fine_tune_and_keep(shipped):
     assert text("draw.card.fine_tuned_on") in texts(at.markdown)
 
 
+def shown_texts(at) -> str:
+    return texts([*at.markdown, *at.caption, *at.info, *at.success, *at.warning, *at.error])
+
+
 @pytest.fixture
 def hub(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
@@ -163,11 +167,13 @@ def test_photo_mode_offline_says_how_to_get_weights_and_uses_them_once_there(hub
     assert weights_for("mobilenet_v3_small").url in texts(at.warning)
     upload(at, "photo.jpg", png(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
     assert not at.get("plotly_chart")
+    assert str(hub.parents[2]) not in shown_texts(at)  # the server's paths are not the visitor's business
 
     hub.parent.mkdir(parents=True)
     torch.save(torchvision.models.get_model("mobilenet_v3_small", weights=None).state_dict(), hub)
     at.run()
-    assert str(hub) in texts(at.success)
+    assert text("draw.photo.found", model="mobilenet_v3_small") == texts(at.success)
+    assert str(hub.parents[2]) not in shown_texts(at)
     assert len(at.get("plotly_chart")) == 1 and not at.error
 
 

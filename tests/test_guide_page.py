@@ -1,8 +1,11 @@
 """AppTest of the architecture guide: every card and section renders in both languages, with the computed figures."""
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnkit.guide.totals import totals
+from cnnkit.guide import blocks
+from cnnkit.guide.totals import TABLE_DIGITS, totals
 from cnnkit.guide.layers import profile
 from cnnkit.guide.meta import weights_info
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES
@@ -116,3 +119,76 @@ def test_switching_the_language_keeps_the_section():
     at = open_guide("en", "blocks")
     rerun(at, "ru")
     assert text("guide.blocks.conv_title", "ru") in [s.value for s in at.subheader]
+
+
+@pytest.fixture
+def written(monkeypatch) -> list[str]:
+    """The texts the page hands to st.latex, st.markdown and st.caption, as given: Streamlit strips their ends,
+    where a form feed ("\\f" written for "\\frac") would vanish and leave "rac" behind."""
+    from streamlit.elements import markdown
+
+    texts = []
+    clean = markdown.clean_text
+    monkeypatch.setattr(markdown, "clean_text", lambda text: texts.append(str(text)) or clean(text))
+    return texts
+
+
+def formulas(at: AppTest) -> list[str]:
+    """Every formula on the page: the st.latex elements and the $…$ inside markdown and captions."""
+    inline = [f for m in [*at.markdown, *at.caption] for f in re.findall(r"\$([^$]+)\$", m.value)]
+    return [e.value for e in at.get("latex")] + inline
+
+
+def assert_balanced(formula: str) -> None:
+    depth = 0
+    for char in re.sub(r"\\[{}]", "", formula):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        assert depth >= 0, f"a brace closed before it opened in {formula!r}"
+    assert depth == 0, f"a brace left open in {formula!r}"
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_every_formula_of_the_building_blocks_is_well_formed(lang, written):
+    """Every activation (and none) with a negative and a positive bias, both poolings, the calculator: no
+    control character in what the page writes, balanced braces, and the average pooling's fraction. KaTeX
+    itself parses them in tests/browser/test_guide_browser.py."""
+    at = open_guide(lang, "blocks")
+    seen = []
+    for i, activation in enumerate(["none", *blocks.ACTIVATIONS]):
+        rerun(at, lang, guide_conv_activation=activation, guide_conv_bias=(-1) ** i * 0.5,
+              guide_pool_kind=list(blocks.POOLS)[i % 2])
+        seen += formulas(at)
+    assert [w for w in written if re.search(r"[\x00-\x09\x0b-\x1f]", w)] == []
+    assert len(seen) >= 4 * len(blocks.ACTIVATIONS)  # conv, pool, the calculator's two
+    for formula in seen:
+        assert_balanced(formula)
+    assert any(re.search(r"^\$\$\n\\frac\{", f) for f in seen)  # the average pooling's
+
+
+def shown_cells(table):
+    """A table's cells as the page writes them (the Styler's texts)."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_all().to_pandas()
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_the_comparison_table_writes_each_column_one_way_with_its_unit(lang):
+    at = open_guide(lang, "compare")
+    table = at.dataframe[0]
+    cells = shown_cells(table)
+    column = {c: text(f"guide.compare.col_{c}", lang) for c in TABLE_DIGITS}
+    assert list(cells.columns) == list(column.values())
+    units = {"top1": "%", "top5": "%", "params_m": {"en": "M", "ru": "млн"}[lang], "gflops": "GFLOP",
+             "file_mb": {"en": "MB", "ru": "МБ"}[lang]}
+    assert all(unit in column[c] for c, unit in units.items())
+    comma = {"en": r"\.", "ru": ","}[lang]
+    for c, digits in TABLE_DIGITS.items():
+        if digits:
+            written = [v for v in cells[column[c]] if v != "—"]
+            assert all(re.fullmatch(rf"[\d\s\u00a0\u202f,]*\d{comma}\d{{{digits}}}", v) for v in written), written
+    lenet = cells[cells[column["model"]] == "lenet5"].iloc[0]
+    assert [lenet[column[c]] for c in ("top1", "top5", "file_mb")] == ["—"] * 3
+    assert table.proto.placeholder == "—"  # what the browser writes in the empty cells itself
+    resnet = cells[cells[column["model"]] == "resnet50"].iloc[0]
+    assert resnet[column["top1"]] == number(weights_info("resnet50").top1, lang, 2)

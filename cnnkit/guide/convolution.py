@@ -17,6 +17,7 @@ from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.guide.blocks import ACTIVATIONS, POOLS, conv_output_size
 
 NO_ACTIVATION = "none"
+PLAY_FRAMES = 60  # Play crosses the whole output in about this many frames
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +131,25 @@ def position(step: int, shape: tuple[int, int]) -> tuple[int, int]:
     """The output pixel the kernel is at after ``step`` moves (row by row), kept inside the output."""
     step = min(max(step, 0), shape[0] * shape[1] - 1)
     return divmod(step, shape[1])
+
+
+def start_step(output: np.ndarray) -> int:
+    """Where the window opens: on the strongest answer (ink under the window, a worked example that is not
+    all zeros) and, among equally strong ones, the one nearest the centre of the answers' mass."""
+    strength = np.abs(np.nan_to_num(np.asarray(output, dtype=np.float64)))
+    rows, cols = np.indices(strength.shape)
+    total = strength.sum()
+    centre = ((rows * strength).sum() / total, (cols * strength).sum() / total) if total else \
+        ((strength.shape[0] - 1) / 2, (strength.shape[1] - 1) / 2)
+    distance = (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2
+    strongest = np.isclose(strength, strength.max())
+    return int(np.where(strongest, distance, np.inf).argmin())
+
+
+def next_step(step: int, shape: tuple[int, int]) -> int:
+    """The position Play shows after ``step``: row by row to the last one, in about ``PLAY_FRAMES`` frames."""
+    last = shape[0] * shape[1] - 1
+    return min(step + max(1, (last + 1) // PLAY_FRAMES), last)
 
 
 def pixel_of(points: list[dict]) -> tuple[int, int] | None:

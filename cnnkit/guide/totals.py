@@ -63,3 +63,21 @@ def comparison() -> tuple[ComparisonRow, ...]:
             row_totals, info = totals(builder), weights_info(builder)
         rows.append(ComparisonRow(arch.key, arch.title, arch.variants[builder], row_totals, info))
     return tuple(rows)
+
+
+# The comparison table's columns, each with the decimals it is written with (None: as it comes).
+TABLE_DIGITS = {"model": None, "family": None, "year": None, "params_m": 2, "gflops": 3, "top1": 2, "top5": 2,
+                "file_mb": 1}
+
+
+def comparison_table(rows: tuple[ComparisonRow, ...]) -> list[dict]:
+    """``rows`` as the comparison table's rows, keyed by the columns of ``TABLE_DIGITS``: parameters in
+    millions, GFLOPs, ImageNet top-1 and top-5 in %, the weights file in MB, each rounded to its column's
+    decimals; None where a network has no published weights."""
+    def rounded(column: str, value):
+        return None if value is None else round(value, TABLE_DIGITS[column])
+
+    return [{"model": r.totals.builder, "family": r.family, "year": r.year,
+             "params_m": rounded("params_m", r.totals.params / 1e6), "gflops": rounded("gflops", r.totals.gflops),
+             "top1": rounded("top1", r.weights and r.weights.top1), "top5": rounded("top5", r.weights and r.weights.top5),
+             "file_mb": rounded("file_mb", r.weights and r.weights.file_mb)} for r in rows]
