@@ -1,8 +1,8 @@
-"""The figures of docs/inference.md's "Answers you can trust": calibration error, unsure-flag rates on digits
-and on non-digits, photo reading across pen widths, on the pictures the tests make (tests/support/photos.py).
+"""The figures of docs/inference.md's "Answers you can trust": calibration error and photo reading across pen
+widths, on the pictures the tests make (tests/support/photos.py); the "Not sure" flag's are benchmarks/doubt.py's.
 Run from the repository root, as a module so that ``tests.support`` imports:
 
-    python -m benchmarks.trust --data-dir ../shared/data/mnist-5k [--sections calibration,flags,photos]
+    python -m benchmarks.trust --data-dir ../shared/data/mnist-5k [--sections calibration,photos]
 """
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ import collections
 
 from cnnkit.data.datasets import load_dataset
 from cnnkit.infer.calibration import expected_calibration_error, features_and_logits
-from cnnkit.infer.images import LoadedImage
-from cnnkit.infer.predict import load_model, predict_image, predict_steps
-from cnnkit.infer.preprocess import prepare_digit
-from tests.support.photos import ALL, canvas_digits, non_digits, paper_photo
+from cnnkit.infer.predict import load_model, predict_image
+from tests.support.photos import ALL, paper_photo
 
 
 def calibration(model, data) -> None:
@@ -30,26 +28,6 @@ def calibration(model, data) -> None:
           f"T): {before:.2%} before, {after:.2%} after; fitted on: {model.calibration.get('on')}")
 
 
-def _rate(preds) -> str:
-    flagged = [p for p in preds if p.unsure]
-    reasons = collections.Counter(r for p in flagged for r in p.reasons)
-    return f"{len(flagged)}/{len(preds)} = {len(flagged) / len(preds):.1%} flagged ({dict(reasons)})"
-
-
-def flags(model, data) -> None:
-    half = len(data.test) // 2
-    test = [predict_steps(model, prepare_digit(LoadedImage(im.numpy() / 255), False))
-            for im in data.test.images[half:]]
-    wrong = [p for p, y in zip(test, data.test.labels[half:].tolist()) if p.label != model.classes[y]]
-    print(f"MNIST test digits {half}–{len(data.test) - 1}, through the upload path: {_rate(test)}; "
-          f"of the {len(wrong)} it misreads: {_rate(wrong)}")
-    print(f"clean digits drawn on the canvas: {_rate([predict_image(model, b, 'c', invert=False) for _, b in canvas_digits()])}")
-    odd = {name: predict_image(model, b, name, invert=None if name.startswith(("noise", "red")) else False)
-           for name, b in non_digits().items()}
-    print(f"non-digits: {_rate(list(odd.values()))}; not flagged: "
-          + ", ".join(f"{n} (read {p.label} {p.probability:.0%})" for n, p in odd.items() if not p.unsure))
-
-
 def photos(model, _data) -> None:
     right = collections.Counter()
     total = collections.Counter()
@@ -60,7 +38,7 @@ def photos(model, _data) -> None:
           + f"; all: {sum(right.values())}/{len(ALL)}")
 
 
-SECTIONS = {"calibration": calibration, "flags": flags, "photos": photos}
+SECTIONS = {"calibration": calibration, "photos": photos}
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

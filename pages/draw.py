@@ -19,6 +19,7 @@ from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, load_upload, predict_input,
                                   predict_steps, read_digit, read_image, seen_picture, takes_digits)
 from cnnkit.infer.preprocess import DigitSteps, normalize
+from cnnkit.infer.unsure import confidence_text
 from pages.canvas import drawing_canvas
 from pages.ui import (error_text, fmt, lang, latex_number, names, num, owner, page_navigation, private_runs,
                       run_store, t)
@@ -103,7 +104,7 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
 def show_prediction(ckpt: Checkpoint, pred: Prediction) -> None:
     """The top class, how sure, why it may be wrong, and the probability of every class."""
     st.metric(t("draw.answer.label"), pred.label)
-    st.progress(pred.probability, text=t("draw.answer.confidence", p=pred.probability))
+    st.progress(pred.probability, text=confidence_text(pred.probability, pred.reasons, lang()))
     if pred.unsure:
         st.warning("\n".join([f"**{t('answers.unsure_title')}**"] + [f"- {t(f'answers.reason.{r}')}"
                                                                      for r in pred.reasons]))

@@ -204,3 +204,25 @@ def test_photo_offline_shows_the_photo_and_what_is_missing_then_answers_with_upl
     assert not at.warning and not at.error  # the "not on this machine" warning is gone
     assert text("answers.photo.given", name="weights.pth") in texts(at.success)
     assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) == 2  # top 5 and the Grad-CAM
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_confidence_and_the_doubt_tell_one_story(lang, shipped):
+    """A sure-looking answer that is doubted says, in the confidence itself, why a high share does not vouch
+    for the picture; an answer nothing doubts states its confidence plainly, without a warning (issue 20)."""
+    from tests.support.photos import non_digits
+
+    def answer(name: str, data: bytes) -> tuple[str, str]:
+        at = draw_page(lang)
+        at.segmented_control(key="draw_mode").set_value("upload").run()
+        upload(at, name, data)
+        return at.get("progress")[0].proto.text, texts(at.warning)
+
+    confidence, warning = answer("x.png", non_digits()["letter X"])
+    assert text("answers.unsure_title", lang) in warning
+    plain = text("answers.confidence", lang, p=0.5)
+    explained = text("answers.confidence_unusual", lang, p=0.5).removeprefix(plain)  # the sentence after it
+    assert explained.strip() and confidence.endswith(explained)
+    confidence, warning = answer("seven.png", SEVEN)
+    assert confidence.startswith(plain[:5]) and not confidence.endswith(explained)
+    assert text("answers.unsure_title", lang) not in warning

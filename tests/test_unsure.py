@@ -15,7 +15,8 @@ from cnnkit.infer.calibration import calibrate, expected_calibration_error, fit_
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image
 from cnnkit.infer.unsure import REASONS, reason_text
 from tests.support.drawing import BOXES, draw_digit, png
-from tests.support.photos import canvas_digits, non_digits, noise
+from tests.support.models import random_checkpoint
+from tests.support.photos import canvas_digits, drawn_variants, non_digits, noise
 
 @pytest.fixture(scope="module")
 def shipped():
@@ -44,7 +45,7 @@ def test_the_shipped_model_is_calibrated_and_keeps_its_answers(shipped):
     assert shipped.temperature > 1  # it was overconfident
     facts = shipped.calibration
     assert facts["ece_after"] < facts["ece_before"] and facts["images"] == 5000 and len(facts["centres"]) == 10 \
-        and facts["far"] > 0
+        and facts["far"] > 0 and facts["relative"] > 0
     assert shipped.metrics["test_accuracy"] == pytest.approx(0.9897)
 
 
@@ -75,7 +76,7 @@ def test_non_digits_are_flagged_with_reasons_in_words(shipped):
     preds = {name: predict_image(shipped, data, name, invert=None if name.startswith(("noise", "red")) else False)
              for name, data in pictures.items()}
     missed = [f"{name} → {p.label} {p.probability:.0%}" for name, p in preds.items() if not p.unsure]
-    assert len(missed) <= 5, missed  # of 18; docs/inference.md lists the ones it misses
+    assert len(missed) <= 7, missed  # of 18; docs/inference.md lists the ones it misses
     for name in ("noise 0", "red/green picture", "letter X", "two dots"):
         assert preds[name].unsure, (name, preds[name].label, preds[name].probability)
     assert all(set(p.reasons) <= set(REASONS) for p in preds.values())
@@ -93,3 +94,53 @@ def test_predict_json_rows_carry_unsure_and_reason(tmp_path, capsys, shipped):
     seven, static = json.loads(capsys.readouterr().out)
     assert seven["label"] == "7" and seven["unsure"] is False and seven["reason"] == ""
     assert static["unsure"] is True and len(static["reason"]) > 20
+
+
+def test_what_people_draw_is_not_flagged(shipped):
+    """7s with and without the crossbar, 1s bare, with a serif or a base, 4s open and closed, every digit
+    with a fine, the default and a bold pen, tiny to frame-filling, upright and slanted both ways."""
+    answers = [(digit, what, predict_image(shipped, data, "canvas", invert=False))
+               for digit, what, data in drawn_variants()]
+    right = [(what, p) for digit, what, p in answers if p.label == digit]
+    alarms = [f"{what}: {p.reasons}" for what, p in right if p.unsure]
+    assert len(right) >= 0.97 * len(answers) and len(alarms) <= len(right) // 100, alarms
+    assert not [a for a in alarms if a.startswith("7")], alarms  # the clean 7 of issue 20
+
+
+def test_a_wide_network_is_calibrated_small_and_its_doubts_still_work(tmp_path):
+    """A network whose last layer reads 5,408 features (8 maps of 26×26) keeps statistics of at most 128
+    numbers a side, as tensors: its checkpoint grows by a few hundred KB at most, not by a 5,408² matrix."""
+    import torch
+    from cnnkit.infer.predict import predict_steps, read_digit
+    from cnnkit.nets.builder import ModelConfig
+    from cnnkit.nets.checkpoints import load_checkpoint, save_checkpoint
+    from cnnkit.nets.layers import parse_spec
+    from tests.support.drawing import digit_images
+
+    raw = random_checkpoint(ModelConfig(layers=parse_spec("conv(8,3) flatten linear")))
+    images, labels = digit_images(300)
+    tuned = calibrate(raw, Split(torch.tensor(images), torch.tensor(labels, dtype=torch.int64)), "drawn digits")
+    bare, kept = save_checkpoint(raw, tmp_path / "raw.pt"), save_checkpoint(tuned, tmp_path / "tuned.pt")
+    assert kept.stat().st_size - bare.stat().st_size < 300_000
+    again = load_checkpoint(kept)
+    assert again.calibration["precision"].shape == (128, 128) and again.calibration["centres"].shape == (10, 128)
+    for name, data in (("seven", png(draw_digit("7", BOXES[0], 20))), ("noise 0", noise(0))):
+        assert isinstance(predict_steps(again, read_digit(data, name, invert=None)).reasons, list)
+
+
+def test_a_checkpoint_of_the_old_format_keeps_its_temperature_and_answers(shipped):
+    """Cards written before the statistics became tensors held them as JSON lists: such a file still loads
+    and answers with its temperature; the old statistics are set aside (no "unfamiliar" until recalibrated)."""
+    import io
+    import torch
+    from cnnkit.nets.checkpoints import from_bytes
+
+    meta = shipped.meta()
+    meta["calibration"] |= {"centres": [[0.0] * 128] * 10, "precision": [[0.0] * 128] * 128}
+    buffer = io.BytesIO()
+    torch.save({"meta": json.dumps(meta), "state_dict": shipped.model.state_dict()}, buffer)
+    old = from_bytes(buffer.getvalue(), "old.pt")
+    assert old.temperature == shipped.temperature and "precision" not in old.calibration
+    letter_x = non_digits()["letter X"]
+    assert predict_image(shipped, letter_x, "X", invert=False).reasons == ["unfamiliar"]
+    assert predict_image(old, letter_x, "X", invert=False).reasons == []

@@ -4,15 +4,20 @@ A network trained with cross-entropy is overconfident: it says 100% for noise. *
 (Guo et al., 2017) divides the logits by one number T fitted to minimise the negative log-likelihood on
 images the model was not trained on; the ranking of the classes, hence the accuracy, does not change. The
 **expected calibration error** (ECE, 15 equal-width confidence bins) says how far the stated confidence is
-from the accuracy actually reached. On the same held-back images the penultimate layer's features of each
-class are summarised, so that an input far from every class
-the network saw can be told apart (``cnnkit.infer.unsure``): the Mahalanobis distance to the nearest class
-centre under the classes' shared covariance (Lee et al., 2018), compared with that of the held-back images.
+from the accuracy actually reached. On the same held-back images the penultimate layer's features are
+summarised, so that an input unlike the digits the network saw can be told apart (``cnnkit.infer.unsure``):
+its Mahalanobis distance to the centre of the class it is read as, under the classes' shared covariance
+(Lee et al., 2018), and that distance relative to its distance from all the digits pooled in one Gaussian
+(the *relative* Mahalanobis distance, Ren et al., 2021). A clean drawn 7 is far from MNIST's 7s but no
+nearer to any other digit: the relative distance says it is an unusually clean 7, not something else.
+Whatever the width P of the layer, the features are first folded into at most ``FEATURES`` numbers by a fixed
+count sketch (no stored projection), so that the statistics stay small tensors (~130 KB) and fast to fit.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,24 +27,57 @@ from torch import nn
 from cnnkit.data.datasets import Dataset, DatasetInfo, Split, subset
 from cnnkit.infer.images import LoadedImage
 from cnnkit.infer.preprocess import prepare_digit
-from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 
 HELD_BACK = 2000  # images used for calibration at most
 BINS = 15
-FAR_QUANTILE = 0.975  # inputs farther from every class than this share of the held-back images are unfamiliar
+FAR_QUANTILE = 0.975  # farther from the class they are read as than this share of the held-back images …
+RELATIVE_QUANTILE = 0.9  # … and relatively farther than this share of them: unfamiliar
+FEATURES = 128  # the penultimate features are folded into at most this many numbers
+DOUBT_TENSORS = ("centres", "precision", "pooled_centre", "pooled_precision")  # the stored statistics
 SHRINK = 1e-3  # the covariance is shrunk towards a multiple of the identity, so that it can be inverted
 
 
-def _rounded(t: torch.Tensor) -> list:
-    """A tensor as nested lists of floats with 5 significant digits (the card is JSON)."""
-    return np.vectorize(lambda v: float(f"{v:.5g}"))(t.numpy()).tolist()
+def folded(feats: torch.Tensor) -> torch.Tensor:
+    """N×P features as N×min(P, ``FEATURES``): unchanged when P ≤ ``FEATURES``; otherwise a count sketch, each
+    feature added with a sign to one of ``FEATURES`` sums, both fixed by a multiplicative hash of its index
+    (Knuth's), so that the same P always folds the same way and nothing needs storing."""
+    width = feats.shape[1]
+    if width <= FEATURES:
+        return feats
+    hashed = torch.arange(width, dtype=torch.int64) * 2654435761 % 2 ** 32
+    bucket = (hashed >> 25) % FEATURES
+    sign = 1 - 2 * ((hashed >> 24) & 1).to(feats.dtype)
+    return torch.zeros(len(feats), FEATURES, dtype=feats.dtype).index_add_(1, bucket, feats * sign)
 
 
-def mahalanobis(feats: torch.Tensor, centres: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
-    """For each row of ``feats`` (N×D), its Mahalanobis distance to the nearest of the class ``centres``
-    (C×D) under one shared ``precision`` (D×D, the inverse covariance of the classes' spread)."""
-    diff = feats[:, None, :] - centres[None, :, :]
-    return torch.einsum("ncd,de,nce->nc", diff, precision, diff).clamp_min(0).min(1).values.sqrt()
+def _precision(spread: torch.Tensor) -> torch.Tensor:
+    """The inverse of the covariance of ``spread`` (N×D), shrunk towards a multiple of the identity with a
+    floor, so that dead units (zero variance) keep it invertible."""
+    covariance = spread.T @ spread / len(spread)
+    covariance += (SHRINK * torch.trace(covariance) / len(covariance) + 1e-6) * torch.eye(len(covariance))
+    return torch.linalg.pinv(covariance)
+
+
+def _squared(diff: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("nd,de,ne->n", diff, precision, diff).clamp_min(0)
+
+
+def doubt_statistics(feats: torch.Tensor, labels: torch.Tensor, classes: int) -> dict[str, torch.Tensor]:
+    """What usual features look like (``DOUBT_TENSORS``), from the folded features of labelled images: each
+    class's centre and the classes' shared precision; the centre and precision of all of them pooled."""
+    centres = torch.stack([feats[labels == c].mean(0) if (labels == c).any() else feats.mean(0)
+                           for c in range(classes)])
+    pooled = feats.mean(0)
+    return {"centres": centres, "precision": _precision(feats - centres[labels]), "pooled_centre": pooled,
+            "pooled_precision": _precision(feats - pooled)}
+
+
+def distances(feats: torch.Tensor, read_as: torch.Tensor, stats: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """For folded features (N×D) read as the classes ``read_as``: the Mahalanobis distance to that class's
+    centre, and the relative distance (its square less the squared distance to the pooled Gaussian)."""
+    to_class = _squared(feats - stats["centres"][read_as], stats["precision"])
+    return to_class.sqrt(), to_class - _squared(feats - stats["pooled_centre"], stats["pooled_precision"])
 
 
 def features_and_logits(model: nn.Sequential, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,29 +141,28 @@ def held_back(dataset: Dataset, train_subset: int | None, seed: int) -> tuple[Sp
 
 
 def calibration_of(ckpt: Checkpoint, images: Split, source: str) -> tuple[float, dict]:
-    """The temperature and the card's calibration facts (ECE before and after, class feature centres, their
-    shared precision matrix and the distance beyond which an input is unfamiliar, the ink range of the inputs) measured on ``images`` (raw uint8 N×28×28 with labels)."""
+    """The temperature and the card's calibration facts measured on ``images`` (raw uint8 N×28×28 with
+    labels): ECE before and after, the feature statistics (``doubt_statistics``, tensors), the distance and
+    relative distance beyond which an input is unfamiliar, the ink range of the inputs."""
     x = (images.images.unsqueeze(1).float() / 255 - ckpt.mean) / ckpt.std
     _, logits = features_and_logits(ckpt.model, x)
     labels = images.labels
     # What is usual is measured on the images as the page and `predict` see them: through the preprocessing.
     prepared = np.stack([prepare_digit(LoadedImage(im), invert=False).centered for im in images.images.numpy() / 255])
-    feats, _ = features_and_logits(ckpt.model, (torch.from_numpy(prepared).float().unsqueeze(1) - ckpt.mean) / ckpt.std)
+    feats, read_logits = features_and_logits(ckpt.model,
+                                             (torch.from_numpy(prepared).float().unsqueeze(1) - ckpt.mean) / ckpt.std)
     temperature = fit_temperature(logits, labels)
     before = expected_calibration_error(logits.softmax(1).numpy(), labels.numpy())
     after = expected_calibration_error((logits / temperature).softmax(1).numpy(), labels.numpy())
-    centres = torch.stack([feats[labels == c].mean(0) if (labels == c).any() else feats.mean(0)
-                           for c in range(logits.shape[1])])
-    spread = feats - centres[labels]
-    covariance = spread.T @ spread / len(feats)
-    # shrunk towards a multiple of the identity, with a floor: dead units (zero variance) keep it invertible
-    covariance += (SHRINK * torch.trace(covariance) / len(covariance) + 1e-6) * torch.eye(len(covariance))
-    precision = torch.linalg.pinv(covariance)
-    far = float(torch.quantile(mahalanobis(feats, centres, precision), FAR_QUANTILE))
+    feats, read = folded(feats.flatten(1)), read_logits.argmax(1)
+    stats = doubt_statistics(feats, labels, logits.shape[1])
+    far, relative = distances(feats, read, stats)
     ink = torch.from_numpy(prepared).mean((1, 2))
     return temperature, {
         "on": source, "images": len(labels), "ece_before": round(before, 5), "ece_after": round(after, 5),
-        "centres": _rounded(centres), "precision": _rounded(precision), "far": round(far, 4),
+        **{name: value.float() for name, value in stats.items()},
+        "far": round(float(torch.quantile(far, FAR_QUANTILE)), 4),
+        "relative": round(float(torch.quantile(relative, RELATIVE_QUANTILE)), 4),
         "ink": [round(float(torch.quantile(ink, q)), 5) for q in (0.001, 0.999)]}
 
 
@@ -133,6 +170,22 @@ def calibrate(ckpt: Checkpoint, images: Split, source: str) -> Checkpoint:
     """``ckpt`` with its temperature and calibration facts measured on ``images``; weights unchanged."""
     temperature, facts = calibration_of(replace(ckpt, temperature=1.0), images, source)
     return replace(ckpt, temperature=temperature, calibration=facts)
+
+
+SHIPPED_ON = "the official MNIST test images 0–4999 (the model trained on every image of mnist-5k's training set)"
+
+
+def recalibrate_shipped(data_dir: str | Path, path: str | Path | None = None) -> Checkpoint:
+    """Calibrate the shipped model (or the checkpoint at ``path``) afresh on MNIST test images 0–4999 from
+    ``data_dir`` and save it in place: the card changes, the weights stay identical."""
+    from cnnkit.data.datasets import load_dataset
+    from cnnkit.infer.predict import DEFAULT_CHECKPOINT
+
+    path = path or DEFAULT_CHECKPOINT
+    test = load_dataset("mnist", data_dir, download=False).test
+    tuned = calibrate(load_checkpoint(path), Split(test.images[:5000], test.labels[:5000]), SHIPPED_ON)
+    save_checkpoint(tuned, path)
+    return tuned
 
 
 def calibrates(info: DatasetInfo) -> bool:

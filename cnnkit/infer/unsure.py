@@ -3,8 +3,10 @@
 A classifier always names one of its classes, even for noise. An input is flagged *unsure* when:
 
 - ``low_confidence``: the calibrated top probability is below ``LOW_CONFIDENCE``;
-- ``unfamiliar``: its penultimate-layer features lie farther from every class (Mahalanobis distance) than
-  97.5% of the held-back images did (``cnnkit.infer.calibration``);
+- ``unfamiliar``: its penultimate-layer features lie farther from the class it is read as (Mahalanobis
+  distance) than 97.5% of the held-back images did, *and* are relatively farther (that distance against the
+  distance to all digits pooled) than 90% of them (``cnnkit.infer.calibration``): far from every digit
+  alike, as a clean drawn 7 is, is an unusually clean digit, not an unfamiliar picture;
 - ``scattered``: the ink is in several separate strokes, each holding a real share of it, far apart;
 - ``little_ink`` / ``much_ink``: the 28×28 input holds less or more ink than ~all training digits did.
 """
@@ -14,11 +16,11 @@ import numpy as np
 import torch
 
 from cnnkit.i18n import DEFAULT_LANGUAGE, text
-from cnnkit.infer.calibration import mahalanobis
+from cnnkit.infer.calibration import DOUBT_TENSORS, distances, folded
 from cnnkit.infer.preprocess import INK, DigitSteps, blobs, normalize
 from cnnkit.nets.checkpoints import Checkpoint
 
-LOW_CONFIDENCE = 0.6
+LOW_CONFIDENCE = 0.7
 PART = 0.15  # a separate stroke holding at least this share of the ink counts as a part
 GAP = 5  # … and parts farther apart than this many pixels (of 28) are scattered strokes
 INK_RANGE = (0.03, 0.30)  # mean ink of a 28×28 input where a model's card has no measured range
@@ -38,16 +40,27 @@ def scattered(image28: np.ndarray) -> bool:
     return any(_gap(labels, a, b) > GAP for i, a in enumerate(parts) for b in parts[i + 1:])
 
 
-def distance(ckpt: Checkpoint, image28: np.ndarray) -> float | None:
-    """The input's Mahalanobis distance to the nearest class in the penultimate layer's features, in units of
-    the model's ``far`` limit (above 1: unfamiliar); None when the model's card has no such facts."""
+def _statistics(ckpt: Checkpoint, width: int) -> dict | None:
+    """The card's feature statistics if they fit features of ``width`` (folded) and its classes; else None
+    (no statistics, an older card's, or tensors of the wrong shapes)."""
     facts = ckpt.calibration
-    if not facts.get("precision"):
+    stats = {name: facts.get(name) for name in DOUBT_TENSORS}
+    if not all(isinstance(t, torch.Tensor) for t in stats.values()) or not {"far", "relative"} <= facts.keys():
         return None
+    shapes = [tuple(stats[name].shape) for name in DOUBT_TENSORS]
+    return stats if shapes == [(len(ckpt.classes), width), (width, width), (width,), (width, width)] else None
+
+
+def unfamiliar(ckpt: Checkpoint, image28: np.ndarray, read_as: int) -> bool | None:
+    """Whether the input's features, read as class ``read_as``, are both farther from that class and
+    relatively farther than the model's limits; None when the model's card has no usable statistics."""
     with torch.inference_mode():
-        feats = ckpt.model.eval()[:-1](normalize(image28, ckpt.mean, ckpt.std))
-    centres, precision = (torch.tensor(facts[k], dtype=feats.dtype) for k in ("centres", "precision"))
-    return float(mahalanobis(feats, centres, precision)[0]) / facts["far"]
+        feats = folded(ckpt.model.eval()[:-1](normalize(image28, ckpt.mean, ckpt.std)).flatten(1).float())
+    stats = _statistics(ckpt, feats.shape[1])
+    if stats is None:
+        return None
+    far, relative = distances(feats, torch.tensor([read_as]), stats)
+    return bool(far[0] > ckpt.calibration["far"] and relative[0] > ckpt.calibration["relative"])
 
 
 def reasons(ckpt: Checkpoint, steps: DigitSteps, probs: np.ndarray) -> list[str]:
@@ -56,8 +69,7 @@ def reasons(ckpt: Checkpoint, steps: DigitSteps, probs: np.ndarray) -> list[str]
     best = int(np.argmax(probs))
     if probs[best] < LOW_CONFIDENCE:
         found.append("low_confidence")
-    far = distance(ckpt, steps.centered)
-    if far is not None and far > 1:
+    if unfamiliar(ckpt, steps.centered, best):
         found.append("unfamiliar")
     if scattered(steps.centered):
         found.append("scattered")
@@ -73,3 +85,12 @@ def reasons(ckpt: Checkpoint, steps: DigitSteps, probs: np.ndarray) -> list[str]
 def reason_text(codes: list[str], lang: str = DEFAULT_LANGUAGE) -> str:
     """The reasons as one sentence per reason, in ``lang``; "" when there are none."""
     return " ".join(text(f"answers.reason.{code}", lang) for code in codes)
+
+
+def confidence_text(probability: float, codes: list[str], lang: str = DEFAULT_LANGUAGE) -> str:
+    """The confidence as the page states it. When the answer is doubted for other reasons than a low
+    probability, the same sentence says why a high one does not vouch for the picture: it only shares the
+    belief between the classes the network knows."""
+    sure_looking = bool(codes) and "low_confidence" not in codes
+    return text("answers.confidence_unusual" if sure_looking else "answers.confidence", lang, p=probability)
+

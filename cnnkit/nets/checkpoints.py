@@ -26,6 +26,9 @@ from cnnkit.nets.checkpoint_schema import build_checked, shown, validate_meta, v
 
 FORMAT = "cnnkit-checkpoint"
 VERSION = 1
+CALIBRATION = "~calibration/"  # the names of the calibration's tensors among a safetensors file's weights
+MAX_CALIBRATION = 2 ** 16  # numbers in one calibration tensor at most (a 128×128 precision matrix is 16,384)
+OLD_STATISTICS = ("centres", "precision")  # the feature statistics of cards before 2025-12, as JSON lists
 
 
 @dataclass
@@ -43,22 +46,29 @@ class Checkpoint:
     train_config: dict = field(default_factory=dict)
     source: str = ""
     temperature: float = 1.0  # the logits are divided by it before the softmax (``cnnkit.infer.calibration``)
-    calibration: dict = field(default_factory=dict)  # what the temperature was fitted on, ECE, feature radii
+    calibration: dict = field(default_factory=dict)  # what the temperature was fitted on, ECE, feature statistics
 
     def meta(self) -> dict:
+        """The card as JSON; the calibration's tensors are stored beside the weights (``calibration_tensors``)."""
+        facts = {k: v for k, v in self.calibration.items() if not isinstance(v, torch.Tensor)}
         return {"format": FORMAT, "version": VERSION, "model": self.model_config.to_dict(),
                 "dataset": self.dataset, "classes": list(self.classes), "mean": self.mean, "std": self.std,
                 "metrics": self.metrics, "history": self.history, "train_config": self.train_config,
-                "temperature": self.temperature, "calibration": self.calibration}
+                "temperature": self.temperature, "calibration": facts}
+
+    def calibration_tensors(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().cpu().contiguous() for k, v in self.calibration.items() if isinstance(v, torch.Tensor)}
 
 
 def to_bytes(ckpt: Checkpoint, fmt: str = "pt") -> bytes:
     """Serialize to ``pt`` (torch) or ``safetensors`` bytes, e.g. for a download button."""
     state = {k: v.detach().cpu().contiguous() for k, v in ckpt.model.state_dict().items()}
     if fmt == "safetensors":
-        return st_save(state, metadata={"cnnkit": json.dumps(ckpt.meta())})
+        tensors = {CALIBRATION + k: v for k, v in ckpt.calibration_tensors().items()}
+        return st_save(state | tensors, metadata={"cnnkit": json.dumps(ckpt.meta())})
     buffer = io.BytesIO()
-    torch.save({"meta": json.dumps(ckpt.meta()), "state_dict": state}, buffer)
+    torch.save({"meta": json.dumps(ckpt.meta()), "state_dict": state, "calibration": ckpt.calibration_tensors()},
+               buffer)
     return buffer.getvalue()
 
 
@@ -80,7 +90,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
     """Load a checkpoint from bytes (a file's content or an upload); safetensors or torch, never pickle code.
     The metadata and the weights are validated (``checkpoint_schema``) before the network gets any memory."""
-    meta, state = _read_safetensors(data, name) if _is_safetensors(data) else _read_torch(data, name)
+    meta, state, tensors = _read_safetensors(data, name) if _is_safetensors(data) else _read_torch(data, name)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CnnkitError("errors.checkpoint_not_cnnkit", name=name)
     card = validate_meta(meta, name)
@@ -88,8 +98,17 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
     model.load_state_dict(validate_weights(model, state, name, card.model_config.describe()), assign=True)
     model.eval()
     return Checkpoint(model, card.model_config, card.dataset, card.classes, card.mean, card.std, card.metrics,
-                      card.history, card.train_config, name, _temperature(meta),
-                      meta["calibration"] if isinstance(meta.get("calibration"), dict) else {})
+                      card.history, card.train_config, name, _temperature(meta), _calibration(meta, tensors))
+
+
+def _calibration(meta: dict, tensors: dict) -> dict:
+    """The card's calibration facts with its tensors (small, finite floating-point ones only). An older card's
+    feature statistics (JSON lists) are dropped: its temperature still counts, and the "unfamiliar" check
+    waits for a new calibration (``cnnkit.infer.calibration.calibrate``)."""
+    facts = meta.get("calibration")
+    facts = {k: v for k, v in facts.items() if k not in OLD_STATISTICS} if isinstance(facts, dict) else {}
+    return facts | {k: v.float() for k, v in tensors.items() if isinstance(k, str) and isinstance(v, torch.Tensor)
+                    and v.is_floating_point() and v.numel() <= MAX_CALIBRATION and bool(v.isfinite().all())}
 
 
 def _temperature(meta: dict) -> float:
@@ -120,12 +139,13 @@ def _is_safetensors(data: bytes) -> bool:
     return bool(data[:8]) and not data.startswith(b"PK") and not data.startswith(b"\x80")
 
 
-def _read_torch(data: bytes, name: str) -> tuple[dict, dict]:
+def _read_torch(data: bytes, name: str) -> tuple[dict, dict, dict]:
     obj = _torch_load(data, name)
     if not isinstance(obj, dict) or "state_dict" not in obj or not isinstance(obj.get("meta"), str):
         raise CnnkitError("errors.checkpoint_bare_state_dict", name=name)
+    tensors = obj.get("calibration")
     try:
-        return json.loads(obj["meta"]), obj["state_dict"]
+        return json.loads(obj["meta"]), obj["state_dict"], tensors if isinstance(tensors, dict) else {}
     except (json.JSONDecodeError, RecursionError):
         raise CnnkitError("errors.checkpoint_corrupt_meta", name=name) from None
 
@@ -143,11 +163,13 @@ def _torch_load(data: bytes, name: str, kind: str = "checkpoint"):
                           detail=(str(exc).splitlines() or [type(exc).__name__])[0][:200]) from None
 
 
-def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple[dict, dict]:
+def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple[dict, dict, dict]:
+    """The card, the weights and the calibration's tensors of a safetensors file."""
     try:
         state = st_load(data)
         header_len = int.from_bytes(data[:8], "little")
         header = json.loads(data[8:8 + header_len])
-        return json.loads(header.get("__metadata__", {}).get("cnnkit", "{}")), state
+        tensors = {k.removeprefix(CALIBRATION): state.pop(k) for k in list(state) if k.startswith(CALIBRATION)}
+        return json.loads(header.get("__metadata__", {}).get("cnnkit", "{}")), state, tensors
     except Exception as exc:  # SafetensorError, ValueError, UnicodeDecodeError, IndexError on a few bytes, ...
         raise CnnkitError("errors.unreadable", name=name, kind=Term(f"errors.kind.{kind}"), detail=exc) from None

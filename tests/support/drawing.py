@@ -35,6 +35,16 @@ STROKES = {
 }
 
 
+# The other ways people write some digits: a 7 with a crossbar, a 1 as a bare stroke or with a base, a 4 with
+# an open top (two strokes). ``draw_digit`` takes these names as well as the digits of ``STROKES``.
+VARIANTS = {
+    "7 crossbar": STROKES["7"] + [[(0.42, 0.52), (0.86, 0.52)]],
+    "1 bare": [[(0.5, 0.03), (0.5, 0.97)]],
+    "1 base": STROKES["1"] + [[(0.25, 0.97), (0.85, 0.97)]],
+    "4 open": [[(0.22, 0.03), (0.12, 0.62), (0.9, 0.62)], [(0.7, 0.3), (0.7, 0.97)]],
+}
+
+
 def draw_digit(digit: str, box: tuple[float, float, float, float], width: int = 22, size: int = 280,
                slant: float = 0.0, dark_on_light: bool = False) -> Image.Image:
     """``digit`` drawn with a round brush into ``box`` (left, top, width, height) of a size×size picture;
@@ -43,7 +53,7 @@ def draw_digit(digit: str, box: tuple[float, float, float, float], width: int = 
     img = Image.new("L", (size, size), background)
     pen = ImageDraw.Draw(img)
     left, top, w, h = box
-    for stroke in STROKES[digit]:
+    for stroke in {**STROKES, **VARIANTS}[digit]:
         points = [(left + (x + slant * (1 - y)) * w, top + y * h) for x, y in stroke]
         pen.line(points, fill=ink, width=width, joint="curve")
         for x, y in (points[0], points[-1]):  # round ends, as a brush leaves them

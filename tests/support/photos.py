@@ -8,7 +8,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from tests.support.drawing import BOXES, LETTERS, STROKES, canvas_png, draw_digit, png
+from tests.support.drawing import BOXES, LETTERS, STROKES, VARIANTS, canvas_png, draw_digit, png
 
 SIZE = 400
 
@@ -109,3 +109,19 @@ def non_digits() -> dict[str, bytes]:
 def canvas_digits() -> list[tuple[str, bytes]]:
     """Clean digits drawn on the canvas: each digit in the four boxes of tests/test_drawn_digits.py."""
     return [(d, png(draw_digit(d, box, max(10, box[3] // 8)).convert("RGBA"))) for d in STROKES for box in BOXES]
+
+
+# What people draw on the canvas: every digit and its other forms (``VARIANTS``), in the four boxes and a tiny
+# one, with the thinnest, the default and a bold pen (no thicker than a quarter of the digit's height), upright
+# and leaning right or left.
+TINY = (125, 120, 26, 38)
+PENS = (6, 20, 34)
+SLANTS = (0.0, 0.2, -0.1)
+
+
+def drawn_variants(slants: tuple[float, ...] = SLANTS) -> list[tuple[str, str, bytes]]:
+    """(digit, what was drawn, the canvas's PNG) for each form × box × pen × slant."""
+    return [(kind[0], f"{kind} in {box}, pen {pen}, slant {slant}",
+             png(draw_digit(kind, box, pen, slant=slant).convert("RGBA")))
+            for kind in [*STROKES, *VARIANTS] for box in [*BOXES, TINY] for pen in PENS if pen <= box[3] / 4
+            for slant in slants]
