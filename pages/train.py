@@ -217,6 +217,7 @@ def start(config: TrainConfig, dataset: Dataset) -> None:
         return
     st.session_state["train_run"] = run_id
     st.query_params["run"] = str(run_id)
+    st.rerun()  # the Train button, drawn before the run existed, is drawn again disabled
 
 
 def retry(**widgets) -> None:
@@ -514,7 +515,7 @@ with train_tab:
     start_col, live_col = st.columns([1, 3], vertical_alignment="center")
     clicked = start_col.button(t("train.start"), type="primary", icon="🏋️", key="train_start",
                                disabled=dataset is None or busy() or not valid,
-                               help=None if valid else t("build.ui.fix_first"))
+                               help=t("train.start_busy") if busy() else None if valid else t("build.ui.fix_first"))
     st.session_state.setdefault("train_live_charts", True)  # a recipe may have set it (use_recipe)
     live_col.toggle(t("train.live_charts"), key="train_live_charts", help=t("train.live_charts_help"))
     if (clicked or st.session_state.pop("train_autostart", False)) and dataset and valid and not busy():

@@ -56,18 +56,26 @@ SUMMARY = ("test_accuracy", "best_accuracy", "epochs", "seconds_per_epoch", "par
 def comparison_table(runs: Sequence[Run], lang: str = DEFAULT_LANGUAGE) -> tuple[list[dict], dict]:
     """The runs side by side as the page shows them, in ``lang``: the name, the settings that differ (in words,
     translated), then the results; and how to write each numeric column (the values stay numbers, to sort)."""
-    keys = differing_settings(runs)
+    keys = shown_settings(differing_settings(runs))
     rows = []
     for run, row in zip(runs, comparison_rows(runs)):
         shown = {**row, "status": text(f"runs.states.{run.status}", lang), "dataset": dataset_title(run, lang),
                  "device": device_name(run.device, lang) if run.device else None}
         settings = {setting_label(k, lang): setting_text(run, k, row[k], lang) for k in keys}
         rows.append({text("runs.cols.name", lang): run.name, **settings,
-                     **{text(f"runs.cols.{k}", lang): shown[k] for k in SUMMARY}})
+                     **{text(f"runs.cols.{k}", lang): shown[k] for k in SUMMARY if k not in keys}})
     fmt = formatter(lang)
     writers = {"test_accuracy": fmt.percent, "best_accuracy": fmt.percent, "seconds_per_epoch": fmt.seconds,
                "parameters": fmt.number, "train_images": fmt.number}
     return rows, {text(f"runs.cols.{k}", lang): write for k, write in writers.items()}
+
+
+def shown_settings(keys: list[str]) -> list[str]:
+    """The differing settings a comparison shows: a layer list that differs says all of the network, first (the
+    switches of the notes' ConvNet beside it would read "BatchNorm: no" for a layer list with BatchNorm)."""
+    if "model.layers" not in keys:
+        return keys
+    return ["model.layers", *(k for k in keys if not k.startswith("model."))]
 
 
 def setting_label(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
