@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--subset", type=_positive_int, help="train on this many random training images")
     t.add_argument("--augment", action="store_true", help="small random shifts, rotations and scales")
     t.add_argument("--out", help="also export the best checkpoint to this file (.pt or .safetensors)")
-    t.add_argument("--name", help="the run's name in the run store (default: the model's description)")
+    t.add_argument("--name", help="the run's name in the run store (default: its number and settings, "
+                                   "e.g. '#3 ConvNet · BatchNorm · Adam 0.001')")
     t.add_argument("--resume", metavar="RUN", help="continue a stopped or failed run from its last epoch "
                                                     "(same config; options given must match it)")
     _add_runs_arg(t)

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     import torch
 
 
+def device_name(device: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A device as ``lang`` names it in every list and table: ``Процессор`` for ``cpu``; GPUs by their id."""
+    return lookup(f"devices.id.{device}", lang) or device
+
+
 @dataclass(frozen=True)
 class DeviceInfo:
     id: str  # "cpu", "cuda:0", "mps": what --device accepts
@@ -30,7 +35,7 @@ class DeviceInfo:
 
     def label_in(self, lang: str) -> str:
         """The label in ``lang``: ``Процессор — AMD EPYC (2 ядра)``."""
-        values = dict(id=lookup(f"devices.id.{self.id}", lang) or self.id, name=self.name)
+        values = dict(id=device_name(self.id, lang), name=self.name)
         if self.memory_gb:
             return text("devices.label.memory", lang, memory=formatter(lang).number(self.memory_gb, 1), **values)
         if self.cores:

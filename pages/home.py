@@ -1,8 +1,9 @@
 """Home: what is inside, the devices found, the versions."""
 import streamlit as st
 
+from cnnkit.devices import device_name
 from cnnkit.system import system_report
-from pages.ui import fmt, page_navigation, t, table
+from pages.ui import fmt, lang, page_navigation, t, table
 
 page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
@@ -13,7 +14,7 @@ for item in t("home.inside"):
 
 report = system_report()
 st.subheader(t("home.devices"))
-table([{t("home.device_id"): d.id, t("home.device_name"): d.name,
+table([{t("home.device_id"): device_name(d.id, lang()), t("home.device_name"): d.name,
         t("home.device_memory"): fmt().unit(d.memory_gb, "gb", 1) if d.memory_gb else "—",
         t("home.device_cores"): d.cores} for d in report.devices])
 if len(report.devices) == 1:

@@ -104,7 +104,7 @@ def editor() -> list[dict]:
     rows = st.session_state[LAYERS]
     kinds = list(KINDS)
     for i, row in enumerate(rows):
-        cols = st.columns([0.45, 1.7, 1, 1, 1, 1, 0.5, 0.5, 0.5], vertical_alignment="bottom")
+        cols = st.columns([0.6, 2.1, 1.5, 1.1, 0.9, 1.1, 0.5, 0.5, 0.5], vertical_alignment="bottom")
         cols[0].markdown(f"**{i + 1}**")
         cols[1].selectbox(t("build.ui.type"), kinds, index=kinds.index(row["type"]), key=f"build_type_{row['id']}",
                           format_func=lambda k: KINDS[k].label, on_change=_retype, args=(i,),
@@ -161,7 +161,7 @@ def network_section(input_shape: tuple[int, int, int], classes: int) -> ModelCon
         fill("convnet", input_shape[1])
     st.subheader(t("build.ui.title"))
     st.caption(t("build.ui.intro", shape="×".join(map(str, input_shape)), classes=classes))
-    preset_col, fill_col, typed_col, read_col = st.columns([2, 1, 4, 1], vertical_alignment="bottom")
+    preset_col, fill_col, typed_col, read_col = st.columns([4, 1.4, 2.6, 1], vertical_alignment="bottom")
     preset_col.selectbox(t("build.ui.preset"), list(NETWORK_PRESETS), key="build_preset",
                          format_func=names("build.presets"))
     fill_col.button(t("build.ui.fill"), key="build_fill", on_click=_fill_chosen, args=(input_shape[1],),

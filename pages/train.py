@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import streamlit as st
 
@@ -16,11 +15,10 @@ from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_fi
                                  first_conv, kernels_figure, mistakes, per_class_figure, runs_bars_figure,
                                  runs_figure)
 from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.train.comparison import compare_devices, comparison_rows, epoch_seconds
+from cnnkit.train.comparison import compare_devices, comparison_table, epoch_seconds
 from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_choices, subset_size
-from cnnkit.devices import list_devices
+from cnnkit.devices import device_name, list_devices
 from cnnkit.errors import CnnkitError
-from cnnkit.i18n import lookup
 from cnnkit.paths import allowed_path
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
@@ -212,11 +210,6 @@ def summary(config: TrainConfig, dataset: Dataset) -> None:
                 t("train.layer_params"): r.params} for r in rows])
 
 
-def device_name(device: str) -> str:
-    """``cpu`` as the chosen language names it; GPUs by their id."""
-    return lookup(f"devices.id.{device}", lang()) or device
-
-
 def start(config: TrainConfig, dataset: Dataset) -> None:
     try:
         run_id = job_manager().submit(config, dataset, owner=owner())
@@ -225,6 +218,7 @@ def start(config: TrainConfig, dataset: Dataset) -> None:
         return
     st.session_state["train_run"] = run_id
     st.query_params["run"] = str(run_id)
+    st.rerun()  # the Train button, drawn before the run existed, is drawn again disabled
 
 
 def retry(**widgets) -> None:
@@ -365,7 +359,7 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
     loss_col.metric(t("train.test_loss"), num(ev.loss, 4))
     params_col.metric(t("train.params"), num(run.parameters or 0))
     time_col.metric(t("train.seconds_per_epoch"), fmt().seconds(run.seconds_per_epoch) if run.epochs else "—")
-    device_col.metric(t("train.device"), device_name(run.device))
+    device_col.metric(t("train.device"), device_name(run.device, lang()))
     if with_actions:
         actions(run, place)
     classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else images.run_classes(run) or \
@@ -389,7 +383,7 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
             st.caption(t("runs.page.no_data"))
         if data is not None:
             shown = mistakes(ev, data.test, classes)
-            st.caption(t("train.mistakes", shown=len(shown), total=len(ev.misclassified), test=run.test_images or 0))
+            st.caption(t("train.mistakes", shown=len(shown), total=ev.wrong, test=ev.tested))
             if shown:
                 st.image([m.image for m in shown], width=84,
                          caption=[t("train.mistake", true=m.true, predicted=m.predicted,
@@ -426,7 +420,8 @@ def run_row(run: Run) -> dict:
             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
             "epochs": None if run.source == FINETUNE else f"{len(run.epochs)}/{run.config.get('epochs', '?')}",
             "test_accuracy": run.test_accuracy,
-            "parameters": run.parameters, "seconds_per_epoch": run.seconds_per_epoch, "device": run.device}
+            "parameters": run.parameters, "seconds_per_epoch": run.seconds_per_epoch,
+            "device": device_name(run.device, lang()) if run.device else None}
 
 
 def manage(run: Run) -> None:
@@ -452,40 +447,16 @@ def manage(run: Run) -> None:
 
 def compare_runs(runs: list[Run]) -> None:
     """The chosen runs side by side: what differs between them, their curves, their figures."""
-    rows = [{**row, "status": t(f"runs.states.{run.status}"), "dataset": dataset_title(run)}
-            for run, row in zip(runs, comparison_rows(runs))]
-    labels = {k: t(f"runs.cols.{k}") if k in COMPARED else setting_label(k) for k in rows[0]}
-    table([{labels[k]: v for k, v in row.items()} for row in rows],
-          {labels["test_accuracy"]: fmt().percent, labels["best_accuracy"]: fmt().percent,
-           labels["seconds_per_epoch"]: fmt().seconds}, column_config=wide_name())
+    rows, formats = comparison_table(runs, lang())
+    table(rows, formats, column_config=wide_name())
     for col, metric in zip(st.columns(2), ("accuracy", "loss")):
         col.plotly_chart(runs_figure(runs, metric, lang()), key=f"runs_{metric}_chart")
     st.plotly_chart(runs_bars_figure(runs, lang()), key="runs_bars_chart")
 
 
-def dataset_title(run: Run) -> str:
-    """A run's dataset as the page names it: MNIST, your own images, or custom IDX data by its folder's name."""
-    if run.dataset == FOLDER:
-        return t("build.data.choice")
-    if run.dataset in DATASETS:
-        return DATASETS[run.dataset].title
-    folder = run.config.get("data_dir")
-    return t("safety.custom_data", name=Path(folder).resolve().name) if folder else run.dataset
-
-
 def wide_name() -> dict:
     """Run names in full: the name column is wide."""
     return {t("runs.cols.name"): st.column_config.TextColumn(width="large")}
-
-
-COMPARED = ("id", "name", "status", "dataset", "train_images", "epochs", "test_accuracy", "best_accuracy",
-            "parameters", "seconds_per_epoch", "device")
-
-
-def setting_label(key: str) -> str:
-    """A setting's name on the page (the CLI's own name where no translation is needed)."""
-    found = t(f"runs.settings.{key.replace('model.', 'model_')}")
-    return key if found.startswith("⟨") else found
 
 
 def history() -> None:
@@ -546,7 +517,7 @@ with train_tab:
     start_col, live_col = st.columns([1, 3], vertical_alignment="center")
     clicked = start_col.button(t("train.start"), type="primary", icon="🏋️", key="train_start",
                                disabled=dataset is None or busy() or not valid,
-                               help=None if valid else t("build.ui.fix_first"))
+                               help=t("train.start_busy") if busy() else None if valid else t("build.ui.fix_first"))
     st.session_state.setdefault("train_live_charts", True)  # a recipe may have set it (use_recipe)
     live_col.toggle(t("train.live_charts"), key="train_live_charts", help=t("train.live_charts_help"))
     if (clicked or st.session_state.pop("train_autostart", False)) and dataset and valid and not busy():

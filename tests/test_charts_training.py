@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
-                                    kernels_figure, mistakes, per_class_figure, runs_bars_figure,
+                                    kernels_figure, mistakes, per_class_figure, run_color, runs_bars_figure,
                                     runs_figure)
 from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.train.store import RunStore
@@ -54,7 +54,7 @@ def test_a_long_run_is_drawn_with_a_bounded_number_of_points():
 def test_epoch_curves_plot_train_and_test_and_say_when_they_will_appear():
     fig = epoch_figure(epochs(0.91, 0.95), "accuracy", 3, "en")
     assert [t.name for t in fig.data] == ["train", "test"]
-    assert list(fig.data[1].y) == pytest.approx([91, 95]) and fig.layout.yaxis.ticksuffix == "%"
+    assert list(fig.data[1].y) == pytest.approx([91, 95]) and "95%" in fig.layout.yaxis.ticktext
     empty = epoch_figure([], "loss", 3, "ru")
     assert empty.layout.annotations[0].text == "появится после первой эпохи"
 
@@ -116,6 +116,27 @@ def test_runs_are_overlaid_one_color_each_with_full_names(tmp_path):
                                                                            ("#1 convnet", "dash", False)]
 
 
+def test_each_run_keeps_its_colour_whichever_runs_are_shown_beside_it(tmp_path):
+    first, second = stored_runs(tmp_path)
+    for shown in ([first, second], [second], [second, first]):
+        lines = runs_figure(shown, "loss", "en").data
+        assert {(t.name, t.line.color) for t in lines} == {(r.name, run_color(r.id)) for r in shown}
+        assert list(runs_bars_figure(shown, "en").data[0].marker.color) == [run_color(r.id) for r in shown]
+    assert run_color(first.id) != run_color(second.id)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_close_accuracies_get_distinct_tick_labels(tmp_path, lang):
+    store = RunStore(tmp_path)
+    for accuracy in (0.9443, 0.9436, 0.9441, 0.9438):
+        run_id = store.create(TrainConfig())
+        store.add_epoch(run_id, epochs(accuracy)[0], 1.0)
+    axis = runs_figure(store.list(), "accuracy", lang).layout.yaxis
+    assert len(axis.ticktext) >= 3 and len(set(axis.ticktext)) == len(axis.ticktext)
+    assert axis.range[0] <= 94.36 and axis.range[1] >= 94.43  # every run inside the axis
+    assert all(text.endswith("%") for text in axis.ticktext)
+
+
 def test_runs_bars_show_accuracy_parameters_and_seconds_per_run(tmp_path):
     runs = stored_runs(tmp_path)
     bars = runs_bars_figure(runs, "en")
@@ -130,3 +151,25 @@ def test_device_speeds_are_labelled_with_the_speedup():
     fig = devices_figure([DeviceSpeed(gpu, 7000.0, 3.5, 51.4), DeviceSpeed(cpu, 2000.0, 1.0, 180.0)], "en")
     bars = fig.data[0]
     assert list(bars.x) == [gpu.label, cpu.label] and bars.text[0] == "7,000 · ×3.5"
+
+
+def falling_loss_snapshot(batches: int = 300) -> Snapshot:
+    """Epoch 1 of a run whose loss falls fast, from 2.3 towards 0.3, each batch ±10% noisy."""
+    noise = np.random.default_rng(0).uniform(-0.1, 0.1, batches)
+    trace = LossTrace()
+    for i in range(batches):
+        x = i / batches
+        trace.add(x, (0.3 + 2.0 * np.exp(-6 * x)) * (1 + noise[i]))
+    return Snapshot(run_id=1, name="#1 ConvNet", config=TrainConfig(), state="running", epoch=1, batch=batches,
+                    batches=batches, elapsed=1.0, eta=None, images_per_s=500.0, steps=trace.x, losses=trace.raw,
+                    smoothed=trace.smooth, epochs=[], stopping=False)
+
+
+def test_the_smoothed_loss_tracks_a_falling_curve_within_the_batches_around_it():
+    raw, smooth = (np.array(trace.y) for trace in batch_loss_figure(falling_loss_snapshot(), "en").data)
+    above = (raw > smooth).mean()
+    assert 0.35 < above < 0.65  # as many batches above the line as below it (a lagging average lies above them)
+    reach = len(raw) // 20
+    for i, value in enumerate(smooth):
+        around = raw[max(0, i - reach):i + reach + 1]
+        assert around.min() <= value <= around.max()

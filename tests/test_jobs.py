@@ -130,7 +130,7 @@ def test_a_queued_job_of_a_closed_page_is_dropped_and_a_cancelled_one_never_star
 
 
 def test_loss_trace_stays_bounded_and_keeps_real_batches():
-    trace = LossTrace(cap=100, alpha=0.5)
+    trace = LossTrace(cap=100)
     losses = [float(i % 7) for i in range(10_000)]
     for i, loss in enumerate(losses):
         trace.add(i, loss)
@@ -138,19 +138,16 @@ def test_loss_trace_stays_bounded_and_keeps_real_batches():
     assert all(trace.raw[k] == losses[int(x)] for k, x in enumerate(trace.x))  # kept points are real batches
     gaps = {b - a for a, b in zip(trace.x, trace.x[1:])}
     assert gaps == {trace.stride}  # evenly spaced
-    ema = 0.0
-    for i, loss in enumerate(losses[:int(trace.x[-1]) + 1]):
-        ema = 0.5 * ema + 0.5 * loss
-    assert trace.smooth[-1] == pytest.approx(ema / (1 - 0.5 ** (int(trace.x[-1]) + 1)))  # over every batch
+    assert len(trace.smooth) == len(trace.raw)
 
 
-def test_smoothed_loss_is_tensorboards_debiased_ema_by_hand():
-    trace = LossTrace(alpha=0.1)
+def test_smoothed_loss_is_a_centred_average_by_hand():
+    trace = LossTrace()
     for i, loss in enumerate([2.0, 1.0, 0.5, 0.5]):
         trace.add(i, loss)
-    # by hand, weight 0.9: m = 0.2, 0.28, 0.302, 0.3218; divided by 1 − 0.9^n = 0.1, 0.19, 0.271, 0.3439
-    assert trace.smooth == pytest.approx([2.0, 0.28 / 0.19, 0.302 / 0.271, 0.3218 / 0.3439])
-    falling = LossTrace(alpha=0.1)
+    # one neighbour on each side where there is one on both sides, none at the ends
+    assert trace.smooth == pytest.approx([2.0, 3.5 / 3, 2.0 / 3, 0.5])
+    falling = LossTrace()
     for i in range(300):  # a loss falling from 2.3 to ~0.1: the smoothed line stays close to it
         falling.add(i, 0.1 + 2.2 * 0.98 ** i)
     assert abs(falling.smooth[-1] - falling.raw[-1]) < 0.01 and falling.smooth[0] == pytest.approx(2.3)

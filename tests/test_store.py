@@ -14,6 +14,7 @@ import torch
 
 from cnnkit.errors import CnnkitError
 from cnnkit.files import write_atomic
+from cnnkit.i18n import formatter
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cnnkit.train.loop import EpochStats, TrainConfig
@@ -190,3 +191,47 @@ def test_runs_commands_list_show_compare_and_remove(tiny_idx, tmp_path):
     assert cli("runs", "--runs-dir", runs, "rm", "1").returncode == 0
     missing = cli("runs", "--runs-dir", runs, "show", "1")
     assert missing.returncode == 2 and missing.stderr.strip() == "error: There is no run 1 in the run store."
+
+
+def compared_runs(tmp_path) -> list:
+    """Three finished runs on the CPU that differ in their network, optimizer, schedule and training subset."""
+    from cnnkit.nets.builder import POOL_FIRST
+
+    store = RunStore(tmp_path)
+    configs = (TrainConfig(train_subset=5000),
+               TrainConfig(train_subset=5000, optimizer="sgd", lr=0.05, schedule="onecycle",
+                           model=ModelConfig(batchnorm=True)),
+               TrainConfig(batch_size=256, lr=4e-3, label_smoothing=0.1, model=ModelConfig(layers=POOL_FIRST)))
+    for config in configs:
+        run_id = store.create(config, train_images=5000)
+        store.add_epoch(run_id, stats(1, 0.9), 1.0)
+        store.update(run_id, device="cpu", parameters=421_642)
+        store.finish(run_id, "finished")
+    return store.list()[::-1]
+
+
+def test_runs_are_named_by_their_network_and_what_differs_unless_named(tmp_path):
+    runs = compared_runs(tmp_path)
+    assert [r.name for r in runs] == [
+        "#1 ConvNet · Adam 0.001", "#2 ConvNet · BatchNorm · SGD 0.05 · One-cycle",
+        "#3 own net: 2 conv, 2 fc · BatchNorm · Adam 0.004 · smoothing 0.1 · batch 256"]
+    assert RunStore(tmp_path).get(RunStore(tmp_path).create(TrainConfig(), name="mine")).name == "mine"
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", {"Run": "#2 ConvNet · BatchNorm · SGD 0.05 · One-cycle", "Optimizer": "SGD (momentum 0.9)",
+            "Learning rate": "0.05", "LR schedule": "One-cycle", "Label smoothing": "0",
+            "Training subset": "5,000", "Network layers": "ConvNet · BatchNorm", "Device": "cpu"}),
+    ("ru", {"Оптимизатор": "SGD (момент 0,9)", "Скорость обучения": "0,05", "Расписание скорости": "Один цикл",
+            "Подвыборка для обучения": formatter("ru").number(5000), "Слои сети": "ConvNet · BatchNorm", "Устройство": "Процессор"})])
+def test_compared_runs_show_what_differs_first_in_the_page_s_words(tmp_path, lang, expected):
+    from cnnkit.train.comparison import comparison_table
+
+    rows, formats = comparison_table(compared_runs(tmp_path), lang)
+    second = rows[1]
+    assert {k: second.get(k) for k in expected} == expected
+    columns = list(second)
+    accuracy = "Test accuracy" if lang == "en" else "Точность на тесте"
+    differing = columns[1:columns.index(accuracy)]
+    assert len(differing) == 7 and differing[0] in ("Network layers", "Слои сети") and not any("." in c or "_" in c for c in columns)  # no raw setting names
+    assert formats[accuracy](0.9443).startswith("94")

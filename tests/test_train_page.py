@@ -1,5 +1,6 @@
 """AppTest of the training page on a few hundred digits the tests drew: a run to the end, a stop, a divergence,
 bad input, in English and Russian."""
+import os
 import re
 import subprocess
 import sys
@@ -8,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.support import ROOT
-from tests.support.pages import metric, open_page, start, stored, texts, wait_until
+from cnnkit.train.store import RunStore
+from tests.support.pages import metric, open_page, run_of, start, stored, texts, wait_until
 
 
 @pytest.fixture
@@ -55,30 +57,37 @@ def test_the_fast_recipe_sets_the_controls_and_trains_with_them(at):
 def test_a_tiny_run_to_completion_shows_results_and_can_be_used_for_drawing(at):
     start(at)
     wait_until(at, lambda snap: snap.done)
-    assert "#1 convnet: trained, test accuracy" in texts(at.success)
+    assert "#1 ConvNet · Adam 0.001: trained, test accuracy" in texts(at.success)
     accuracy = metric(at, "Test accuracy")
     assert accuracy.endswith("%") and float(accuracy[:-1]) > 30  # 300 drawn digits: far above chance
     assert {"Curves", "Per class", "Confusion matrix", "Mistakes", "First-layer kernels"} <= {t.label for t in at.tabs}
     assert "mistakes the model was surest about" in texts(at.caption)
+    evaluation = stored(at).evaluation
+    wrong = 200 - sum(row[i] for i, row in enumerate(evaluation["confusion"]))
+    RunStore(os.environ["CNNKIT_RUNS_DIR"]).update(run_of(at), evaluation={**evaluation, "misclassified": [0]})
+    at.run()  # the store keeps only the surest mistakes; the count is of them all
+    assert f"({wrong} of 200 test images are misclassified)" in texts(at.caption) and wrong > 1
     runs = at.dataframe[-1].value
-    assert list(runs["Run"]) == ["#1 convnet"] and list(runs["Status"]) == ["finished"]
+    assert list(runs["Run"]) == ["#1 ConvNet · Adam 0.001"] and list(runs["Status"]) == ["finished"]
     assert list(runs["Epochs"]) == ["1/1"] and list(runs["Started from"]) == ["this app"]
     next(b for b in at.button if b.label == "Use for drawing").click().run()
     assert at.session_state["draw_model"] == "run:1"
     assert any(b.label == "Used for drawing" and b.disabled for b in at.button)
     at.switch_page("pages/draw.py").run()  # the drawing page answers with that run's model
     assert not at.exception and at.selectbox(key="draw_model").value == "run:1"
-    assert "Run 1: #1 convnet" in at.selectbox(key="draw_model").format_func("run:1")
+    assert "Run 1: #1 ConvNet · Adam 0.001" in at.selectbox(key="draw_model").format_func("run:1")
 
 
 def test_stop_in_the_middle_keeps_what_was_learned_and_runs_survive_a_page_visit(at):
     at.number_input(key="train_epochs").set_value(50)
     start(at)
+    train = at.button(key="train_start")  # in the very run that started it: one job per session
+    assert train.disabled and train.help == "Your run is queued or training: stop it or wait for it to end to start another."
     wait_until(at, lambda snap: snap.batch >= 2)
-    assert at.button(key="train_start").disabled  # one job per session
+    assert at.button(key="train_start").disabled
     at.switch_page("pages/home.py").run()
     at.switch_page("pages/train.py").run()  # the run went on meanwhile, and is still shown
-    assert re.fullmatch(r"#1 convnet · Epoch \d+/50 · batch \d/5", at.get("progress")[0].proto.text)
+    assert re.fullmatch(r"#1 ConvNet · Adam 0\.001 · Epoch \d+/50 · batch \d/5", at.get("progress")[0].proto.text)
     at.button(key="train_stop").click().run()
     wait_until(at, lambda snap: snap.done)
     assert "stopped after" in texts(at.warning) and stored(at).status == "stopped"
@@ -117,13 +126,13 @@ def test_two_sessions_queue_for_the_one_cpu_and_each_get_their_own_run(at, page_
     start(other, subset=1000)
     assert other.session_state["train_run"] != at.session_state["train_run"]
     assert "waits in the queue: place 1" in texts(other.info)  # one job at a time on a CPU-only machine
-    for app, name in ((at, "#1 convnet"), (other, "#2 convnet")):
+    for app, name in ((at, "#1 ConvNet · Adam 0.001"), (other, "#2 ConvNet · SGD 0.05")):
         wait_until(app, lambda snap: snap.done)
         assert f"{name}: trained" in texts(app.success)
     assert (stored(at).train_images, stored(other).train_images) == (300, 400)  # the whole tiny set
     assert stored(other).train_config.optimizer == "sgd"
     runs = other.dataframe[-1].value  # everyone's finished runs, newest first
-    assert list(runs["Run"]) == ["#2 convnet", "#1 convnet"]
+    assert list(runs["Run"]) == ["#2 ConvNet · SGD 0.05", "#1 ConvNet · Adam 0.001"]
 
 
 def test_a_reload_reattaches_to_the_running_job_with_progress_and_stop(at):
@@ -149,13 +158,15 @@ def test_a_cli_run_is_listed_on_the_page_and_can_be_compared(at, page_digits, ru
     wait_until(at, lambda snap: snap.done)
     at.run()
     runs = at.dataframe[-1].value
-    assert list(runs["Run"]) == ["#2 convnet", "from the shell"]
+    assert list(runs["Run"]) == ["#2 ConvNet · Adam 0.001", "from the shell"]
     assert list(runs["Started from"]) == ["this app", "command line"]
     at.session_state["runs_table"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}  # both ticked
     at.run()
     compared = at.dataframe[-1].value
-    assert list(compared["Run"]) == ["#2 convnet", "from the shell"]
-    assert list(compared["Learning rate"]) == [0.001, 0.003]  # the one setting that differs has a column
+    assert list(compared["Run"]) == ["#2 ConvNet · Adam 0.001", "from the shell"]
+    columns = list(compared.columns)
+    assert columns.index("Learning rate") < columns.index("Test accuracy")  # what differs comes first
+    assert list(compared["Learning rate"]) == ["0.001", "0.003"]
     assert "Batch size" not in compared.columns
 
 
@@ -169,7 +180,7 @@ def test_a_diverging_learning_rate_explains_and_offers_a_lower_one(at):
     assert "Test accuracy" not in [m.label for m in at.metric]  # a NaN model is not offered
     next(b for b in at.button if b.label == "Train again with learning rate 100").click().run()
     assert at.number_input(key="train_lr").value == 100.0
-    assert stored(at).name == "#2 convnet" and stored(at).train_config.lr == 100.0  # the retry started by itself
+    assert stored(at).name == "#2 ConvNet · SGD 100" and stored(at).train_config.lr == 100.0  # the retry started by itself
 
 
 def test_bad_input_gives_clear_messages_not_tracebacks(at, tmp_path):

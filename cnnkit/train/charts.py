@@ -48,11 +48,39 @@ def _shown(metric: str, values: Sequence[float | None]) -> list[float | None]:
     return [v * 100 if metric == "accuracy" and v is not None else v for v in values]
 
 
+def run_color(run_id: int) -> str:
+    """A run's colour in every chart of runs, whichever runs are shown beside it."""
+    return COLORS[(run_id - 1) % len(COLORS)]
+
+
+MIN_PERCENT_SPAN = 0.5  # percentage points: equal accuracies get an axis this tall around them
+
+
+def percent_ticks(fractions: Sequence[float], lang: str, ticks: int = 5) -> dict:
+    """A percent axis over ``fractions`` (0–1) whose tick labels differ: about ``ticks`` round steps, written with
+    as many decimals as the step needs ("94.35%, 94.40%", not "94.4%, 94.4%"), within 0–100."""
+    shown = [100 * v for v in fractions]
+    middle, span = (min(shown) + max(shown)) / 2, max(max(shown) - min(shown), MIN_PERCENT_SPAN)
+    low, high = middle - span / 2, middle + span / 2
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first, last = math.floor(low / step - 0.5), math.ceil(high / step + 0.5)
+    values = [round(k * step, 10) for k in range(first, last + 1) if 0 <= k * step <= 100]
+    digits = max(0, -math.floor(math.log10(step) + 1e-9))
+    fmt = formatter(lang)
+    return {"tickvals": values, "ticktext": [fmt.percent(v / 100, digits) for v in values],
+            "range": [max(0, (first - 0.2) * step), min(100, (last + 0.2) * step)]}
+
+
 def _metric_axis(metric: str, lang: str, values: Sequence[float] = (), titled: bool = False, **spec) -> dict:
-    """Accuracy in percent within 0–100 as ``lang`` writes it; loss from zero, or on a log scale when
-    ``values`` hold a loss of a diverged run (a linear axis would read "400T" and flatten the rest)."""
+    """Accuracy in percent within 0–100 as ``lang`` writes it, its ticks distinct however close the values;
+    loss from zero, or on a log scale when ``values`` hold a loss of a diverged run (a linear axis would read
+    "400T" and flatten the rest)."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
-    if metric == "accuracy":
+    if metric == "accuracy" and finite:
+        clip = percent_ticks(finite, lang)
+    elif metric == "accuracy":
         clip = {**formatter(lang).plotly_percent(1), "autorangeoptions": {"clipmin": 0, "clipmax": 100}}
     elif finite and max(finite) > LOG_LOSS_ABOVE:
         clip = {"type": "log", "exponentformat": "power"}
@@ -178,11 +206,12 @@ def runs_figure(runs: Sequence[Run], metric: str, lang: str) -> go.Figure:
              "legendgroup": str(run.id), "showlegend": split == "test", "mode": "lines+markers",
              "hovertemplate": f"{run.name}<br>%{{x}}: {value}<extra></extra>",
              "marker": {"size": 12 if len(run.epochs) == 1 else 6},
-             "line": {"color": COLORS[i % len(COLORS)], "dash": "dash" if split == "train" else "solid"}}
-            for i, run in enumerate(runs) for split in splits]
+             "line": {"color": run_color(run.id), "dash": "dash" if split == "train" else "solid"}}
+            for run in runs for split in splits]
     longest = max((len(r.epochs) for r in runs), default=1)
+    values = [getattr(e, f"{split}_{metric}") for r in runs for e in r.epochs for split in splits]
     return _figure(data, _t(f"runs_{metric}", lang), _axis("epoch", lang, range=[0.5, longest + 0.5], dtick=1),
-                   _metric_axis(metric, lang), height=380, lang=lang)
+                   _metric_axis(metric, lang, values), height=380, lang=lang)
 
 
 def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
@@ -196,7 +225,7 @@ def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
                ("seconds_per_epoch", [r.seconds_per_epoch for r in runs], {"tickformat": ".1f"}, ".1f"))
     data = [{"type": "bar", "x": names, "y": values, "xaxis": f"x{i + 1}", "yaxis": f"y{i + 1}", "customdata": hover,
              "hovertemplate": f"%{{customdata}}: %{{y:{shown}}}{axis.get('ticksuffix', '')}<extra></extra>",
-             "marker": {"color": [COLORS[j % len(COLORS)] for j in range(len(runs))]}, "showlegend": False}
+             "marker": {"color": [run_color(r.id) for r in runs]}, "showlegend": False}
             for i, (_, values, axis, shown) in enumerate(columns)]
     axes = {}
     for i, (key, _, axis, _) in enumerate(columns):

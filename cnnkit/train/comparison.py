@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Sequence
 
-from cnnkit.data.datasets import Dataset, subset_size
-from cnnkit.devices import DeviceInfo, list_devices
+from cnnkit.data.datasets import DATASETS, Dataset, subset_size
+from cnnkit.devices import DeviceInfo, device_name, list_devices
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
+from cnnkit.nets.builder import ModelConfig
 from cnnkit.train.loop import TrainConfig, measure_throughput
+from cnnkit.train.naming import network_summary
 from cnnkit.train.store import Run
 
 NOTEBOOK_IMAGES = 6 * 60_000  # the notebook's run: 6 epochs of MNIST, ~200 s on a CPU, ~58 s on a GPU
@@ -43,6 +47,78 @@ def comparison_rows(runs: Sequence[Run]) -> list[dict]:
                    "seconds_per_epoch": run.seconds_per_epoch, "device": run.device}
         rows.append({**summary, **{k: flat.get(k) for k in keys}})
     return rows
+
+
+SUMMARY = ("test_accuracy", "best_accuracy", "epochs", "seconds_per_epoch", "parameters", "train_images", "dataset",
+           "device", "status", "id")  # after the name and the differing settings, in this order
+
+
+def comparison_table(runs: Sequence[Run], lang: str = DEFAULT_LANGUAGE) -> tuple[list[dict], dict]:
+    """The runs side by side as the page shows them, in ``lang``: the name, the settings that differ (in words,
+    translated), then the results; and how to write each numeric column (the values stay numbers, to sort)."""
+    keys = shown_settings(differing_settings(runs))
+    rows = []
+    for run, row in zip(runs, comparison_rows(runs)):
+        shown = {**row, "status": text(f"runs.states.{run.status}", lang), "dataset": dataset_title(run, lang),
+                 "device": device_name(run.device, lang) if run.device else None}
+        settings = {setting_label(k, lang): setting_text(run, k, row[k], lang) for k in keys}
+        rows.append({text("runs.cols.name", lang): run.name, **settings,
+                     **{text(f"runs.cols.{k}", lang): shown[k] for k in SUMMARY if k not in keys}})
+    fmt = formatter(lang)
+    writers = {"test_accuracy": fmt.percent, "best_accuracy": fmt.percent, "seconds_per_epoch": fmt.seconds,
+               "parameters": fmt.number, "train_images": fmt.number}
+    return rows, {text(f"runs.cols.{k}", lang): write for k, write in writers.items()}
+
+
+def shown_settings(keys: list[str]) -> list[str]:
+    """The differing settings a comparison shows: a layer list that differs says all of the network, first (the
+    switches of the notes' ConvNet beside it would read "BatchNorm: no" for a layer list with BatchNorm)."""
+    if "model.layers" not in keys:
+        return keys
+    return ["model.layers", *(k for k in keys if not k.startswith("model."))]
+
+
+def setting_label(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A setting's name on the page (``model.layers`` → "Network layers")."""
+    return text(f"runs.settings.{key.replace('model.', 'model_')}", lang)
+
+
+CHOICES = {"optimizer": "train.optimizers", "schedule": "train.schedules", "model.arch": "train.archs"}
+
+
+def setting_text(run: Run, key: str, value, lang: str = DEFAULT_LANGUAGE) -> str | None:
+    """A setting's value in words: choices by their names on the page, yes/no, numbers as ``lang`` writes them
+    (grouped), the layer list as a short description."""
+    fmt = formatter(lang)
+    if key == "model.layers":
+        return network_summary(ModelConfig.from_dict(run.config.get("model", {})), lang)
+    if key == "dataset":
+        return dataset_title(run, lang)
+    if key == "train_subset" and value is None:
+        return text("train.all", lang)
+    if value is None:
+        return None
+    if key in CHOICES:
+        return text(f"{CHOICES[key]}.{value}", lang)
+    if isinstance(value, bool):
+        return text(f"runs.values.{'yes' if value else 'no'}", lang)
+    if isinstance(value, int):
+        return fmt.number(value)
+    if isinstance(value, float):
+        return fmt.value(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {fmt.value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def dataset_title(run: Run, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A run's dataset as the page names it: MNIST, your own images, or custom IDX data by its folder's name."""
+    if run.dataset == "folder":
+        return text("build.data.choice", lang)
+    if run.dataset in DATASETS:
+        return DATASETS[run.dataset].title
+    folder = run.config.get("data_dir")
+    return text("safety.custom_data", lang, name=Path(folder).resolve().name) if folder else run.dataset
 
 
 def epoch_seconds(config: TrainConfig, dataset: Dataset, batches: int = 5) -> float:

@@ -18,6 +18,17 @@ class Evaluation:
     predicted: list[int] = field(default_factory=list)  # prediction for each misclassified index
     confidence: list[float] = field(default_factory=list)  # its probability
 
+    @property
+    def tested(self) -> int:
+        """How many test images were evaluated (the confusion matrix's total)."""
+        return sum(map(sum, self.confusion))
+
+    @property
+    def wrong(self) -> int:
+        """How many of them are misclassified (off the confusion matrix's diagonal; ``misclassified`` may keep
+        only the most confident ones)."""
+        return self.tested - sum(row[i] for i, row in enumerate(self.confusion))
+
 
 EVAL_BATCH = 256  # on CPU, batches of 64–256 evaluate ~3× faster than 2000 (cache, no page faults): docs/speed.md
 

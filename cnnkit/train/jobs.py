@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from cnnkit.data.datasets import Dataset, subset_size
@@ -23,36 +24,46 @@ from cnnkit.train.store import Recorder, Run, RunStore
 log = logging.getLogger(__name__)
 
 
+def centred_average(values: list[float], share: float = 0.02) -> list[float]:
+    """Each value averaged with as many neighbours on each side (``share`` of the points, at least one), fewer near
+    the ends so that the window stays centred: a falling curve is tracked, not lagged as a trailing average
+    lags it, and every smoothed point lies within the values around it."""
+    if not values:
+        return []
+    sums = np.concatenate(([0.0], np.cumsum(values, dtype=float)))
+    n, reach = len(values), max(1, round(share * len(values)))
+    half = np.minimum(np.minimum(np.arange(n), np.arange(n)[::-1]), reach)
+    low, high = np.arange(n) - half, np.arange(n) + half + 1
+    return ((sums[high] - sums[low]) / (high - low)).tolist()
+
+
 class LossTrace:
     """Batch losses for a chart, raw and smoothed, in at most ``2 * cap`` points however long the run.
 
     When the buffer is full every other point is dropped and the stride doubles, so the kept points stay
     evenly spaced real batches (the raw curve keeps its noise) and a redraw costs the same at any length.
-    The smoothed curve is an exponential moving average with bias correction (as TensorBoard draws it) over
-    every batch reported, not only the kept ones.
+    The smoothed curve is a centred average of the kept points (``centred_average``).
     """
 
-    def __init__(self, cap: int = 400, alpha: float = 0.1):
-        self.cap, self.alpha = cap, alpha
+    def __init__(self, cap: int = 400):
+        self.cap = cap
         self.x: list[float] = []
         self.raw: list[float] = []
-        self.smooth: list[float] = []
-        self.count, self.stride, self.ema = 0, 1, 0.0
+        self.count, self.stride = 0, 1
 
     def add(self, x: float, loss: float) -> None:
-        # TensorBoard's smoothing: an EMA started at 0, divided by 1 − (1 − alpha)^n so that it is unbiased
-        # from the first batch on.
-        self.ema += self.alpha * (loss - self.ema)
         self.count += 1
-        smoothed = self.ema / (1 - (1 - self.alpha) ** self.count)
         if (self.count - 1) % self.stride:
             return
         self.x.append(x)
         self.raw.append(loss)
-        self.smooth.append(smoothed)
         if len(self.x) > 2 * self.cap:
-            self.x, self.raw, self.smooth = self.x[::2], self.raw[::2], self.smooth[::2]
+            self.x, self.raw = self.x[::2], self.raw[::2]
             self.stride *= 2
+
+    @property
+    def smooth(self) -> list[float]:
+        return centred_average(self.raw)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,9 +237,7 @@ class JobManager:
             run_id = self.store.create(config, name=name, source="page", owner=owner, status="queued",
                                        train_images=subset_size(dataset.train, config.train_subset),
                                        test_images=len(dataset.test), dataset=dataset.info.recorded)
-            if not name:
-                name = f"#{run_id} {config.model.describe()}"
-                self.store.update(run_id, name=name)
+            name = name or self.store.get(run_id).name
             self._jobs[run_id] = TrainingJob(store=self.store, run_id=run_id, config=config, dataset=dataset,
                                              name=name, owner=owner, on_end=self._ended)
             self._queue.append(run_id)

@@ -29,6 +29,7 @@ from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
+from cnnkit.train.naming import default_name
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
@@ -206,14 +207,17 @@ class RunStore:
     def create(self, config: TrainConfig, *, name: str = "", source: str = "cli", owner: str | None = None,
                status: str = "running", train_images: int | None = None, test_images: int | None = None,
                dataset: str | None = None) -> int:
-        """A new run's row; its id. ``dataset``: what it trains on (``DatasetInfo.recorded``; default the config's)."""
+        """A new run's row; its id. ``dataset``: what it trains on (``DatasetInfo.recorded``; default the config's).
+        Without a ``name`` it is named by its number and settings: ``#3 ConvNet · BatchNorm · Adam 0.001``."""
         now = time.time()
         run_id = self._write(
             "INSERT INTO runs (name, source, owner, status, created, started, config, dataset, train_images, "
             "test_images, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (name or config.model.describe(), source, owner, status, now, now if status == "running" else None,
+            (name or default_name(config), source, owner, status, now, now if status == "running" else None,
              json.dumps(config.to_dict()), dataset or config.dataset, train_images, test_images, socket.gethostname(),
              os.getpid()))
+        if not name:
+            self.update(run_id, name=f"#{run_id} {default_name(config)}")
         self.folder(run_id).mkdir(parents=True, exist_ok=True)
         return run_id
 

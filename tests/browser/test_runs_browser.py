@@ -17,7 +17,7 @@ def test_a_run_survives_a_reload_and_another_page_and_stops_there(page):
     page.keyboard.press("Enter")
     wait_for_app(page)
     page.get_by_role("button", name=re.compile(r"^\W*Train$")).click()
-    progress = page.get_by_text(re.compile(r"#\d+ convnet · Epoch \d+/40 · batch"))
+    progress = page.get_by_text(re.compile(r"#\d+ ConvNet · Adam 0\.001 · Epoch \d+/40 · batch"))
     expect(progress).to_be_visible(timeout=60_000)
     assert "run=" in page.url and "u=" in page.url
 

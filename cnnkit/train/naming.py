@@ -1,0 +1,50 @@
+"""Short readable names of runs and networks: the architecture and what differs from the defaults, e.g.
+``ConvNet · BatchNorm · Adam 0.001`` or ``own net: 2 conv, 1 fc · SGD 0.05``. The CLI and the page name a run
+alike (``RunStore.create``); a name the user chose is kept."""
+from __future__ import annotations
+
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
+from cnnkit.nets.builder import ModelConfig
+from cnnkit.train.loop import TrainConfig
+
+SEPARATOR = " · "
+SWITCHES = (("extra_conv", True), ("pooling", False), ("padding", False), ("extra_fc", True), ("batchnorm", True))
+DEFAULTS = TrainConfig()
+
+
+def _t(key: str, lang: str, **values) -> str:
+    return text(f"runs.naming.{key}", lang, **values)
+
+
+def network_summary(model: ModelConfig, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The network in a few words: a family with its experiments, or a layer list by its counts of layers."""
+    number = formatter(lang).value
+    if model.layers is not None:
+        types = [layer.type for layer in model.layers]
+        parts = [_t("own", lang, conv=types.count("conv"), fc=types.count("linear"))]
+        parts += [_t(kind, lang) for kind in ("batchnorm", "dropout") if kind in types]
+        return SEPARATOR.join(parts)
+    parts = [_t(f"arch.{model.arch}", lang)]
+    parts += [_t(name, lang) for name, on in SWITCHES if getattr(model, name) is on]
+    parts += [_t("dropout_p", lang, p=number(model.dropout))] if model.dropout else []
+    return SEPARATOR.join(parts)
+
+
+def training_summary(config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """The optimizer with its learning rate, then the training settings that differ from the defaults."""
+    number = formatter(lang).value
+    parts = [f"{text(f'train.optimizers.{config.optimizer}', lang).split(' (')[0]} {number(config.lr)}"]
+    if config.schedule != DEFAULTS.schedule:
+        parts.append(text(f"train.schedules.{config.schedule}", lang))
+    if config.label_smoothing:
+        parts.append(_t("smoothing", lang, value=number(config.label_smoothing)))
+    if config.batch_size != DEFAULTS.batch_size:
+        parts.append(_t("batch", lang, size=number(config.batch_size)))
+    if config.augment:
+        parts.append(_t("augment", lang))
+    return parts
+
+
+def default_name(config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A run's name when the user gave none: ``ConvNet · BatchNorm · Adam 0.001``."""
+    return SEPARATOR.join([network_summary(config.model, lang), *training_summary(config, lang)])
