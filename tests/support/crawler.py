@@ -208,7 +208,7 @@ def _state(key: str, value) -> Callable[[AppTest], None]:
 
 
 def _choice_steps(node, name: str) -> list:
-    options = list(node.options)
+    options = _options(node)
     current = _current_shown(node)
     if node.type == "multiselect":
         return [(f"only {o!r}", _shown(name, [o])) for o in options] + \
@@ -217,20 +217,18 @@ def _choice_steps(node, name: str) -> list:
         ([("as before", _shown(name, current))] if current else [])
 
 
+def _options(node) -> list[str]:
+    """The options as the widget's state names them (a segmented control's leading icon included)."""
+    if node.type == "button_group":
+        return [" ".join(filter(None, (o.content_icon, o.content))) for o in node.proto.options]
+    return list(node.options)
+
+
 def _current_shown(node) -> list[str]:
-    """The options chosen now, as the page shows them."""
-    try:
-        if node.type in ("selectbox", "radio"):
-            return [] if node.index is None else [node.options[node.index]]
-        if node.type == "button_group":
-            return [node.options[i] for i in node.indices]
-        if node.type == "multiselect":
-            return [node.options[i] for i in node.indices]
-        value = node.value
-        values = value if isinstance(value, (list, tuple)) else [value]
-        return [node.format_func(v) for v in values]
-    except (KeyError, ValueError, IndexError):
-        return []
+    """The options chosen now, as the widget's state names them."""
+    value = node.value
+    values = [] if value is None else value if isinstance(value, (list, tuple)) else [value]
+    return [str(node.format_func(v)) for v in values]
 
 
 def _switch_steps(node, name: str) -> list:
