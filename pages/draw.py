@@ -76,11 +76,11 @@ def choose_model() -> Checkpoint | None:
 
 def dataset_name(ckpt: Checkpoint) -> str:
     """What the model learned from, in the page's words (a class folder is the learner's own images)."""
-    return t("build.data.choice") if ckpt.dataset == "folder" else model_card(ckpt)["dataset"]
+    return t("build.data.choice") if ckpt.dataset == "folder" else model_card(ckpt, lang())["dataset"]
 
 
 def show_card(ckpt: Checkpoint, where) -> None:
-    values = model_card(ckpt)
+    values = model_card(ckpt, lang())
     shown = {**values, "dataset": dataset_name(ckpt), "parameters": num(values["parameters"]),
              "test_accuracy": values["test_accuracy"] and fmt().percent(values["test_accuracy"])}
     if ckpt.dataset == "mnist":
@@ -161,7 +161,7 @@ def show_inside(ckpt: Checkpoint, ex, overlay) -> None:
     for layer in ex.layers:
         count, size = layer.maps.shape[0], layer.maps.shape[1]
         st.plotly_chart(charts.feature_grid(layer.maps, t("draw.inside.maps", layer=layer.name, count=count,
-                                                          size=size)), key=f"draw_maps_{layer.name}")
+                                                          size=size), lang=lang()), key=f"draw_maps_{layer.name}")
     label = ckpt.classes[ex.target]
     saliency, gradcam, why = st.columns(3, vertical_alignment="center")
     saliency.plotly_chart(overlay(ex.saliency, t("draw.inside.saliency", label=label)), key="draw_saliency")

@@ -52,6 +52,16 @@ class DatasetInfo:
         return text("safety.custom_data", lang, name=self.title) if self.custom else self.title
 
 
+def recorded_title(recorded: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A dataset as a checkpoint or a run recorded it (``DatasetInfo.recorded``), named in ``lang``."""
+    if recorded in DATASETS:
+        return DATASETS[recorded].title
+    before, _, after = text("safety.custom_data", DEFAULT_LANGUAGE, name="\0").partition("\0")
+    if recorded.startswith(before) and recorded.endswith(after) and len(recorded) > len(before + after):
+        return text("safety.custom_data", lang, name=recorded[len(before):len(recorded) - len(after)])
+    return recorded
+
+
 CUSTOM = "custom"  # the name of data that is neither official test set
 DATASETS = {
     "mnist": DatasetInfo("mnist", "MNIST", "MNIST", tuple(str(d) for d in range(10)), 0.1307, 0.3081,

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from cnnkit.i18n import DEFAULT_LANGUAGE, formatter
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
 
 TOP, OTHER = "#4C6EF5", "#ADB5BD"
 HEAT = [[0.0, "rgba(255,64,0,0)"], [0.3, "rgba(255,64,0,0.25)"], [1.0, "rgba(255,230,0,0.95)"]]
@@ -49,7 +49,8 @@ def _image_layout(height: int, title: str) -> dict:
                 yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
 
 
-def feature_grid(maps: np.ndarray, title: str = "", columns: int = 16, width: int = 1000) -> go.Figure:
+def feature_grid(maps: np.ndarray, title: str = "", columns: int = 16, width: int = 1000,
+                 lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """C×H×W feature maps tiled into one grid, each scaled to its own range; hover names the map.
 
     The height is set for a figure about ``width`` pixels wide, so that the maps stay square."""
@@ -64,7 +65,7 @@ def feature_grid(maps: np.ndarray, title: str = "", columns: int = 16, width: in
         index[r * (h + 1):r * (h + 1) + h, col * (w + 1):col * (w + 1) + w] = k + 1
     height = round(width * tile.shape[0] / tile.shape[1]) + (30 if title else 0)
     return go.Figure(go.Heatmap(z=tile, customdata=index, colorscale="Viridis", showscale=False,
-                                hovertemplate="map %{customdata}<extra></extra>", hoverongaps=False),
+                                hovertemplate=f"{text('explore.overview.hover_map', lang)} %{{customdata}}<extra></extra>", hoverongaps=False),
                      _image_layout(height, title))
 
 

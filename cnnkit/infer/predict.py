@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint
-from cnnkit.data.datasets import DATASETS
+from cnnkit.data.datasets import recorded_title
+from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.data.folders import FolderOptions, prepare_image
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.images import open_image
@@ -43,11 +44,10 @@ def load_upload(data: bytes, name: str, cache: SessionCache) -> Checkpoint:
     return cache.get(data, name, from_bytes)
 
 
-def model_card(ckpt: Checkpoint) -> dict:
+def model_card(ckpt: Checkpoint, lang: str = DEFAULT_LANGUAGE) -> dict:
     """What to show about a model: data, architecture, size, accuracy, training, fine-tuning."""
-    info = DATASETS.get(ckpt.dataset)
     tuned = ckpt.metrics.get("fine_tuned_on")
-    return {"dataset": info.title if info else ckpt.dataset, "model": ckpt.model_config.describe(),
+    return {"dataset": recorded_title(ckpt.dataset, lang), "model": ckpt.model_config.describe(),
             "parameters": count_parameters(ckpt.model), "test_accuracy": ckpt.metrics.get("test_accuracy"),
             "epochs": len(ckpt.history) or None, "fine_tuned_on": tuned, "classes": ", ".join(ckpt.classes)}
 

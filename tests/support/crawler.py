@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Widget
+from streamlit.testing.v1.util import patch_config_options
 
 from tests.support import ROOT
 from tests.support.texts import english_words, visible_texts
@@ -42,6 +43,7 @@ class Step:
     page: str
     lang: str
     control: str
+    kind: str
     action: str
     seconds: float
 
@@ -60,7 +62,7 @@ class Crawl:
     lang: str
     names: frozenset[str] = frozenset()  # the users' own words the pages show (run names), in lower case
     steps: list[Step] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (the step, what it showed)
     controls: dict[str, set[str]] = field(default_factory=dict)  # page → the controls operated there
 
     def page(self, path: str) -> None:
@@ -69,7 +71,7 @@ class Crawl:
         at.session_state["lang"] = self.lang
         at.run()
         at.switch_page(path)
-        self.run(at, path, "page", "open")
+        self.run(at, path, Control(name="page", kind="page", steps=[]), "open")
         operated = self.controls.setdefault(path, set())
         while control := next((c for c in inventory(at) if c.name not in operated), None):
             self.operate(at, path, control, operated)
@@ -82,30 +84,39 @@ class Crawl:
                 return
             before = {c.name for c in inventory(at)}
             stage(at)
-            self.run(at, path, control.name, action)
+            self.run(at, path, control, action)
             for revealed in [c for c in inventory(at) if c.name not in before | operated]:
                 if available(at, revealed.name):
                     self.operate(at, path, revealed, operated)
 
-    def run(self, at: AppTest, path: str, control: str, action: str) -> None:
+    def findings(self) -> list[str]:
+        """Each problem once, with the first step that showed it and how many steps did."""
+        seen: dict[str, list[str]] = {}
+        for where, problem in self.problems:
+            seen.setdefault(problem, []).append(where)
+        return [f"{problem}\n    at {wheres[0]} ({len(wheres)} steps)" for problem, wheres in seen.items()]
+
+    def run(self, at: AppTest, path: str, control: Control, action: str) -> None:
         """Rerun the page as the browser would after ``action``, and check what it shows."""
         if len(self.steps) > MAX_STEPS * len(self.controls or [path]):
-            raise AssertionError(f"{path}: the crawl does not end (the last control: {control})")
+            raise AssertionError(f"{path}: the crawl does not end (the last control: {control.name})")
         at.session_state["lang"] = self.lang  # AppTest runs the page itself, without app.py's language switch
-        where = f"{path} [{self.lang}] {control} → {action}"
+        where = f"{path} [{self.lang}] {control.name} → {action}"
         start = time.perf_counter()
         try:
-            at.run()
+            with patch_config_options({"client.showErrorDetails": "full"}):  # the error itself, not "redacted"
+                at.run()
         except Exception as exc:  # noqa: BLE001 - AppTest's own failure (a timeout) is a finding too
-            self.problems.append(f"{where}: {type(exc).__name__}: {exc}")
+            self.problems.append((where, f"{type(exc).__name__}: {exc}"))
             return
         seconds = time.perf_counter() - start
-        self.steps.append(Step(page=path, lang=self.lang, control=control, action=action, seconds=seconds))
-        self.problems += [f"{where}: {problem}" for problem in self.check(at, seconds)]
+        self.steps.append(Step(page=path, lang=self.lang, control=control.name, kind=control.kind, action=action,
+                               seconds=seconds))
+        self.problems += [(where, problem) for problem in self.check(at, seconds)]
 
     def check(self, at: AppTest, seconds: float) -> Iterator[str]:
         for exc in at.exception:
-            yield f"exception {exc.value}"
+            yield f"exception {exc.value} ({(list(exc.stack_trace) or ['?'])[-1].strip()})"
         shown = visible_texts(at)
         for value in shown:
             if KEY_SHOWN.search(value):
@@ -115,7 +126,7 @@ class Crawl:
         if self.lang == "ru" and (words := english_words(at, self.names)):
             yield f"Latin words in Russian: {sorted(words)[:12]}"
         if seconds > STEP_LIMIT_S:
-            yield f"the step took {seconds:.1f} s"
+            yield f"a step took over {STEP_LIMIT_S:.0f} s"
 
 
 def app_pages() -> list[str]:

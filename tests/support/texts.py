@@ -12,6 +12,7 @@ from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.devices import list_devices
+from cnnkit.guide.meta import shared_model
 from cnnkit.guide.registry import ARCHITECTURES, builders
 
 # Names, abbreviations and code words a Russian text keeps in Latin letters.
@@ -21,7 +22,7 @@ ALLOWED = {
     "mnist", "fashion", "imagenet", "idx", "pytorch", "torch", "torchvision", "python", "streamlit", "plotly",
     "jupyter", "cnnkit", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "swish", "hardswish", "leaky",
     "batchnorm", "dropout", "adam", "adamw", "sgd", "rmsprop", "cuda", "gpu", "cpu", "mps", "apple", "metal",
-    "nvidia", "amd", "intel", "png", "jpeg", "jpg", "bmp", "webp", "gif", "tiff", "exif", "rgb", "rgba", "gzip",
+    "nvidia", "amd", "intel", "png", "jpeg", "jpg", "bmp", "webp", "gif", "tiff", "exif", "rgb", "rgba", "gzip", "zip",
     "pt", "pth", "safetensors", "top", "flops", "gflops", "macs", "gmacs", "k", "m", "s", "p", "d", "n", "x",
     "px", "lenet", "convnet", "alexnet", "vgg", "googlenet", "inception", "resnet", "resnext", "densenet",
     "squeezenet", "mobilenet", "efficientnet", "shufflenet", "convnext", "regnet", "wide", "conv", "fc",
@@ -44,14 +45,19 @@ def _allowed_words() -> frozenset[str]:
     sources = [*builders(), *classes, *(d.name for d in list_devices())]
     for a in ARCHITECTURES.values():
         sources += [a.title, a.authors, *a.libraries, *a.libraries.values()]
+    sources += [name for builder in builders() for name, _ in shared_model(builder).named_modules()]  # layer names
     return frozenset(ALLOWED | {w.lower() for source in sources for w in re.findall(r"[A-Za-z]+", source)})
 
 
 def _prose(value: str) -> str:
-    """A text without what is code by nature: `code`, $math$, links, paths, identifiers, format fields."""
+    """A text without what is code or a name by nature: `code`, $math$, links, paths, identifiers, format fields,
+    file names with numbers, names with inner capitals (ResNet, CVPR, arXiv), and the English original given
+    beside a Russian term or title: «Шаг (stride)», «One weird trick…»."""
     value = re.sub(r"```.*?```|`[^`]*`|\$\$?[^$]*\$\$?|https?://\S+|\]\([^)]*\)|%\{[^}]*\}|<[^>]+>", " ", value,
                    flags=re.S)
-    return re.sub(r"\S*[/\\_.:=]\S*[A-Za-z]\S*|\S*[A-Za-z]\S*[/\\_:=]\S*|\b\w*\d\w*\b", " ", value)
+    value = re.sub(r"\([^()А-Яа-яЁё]*\)|«[^«»А-Яа-яЁё]*»", " ", value)
+    value = re.sub(r"\b[A-Za-z]+[A-Z][\w-]*", " ", value)
+    return re.sub(r"\S*[/\\_.:=]\S*[A-Za-z]\S*|\S*[A-Za-z]\S*[/\\_:=]\S*|\S*\d\S*", " ", value)
 
 
 def _strings(node, out: list[str]) -> None:
