@@ -11,6 +11,10 @@ import numpy as np
 import pytest
 
 from cnnkit.data.datasets import Dataset, is_idx_folder, load_dataset, subset
+from cnnkit.nets.builder import ModelConfig
+from cnnkit.nets.layers import parse_spec
+from cnnkit.train.loop import TrainConfig
+from cnnkit.train.store import RunStore, recorded_train
 from cnnkit.devtools.appserver import running_app
 from cnnkit.devtools.browser import chromium, missing, wait_for_app
 from tests.support import ROOT
@@ -175,3 +179,23 @@ def page(browser, app_url):
     wait_for_app(tab)
     yield tab
     context.close()
+
+
+ANOTHER_SESSION = "another-session-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def kept_runs(tmp_path_factory, page_digits) -> Path:
+    """A run store as a class finds it: three finished runs and one of another session, still training."""
+    root = tmp_path_factory.mktemp("crawled-runs")
+    store = RunStore(root)
+    dataset = load_dataset(None, page_digits, download=False)
+    models = (ModelConfig(), ModelConfig(batchnorm=True, dropout=0.25),
+              ModelConfig(layers=parse_spec("conv(8,3,padding=1) relu maxpool(2) flatten linear")))
+    for model in models:
+        config = TrainConfig(dataset=dataset.info.name, data_dir=str(page_digits), model=model, train_subset=300,
+                             batch_size=32, device="cpu")
+        recorded_train(store, config, dataset, source="cli")
+    store.create(TrainConfig(dataset=dataset.info.name, data_dir=str(page_digits), epochs=5), owner=ANOTHER_SESSION,
+                 source="page", status="running", train_images=400, test_images=200, dataset=dataset.info.recorded)
+    return root

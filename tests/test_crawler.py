@@ -1,40 +1,17 @@
 """Every control of every page, operated once in each language (tests/support/crawler.py): no exception, no
 message key, no "None"/"nan", no English in Russian, no step over 10 s. The app starts with a run store of three
-finished runs (two of the notes' ConvNet, one built layer by layer) and a run of another session still going."""
+finished runs (two of the notes' ConvNet, one built layer by layer) and a run of another session still going
+(``kept_runs`` in conftest.py)."""
 from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
-from cnnkit.data.datasets import load_dataset
 from cnnkit.i18n import LANGUAGES
-from cnnkit.nets.builder import ModelConfig
-from cnnkit.nets.layers import parse_spec
-from cnnkit.train.loop import TrainConfig
-from cnnkit.train.store import RunStore, recorded_train
+from cnnkit.train.store import RunStore
 from tests.support.crawler import Crawl, app_pages
-
-ANOTHER_SESSION = "another-session-0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def kept_runs(tmp_path_factory, page_digits) -> Path:
-    """A run store as a class finds it: three finished runs and one of another session, still training."""
-    root = tmp_path_factory.mktemp("crawled-runs")
-    store = RunStore(root)
-    dataset = load_dataset(None, page_digits, download=False)
-    models = (ModelConfig(), ModelConfig(batchnorm=True, dropout=0.25),
-              ModelConfig(layers=parse_spec("conv(8,3,padding=1) relu maxpool(2) flatten linear")))
-    for model in models:
-        config = TrainConfig(dataset=dataset.info.name, data_dir=str(page_digits), model=model, train_subset=300,
-                             batch_size=32, device="cpu")
-        recorded_train(store, config, dataset, source="cli")
-    store.create(TrainConfig(dataset=dataset.info.name, data_dir=str(page_digits), epochs=5), owner=ANOTHER_SESSION,
-                 source="page", status="running", train_images=400, test_images=200, dataset=dataset.info.recorded)
-    return root
 
 
 @pytest.fixture

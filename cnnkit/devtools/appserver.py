@@ -24,9 +24,11 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(data_dir: str | None = None, timeout: float = 120.0,
-                log: IO | int = subprocess.DEVNULL) -> Iterator[str]:
-    """Start the app with ``CNNKIT_DATA_DIR=data_dir``; yield its URL once its health check answers."""
-    env = dict(os.environ, **({"CNNKIT_DATA_DIR": str(data_dir)} if data_dir else {}))
+                log: IO | int = subprocess.DEVNULL, runs_dir: str | None = None) -> Iterator[str]:
+    """Start the app with ``CNNKIT_DATA_DIR=data_dir`` (and ``CNNKIT_RUNS_DIR=runs_dir``); yield its URL once its
+    health check answers."""
+    env = dict(os.environ, **({"CNNKIT_DATA_DIR": str(data_dir)} if data_dir else {}),
+               **({"CNNKIT_RUNS_DIR": str(runs_dir)} if runs_dir else {}))
     url = f"http://127.0.0.1:{free_port()}"
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", url.rsplit(":", 1)[1], "--server.address", "127.0.0.1",
