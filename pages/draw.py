@@ -21,7 +21,7 @@ from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, 
 from cnnkit.infer.preprocess import DigitSteps, normalize
 from pages.canvas import drawing_canvas
 from pages.ui import (error_text, fmt, lang, latex_number, names, num, owner, page_navigation, private_runs,
-                      run_store, t)
+                      run_store, t, table)
 
 page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
@@ -141,8 +141,8 @@ def show_steps(ckpt: Checkpoint, pred: Prediction, preview: np.ndarray) -> None:
     for column, (image, key) in zip(columns, pictures):
         show_picture(column, image, t(f"draw.steps.{key}"))
     x = normalize(steps.centered, ckpt.mean, ckpt.std)[0, 0].numpy()
-    columns[-1].plotly_chart(charts.values_map(x), key="draw_normalized")
-    columns[-1].caption(t("draw.steps.normalized", mean=f"{ckpt.mean:.4g}", std=f"{ckpt.std:.4g}"))
+    columns[-1].plotly_chart(charts.values_map(x, lang=lang()), key="draw_normalized")
+    columns[-1].caption(t("draw.steps.normalized", mean=ckpt.mean, std=ckpt.std))
 
     st.markdown(f"**{t('draw.steps.naive_title')}**")
     naive, styled, why = st.columns([1, 1, 2])
@@ -160,7 +160,7 @@ def show_inside(ckpt: Checkpoint, ex, overlay) -> None:
     for layer in ex.layers:
         count, size = layer.maps.shape[0], layer.maps.shape[1]
         st.plotly_chart(charts.feature_grid(layer.maps, t("draw.inside.maps", layer=layer.name, count=count,
-                                                          size=size)), key=f"draw_maps_{layer.name}")
+                                                          size=size), lang=lang()), key=f"draw_maps_{layer.name}")
     label = ckpt.classes[ex.target]
     saliency, gradcam, why = st.columns(3, vertical_alignment="center")
     saliency.plotly_chart(overlay(ex.saliency, t("draw.inside.saliency", label=label)), key="draw_saliency")
@@ -202,13 +202,13 @@ def show_map(ckpt: Checkpoint, image28: np.ndarray, view, stage: str, channel: i
     st.markdown(t("explore.overview.map_title", stage=stage, channel=channel))
     big, kernels, field = st.columns(3)
     big.plotly_chart(charts.map_figure(detail.map, t("explore.overview.map", size="×".join(map(str, detail.map.shape))),
-                                       detail.peak), key="draw_overview_map")
+                                       detail.peak, lang=lang()), key="draw_overview_map")
     count, k = detail.kernels.shape[0], detail.kernels.shape[1]
     kernels.plotly_chart(charts.kernels_figure(detail.kernels, t(
         "explore.overview.kernels" if count > 1 else "explore.overview.kernel", layer=detail.kernel_layer,
-        count=count, k=k)), key="draw_overview_kernels")
+        count=count, k=k), lang=lang()), key="draw_overview_kernels")
     field.plotly_chart(charts.field_figure(image28, detail.field, detail.best_pixel, t(
-        "explore.overview.field", size=detail.field.size)), key="draw_overview_field")
+        "explore.overview.field", size=detail.field.size), lang=lang()), key="draw_overview_field")
     st.caption(t("explore.overview.map_why", peak=detail.peak, best=detail.best_pixel, size=detail.field.size,
                  layer=detail.kernel_layer, pooled=t("explore.overview.pooled", layer=detail.kernel_layer) if stage != detail.kernel_layer else ""))
 
@@ -228,10 +228,11 @@ def show_softmax(view, classes: list[str]) -> None:
     st.latex(rf"p_{{{classes[c]}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
              rf" = \frac{{{latex_number(float(steps.exps[c]))}}}{{{latex_number(steps.total)}}}"
              rf" = {latex_number(float(steps.probabilities[c]))}")
-    st.dataframe({t("explore.softmax.class"): [str(k) for k in classes], "z": steps.logits.round(3),
-                  "z/T − m": steps.shifted.round(3), "e^(z/T − m)": steps.exps,
-                  "p": steps.probabilities}, hide_index=True, key="draw_softmax_table",
-                 column_config={name: st.column_config.NumberColumn(format="%.3e") for name in ("e^(z/T − m)", "p")})
+    exponent = fmt().scientific
+    table([{t("explore.softmax.class"): str(k), "z": z, "z/T − m": shifted, "e^(z/T − m)": e, "p": p}
+           for k, z, shifted, e, p in zip(classes, steps.logits, steps.shifted, steps.exps, steps.probabilities)],
+          {"z": partial(num, digits=3), "z/T − m": partial(num, digits=3), "e^(z/T − m)": exponent, "p": exponent},
+          key="draw_softmax_table")
 
 
 @st.fragment
@@ -378,7 +379,7 @@ def show_digit(ckpt: Checkpoint, picture: tuple[DigitSteps, np.ndarray] | None, 
         pred = show_answer(ckpt, picture[0], empty_hint)
     if pred:
         show_steps(ckpt, pred, picture[1])
-        show_inside(ckpt, explain(ckpt, pred.steps.centered), partial(charts.heat_overlay, pred.steps.centered))
+        show_inside(ckpt, explain(ckpt, pred.steps.centered), partial(charts.heat_overlay, pred.steps.centered, lang=lang()))
         show_overview(ckpt, pred.steps.centered)
         show_teach(ckpt, pred)
 
@@ -445,7 +446,7 @@ def image_mode(ckpt: Checkpoint, mode: str) -> None:
     with right:
         st.subheader(t("draw.answer.title"))
         show_prediction(ckpt, predict_input(ckpt, x, file.name))
-    show_inside(ckpt, explain_input(ckpt, x), partial(charts.photo_heat, seen))
+    show_inside(ckpt, explain_input(ckpt, x), partial(charts.photo_heat, seen, lang=lang()))
 
 
 def photo_mode() -> None:

@@ -13,7 +13,7 @@ from cnnkit.guide.charts import architecture_diagram
 from cnnkit.guide.layers import plan_chain
 from cnnkit.nets.builder import NETWORK_PRESETS, ModelConfig, preset_spec
 from cnnkit.nets.layers import KINDS, Plan, make_layer, parse_spec, plan, to_compact
-from pages.ui import error_text, lang, num, t
+from pages.ui import error_text, lang, names, num, t
 
 LAYERS = "build_layers"
 OPTIONAL = {"stride": "build.ui.same_as_window", "out": "build.ui.classes"}  # empty means …
@@ -163,7 +163,7 @@ def network_section(input_shape: tuple[int, int, int], classes: int) -> ModelCon
     st.caption(t("build.ui.intro", shape="×".join(map(str, input_shape)), classes=classes))
     preset_col, fill_col, typed_col, read_col = st.columns([2, 1, 4, 1], vertical_alignment="bottom")
     preset_col.selectbox(t("build.ui.preset"), list(NETWORK_PRESETS), key="build_preset",
-                         format_func=lambda k: t(f"build.presets.{k}"))
+                         format_func=names("build.presets"))
     fill_col.button(t("build.ui.fill"), key="build_fill", on_click=_fill_chosen, args=(input_shape[1],),
                     help=t("build.ui.fill_help"))
     typed_col.text_input(t("build.ui.typed"), key="build_typed", placeholder="conv(16,3,padding=1) relu maxpool(2) "
