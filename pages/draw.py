@@ -17,7 +17,7 @@ from cnnkit.infer.finetune import CHECK, REHEARSAL, finetune, keep_as_run, sampl
 from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, load_upload, predict_input,
-                                  predict_steps, read_digit, read_image, seen_picture, takes_digits)
+                                  predict_steps, read_digit, read_image, seen_picture, subject, takes_digits)
 from cnnkit.infer.preprocess import DigitSteps, normalize
 from pages.canvas import drawing_canvas
 from pages.ui import (error_text, fmt, lang, latex_number, names, num, owner, page_navigation, private_runs,
@@ -78,6 +78,12 @@ def dataset_name(ckpt: Checkpoint) -> str:
     return t("build.data.choice") if ckpt.dataset == "folder" else model_card(ckpt)["dataset"]
 
 
+def subject_words(ckpt: Checkpoint) -> dict[str, str]:
+    """What the model's pictures show, for the page's sentences: ``a`` (a digit), ``single`` (a single digit)."""
+    key, classes = f"draw.subject.{subject(ckpt)}", ", ".join(ckpt.classes)
+    return {form: t(f"{key}.{form}", classes=classes) for form in ("a", "single")}
+
+
 def show_card(ckpt: Checkpoint, where) -> None:
     values = model_card(ckpt)
     shown = {**values, "dataset": dataset_name(ckpt), "parameters": num(values["parameters"]),
@@ -93,7 +99,7 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
     """The top prediction and the probability bars; None when there is nothing to recognise."""
     if steps.problem:
         (st.info if steps.problem == "empty" else st.warning)(
-            t("draw.answer.full") if steps.problem == "full" else empty_hint)
+            t("draw.answer.full", **subject_words(ckpt)) if steps.problem == "full" else empty_hint)
         return None
     pred = predict_steps(ckpt, steps)
     show_prediction(ckpt, pred)
@@ -296,7 +302,7 @@ def keep_tuned(confirmed: bool) -> None:
 
 def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
     st.subheader(t("draw.teach.title"))
-    st.caption(t("draw.teach.intro"))
+    st.caption(t("draw.teach.intro", dataset=dataset_name(ckpt)))
     if st.session_state.get(TAUGHT) != tuple(ckpt.classes):  # labels mean something for these classes only
         st.session_state[TAUGHT] = tuple(ckpt.classes)
         st.session_state[DRAWINGS] = []
@@ -379,7 +385,8 @@ def show_digit(ckpt: Checkpoint, picture: tuple[DigitSteps, np.ndarray] | None, 
         pred = show_answer(ckpt, picture[0], empty_hint)
     if pred:
         show_steps(ckpt, pred, picture[1])
-        show_inside(ckpt, explain(ckpt, pred.steps.centered), partial(charts.heat_overlay, pred.steps.centered, lang=lang()))
+        show_inside(ckpt, explain(ckpt, pred.steps.centered),
+                    partial(charts.heat_overlay, pred.steps.centered, lang=lang()))
         show_overview(ckpt, pred.steps.centered)
         show_teach(ckpt, pred)
 
@@ -397,7 +404,8 @@ def draw_mode(ckpt: Checkpoint) -> None:
     with left:
         try:
             source = drawing_canvas(stroke=st.session_state.get("draw_stroke", 20), size=280,
-                                    key=f"draw_canvas_{st.session_state.get('draw_canvas_id', 0)}")
+                                    key=f"draw_canvas_{st.session_state.get('draw_canvas_id', 0)}",
+                                    words=subject_words(ckpt))
         except CnnkitError as exc:
             st.error(error_text(exc))
             source = None
@@ -406,12 +414,13 @@ def draw_mode(ckpt: Checkpoint) -> None:
         clear.button(t("draw.canvas.clear"), on_click=clear_canvas, key="draw_clear")
         st.caption(t("draw.canvas.toolbar"))
     show_digit(ckpt, read_upload(source, t("draw.canvas.name"), invert=False) if source else None,
-               t("draw.answer.empty"), right)
+               t("draw.answer.empty", **subject_words(ckpt)), right)
 
 
 def upload_mode(ckpt: Checkpoint) -> None:
     left, right = st.columns([2, 3])
-    file = left.file_uploader(t("draw.upload.label"), type=IMAGES, help=t("draw.upload.help"), key="draw_upload")
+    file = left.file_uploader(t("draw.upload.label", **subject_words(ckpt)), type=IMAGES, help=t("draw.upload.help"),
+                              key="draw_upload")
     if file is None:
         left.caption(t("draw.upload.help"))
         return
@@ -422,7 +431,7 @@ def upload_mode(ckpt: Checkpoint) -> None:
         return
     for code, values in picture[0].notes:
         left.info(t(f"draw.notes.{code}", **values))
-    show_digit(ckpt, picture, t("draw.answer.empty_upload"), right)
+    show_digit(ckpt, picture, t("draw.answer.empty_upload", **subject_words(ckpt)), right)
 
 
 def image_mode(ckpt: Checkpoint, mode: str) -> None:

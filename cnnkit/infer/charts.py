@@ -189,8 +189,9 @@ def map_figure(values: np.ndarray, title: str, peak: tuple[int, int], height: in
     r, c = peak
     return go.Figure(go.Heatmap(z=values, colorscale="Viridis", colorbar=dict(thickness=10),
                                 hovertemplate="(%{y}, %{x}) = %{z:.3f}<extra></extra>"),
-                     _image_layout(height, title, lang) | dict(shapes=[dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5,
-                                                                       y1=r + 0.5, line=dict(color="#E03131", width=2))]))
+                     _image_layout(height, title, lang) | dict(shapes=[dict(
+                         type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                         line=dict(color="#E03131", width=2))]))
 
 
 def kernels_figure(kernels: np.ndarray, title: str, height: int = 300, lang: str = DEFAULT_LANGUAGE) -> go.Figure:
