@@ -120,7 +120,8 @@ def show_prediction(ckpt: Checkpoint, pred: Prediction) -> None:
 
 
 def show_picture(where, image: np.ndarray, caption: str) -> None:
-    where.image(image, caption=caption, width=int(image.shape[1]), output_format="PNG")
+    """``image`` at its own size, or narrower in a narrow column (never over its neighbour)."""
+    where.image(image, caption=caption, width="content", output_format="PNG")
 
 
 def read_picture(source: bytes, name: str, invert: bool | None = None) -> tuple[DigitSteps, np.ndarray]:
