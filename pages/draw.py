@@ -120,8 +120,7 @@ def show_prediction(ckpt: Checkpoint, pred: Prediction) -> None:
 
 
 def show_picture(where, image: np.ndarray, caption: str) -> None:
-    """``image`` at its own size, or narrower in a narrow column (never over its neighbour)."""
-    where.image(image, caption=caption, width="content", output_format="PNG")
+    where.image(image, caption=caption, width=int(image.shape[1]), output_format="PNG")
 
 
 def read_picture(source: bytes, name: str, invert: bool | None = None) -> tuple[DigitSteps, np.ndarray]:
@@ -145,8 +144,8 @@ def show_steps(ckpt: Checkpoint, pred: Prediction, preview: np.ndarray) -> None:
                 (charts.picture(steps.cropped), "cropped"), (charts.picture(steps.fitted, box=20), "fitted"),
                 (charts.picture(steps.centered), "centered")]
     columns = st.columns([1] * len(pictures) + [1.4])
-    for column, (image, key) in zip(columns, pictures):
-        show_picture(column, image, t(f"draw.steps.{key}"))
+    for column, (image, key) in zip(columns, pictures):  # as wide as its column, however narrow, keeping its shape
+        column.image(charts.square(image), caption=t(f"draw.steps.{key}"), width="stretch", output_format="PNG")
     x = normalize(steps.centered, ckpt.mean, ckpt.std)[0, 0].numpy()
     columns[-1].plotly_chart(charts.values_map(x, lang=lang()), key="draw_normalized")
     columns[-1].caption(t("draw.steps.normalized", mean=ckpt.mean, std=ckpt.std))

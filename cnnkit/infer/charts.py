@@ -27,6 +27,18 @@ def picture(arr: np.ndarray, size: int = 112, box: int | None = None) -> np.ndar
                                  Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BOX))
 
 
+def square(image: np.ndarray, fill: int = 60) -> np.ndarray:
+    """A picture (H×W gray or H×W×3, uint8) centred on a dark gray square (``fill``: neither the black of a
+    digit's background nor the white of ink or paper), to be shown as wide as a column keeping its shape."""
+    rgb = np.repeat(image[..., None], 3, -1) if image.ndim == 2 else image[..., :3]
+    height, width = rgb.shape[:2]
+    side = max(height, width)
+    out = np.full((side, side, 3), fill, np.uint8)
+    top, left = (side - height) // 2, (side - width) // 2
+    out[top:top + height, left:left + width] = rgb
+    return out
+
+
 def probability_bars(classes: list[str], probs, title: str = "", height: int = 280,
                      lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """The class probabilities as bars, the top one highlighted, each labelled with its percentage as ``lang``
