@@ -101,6 +101,10 @@ class Formatter:
         value = float(value)
         return with_separators(format(value, ",.6g") if math.isfinite(value) else str(value), self.lang)
 
+    def scientific(self, value: float, digits: int = 3) -> str:
+        """``0.000123`` → ``1.230e-04`` / ``1,230e-04``."""
+        return with_separators(f"{value:.{digits}e}", self.lang)
+
     def percent(self, fraction: float, digits: int = 2) -> str:
         """``0.7664`` → ``76.64%`` / ``76,64 %``."""
         return text("number.percent", self.lang, value=self.number(100 * fraction, digits))

@@ -17,12 +17,12 @@ from cnnkit.infer.finetune import CHECK, REHEARSAL, finetune, keep_as_run, sampl
 from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
 from cnnkit.infer.images import open_rgb
 from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, load_upload, predict_input,
-                                  predict_steps, read_digit, read_image, seen_picture, takes_digits)
+                                  predict_steps, read_digit, read_image, seen_picture, subject, takes_digits)
 from cnnkit.infer.preprocess import DigitSteps, normalize
 from cnnkit.infer.unsure import confidence_text
 from pages.canvas import drawing_canvas
 from pages.ui import (error_text, fmt, lang, latex_number, names, num, owner, page_navigation, private_runs,
-                      run_store, t)
+                      run_store, t, table)
 
 page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
@@ -79,6 +79,12 @@ def dataset_name(ckpt: Checkpoint) -> str:
     return t("build.data.choice") if ckpt.dataset == "folder" else model_card(ckpt, lang())["dataset"]
 
 
+def subject_words(ckpt: Checkpoint) -> dict[str, str]:
+    """What the model's pictures show, for the page's sentences: ``a`` (a digit), ``single`` (a single digit)."""
+    key, classes = f"draw.subject.{subject(ckpt)}", ", ".join(ckpt.classes)
+    return {form: t(f"{key}.{form}", classes=classes) for form in ("a", "single")}
+
+
 def show_card(ckpt: Checkpoint, where) -> None:
     values = model_card(ckpt, lang())
     shown = {**values, "dataset": dataset_name(ckpt), "parameters": num(values["parameters"]),
@@ -94,7 +100,7 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
     """The top prediction and the probability bars; None when there is nothing to recognise."""
     if steps.problem:
         (st.info if steps.problem == "empty" else st.warning)(
-            t("draw.answer.full") if steps.problem == "full" else empty_hint)
+            t("draw.answer.full", **subject_words(ckpt)) if steps.problem == "full" else empty_hint)
         return None
     pred = predict_steps(ckpt, steps)
     show_prediction(ckpt, pred)
@@ -139,11 +145,11 @@ def show_steps(ckpt: Checkpoint, pred: Prediction, preview: np.ndarray) -> None:
                 (charts.picture(steps.cropped), "cropped"), (charts.picture(steps.fitted, box=20), "fitted"),
                 (charts.picture(steps.centered), "centered")]
     columns = st.columns([1] * len(pictures) + [1.4])
-    for column, (image, key) in zip(columns, pictures):
-        show_picture(column, image, t(f"draw.steps.{key}"))
+    for column, (image, key) in zip(columns, pictures):  # as wide as its column, however narrow, keeping its shape
+        column.image(charts.square(image), caption=t(f"draw.steps.{key}"), width="stretch", output_format="PNG")
     x = normalize(steps.centered, ckpt.mean, ckpt.std)[0, 0].numpy()
-    columns[-1].plotly_chart(charts.values_map(x), key="draw_normalized")
-    columns[-1].caption(t("draw.steps.normalized", mean=f"{ckpt.mean:.4g}", std=f"{ckpt.std:.4g}"))
+    columns[-1].plotly_chart(charts.values_map(x, lang=lang()), key="draw_normalized")
+    columns[-1].caption(t("draw.steps.normalized", mean=ckpt.mean, std=ckpt.std))
 
     st.markdown(f"**{t('draw.steps.naive_title')}**")
     naive, styled, why = st.columns([1, 1, 2])
@@ -203,13 +209,13 @@ def show_map(ckpt: Checkpoint, image28: np.ndarray, view, stage: str, channel: i
     st.markdown(t("explore.overview.map_title", stage=stage, channel=channel))
     big, kernels, field = st.columns(3)
     big.plotly_chart(charts.map_figure(detail.map, t("explore.overview.map", size="×".join(map(str, detail.map.shape))),
-                                       detail.peak), key="draw_overview_map")
+                                       detail.peak, lang=lang()), key="draw_overview_map")
     count, k = detail.kernels.shape[0], detail.kernels.shape[1]
     kernels.plotly_chart(charts.kernels_figure(detail.kernels, t(
         "explore.overview.kernels" if count > 1 else "explore.overview.kernel", layer=detail.kernel_layer,
-        count=count, k=k)), key="draw_overview_kernels")
+        count=count, k=k), lang=lang()), key="draw_overview_kernels")
     field.plotly_chart(charts.field_figure(image28, detail.field, detail.best_pixel, t(
-        "explore.overview.field", size=detail.field.size)), key="draw_overview_field")
+        "explore.overview.field", size=detail.field.size), lang=lang()), key="draw_overview_field")
     st.caption(t("explore.overview.map_why", peak=detail.peak, best=detail.best_pixel, size=detail.field.size,
                  layer=detail.kernel_layer, pooled=t("explore.overview.pooled", layer=detail.kernel_layer) if stage != detail.kernel_layer else ""))
 
@@ -229,10 +235,11 @@ def show_softmax(view, classes: list[str]) -> None:
     st.latex(rf"p_{{{classes[c]}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
              rf" = \frac{{{latex_number(float(steps.exps[c]))}}}{{{latex_number(steps.total)}}}"
              rf" = {latex_number(float(steps.probabilities[c]))}")
-    st.dataframe({t("explore.softmax.class"): [str(k) for k in classes], "z": steps.logits.round(3),
-                  "z/T − m": steps.shifted.round(3), "e^(z/T − m)": steps.exps,
-                  "p": steps.probabilities}, hide_index=True, key="draw_softmax_table",
-                 column_config={name: st.column_config.NumberColumn(format="%.3e") for name in ("e^(z/T − m)", "p")})
+    exponent = fmt().scientific
+    table([{t("explore.softmax.class"): str(k), "z": z, "z/T − m": shifted, "e^(z/T − m)": e, "p": p}
+           for k, z, shifted, e, p in zip(classes, steps.logits, steps.shifted, steps.exps, steps.probabilities)],
+          {"z": partial(num, digits=3), "z/T − m": partial(num, digits=3), "e^(z/T − m)": exponent, "p": exponent},
+          key="draw_softmax_table")
 
 
 @st.fragment
@@ -296,7 +303,7 @@ def keep_tuned(confirmed: bool) -> None:
 
 def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
     st.subheader(t("draw.teach.title"))
-    st.caption(t("draw.teach.intro"))
+    st.caption(t("draw.teach.intro", dataset=dataset_name(ckpt)))
     if st.session_state.get(TAUGHT) != tuple(ckpt.classes):  # labels mean something for these classes only
         st.session_state[TAUGHT] = tuple(ckpt.classes)
         st.session_state[DRAWINGS] = []
@@ -379,7 +386,8 @@ def show_digit(ckpt: Checkpoint, picture: tuple[DigitSteps, np.ndarray] | None, 
         pred = show_answer(ckpt, picture[0], empty_hint)
     if pred:
         show_steps(ckpt, pred, picture[1])
-        show_inside(ckpt, explain(ckpt, pred.steps.centered), partial(charts.heat_overlay, pred.steps.centered))
+        show_inside(ckpt, explain(ckpt, pred.steps.centered),
+                    partial(charts.heat_overlay, pred.steps.centered, lang=lang()))
         show_overview(ckpt, pred.steps.centered)
         show_teach(ckpt, pred)
 
@@ -397,7 +405,8 @@ def draw_mode(ckpt: Checkpoint) -> None:
     with left:
         try:
             source = drawing_canvas(stroke=st.session_state.get("draw_stroke", 20), size=280,
-                                    key=f"draw_canvas_{st.session_state.get('draw_canvas_id', 0)}")
+                                    key=f"draw_canvas_{st.session_state.get('draw_canvas_id', 0)}",
+                                    words=subject_words(ckpt))
         except CnnkitError as exc:
             st.error(error_text(exc))
             source = None
@@ -406,12 +415,13 @@ def draw_mode(ckpt: Checkpoint) -> None:
         clear.button(t("draw.canvas.clear"), on_click=clear_canvas, key="draw_clear")
         st.caption(t("draw.canvas.toolbar"))
     show_digit(ckpt, read_upload(source, t("draw.canvas.name"), invert=False) if source else None,
-               t("draw.answer.empty"), right)
+               t("draw.answer.empty", **subject_words(ckpt)), right)
 
 
 def upload_mode(ckpt: Checkpoint) -> None:
     left, right = st.columns([2, 3])
-    file = left.file_uploader(t("draw.upload.label"), type=IMAGES, help=t("draw.upload.help"), key="draw_upload")
+    file = left.file_uploader(t("draw.upload.label", **subject_words(ckpt)), type=IMAGES, help=t("draw.upload.help"),
+                              key="draw_upload")
     if file is None:
         left.caption(t("draw.upload.help"))
         return
@@ -422,7 +432,7 @@ def upload_mode(ckpt: Checkpoint) -> None:
         return
     for code, values in picture[0].notes:
         left.info(t(f"draw.notes.{code}", **values))
-    show_digit(ckpt, picture, t("draw.answer.empty_upload"), right)
+    show_digit(ckpt, picture, t("draw.answer.empty_upload", **subject_words(ckpt)), right)
 
 
 def image_mode(ckpt: Checkpoint, mode: str) -> None:
@@ -446,7 +456,7 @@ def image_mode(ckpt: Checkpoint, mode: str) -> None:
     with right:
         st.subheader(t("draw.answer.title"))
         show_prediction(ckpt, predict_input(ckpt, x, file.name))
-    show_inside(ckpt, explain_input(ckpt, x), partial(charts.photo_heat, seen))
+    show_inside(ckpt, explain_input(ckpt, x), partial(charts.photo_heat, seen, lang=lang()))
 
 
 def photo_mode() -> None:

@@ -113,9 +113,15 @@ def relabel_widgets() -> None:
 
 
 def language_switch() -> None:
-    st.session_state.setdefault("lang", DEFAULT_LANGUAGE)
+    """The sidebar's language choice, kept in the URL (``?lang=ru``) so that a reload opens in the same language:
+    a new session starts in the URL's language (the default for an unknown one)."""
+    if "lang" not in st.session_state:
+        asked = st.query_params.get("lang")
+        st.session_state["lang"] = asked if asked in LANGUAGES else DEFAULT_LANGUAGE
     st.sidebar.radio("🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
                      horizontal=True, label_visibility="collapsed", on_change=relabel_widgets)
+    if st.query_params.get("lang") != lang():
+        st.query_params["lang"] = lang()
 
 
 def error_text(exc: CnnkitError) -> str:

@@ -29,7 +29,7 @@ def shipped():
 def test_page_opens_on_the_canvas_with_its_hint(lang, shipped):
     at = draw_page(lang)
     assert at.title[0].value == text("draw.title", lang)
-    assert texts(at.info) == text("draw.answer.empty", lang)
+    assert texts(at.info) == text("draw.answer.empty", lang, a=text("draw.subject.digit.a", lang))
     assert text("draw.card.test_accuracy", lang) in texts(at.markdown)
     assert not at.metric  # nothing drawn, nothing predicted
 
@@ -85,7 +85,8 @@ def test_a_blank_image_says_there_is_nothing_to_read(shipped):
     at = draw_page()
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "white.png", png(Image.new("L", (200, 200), 255)))
-    assert texts(at.info).endswith(text("draw.answer.empty_upload")) and not at.metric
+    assert texts(at.info).endswith(text("draw.answer.empty_upload", single=text("draw.subject.digit.single")))
+    assert not at.metric
 
 
 class Payload:

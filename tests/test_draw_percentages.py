@@ -14,10 +14,10 @@ from tests.support.built_nets import SPECS, built_checkpoint, stored
 from tests.support.drawing import SEVEN
 from tests.support.pages import draw_page, upload
 
-RU_PERCENT = re.compile(r"\d+,\d %")
+RU_PERCENT = re.compile(r"\d+,\d\u00a0%")
 
 
-@pytest.mark.parametrize("lang, shown", [("en", "76.64%"), ("ru", "76,64 %")])
+@pytest.mark.parametrize("lang, shown", [("en", "76.64%"), ("ru", "76,64\u00a0%")])
 def test_a_stored_run_is_offered_with_its_accuracy_written_as_the_language_does(lang, shown, tmp_path,
                                                                                 monkeypatch):
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
@@ -51,7 +51,7 @@ def test_the_refusal_to_keep_a_forgetful_model_says_the_drop_as_russian_does():
                             accuracy_after=0.875, checked_on=1000)
     with pytest.raises(CnnkitError) as refused:
         kept_checkpoint(result)
-    assert "на 2,5 % меньше" in refused.value.message("ru", "page")
+    assert "на 2,5\u00a0% меньше" in refused.value.message("ru", "page")
     assert "reads 2.5% fewer" in refused.value.message("en", "page")
 
 
@@ -61,4 +61,4 @@ def test_the_overview_writes_the_outputs_probabilities_as_russian_does():
     figure = charts.overview_figure(view, overview.columns(view), overview.tiles(view), view.path(), ckpt.classes,
                                     {}, lang="ru")
     (outputs,) = [trace.text for trace in figure.data if trace.text and trace.text[0].startswith("0 · ")]
-    assert all(re.fullmatch(r"\d · \d+ %", label) for label in outputs)
+    assert all(re.fullmatch(r"\d · \d+\u00a0%", label) for label in outputs)

@@ -51,7 +51,7 @@ def test_every_card_renders_its_figures(lang):
         assert shown[text("guide.card.gmacs", lang)] == compact_text(totals(arch.default).macs, lang)
         info = weights_info(arch.default)
         if info:
-            expected = {"en": f"{number(info.top1, lang, 2)}%", "ru": f"{number(info.top1, lang, 2)} %"}[lang]
+            expected = {"en": f"{number(info.top1, lang, 2)}%", "ru": f"{number(info.top1, lang, 2)}\u00a0%"}[lang]
             assert shown[text("guide.card.top1", lang)] == expected  # 76.13% / 76,13 %
             assert any(c.value.startswith("✓") for c in at.caption), "the cross-check with torchvision failed"
         assert any(text(f"guide.arch.{key}.idea", lang) in m.value for m in at.markdown)

@@ -1,5 +1,5 @@
 """Both languages carry the same texts, and the lookup falls back visibly."""
-from cnnkit.i18n import LANGUAGES, catalog, missing_keys, text
+from cnnkit.i18n import LANGUAGES, catalog, formatter, missing_keys, text
 
 
 def test_every_language_has_every_english_key():
@@ -85,5 +85,14 @@ def test_errors_speak_the_chosen_language_and_the_page_names_no_cli_flag(tmp_pat
         assert "--data-dir" not in page and "CNNKIT_DATA_DIR" not in page and str(tmp_path) not in page
     assert any("а" <= ch <= "я" for ch in error.message("ru", "page"))
     assert CnnkitError("errors.batch_too_large", batch_size=50000, images=1200).message("ru") == \
-        "Размер батча 50 000 больше обучающей выборки (1200 изобр.); задайте не больше 1200."
+        "Размер батча 50\u00a0000 больше обучающей выборки (1200 изобр.); задайте не больше 1200."
     assert CnnkitError("errors.lr_positive", lr=-0.5).message("ru").endswith("задана -0,5.")
+
+
+def test_a_russian_number_never_wraps_inside():
+    """The builder's "4 241 152 multiply–adds" broke after "4 241": a thousands separator, and the space before
+    a percent sign or a unit, must be one a line cannot break at."""
+    ru = formatter("ru")
+    for shown in (ru.number(4_241_152), ru.percent(0.7664), ru.seconds(17.2), ru.value(60_000)):
+        assert not any(ch in shown for ch in " \u2009\t\n"), repr(shown)
+    assert ru.number(4_241_152).replace("\u00a0", "") == "4241152"

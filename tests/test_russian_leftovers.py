@@ -28,7 +28,7 @@ def runs(tmp_path):
     return store.list()
 
 
-@pytest.mark.parametrize("lang, sign, separators", [("en", "%", ".,"), ("ru", " %", ", ")])
+@pytest.mark.parametrize("lang, sign, separators", [("en", "%", ".,"), ("ru", "\u00a0%", ",\u00a0")])
 def test_the_charts_write_percentages_and_numbers_as_the_language_does(runs, lang, sign, separators):
     ev = Evaluation(0.9, 0.3, [0.9] * 10, [[0] * 10] * 10, [], [], [])
     figures = {"runs": runs_bars_figure(runs, lang), "epochs": epoch_figure([epoch(0.766)], "accuracy", 1, lang),

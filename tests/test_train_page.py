@@ -199,7 +199,7 @@ def test_the_page_in_russian(at):
     at.run()
     assert at.title[0].value == "Обучение"
     assert at.button(key="train_start").label == "Обучить"
-    assert metric(at, "Параметры") == "421 642"  # Russian thousands separator
+    assert metric(at, "Параметры") == "421\u00a0642"  # Russian thousands separator: no-break
 
 
 def test_a_run_ticked_on_the_runs_tab_while_the_training_tab_shows_it(at):

@@ -36,6 +36,7 @@ class DatasetInfo:
     test_sha256: tuple[str, str] | None = None
     channels: int = 1
     size: int = 28  # images are size×size
+    subject: str = "picture"  # what its images show, in the drawing page's words: digit, clothes, picture
 
     @property
     def custom(self) -> bool:
@@ -66,7 +67,7 @@ CUSTOM = "custom"  # the name of data that is neither official test set
 DATASETS = {
     "mnist": DatasetInfo("mnist", "MNIST", "MNIST", tuple(str(d) for d in range(10)), 0.1307, 0.3081,
                          ("0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-                          "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2")),
+                          "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"), subject="digit"),
     "fashion-mnist": DatasetInfo(
         "fashion-mnist", "Fashion-MNIST", "FashionMNIST",
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -74,6 +75,7 @@ DATASETS = {
         0.2860, 0.3530,
         ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
          "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        subject="clothes",
     ),
 }
 

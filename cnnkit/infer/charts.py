@@ -27,6 +27,18 @@ def picture(arr: np.ndarray, size: int = 112, box: int | None = None) -> np.ndar
                                  Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BOX))
 
 
+def square(image: np.ndarray, fill: int = 60) -> np.ndarray:
+    """A picture (H×W gray or H×W×3, uint8) centred on a dark gray square (``fill``: neither the black of a
+    digit's background nor the white of ink or paper), to be shown as wide as a column keeping its shape."""
+    rgb = np.repeat(image[..., None], 3, -1) if image.ndim == 2 else image[..., :3]
+    height, width = rgb.shape[:2]
+    side = max(height, width)
+    out = np.full((side, side, 3), fill, np.uint8)
+    top, left = (side - height) // 2, (side - width) // 2
+    out[top:top + height, left:left + width] = rgb
+    return out
+
+
 def probability_bars(classes: list[str], probs, title: str = "", height: int = 280,
                      lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """The class probabilities as bars, the top one highlighted, each labelled with its percentage as ``lang``
@@ -42,9 +54,11 @@ def probability_bars(classes: list[str], probs, title: str = "", height: int = 2
              xaxis=dict(type="category"), showlegend=False))
 
 
-def _image_layout(height: int, title: str) -> dict:
-    """Square pixels, no axes, row 0 on top (one layout dict: updating a figure piecemeal is slow)."""
+def _image_layout(height: int, title: str, lang: str = DEFAULT_LANGUAGE) -> dict:
+    """Square pixels, no axes, row 0 on top, numbers as ``lang`` writes them (one layout dict: updating a figure
+    piecemeal is slow)."""
     return dict(title=title or None, height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0),
+                separators=formatter(lang).separators,
                 plot_bgcolor="rgba(0,0,0,0)", xaxis=dict(visible=False, constrain="domain"),
                 yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
 
@@ -65,22 +79,24 @@ def feature_grid(maps: np.ndarray, title: str = "", columns: int = 16, width: in
         index[r * (h + 1):r * (h + 1) + h, col * (w + 1):col * (w + 1) + w] = k + 1
     height = round(width * tile.shape[0] / tile.shape[1]) + (30 if title else 0)
     return go.Figure(go.Heatmap(z=tile, customdata=index, colorscale="Viridis", showscale=False,
-                                hovertemplate=f"{text('explore.overview.hover_map', lang)} %{{customdata}}<extra></extra>", hoverongaps=False),
-                     _image_layout(height, title))
+                                hovertemplate="#%{customdata}<extra></extra>", hoverongaps=False),
+                     _image_layout(height, title, lang))
 
 
-def heat_overlay(image28: np.ndarray, heat: np.ndarray, title: str = "", height: int = 300) -> go.Figure:
+def heat_overlay(image28: np.ndarray, heat: np.ndarray, title: str = "", height: int = 300,
+                 lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """The digit in dim gray with a heat map (0 transparent … 1 yellow) on top."""
     return go.Figure([
         go.Heatmap(z=image28, colorscale="gray", zmin=0, zmax=1.6, showscale=False, hoverinfo="skip"),
         go.Heatmap(z=heat, colorscale=HEAT, zmin=0, zmax=1, showscale=False,
                    hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>"),
-    ], _image_layout(height, title))
+    ], _image_layout(height, title, lang))
 
 
-def photo_heat(rgb: np.ndarray, heat: np.ndarray, title: str = "", height: int = 300) -> go.Figure:
+def photo_heat(rgb: np.ndarray, heat: np.ndarray, title: str = "", height: int = 300,
+               lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """An H×W×3 picture in [0, 1] with a heat map in [0, 1] blended on top (``heat_on_photo``)."""
-    return go.Figure(go.Image(z=heat_on_photo(rgb, heat), hoverinfo="skip"), _image_layout(height, title))
+    return go.Figure(go.Image(z=heat_on_photo(rgb, heat), hoverinfo="skip"), _image_layout(height, title, lang))
 
 
 def top_bars(labels: list[str], probs: list[float], height: int = 240, lang: str = DEFAULT_LANGUAGE) -> go.Figure:
@@ -93,10 +109,10 @@ def top_bars(labels: list[str], probs: list[float], height: int = 240, lang: str
                           xaxis=dict(range=[0, 100], **fmt.plotly_percent(0))))
 
 
-def values_map(z: np.ndarray, height: int = 150) -> go.Figure:
+def values_map(z: np.ndarray, height: int = 150, lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """A small array as a heat map with its colour bar, to show the values the network receives."""
     return go.Figure(go.Heatmap(z=z, colorscale="gray", colorbar=dict(thickness=8, len=0.9, tickfont=dict(size=9)),
-                                hovertemplate="%{z:.2f}<extra></extra>"), _image_layout(height, ""))
+                                hovertemplate="%{z:.2f}<extra></extra>"), _image_layout(height, "", lang))
 
 
 # ---------------------------------------------------------------- the whole network for one drawing
@@ -134,8 +150,9 @@ def overview_figure(view, columns, tiles, lit: set, classes: list[str], names: d
         else:
             values = view.probabilities if stage.kind == "output" else stage.values[stage.shown]
             centres = [by_key[(stage.name, u)].centre for u in stage.shown]
-            label = [f"{classes[u]} · {formatter(lang).percent(view.probabilities[u], 0)}" for u in stage.shown] if stage.kind == "output" \
-                else [f"#{u} · {stage.values[u]:.2f}" for u in stage.shown]
+            fmt = formatter(lang)
+            label = [f"{classes[u]} · {fmt.percent(view.probabilities[u], 0)}" for u in stage.shown] \
+                if stage.kind == "output" else [f"#{u} · {fmt.number(stage.values[u], 2)}" for u in stage.shown]
             traces.append(go.Scatter(x=[c[0] for c in centres], y=[c[1] for c in centres], mode="markers+text",
                                      text=label, textposition="middle right", textfont=dict(size=10),
                                      marker=dict(size=14, color=values, colorscale="Viridis", line=dict(width=0)),
@@ -172,21 +189,24 @@ def overview_figure(view, columns, tiles, lit: set, classes: list[str], names: d
                         showarrow=False, font=dict(size=11)) for c in columns]
     right = columns[-1].x + columns[-1].width
     return go.Figure(traces, dict(height=height, margin=dict(l=0, r=0, t=10, b=0), shapes=shapes,
+                                  separators=formatter(lang).separators,
                                   annotations=annotations, plot_bgcolor="rgba(0,0,0,0)", clickmode="event+select",
                                   dragmode=False, xaxis=dict(visible=False, range=[-0.2, right], constrain="domain"),
                                   yaxis=dict(visible=False, range=[16.3, -1.4], scaleanchor="x")))
 
 
-def map_figure(values: np.ndarray, title: str, peak: tuple[int, int], height: int = 300) -> go.Figure:
+def map_figure(values: np.ndarray, title: str, peak: tuple[int, int], height: int = 300,
+               lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """One feature map large, its most active position outlined."""
     r, c = peak
     return go.Figure(go.Heatmap(z=values, colorscale="Viridis", colorbar=dict(thickness=10),
                                 hovertemplate="(%{y}, %{x}) = %{z:.3f}<extra></extra>"),
-                     _image_layout(height, title) | dict(shapes=[dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5,
-                                                                       y1=r + 0.5, line=dict(color="#E03131", width=2))]))
+                     _image_layout(height, title, lang) | dict(shapes=[dict(
+                         type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                         line=dict(color="#E03131", width=2))]))
 
 
-def kernels_figure(kernels: np.ndarray, title: str, height: int = 300) -> go.Figure:
+def kernels_figure(kernels: np.ndarray, title: str, height: int = 300, lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """C_in×k×k kernels in a grid on one red–blue scale centred on 0; a single kernel with its numbers."""
     c, k, _ = kernels.shape
     cols = math.ceil(math.sqrt(c))
@@ -199,15 +219,16 @@ def kernels_figure(kernels: np.ndarray, title: str, height: int = 300) -> go.Fig
     return go.Figure(go.Heatmap(z=grid, colorscale="RdBu", reversescale=True, zmin=-top, zmax=top,
                                 colorbar=dict(thickness=10), texttemplate="%{z:.2f}" if c == 1 else None,
                                 hovertemplate="%{z:.3f}<extra></extra>", hoverongaps=False),
-                     _image_layout(height, title))
+                     _image_layout(height, title, lang))
 
 
-def field_figure(image28: np.ndarray, field, best: tuple[int, int], title: str, height: int = 300) -> go.Figure:
+def field_figure(image28: np.ndarray, field, best: tuple[int, int], title: str, height: int = 300,
+                 lang: str = DEFAULT_LANGUAGE) -> go.Figure:
     """The input with the square one map position sees and the pixel that excites it most."""
     r, c = best
     return go.Figure(go.Heatmap(z=image28, colorscale="gray", zmin=0, zmax=1, showscale=False,
                                 hovertemplate="(%{y}, %{x})<extra></extra>"),
-                     _image_layout(height, title) | dict(shapes=[
+                     _image_layout(height, title, lang) | dict(shapes=[
                          dict(type="rect", x0=field.left - 0.5, x1=field.right + 0.5, y0=field.top - 0.5,
                               y1=field.bottom + 0.5, line=dict(color=LIT, width=2.5)),
                          dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,

@@ -52,6 +52,12 @@ def model_card(ckpt: Checkpoint, lang: str = DEFAULT_LANGUAGE) -> dict:
             "epochs": len(ckpt.history) or None, "fine_tuned_on": tuned, "classes": ", ".join(ckpt.classes)}
 
 
+def subject(ckpt: Checkpoint) -> str:
+    """What the model's pictures show: ``digit`` (MNIST), ``clothes`` (Fashion-MNIST) or ``picture`` (other data)."""
+    info = DATASETS.get(ckpt.dataset)
+    return info.subject if info else "picture"
+
+
 @contextmanager
 def one_thread():
     """Run small work (one digit) on the calling thread alone, without torch's intra-op threads (a context

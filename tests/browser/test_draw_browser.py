@@ -45,3 +45,43 @@ def test_undo_and_redo_a_stroke_under_the_canvas(page):
     redo.click()
     expect(metric).to_have_text("1", timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+STEP_PICTURES = """() => {
+    const steps = [...document.querySelectorAll("[data-testid='stImage']")].slice(0, 5);
+    const words = [];
+    for (const caption of steps.map(s => s.querySelector("[data-testid='stImageCaption']") || s.nextElementSibling)) {
+        const walker = document.createTreeWalker(caption, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const match of node.textContent.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(node, match.index);
+                range.setEnd(node, match.index + match[0].length);
+                words.push([match[0], new Set([...range.getClientRects()].map(r => Math.round(r.top))).size]);
+            }
+        }
+    }
+    const boxes = steps.map(s => s.querySelector("img").getBoundingClientRect()).map(b => [b.left, b.right]);
+    return {words, boxes};
+}"""
+
+
+@pytest.mark.parametrize("lang, width", [("ru", 1000), ("ru", 1200), ("ru", 1400), ("en", 1000)])
+def test_the_preparation_steps_fit_their_columns(page, app_url, lang, width):
+    """The five pictures of the preparation steps stay side by side without overlapping, and no caption breaks
+    a word across lines ("Инвертиров/ано"), at a narrow window too."""
+    from tests.support.drawing import SEVEN
+
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.goto(f"{app_url}/draw?lang={lang}")
+    wait_for_app(page)
+    page.locator(".st-key-draw_mode button").nth(1).click()
+    wait_for_app(page)
+    page.locator(".st-key-draw_upload input[type=file]").set_input_files(
+        {"name": "seven.png", "mimeType": "image/png", "buffer": SEVEN})
+    expect(page.get_by_test_id("stMetricValue")).to_have_text("7", timeout=30_000)
+    wait_for_app(page)
+    found = page.evaluate(STEP_PICTURES)
+    assert len(found["boxes"]) == 5 and found["words"]
+    assert all(right <= next_left + 1 for (_, right), (next_left, _) in zip(found["boxes"], found["boxes"][1:])), found
+    assert [word for word, lines in found["words"] if lines > 1] == []

@@ -1,4 +1,6 @@
 """The app starts in a real browser and its home page renders without an exception."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -46,3 +48,16 @@ def test_chosen_values_are_shown_in_the_new_language(page):
     expect(model).to_have_value("Shipped model")
     expect(page.get_by_test_id("stMetricValue")).to_have_text("1")  # the drawing is still there
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_reload_keeps_the_language_chosen(page):
+    """The language is in the URL: a reload (a new session, only the URL kept) of another page stays Russian."""
+    page.get_by_test_id("stSidebar").get_by_text("Русский").click()
+    page.get_by_role("link", name="Рисуй и распознавай").click()
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(r"/draw\?.*lang=ru"))
+    page.reload()
+    wait_for_app(page)
+    expect(page.locator("h1")).to_contain_text("Рисуй и распознавай")
+    expect(page.get_by_test_id("stSidebar").get_by_role("radio", name="Русский")).to_be_checked()
+    assert "u=" in page.url
