@@ -121,8 +121,8 @@ def dataset_title(run: Run, lang: str = DEFAULT_LANGUAGE) -> str:
     return text("safety.custom_data", lang, name=Path(folder).resolve().name) if folder else run.dataset
 
 
-def epoch_seconds(config: TrainConfig, dataset: Dataset, batches: int = 5) -> float:
-    """Seconds per training epoch of ``config``, from the images/s of a short measured warm-up."""
+def epoch_seconds(config: TrainConfig, dataset: Dataset, batches: int = 8) -> float:
+    """Seconds per training epoch of ``config``, from the images/s of a short measured warm-up (its median batch)."""
     images = subset_size(dataset.train, config.train_subset)
     return images / measure_throughput(config, dataset, batches_to_time=batches, warmup=2)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import threading
+import statistics
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
@@ -492,25 +493,25 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resum
 
 def measure_throughput(config: TrainConfig, dataset: Dataset, batches_to_time: int = 20,
                        warmup: int = 3) -> float:
-    """Training images per second of ``config`` on its device over a few batches (a fresh model)."""
+    """Training images per second of ``config`` on its device over a few batches (a fresh model): the median
+    batch's, so that the slow first batches of a new network (kernels chosen, memory laid out) and a busy moment
+    of the machine do not count as its speed."""
     run = prepare(replace(config, train_subset=None), dataset)
     optimizer = make_optimizer(config.optimizer, run.model.parameters(), config.lr, config.momentum, run.device)
     net = _training_module(run)
     net.train()
-    it = run.data.epoch(config.batch_size, run.generator)
-    seen, start = 0, None
-    for i, (xb, yb) in enumerate(it):
-        if i == warmup:
-            _sync(run.device)
-            start, seen = time.perf_counter(), 0
+    rates = []
+    for i, (xb, yb) in enumerate(run.data.epoch(config.batch_size, run.generator)):
         if i == warmup + batches_to_time:
             break
+        start = time.perf_counter()
         _train_step(run, net, optimizer, xb, yb)
-        seen += len(yb)
-    _sync(run.device)
-    if start is None:
+        _sync(run.device)
+        if i >= warmup:
+            rates.append(len(yb) / (time.perf_counter() - start))
+    if not rates:
         raise CnnkitError("errors.too_few_batches")
-    return seen / (time.perf_counter() - start)
+    return statistics.median(rates)
 
 
 def _sync(device: torch.device) -> None:
