@@ -24,9 +24,11 @@ _FENCED = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 _INLINE = re.compile(r"`([^`\n]+)`")
 _DOTTED = re.compile(r"(?<![\w./-])((?:cnnkit|tests|benchmarks)(?:\.\w+)+)")
 _FROM_IMPORT = re.compile(r"from\s+((?:cnnkit|tests)(?:\.\w+)*)\s+import\s+(\([^)]*\)|[\w ,]+)")
-_PATH = re.compile(r"(?<![\w./-])((?:cnnkit|pages|tests|benchmarks|docs|\.streamlit|\.ci)/(?:\{[^}\s]*\}|[^\s`'\"()\[\],;:{}])*)")
+_PATH = re.compile(r"(?<![\w./-])((?:cnnkit|pages|tests|benchmarks|docs|\.streamlit|\.ci)/"
+                   r"(?:\{[^}\s]*\}|[^\s`'\"()\[\],;:{}])*)")
 _LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
-_COMMAND = re.compile(r"(?:-m[ \t]+cnnkit|(?<![\w./-])cnnkit)[ \t]+([a-z][\w-]*)(?=\s|$)(?:[ \t]+([a-z][\w-]*)(?=\s|$))?")
+_WORD = r"[ \t]+([a-z][\w-]*)(?=\s|$)"  # a command word: not an option, not a file name
+_COMMAND = re.compile(rf"(?:-m[ \t]+cnnkit|(?<![\w./-])cnnkit){_WORD}(?:{_WORD})?")
 
 
 def _text(doc: Path) -> str:
@@ -44,7 +46,8 @@ def code_of(text: str) -> list[str]:
 
 
 def named(text: str) -> set[str]:
-    """The dotted names a text mentions: ``cnnkit.a.b`` as written, ``from cnnkit.a import x, y`` as ``cnnkit.a.x``…"""
+    """The dotted names a text mentions: ``cnnkit.a.b`` as written, ``from cnnkit.a import x, y`` as
+    ``cnnkit.a.x`` and ``cnnkit.a.y``."""
     names = set(_DOTTED.findall(text))
     for module, imported in _FROM_IMPORT.findall(text):
         names |= {f"{module}.{name.split(' as ')[0].strip()}" for name in imported.strip("()").split(",")
@@ -94,7 +97,8 @@ def expanded(path: str) -> list[str]:
 
 
 def exists(path: str) -> bool:
-    return all(next(ROOT.glob(p.rstrip("/")), None) if "*" in p else (ROOT / p).exists() for p in expanded(path))
+    """Whether every spelling of ``path`` names something in the repo (a glob: at least one thing)."""
+    return all(any(ROOT.glob(p.rstrip("/"))) if "*" in p else (ROOT / p).exists() for p in expanded(path))
 
 
 NAMES = _mentions(named)
