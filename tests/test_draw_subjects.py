@@ -11,7 +11,7 @@ from cnnkit.nets.checkpoints import to_bytes
 from tests.support.drawing import SEVEN
 from tests.support.models import random_checkpoint
 from tests.support.pages import draw_page, upload
-from tests.test_russian_pages import visible_texts
+from tests.support.texts import visible_texts
 
 DIGIT = {"en": "digit", "ru": "цифр"}
 

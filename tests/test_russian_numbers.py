@@ -12,7 +12,8 @@ from cnnkit.i18n import formatter, text
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT
 from tests.support.drawing import SEVEN
 from tests.support.pages import draw_page, upload
-from tests.test_russian_pages import rerun, visible_texts
+from tests.support.texts import visible_texts
+from tests.test_russian_pages import rerun
 
 DOTTED = re.compile(r"\d\.\d")
 
