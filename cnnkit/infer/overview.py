@@ -18,7 +18,7 @@ from torch import nn
 
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.predict import one_thread
-from cnnkit.infer.preprocess import normalize
+from cnnkit.data.preprocess import normalize
 from cnnkit.nets.checkpoints import Checkpoint
 
 TOP_UNITS = 10  # fully connected units shown per layer: the most active
@@ -47,7 +47,7 @@ class Overview:
     logits: np.ndarray
     probabilities: np.ndarray  # softmax of logits / temperature: the answer's probabilities
     prediction: int
-    temperature: float = 1.0  # the checkpoint's calibration (``cnnkit.infer.calibration``)
+    temperature: float = 1.0  # the checkpoint's calibration (``cnnkit.train.calibration``)
 
     def stage(self, name: str) -> Stage:
         for s in self.stages:
