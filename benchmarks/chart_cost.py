@@ -6,7 +6,8 @@ import statistics
 import time
 
 from cnnkit.train.charts import batch_loss_figure, epoch_figure
-from cnnkit.train.jobs import LossTrace, Snapshot
+from cnnkit.train.jobs import Snapshot
+from cnnkit.train.trace import LossTrace
 from cnnkit.train.loop import EpochStats, TrainConfig
 
 for batches in (100, 1_000, 10_000, 100_000):

@@ -12,9 +12,9 @@ import argparse
 import collections
 
 from cnnkit.data.datasets import load_dataset
-from cnnkit.infer.images import LoadedImage
+from cnnkit.data.images import LoadedImage
 from cnnkit.infer.predict import Prediction, load_model, predict_image, predict_steps
-from cnnkit.infer.preprocess import prepare_digit
+from cnnkit.data.preprocess import prepare_digit
 from tests.support.photos import ALL, drawn_variants, non_digits, paper_photo
 
 

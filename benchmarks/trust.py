@@ -12,7 +12,7 @@ import collections
 
 
 from cnnkit.data.datasets import load_dataset
-from cnnkit.infer.calibration import expected_calibration_error, features_and_logits
+from cnnkit.train.calibration import expected_calibration_error, features_and_logits
 from cnnkit.infer.predict import load_model, predict_image
 from tests.support.photos import ALL, paper_photo
 

@@ -24,8 +24,9 @@ from cnnkit.devices import cpu_name, resolve_device
 from cnnkit.errors import CnnkitError
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.train.presets import apply_preset
-from cnnkit.train.loop import TrainConfig, native_bf16
-from cnnkit.train.store import RunStore, recorded_train
+from cnnkit.train.loop import TrainConfig, TrainResult, native_bf16
+from cnnkit.train.runner import Runner
+from cnnkit.train.store import RunStore
 
 SECTIONS = ("compare", "target", "latency", "app")
 TARGETS = {"fashion-mnist": 0.90, "mnist": 0.98}
@@ -86,9 +87,17 @@ def _row(name: str, seconds: list[float], images: int, accuracy: float, eval_sec
             "test_accuracy": round(accuracy, 4), "eval_seconds": round(eval_seconds, 3), **extra}
 
 
+def recorded_run(store: RunStore | None, config: TrainConfig, dataset: Dataset, name: str, **kwargs) -> TrainResult:
+    """A benchmark's training run, kept in ``store`` when there is one; a diverged run is an error."""
+    result = Runner(store, config, dataset, source="bench", name=f"bench: {name}").train(**kwargs)
+    if result.status == "diverged":
+        raise CnnkitError(result.divergence.key, **result.divergence.values())
+    return result
+
+
 def engine_run(config: TrainConfig, dataset: Dataset, name: str, store: RunStore | None = None) -> dict:
     """One run of cnnkit's engine; evaluation time is the run's time outside its training epochs."""
-    result = recorded_train(store, config, dataset, source="bench", name=f"bench: {name}")
+    result = recorded_run(store, config, dataset, name)
     seconds = [e.seconds for e in result.history]
     return _row(name, seconds, subset_size(dataset.train, config.train_subset),
                 result.evaluation.accuracy, (result.seconds - sum(seconds)) / len(seconds))
@@ -115,8 +124,7 @@ def time_to_target(config: TrainConfig, dataset: Dataset, target: float, max_epo
         runs = [replace(config, epochs=e) for e in range(config.epochs, max_epochs + 1)]
     for run in runs:
         stop = _StopAt(target)
-        result = recorded_train(store, run, dataset, source="bench", name=f"bench: {name} to {target:.0%}",
-                                callback=stop, stop=stop.event)
+        result = recorded_run(store, run, dataset, f"{name} to {target:.0%}", callback=stop, stop=stop.event)
         reached = [e for e in result.history if e.test_accuracy >= target]
         if reached:
             epochs = reached[0].epoch

@@ -13,7 +13,7 @@ import torch
 
 from cnnkit.bench import SECTIONS
 from cnnkit.nets.checkpoints import save_checkpoint
-from cnnkit.data.datasets import DATASETS, Dataset, load_dataset, subset_size, to_tensor
+from cnnkit.data.datasets import DATASETS, Dataset, load_dataset, to_tensor
 from cnnkit.data.folders import FITS, SIZES, FolderOptions, load_source
 from cnnkit.i18n import text
 from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
@@ -22,8 +22,9 @@ from cnnkit.train.evaluation import evaluate
 from cnnkit.nets.builder import FAMILIES, build_model
 from cnnkit.nets.layers import read_spec
 from cnnkit.train.presets import PRESETS, apply_preset
-from cnnkit.train.store import Recorder, Run, RunStore
-from cnnkit.train.loop import OPTIMIZERS, PRECISIONS, SCHEDULES, BatchProgress, EpochStats, TrainConfig, train
+from cnnkit.train.runner import Runner
+from cnnkit.train.store import Run, RunStore
+from cnnkit.train.loop import OPTIMIZERS, PRECISIONS, SCHEDULES, BatchProgress, EpochStats, TrainConfig
 
 
 def _positive_int(text: str) -> int:
@@ -276,17 +277,10 @@ def cmd_train(args) -> int:
         with main_first(world):  # rank 0 downloads the data, if needed, before the others read it
             dataset = load_data(config.dataset, config.data_dir, args.offline, config.folder)
         build_model(config.model.for_data(dataset.info))  # an invalid layer list is named before anything runs
-        recorder = None
+        runner = Runner(store, config, dataset, source="torchrun" if world else "cli", name=args.name or "",
+                        run_id=run.id if run else None, resume=resume)
+        run_id = runner.run_id
         if main:
-            if run is None:
-                run_id = store.create(config, name=args.name or "", source="torchrun" if world else "cli",
-                                      train_images=subset_size(dataset.train, config.train_subset),
-                                      test_images=len(dataset.test), dataset=dataset.info.recorded)
-            else:
-                run_id = run.id
-                store.truncate_epochs(run_id, len(resume.history))
-                store.claim(run_id)
-            recorder = Recorder(store, run_id, config.epochs)
             if config.train_subset and config.train_subset > len(dataset.train):
                 print(text("safety.subset_above", asked=f"{config.train_subset:,}", total=f"{len(dataset.train):,}"),
                       file=sys.stderr)
@@ -294,23 +288,15 @@ def cmd_train(args) -> int:
             again = f", resuming after epoch {len(resume.history)}" if resume else ""
             print(f"Run {run_id}: {config.model.describe()} on {dataset.info.label()} ({dataset.source}), "
                   f"device {config.device}{processes}{again}…", file=sys.stderr)
-        bar = ProgressBar(config.epochs) if main else None
         try:
-            result = train(config, callback=_both(bar, recorder), dataset=dataset, world=world, resume=resume,
-                           on_epoch=recorder.on_epoch if recorder else None)
-        except KeyboardInterrupt:
-            if recorder:
-                done = recorder.interrupted(dataset)
-                print(f"\nstopped: run {run_id} keeps its {done} finished epoch(s); continue it with "
+            result = runner.train(callback=ProgressBar(config.epochs) if main else None, world=world)
+        except KeyboardInterrupt:  # the runner has recorded it
+            if main:
+                print(f"\nstopped: run {run_id} keeps its {runner.kept_epochs} finished epoch(s); continue it with "
                       f"cnnkit train --resume {run_id}", file=sys.stderr)
             return 130
-        except BaseException as exc:
-            if recorder:
-                recorder.fail(exc)
-            raise
     if not main:
         return 0 if result.status != "diverged" else 3
-    status = recorder.end(result, dataset)
     if result.status != "completed":
         print(result.message, file=sys.stderr)
     ev = result.evaluation
@@ -319,21 +305,16 @@ def cmd_train(args) -> int:
     code = 0 if result.status != "diverged" else 3
     if args.out and result.status != "diverged" and result.history:
         try:
-            path = save_checkpoint(store.load(run_id), args.out)  # calibrated by the store (``Recorder.end``)
+            path = save_checkpoint(store.load(run_id), args.out)  # calibrated by the runner
             print(f"saved {path}", file=sys.stderr)
         except CnnkitError as exc:
             print(f"error: {exc} The training is kept as run {run_id}: "
                   f"cnnkit runs export {run_id} --out FILE", file=sys.stderr)
             code = 2
-    print(f"run {run_id}: {status}", file=sys.stderr)
+    print(f"run {run_id}: {runner.status}", file=sys.stderr)
     if args.json:
         print(json.dumps({"run_id": run_id, **result.to_json()}))
     return code
-
-
-def _both(*callbacks):
-    live = [c for c in callbacks if c is not None]
-    return lambda event: [c(event) for c in live]
 
 
 def _checkpoint(args):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit.components.v1 as components
 
-from cnnkit.infer.images import canvas_png
+from cnnkit.data.images import canvas_png
 from pages.ui import t
 
 _canvas = components.declare_component("cnnkit_canvas", path=str(Path(__file__).with_name("canvas_frontend")))

@@ -15,10 +15,10 @@ from cnnkit.infer.explain import explain, explain_input
 from cnnkit.data.datasets import Split, default_data_dir, load_dataset
 from cnnkit.infer.finetune import CHECK, REHEARSAL, finetune, keep_as_run, sample
 from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
-from cnnkit.infer.images import open_rgb
+from cnnkit.data.images import open_rgb
 from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, load_upload, predict_input,
                                   predict_steps, read_digit, read_image, seen_picture, subject, takes_digits)
-from cnnkit.infer.preprocess import DigitSteps, normalize
+from cnnkit.data.preprocess import DigitSteps, normalize
 from cnnkit.infer.unsure import confidence_text
 from pages.canvas import drawing_canvas
 from pages.ui import (error_text, fmt, lang, latex_number, names, num, owner, page_navigation, private_runs,

@@ -14,7 +14,8 @@ from cnnkit.data.datasets import Dataset, is_idx_folder, load_dataset, subset
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.layers import parse_spec
 from cnnkit.train.loop import TrainConfig
-from cnnkit.train.store import RunStore, recorded_train
+from cnnkit.train.runner import Runner
+from cnnkit.train.store import RunStore
 from cnnkit.devtools.appserver import running_app
 from cnnkit.devtools.browser import chromium, missing, wait_for_app
 from tests.support import ROOT
@@ -195,7 +196,7 @@ def kept_runs(tmp_path_factory, page_digits) -> Path:
     for model in models:
         config = TrainConfig(dataset=dataset.info.name, data_dir=str(page_digits), model=model, train_subset=300,
                              batch_size=32, device="cpu")
-        recorded_train(store, config, dataset, source="cli")
+        Runner(store, config, dataset, source="cli").train()
     store.create(TrainConfig(dataset=dataset.info.name, data_dir=str(page_digits), epochs=5), owner=ANOTHER_SESSION,
                  source="page", status="running", train_images=400, test_images=200, dataset=dataset.info.recorded)
     return root

@@ -12,7 +12,7 @@ from cnnkit.infer import overview as ov
 from cnnkit.infer.explain import explain, explain_input
 from cnnkit.infer.finetune import finetune
 from cnnkit.infer.predict import classify, predict_image, read_image, takes_digits
-from cnnkit.infer.preprocess import normalize
+from cnnkit.data.preprocess import normalize
 from tests.support.built_nets import SPECS, built_checkpoint, folder_checkpoint, stored
 from tests.support.shapes import shape_image
 from tests.support.drawing import SEVEN, png

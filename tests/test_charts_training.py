@@ -11,7 +11,8 @@ from cnnkit.train.store import RunStore
 from cnnkit.data.datasets import Split
 from cnnkit.devices import DeviceInfo
 from cnnkit.train.evaluation import Evaluation
-from cnnkit.train.jobs import LossTrace, Snapshot
+from cnnkit.train.jobs import Snapshot
+from cnnkit.train.trace import LossTrace
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.train.loop import EpochStats, TrainConfig
 

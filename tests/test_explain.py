@@ -11,7 +11,7 @@ from cnnkit.infer import charts
 from cnnkit.infer.explain import explain
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, one_thread, read_digit
 from cnnkit.nets.builder import ModelConfig
-from cnnkit.infer.preprocess import prepare_digit
+from cnnkit.data.preprocess import prepare_digit
 from tests.support.drawing import STROKES, draw_digit, png, strokes
 from tests.support.models import random_checkpoint
 

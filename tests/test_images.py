@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from cnnkit.errors import CnnkitError
-from cnnkit.infer.images import MAX_PIXELS, canvas_png, open_image, open_rgb
+from cnnkit.data.images import MAX_PIXELS, canvas_png, open_image, open_rgb
 from tests.support.drawing import NOISE, png_header
 
 

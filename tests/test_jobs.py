@@ -3,12 +3,13 @@ import time
 
 import pytest
 
-from cnnkit.train import jobs
+from cnnkit.train import runner
 from cnnkit.train.comparison import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
 from cnnkit.data.datasets import Dataset
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError
-from cnnkit.train.jobs import JobManager, LossTrace, TrainingJob
+from cnnkit.train.jobs import JobManager, TrainingJob
+from cnnkit.train.trace import LossTrace
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.train.loop import GpuOutOfMemory, TrainConfig
 from cnnkit.train.store import RunStore
@@ -82,7 +83,7 @@ def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small_digits, store, mon
     def oom(*args, **kwargs):
         raise GpuOutOfMemory("errors.gpu_out_of_memory", batch_size=32)
 
-    monkeypatch.setattr(jobs, "train", oom)
+    monkeypatch.setattr(runner, "train", oom)
     job = job_of(store, config(), small_digits).start()
     snap = finish(job)
     assert snap.state == "failed" and snap.out_of_memory and "ran out of memory" in str(snap.error)
@@ -93,7 +94,7 @@ def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small_digits, st
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(jobs, "train", broken)
+    monkeypatch.setattr(runner, "train", broken)
     job = job_of(store, config(), small_digits).start()
     snap = finish(job)
     assert snap.state == "failed" and "RuntimeError" in str(snap.error)

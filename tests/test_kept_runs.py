@@ -9,7 +9,7 @@ from cnnkit.data.datasets import load_dataset
 from cnnkit.i18n import text
 from cnnkit.infer.finetune import finetune, keep_as_run, sample
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, probabilities
-from cnnkit.infer.preprocess import normalize
+from cnnkit.data.preprocess import normalize
 from cnnkit.train.store import RunStore
 from tests.support import ROOT
 

@@ -7,7 +7,7 @@ from PIL import Image
 from cnnkit.data.datasets import subset_choices
 from cnnkit.errors import CnnkitError
 from cnnkit.guide.blocks import parse_kernel
-from cnnkit.infer.images import open_image
+from cnnkit.data.images import open_image
 from cnnkit.train.loop import TrainConfig
 from tests.support import cli
 from tests.support.drawing import png_header

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.infer import overview as ov
-from cnnkit.infer.preprocess import normalize
+from cnnkit.data.preprocess import normalize
 from cnnkit.nets.builder import ModelConfig
 from tests.support.drawing import SEVEN
 from tests.support.models import random_checkpoint

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from cnnkit.cli import main
-from cnnkit.infer.images import LoadedImage
+from cnnkit.data.images import LoadedImage
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image, predict_steps, read_digit
-from cnnkit.infer.preprocess import INK, prepare_digit
+from cnnkit.data.preprocess import INK, prepare_digit
 from tests.support.drawing import centre_of_mass, draw_digit, ink_box
 from tests.support.photos import ALL, CASES, SIZE, paper_photo, photo_case, place
 

@@ -11,7 +11,7 @@ from cnnkit.guide.totals import comparison, totals
 
 def test_the_shipped_file_covers_every_builder_for_these_versions():
     data = json.loads(precomputed.FILE.read_text(encoding="utf-8"))
-    assert data["versions"] == precomputed.versions(), "regenerate: python -m cnnkit.guide.precomputed"
+    assert data["versions"] == precomputed.versions(), "regenerate: python -m tools.precompute_comparison"
     assert set(data["builders"]) == set(builders())
 
 

@@ -3,8 +3,8 @@ whatever the size, position, thickness or colours of the drawing."""
 import numpy as np
 import pytest
 
-from cnnkit.infer.images import LoadedImage
-from cnnkit.infer.preprocess import WORK_SIZE, prepare_digit
+from cnnkit.data.images import LoadedImage
+from cnnkit.data.preprocess import WORK_SIZE, prepare_digit
 from tests.support.drawing import centre_of_mass, ink_box, strokes
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from cnnkit.data.idx import read_idx
 from cnnkit.errors import CnnkitError
 from cnnkit.guide.blocks import MAX_KERNEL_VALUE, parse_kernel
-from cnnkit.infer.images import MAX_PIXELS, open_image
+from cnnkit.data.images import MAX_PIXELS, open_image
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 from cnnkit.nets.checkpoint_schema import MAX_PARAMETERS, MODEL_FIELDS
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes

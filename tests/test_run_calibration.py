@@ -7,7 +7,8 @@ from cnnkit.data.datasets import load_dataset
 from cnnkit.infer.predict import probabilities
 from cnnkit.train.jobs import JobManager
 from cnnkit.train.loop import TrainConfig
-from cnnkit.train.store import RunStore, recorded_train
+from cnnkit.train.runner import Runner
+from cnnkit.train.store import RunStore
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,6 @@ def test_a_run_trained_through_the_job_manager_ends_calibrated(tmp_path, mnist):
 
 def test_a_recorded_benchmark_run_ends_calibrated(tmp_path, mnist):
     store = RunStore(tmp_path / "runs")
-    result = recorded_train(store, config(seed=3), mnist, source="bench", name="bench: calibration")
+    result = Runner(store, config(seed=3), mnist, source="bench", name="bench: calibration").train()
     assert result.status == "completed"
     assert_calibrated(store, store.list()[0].id, mnist)

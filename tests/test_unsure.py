@@ -11,7 +11,7 @@ from PIL import Image
 
 from cnnkit.cli import main
 from cnnkit.data.datasets import Split
-from cnnkit.infer.calibration import calibrate, expected_calibration_error, fit_temperature
+from cnnkit.train.calibration import calibrate, expected_calibration_error, fit_temperature
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image
 from cnnkit.infer.unsure import REASONS, reason_text
 from tests.support.drawing import BOXES, draw_digit, png

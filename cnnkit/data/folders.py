@@ -5,7 +5,7 @@ Layouts (torchvision's ``ImageFolder`` convention): ``DIR/<class>/*`` — split 
 (no ``..``, no absolute paths, no links) under a size and a count cap, nothing extracted to disk. A folder
 holding a single folder is read as that folder (a zip usually wraps its content so).
 
-Every image is decoded once by ``cnnkit.infer.images`` (bomb limit, EXIF orientation, transparency on white,
+Every image is decoded once by ``cnnkit.data.images`` (bomb limit, EXIF orientation, transparency on white,
 16-bit, CMYK, first frame of an animation), turned gray or RGB and fitted into a square (padding with its border
 colour, or a centre crop). Mean and std come from the training split. What was found (counts per class, skipped
 files, duplicates, warnings) comes back as ``FolderStats``; warnings are ``(code, values)`` a page words.
@@ -28,7 +28,7 @@ from PIL import Image, ImageOps
 
 from cnnkit.data.datasets import Dataset, DatasetInfo, Split
 from cnnkit.errors import CnnkitError
-from cnnkit.infer.images import open_rgb
+from cnnkit.data.images import open_rgb
 
 SIZES = (28, 32, 48, 64)
 FITS = ("pad", "crop")

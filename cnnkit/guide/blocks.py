@@ -20,6 +20,7 @@ from torch import nn
 from cnnkit.data.datasets import load_dataset
 from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.nets.fields import receptive_fields
 
 
 # ---------------------------------------------------------------- pictures
@@ -252,29 +253,15 @@ class FieldRow:
     field: int  # side of the input square one output sees
 
 
-def _first(value) -> int:
-    return value[0] if isinstance(value, tuple) else value
-
-
 def receptive_field(config: ModelConfig = ModelConfig()) -> list[FieldRow]:
-    """Layer by layer, up to ``Flatten``: how much of the input one output value sees.
-
-    Each window of side ``k`` (dilation ``d``) adds ``d(k − 1)`` steps of the current jump; each stride multiplies
-    the jump. After ``Flatten`` every neuron sees the whole picture.
-    """
-    size, jump, field = config.image_size, 1, 1
-    rows = [FieldRow("input", "", 1, 1, 0, size, jump, field)]
+    """Layer by layer, up to ``Flatten``: how much of the input one output value sees
+    (``cnnkit.nets.fields.receptive_fields``) and the side of the output."""
+    size = config.image_size
+    rows = [FieldRow("input", "", 1, 1, 0, size, 1, 1)]
     with torch.device("meta"):  # only the layers' settings are read: no weights to allocate and initialise
         model = build_model(config)
-    for name, layer in model.named_children():
-        if isinstance(layer, nn.Flatten):
-            break
-        if not isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            continue
-        k, s, p = _first(layer.kernel_size), _first(layer.stride), _first(layer.padding)
-        d = _first(getattr(layer, "dilation", 1))
-        size = conv_output_size(size, k, s, p, d).size
-        field += d * (k - 1) * jump
-        jump *= s
-        rows.append(FieldRow(name, type(layer).__name__, k, s, p, size, jump, field))
+    for reach in receptive_fields(model):
+        size = conv_output_size(size, reach.kernel, reach.stride, reach.padding, reach.dilation).size
+        rows.append(FieldRow(reach.name, type(reach.layer).__name__, reach.kernel, reach.stride, reach.padding,
+                             size, reach.jump, reach.field))
     return rows

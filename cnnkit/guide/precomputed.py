@@ -4,16 +4,13 @@ guide's Compare tab needs no pass over thirty-odd networks (about 10 s on 2 core
 The figures depend on torch's and torchvision's model code only; the file records both versions and is
 ignored (the figures are computed live) when the installed ones differ. Regenerate it with
 
-    python -m cnnkit.guide.precomputed
+    python -m tools.precompute_comparison
 
 ``tests/test_precomputed.py`` checks the file against a live computation.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from dataclasses import asdict
 from functools import lru_cache
 from importlib import resources
 from importlib.metadata import version
@@ -26,20 +23,6 @@ def versions() -> dict[str, str]:
     return {"torch": version("torch"), "torchvision": version("torchvision")}
 
 
-def compute() -> dict:
-    """Every builder's totals at its own input size and its weights' metadata, computed now."""
-    from cnnkit.guide.meta import weights_info
-    from cnnkit.guide.registry import builders
-    from cnnkit.guide.totals import totals
-
-    figures = {}
-    for builder in builders():
-        t, info = totals(builder), weights_info(builder)
-        figures[builder] = {"input_size": t.input_size, "params": t.params, "macs": t.macs,
-                            "weights": info and asdict(info)}
-    return {"versions": versions(), "builders": figures}
-
-
 @lru_cache(maxsize=1)
 def stored(path: Path = FILE) -> dict | None:
     """The shipped figures by builder, or None when the file is absent or made with other versions."""
@@ -48,20 +31,3 @@ def stored(path: Path = FILE) -> dict | None:
     except (OSError, ValueError):
         return None
     return data["builders"] if data.get("versions") == versions() else None
-
-
-def write(path: Path = FILE) -> None:
-    """Compute the figures and write them (a temp file in the same folder, then moved in place)."""
-    body = json.dumps(compute(), indent=1, sort_keys=True) + "\n"
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
-        tmp.write(body)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, path)
-    stored.cache_clear()
-
-
-if __name__ == "__main__":
-    write()
-    print(f"wrote {FILE}")

@@ -15,7 +15,7 @@ from torch import nn
 
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.infer.predict import one_thread
-from cnnkit.infer.preprocess import normalize
+from cnnkit.data.preprocess import normalize
 
 
 @dataclass

@@ -24,7 +24,7 @@ from cnnkit.data.datasets import Split, augment, subset
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.predict import one_thread, probabilities
 from cnnkit.nets.builder import count_parameters
-from cnnkit.infer.preprocess import normalize
+from cnnkit.data.preprocess import normalize
 from cnnkit.train.store import FINETUNE, RunStore
 
 

@@ -21,7 +21,7 @@ from torch import nn
 from cnnkit.nets.checkpoints import read_state_dict
 from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.infer.uploads import SessionCache
-from cnnkit.infer.images import Note, open_rgb
+from cnnkit.data.images import Note, open_rgb
 
 MODELS = ("mobilenet_v3_large", "mobilenet_v3_small", "resnet18", "resnet50")
 

@@ -18,8 +18,9 @@ from torch import nn
 
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.predict import one_thread
-from cnnkit.infer.preprocess import normalize
+from cnnkit.data.preprocess import normalize
 from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.nets.fields import receptive_fields
 
 TOP_UNITS = 10  # fully connected units shown per layer: the most active
 FEEDERS = 3  # for each shown unit, the strongest of the previous stage's shown units
@@ -47,7 +48,7 @@ class Overview:
     logits: np.ndarray
     probabilities: np.ndarray  # softmax of logits / temperature: the answer's probabilities
     prediction: int
-    temperature: float = 1.0  # the checkpoint's calibration (``cnnkit.infer.calibration``)
+    temperature: float = 1.0  # the checkpoint's calibration (``cnnkit.train.calibration``)
 
     def stage(self, name: str) -> Stage:
         for s in self.stages:
@@ -182,24 +183,10 @@ class MapDetail:
     best_pixel: tuple[int, int]  # the input pixel whose increase raises the peak most (largest gradient)
 
 
-def _fields(model: nn.Module, until: int, size: int = 28) -> tuple[float, float, float]:
-    """(start, jump, field) of the model's output at child ``until``: the centre of output 0 in input pixels,
-    the input pixels between neighbouring outputs, the side of the input square one output sees."""
-    start, jump, side = 0.0, 1.0, 1.0
-    for index, layer in enumerate(model.children()):
-        if index > until:
-            break
-        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            k, s, p, d = (v[0] if isinstance(v, tuple) else v for v in (
-                layer.kernel_size, layer.stride, layer.padding, getattr(layer, "dilation", 1)))
-            start += ((k - 1) * d / 2 - p) * jump
-            side += (k - 1) * d * jump
-            jump *= s
-    return start, jump, side
-
-
 def receptive_field(ckpt: Checkpoint, stage: Stage, row: int, col: int) -> Field:
-    start, jump, side = _fields(ckpt.model, stage.layer)
+    """The input square that the output at ``row``, ``col`` of ``stage`` sees (``receptive_fields``)."""
+    reached = [reach for reach in receptive_fields(ckpt.model) if reach.index <= stage.layer]
+    start, jump, side = (reached[-1].start, reached[-1].jump, reached[-1].field) if reached else (0.0, 1, 1)
     half = (side - 1) / 2
     r, c = start + row * jump, start + col * jump
     return Field(top=max(0, math.floor(r - half)), left=max(0, math.floor(c - half)),

@@ -4,24 +4,21 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint
+from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, from_bytes, load_checkpoint
 from cnnkit.data.datasets import DATASETS, recorded_title
 from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.data.folders import FolderOptions, prepare_image
 from cnnkit.errors import CnnkitError
-from cnnkit.infer.images import open_image
+from cnnkit.data.images import open_image
 from cnnkit.infer.uploads import SessionCache
 from cnnkit.nets.builder import count_parameters
-from cnnkit.infer.preprocess import DigitSteps, normalize, prepare_digit
+from cnnkit.data.preprocess import DigitSteps, normalize, prepare_digit
 from cnnkit.infer.unsure import reason_text, reasons
-
-DEFAULT_CHECKPOINT = Path(str(resources.files("cnnkit.nets") / "shipped" / "mnist_convnet.pt"))
 
 
 @lru_cache(maxsize=8)

@@ -5,7 +5,7 @@ A classifier always names one of its classes, even for noise. An input is flagge
 - ``low_confidence``: the calibrated top probability is below ``LOW_CONFIDENCE``;
 - ``unfamiliar``: its penultimate-layer features lie farther from the class it is read as (Mahalanobis
   distance) than 97.5% of the held-back images did, *and* are relatively farther (that distance against the
-  distance to all digits pooled) than 90% of them (``cnnkit.infer.calibration``): far from every digit
+  distance to all digits pooled) than 90% of them (``cnnkit.train.calibration``): far from every digit
   alike, as a clean drawn 7 is, is an unusually clean digit, not an unfamiliar picture;
 - ``scattered``: the ink is in several separate strokes, each holding a real share of it, far apart;
 - ``little_ink`` / ``much_ink``: the 28×28 input holds less or more ink than ~all training digits did.
@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from cnnkit.i18n import DEFAULT_LANGUAGE, text
-from cnnkit.infer.calibration import DOUBT_TENSORS, distances, folded
-from cnnkit.infer.preprocess import INK, DigitSteps, blobs, normalize
+from cnnkit.train.calibration import DOUBT_TENSORS, distances, folded
+from cnnkit.data.preprocess import INK, DigitSteps, blobs, normalize
 from cnnkit.nets.checkpoints import Checkpoint
 
 LOW_CONFIDENCE = 0.7

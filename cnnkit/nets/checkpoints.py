@@ -12,6 +12,7 @@ import math
 import pickle
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -27,6 +28,7 @@ from cnnkit.nets.checkpoint_schema import build_checked, shown, validate_meta, v
 FORMAT = "cnnkit-checkpoint"
 VERSION = 1
 CALIBRATION = "~calibration/"  # the names of the calibration's tensors among a safetensors file's weights
+DEFAULT_CHECKPOINT = Path(str(resources.files("cnnkit.nets") / "shipped" / "mnist_convnet.pt"))  # the shipped model
 MAX_CALIBRATION = 2 ** 16  # numbers in one calibration tensor at most (a 128×128 precision matrix is 16,384)
 OLD_STATISTICS = ("centres", "precision")  # the feature statistics of cards before 2025-12, as JSON lists
 
@@ -45,7 +47,7 @@ class Checkpoint:
     history: list[dict] = field(default_factory=list)
     train_config: dict = field(default_factory=dict)
     source: str = ""
-    temperature: float = 1.0  # the logits are divided by it before the softmax (``cnnkit.infer.calibration``)
+    temperature: float = 1.0  # the logits are divided by it before the softmax (``cnnkit.train.calibration``)
     calibration: dict = field(default_factory=dict)  # what the temperature was fitted on, ECE, feature statistics
 
     def meta(self) -> dict:
@@ -104,7 +106,7 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
 def _calibration(meta: dict, tensors: dict) -> dict:
     """The card's calibration facts with its tensors (small, finite floating-point ones only). An older card's
     feature statistics (JSON lists) are dropped: its temperature still counts, and the "unfamiliar" check
-    waits for a new calibration (``cnnkit.infer.calibration.calibrate``)."""
+    waits for a new calibration (``cnnkit.train.calibration.calibrate``)."""
     facts = meta.get("calibration")
     facts = {k: v for k, v in facts.items() if k not in OLD_STATISTICS} if isinstance(facts, dict) else {}
     return facts | {k: v.float() for k, v in tensors.items() if isinstance(k, str) and isinstance(v, torch.Tensor)

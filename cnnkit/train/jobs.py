@@ -2,7 +2,7 @@
 once in worker threads, queues the rest, and keeps every one in the run store, so that a reload, a second
 tab or a visit to another page finds the run again (by its id and its owner's token).
 
-The worker only calls ``cnnkit.train.loop.train``; a page reads ``TrainingJob.snapshot()``, a consistent copy
+The worker runs the run's ``cnnkit.train.runner.Runner``; a page reads ``TrainingJob.snapshot()``, a consistent copy
 taken under a lock, and ends a run with ``stop()`` (at the next batch, keeping what was learned).
 """
 from __future__ import annotations
@@ -13,57 +13,16 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
 
-from cnnkit.data.datasets import Dataset, subset_size
+from cnnkit.data.datasets import Dataset
 from cnnkit.errors import CnnkitError
-from cnnkit.train.loop import BatchProgress, EpochStats, GpuOutOfMemory, TrainConfig, TrainResult, train
-from cnnkit.train.store import Recorder, Run, RunStore
+from cnnkit.train.loop import BatchProgress, EpochStats, GpuOutOfMemory, TrainConfig, TrainResult
+from cnnkit.train.runner import Runner, new_run
+from cnnkit.train.store import Run, RunStore
+from cnnkit.train.trace import LossTrace
 
 log = logging.getLogger(__name__)
-
-
-def centred_average(values: list[float], share: float = 0.02) -> list[float]:
-    """Each value averaged with as many neighbours on each side (``share`` of the points, at least one), fewer near
-    the ends so that the window stays centred: a falling curve is tracked, not lagged as a trailing average
-    lags it, and every smoothed point lies within the values around it."""
-    if not values:
-        return []
-    sums = np.concatenate(([0.0], np.cumsum(values, dtype=float)))
-    n, reach = len(values), max(1, round(share * len(values)))
-    half = np.minimum(np.minimum(np.arange(n), np.arange(n)[::-1]), reach)
-    low, high = np.arange(n) - half, np.arange(n) + half + 1
-    return ((sums[high] - sums[low]) / (high - low)).tolist()
-
-
-class LossTrace:
-    """Batch losses for a chart, raw and smoothed, in at most ``2 * cap`` points however long the run.
-
-    When the buffer is full every other point is dropped and the stride doubles, so the kept points stay
-    evenly spaced real batches (the raw curve keeps its noise) and a redraw costs the same at any length.
-    The smoothed curve is a centred average of the kept points (``centred_average``).
-    """
-
-    def __init__(self, cap: int = 400):
-        self.cap = cap
-        self.x: list[float] = []
-        self.raw: list[float] = []
-        self.count, self.stride = 0, 1
-
-    def add(self, x: float, loss: float) -> None:
-        self.count += 1
-        if (self.count - 1) % self.stride:
-            return
-        self.x.append(x)
-        self.raw.append(loss)
-        if len(self.x) > 2 * self.cap:
-            self.x, self.raw = self.x[::2], self.raw[::2]
-            self.stride *= 2
-
-    @property
-    def smooth(self) -> list[float]:
-        return centred_average(self.raw)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,26 +110,18 @@ class TrainingJob:
 
     def _run(self) -> None:
         state, error, oom, result = "failed", None, False, None
-        recorder = Recorder(self.store, self.run_id, self.config.epochs)
-
-        def events(event) -> None:
-            self._on_event(event)
-            recorder(event)
-
         try:
-            self.store.claim(self.run_id)
-            result = train(self.config, events, self._stop, self.dataset, on_epoch=recorder.on_epoch)
-            state = recorder.end(result, self.dataset)
+            runner = Runner(self.store, self.config, self.dataset, run_id=self.run_id)
+            result = runner.train(callback=self._on_event, stop=self._stop)
+            state = runner.status
+        except KeyboardInterrupt:  # recorded by the runner as stopped, keeping its epochs
+            state = "stopped"
         except Exception as exc:  # a thread's exception reaches nobody: it becomes the run's failure
             if not isinstance(exc, CnnkitError):
                 log.exception("training job %s failed", self.run_id)
             error = exc if isinstance(exc, CnnkitError) else CnnkitError("runs.reasons.unexpected",
                                                                         kind=type(exc).__name__)
             oom = isinstance(exc, GpuOutOfMemory)
-            try:
-                recorder.fail(exc)
-            except CnnkitError:
-                log.exception("could not record the failure of run %s", self.run_id)
         with self._lock:
             self._state, self._error, self._oom, self._result = state, error, oom, result
             self._ended = time.perf_counter()
@@ -234,9 +185,7 @@ class JobManager:
             if self.active(owner) is not None:
                 raise CnnkitError("runs.errors.one_per_session")
             self.seen(owner)
-            run_id = self.store.create(config, name=name, source="page", owner=owner, status="queued",
-                                       train_images=subset_size(dataset.train, config.train_subset),
-                                       test_images=len(dataset.test), dataset=dataset.info.recorded)
+            run_id = new_run(self.store, config, dataset, source="page", name=name, owner=owner, status="queued")
             name = name or self.store.get(run_id).name
             self._jobs[run_id] = TrainingJob(store=self.store, run_id=run_id, config=config, dataset=dataset,
                                              name=name, owner=owner, on_end=self._ended)
@@ -308,8 +257,6 @@ class JobManager:
             job.stop()
         for job in jobs:
             job.join(timeout)
-
-
 
 
 def snapshot_of(run: Run) -> Snapshot:

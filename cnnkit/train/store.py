@@ -15,18 +15,16 @@ import shutil
 import socket
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from cnnkit.errors import CnnkitError
 from cnnkit.paths import runs_dir
-from cnnkit.data.datasets import Dataset
 from cnnkit.files import write_atomic
-from cnnkit.infer.calibration import calibrated_checkpoint, calibrates
 from cnnkit.nets.builder import count_parameters
-from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
+from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
 from cnnkit.train.naming import default_name
@@ -34,9 +32,8 @@ from cnnkit.train.naming import default_name
 STATUSES = ("queued", "running", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
 SOURCES = ("cli", "page", "bench", "torchrun", "finetune")
-FINETUNE = "finetune"  # a model fine-tuned on a learner's drawings and kept (``cnnkit.infer.finetune.keep_as_run``)
+FINETUNE = "finetune"  # a model fine-tuned on a learner's drawings and kept (``infer/finetune.py`` ``keep_as_run``)
 FILES = ("last", "best")
-TRACE_POINTS = 400  # batch-loss points kept per run
 
 MIGRATIONS = (
     # 1: the first schema
@@ -363,19 +360,9 @@ class RunStore:
         torch.save(state, buffer)
         write_atomic(folder / "resume.pt", buffer.getvalue())
 
-    def calibrate(self, run_id: int, dataset: Dataset) -> None:
-        """Fit the temperature of the run's checkpoints on images held back from its training
-        (``cnnkit.infer.calibration``; digit models only); the weights stay as they are."""
-        if not calibrates(dataset.info):
-            return
-        calibrated: dict[bytes, bytes] = {}  # ``best.pt`` is often ``last.pt``: it is calibrated once
-        for name in FILES:
-            path = self.folder(run_id) / f"{name}.pt"
-            if path.is_file():
-                data = path.read_bytes()
-                if data not in calibrated:
-                    calibrated[data] = to_bytes(calibrated_checkpoint(from_bytes(data, str(path)), dataset))
-                write_atomic(path, calibrated[data])
+    def model_files(self, run_id: int) -> list[Path]:
+        """The run's model checkpoints that exist (``last.pt``, ``best.pt``)."""
+        return [path for path in (self.folder(run_id) / f"{name}.pt" for name in FILES) if path.is_file()]
 
     def resume_state(self, run_id: int | str) -> Resume:
         run = self.get(run_id)
@@ -428,68 +415,6 @@ def evaluation_from_dict(values: dict) -> Evaluation:
                       values.get("misclassified", []), values.get("predicted", []), values.get("confidence", []))
 
 
-@dataclass
-class Recorder:
-    """Keeps a running training run in the store: the callback for its events and its ``on_epoch`` hook."""
-
-    store: RunStore
-    run_id: int
-    epochs: int
-    trace_seconds: float = 1.0  # how often the batch-loss trace and progress are written
-    trace: list = field(default_factory=list)
-    _stride: int = 1
-    _count: int = 0
-    _written: float = 0.0
-
-    def __call__(self, event) -> None:
-        if isinstance(event, EpochStats):
-            return
-        self._count += 1
-        if (self._count - 1) % self._stride == 0:
-            self.trace.append([round(event.epoch - 1 + event.batch / event.batches, 5), round(event.loss, 6)])
-            if len(self.trace) > 2 * TRACE_POINTS:
-                self.trace, self._stride = self.trace[::2], self._stride * 2
-        now = time.monotonic()
-        if now - self._written >= self.trace_seconds:
-            self._written = now
-            progress = ((event.epoch - 1) * event.batches + event.batch) / (self.epochs * event.batches)
-            self.store.update(self.run_id, progress=progress, loss_trace=self.trace)
-
-    def on_epoch(self, result: TrainResult, resume: Resume) -> None:
-        self.store.save_epoch(self.run_id, result, resume)
-        self.store.add_epoch(self.run_id, result.history[-1], len(result.history) / self.epochs)
-        self.store.update(self.run_id, loss_trace=self.trace, device=result.device, parameters=result.params,
-                          seconds=round(result.seconds, 3))
-
-    def end(self, result: TrainResult, dataset: Dataset) -> str:
-        """Record how the run ended (a model that finished or stopped calibrated on ``dataset``'s held-back
-        images first); the store's status."""
-        status = {"completed": "finished", "stopped": "stopped"}.get(result.status, "failed")
-        if status != "failed" and result.history:
-            self.store.calibrate(self.run_id, dataset)
-        self.store.update(self.run_id, loss_trace=self.trace)
-        self.store.finish(self.run_id, status, reason=result_reason(result), result=result)
-        return status
-
-    def interrupted(self, dataset: Dataset) -> int:
-        """Record a run stopped by Ctrl-C: its finished epochs are kept and calibrated (a second Ctrl-C skips
-        the calibration, whose files are written whole or not at all); how many epochs it kept."""
-        done = len(self.store.get(self.run_id).epochs)
-        if done:
-            try:
-                self.store.calibrate(self.run_id, dataset)
-            except KeyboardInterrupt:
-                pass
-        self.store.update(self.run_id, loss_trace=self.trace)
-        self.store.finish(self.run_id, "stopped", reason={"key": "runs.reasons.interrupted", "values": {}})
-        return done
-
-    def fail(self, exc: BaseException) -> None:
-        """Record a run that ended with an error, keeping its finished epochs."""
-        self.store.update(self.run_id, loss_trace=self.trace)
-        self.store.finish(self.run_id, "failed", reason=error_reason(exc))
-
-
 def result_reason(result: TrainResult) -> dict | None:
     """Why a run ended early, as a message key and values; None when it completed."""
     config = result.config
@@ -518,28 +443,3 @@ def reason_text(reason: dict | None, lang: str) -> str:
         return ""
     return CnnkitError(reason["key"], **reason.get("values", {})).message(lang)
 
-
-def recorded_train(store: RunStore | None, config: TrainConfig, dataset, *, source: str, name: str = "",
-                   callback=None, stop=None) -> TrainResult:
-    """``train`` with the run kept in ``store`` as one row, its epochs and checkpoints (plain ``train`` when
-    ``store`` is None)."""
-    from cnnkit.train.loop import train
-
-    if store is None:
-        return train(config, callback, stop, dataset)
-    run_id = store.create(config, name=name, source=source, train_images=len(dataset.train),
-                          test_images=len(dataset.test), dataset=dataset.info.recorded)
-    recorder = Recorder(store, run_id, config.epochs)
-
-    def events(event) -> None:
-        recorder(event)
-        if callback:
-            callback(event)
-
-    try:
-        result = train(config, events, stop, dataset, on_epoch=recorder.on_epoch)
-    except BaseException as exc:
-        recorder.fail(exc)
-        raise
-    recorder.end(result, dataset)
-    return result

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from cnnkit.infer.images import LoadedImage
-from cnnkit.infer.preprocess import INK
+from cnnkit.data.images import LoadedImage
+from cnnkit.data.preprocess import INK
 
 
 def _arc(cx, cy, rx, ry, start, stop, n=24):

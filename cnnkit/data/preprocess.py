@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
-from cnnkit.infer.images import LoadedImage, Note
+from cnnkit.data.images import LoadedImage, Note
 
 INK = 0.1  # a pixel with at least this much ink counts as ink
 WORK_SIZE = 400  # large photos are reduced to this longer side before processing

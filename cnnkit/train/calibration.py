@@ -5,7 +5,7 @@ A network trained with cross-entropy is overconfident: it says 100% for noise. *
 images the model was not trained on; the ranking of the classes, hence the accuracy, does not change. The
 **expected calibration error** (ECE, 15 equal-width confidence bins) says how far the stated confidence is
 from the accuracy actually reached. On the same held-back images the penultimate layer's features are
-summarised, so that an input unlike the digits the network saw can be told apart (``cnnkit.infer.unsure``):
+summarised, so that an input unlike the digits the network saw can be told apart (the doubt flag, ``infer/unsure.py``):
 its Mahalanobis distance to the centre of the class it is read as, under the classes' shared covariance
 (Lee et al., 2018), and that distance relative to its distance from all the digits pooled in one Gaussian
 (the *relative* Mahalanobis distance, Ren et al., 2021). A clean drawn 7 is far from MNIST's 7s but no
@@ -25,9 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnkit.data.datasets import Dataset, DatasetInfo, Split, subset
-from cnnkit.infer.images import LoadedImage
-from cnnkit.infer.preprocess import prepare_digit
-from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from cnnkit.data.images import LoadedImage
+from cnnkit.data.preprocess import prepare_digit
+from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, load_checkpoint, save_checkpoint
 
 HELD_BACK = 2000  # images used for calibration at most
 BINS = 15
@@ -179,7 +179,6 @@ def recalibrate_shipped(data_dir: str | Path, path: str | Path | None = None) ->
     """Calibrate the shipped model (or the checkpoint at ``path``) afresh on MNIST test images 0–4999 from
     ``data_dir`` and save it in place: the card changes, the weights stay identical."""
     from cnnkit.data.datasets import load_dataset
-    from cnnkit.infer.predict import DEFAULT_CHECKPOINT
 
     path = path or DEFAULT_CHECKPOINT
     test = load_dataset("mnist", data_dir, download=False).test
