@@ -26,15 +26,12 @@ from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.data.folders import FolderOptions
 from cnnkit.data.datasets import Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.tensors import DeviceData, on_device
+from cnnkit.devices import cpu_computes_bf16
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
-from cnnkit.errors import CnnkitError, unknown_choice
+from cnnkit.errors import CnnkitError, GpuOutOfMemory, unknown_choice
 from cnnkit.i18n import text
 from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
-
-
-class GpuOutOfMemory(CnnkitError):
-    """The GPU ran out of memory during training; the message suggests a smaller batch or the CPU."""
 
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -153,7 +150,7 @@ class TrainResult:
         ev = self.evaluation
         return {
             "status": self.status, "message": self.message, "device": self.device,
-            "model": self.config.model.describe(), "params": self.params, "parameters": self.params,
+            "model": self.config.model.describe(), "parameters": self.params,
             "test_accuracy": ev.accuracy if ev else None, "test_loss": ev.loss if ev else None,
             "seconds": round(self.seconds, 3),
             "epochs": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(e).items()}
@@ -182,8 +179,7 @@ def native_bf16(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":
-        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+        return cpu_computes_bf16()
     return False
 
 
@@ -407,15 +403,24 @@ def _stop_message(epoch: int, batch: int, steps: int) -> str:
     return text("runs.reasons.stopped_at_end", epoch=epoch - 1)
 
 
+@dataclass(frozen=True)
+class Stopped:
+    """The user stopped the run during an epoch; where, in words (``_stop_message``)."""
+
+    message: str
+
+
+EarlyEnd = Stopped | Divergence | None  # how an epoch ended before its last batch, if it did
+
+
 def _train_epoch(run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int, reporter: Reporter,
-                 stop: threading.Event) -> tuple[Sums, str | None, str | Divergence]:
-    """One pass over this process's training data; the sums, and how it ended early (status, and the
-    message, or the ``Divergence``)."""
+                 stop: threading.Event) -> tuple[Sums, EarlyEnd]:
+    """One pass over this process's training data; the sums, and how it ended early, if it did."""
     net.train()
     sums = Sums(run.device)
     for batch, (xb, yb) in enumerate(run.data.epoch(run.batch_size, run.generator), 1):
         if stop.is_set():
-            return sums, "stopped", _stop_message(epoch, batch, run.steps)
+            return sums, Stopped(_stop_message(epoch, batch, run.steps))
         loss, logits = _train_step(run, net, optimizer, xb, yb)
         if scheduler:
             scheduler.step()
@@ -423,8 +428,8 @@ def _train_epoch(run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int
         value = reporter.batch_done(epoch, batch, len(yb), loss, sums)
         divergence = diverged(run.config, epoch, batch, value, reporter.first_loss) if value is not None else None
         if divergence:
-            return sums, "diverged", divergence
-    return sums, None, ""
+            return sums, divergence
+    return sums, None
 
 
 def _end_epoch(run: Prepared, epoch: int, sums: Sums, seconds: float) -> tuple[EpochStats, Evaluation]:
@@ -463,16 +468,16 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resum
     trained_since_eval = False  # whether the model changed since its last test evaluation
     for epoch in range(len(result.history) + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        sums, ended, message = _train_epoch(run, net, optimizer, scheduler, epoch, reporter, stop)
+        sums, ended = _train_epoch(run, net, optimizer, scheduler, epoch, reporter, stop)
         trained_since_eval = trained_since_eval or sums.seen > 0
-        if ended == "diverged" or (not ended and not finite_weights(model)):
-            result.status, result.divergence = "diverged", message if ended else Divergence(
-                cause="weights", epoch=epoch, batch=run.steps, loss=math.nan, start=reporter.first_loss or math.nan,
-                lr=config.lr, optimizer=config.optimizer)
-            result.message = result.divergence.message()
+        if ended is None and not finite_weights(model):
+            ended = Divergence(cause="weights", epoch=epoch, batch=run.steps, loss=math.nan,
+                               start=reporter.first_loss or math.nan, lr=config.lr, optimizer=config.optimizer)
+        if isinstance(ended, Divergence):
+            result.status, result.divergence, result.message = "diverged", ended, ended.message()
             break
-        if ended:
-            result.status, result.message = ended, message
+        if isinstance(ended, Stopped):
+            result.status, result.message = "stopped", ended.message
             break
         stats, result.evaluation = _end_epoch(run, epoch, sums, time.perf_counter() - epoch_start)
         result.history.append(stats)
