@@ -24,12 +24,13 @@ from torch import nn
 
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.data.folders import FolderOptions
-from cnnkit.data.datasets import Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
+from cnnkit.data.datasets import DATASETS, Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.devices import cpu_computes_bf16
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
 from cnnkit.errors import CnnkitError, GpuOutOfMemory, unknown_choice
 from cnnkit.i18n import text
+from cnnkit.options import positive_int, setting
 from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 
@@ -41,26 +42,39 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str = "mnist"
-    data_dir: str | None = None
+    """A training run as plain values; the fields with a ``setting`` are the options of ``cnnkit train``."""
+
+    dataset: str = setting("mnist", "--dataset", "folder: your own images, DIR/<class>/* or DIR/train|test/<class>/* "
+                           "(or a .zip of either)", choices=[*DATASETS, "folder"])
+    data_dir: str | None = setting(None, "--data-dir", "folder with the four IDX files, or torchvision's root "
+                                   "(default: $CNNKIT_DATA_DIR or ./data); the class folder (or .zip) of --dataset "
+                                   "folder", run=False)
     model: ModelConfig = ModelConfig()
-    epochs: int = 1
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
+    epochs: int = setting(1, "--epochs", "default 1", type=int)
+    batch_size: int = setting(64, "--batch-size", "the global batch, split among torchrun's processes (default 64)",
+                              type=int)
+    optimizer: str = setting("adam", "--optimizer", "default adam", choices=OPTIMIZERS)
+    lr: float = setting(1e-3, "--lr", "the (peak) learning rate (default 0.001)", type=float)
     momentum: float = 0.9  # SGD only
-    schedule: str = "constant"
-    label_smoothing: float = 0.0  # the training targets' share spread over the other classes (0: one-hot)
-    seed: int = 0
-    train_subset: int | None = None
-    augment: bool = False
-    device: str = "auto"
+    schedule: str = setting("constant", "--schedule", "default constant", choices=SCHEDULES)
+    # the training targets' share spread over the other classes (0: one-hot)
+    label_smoothing: float = setting(0.0, "--label-smoothing", "share of each target spread over the other classes, "
+                                     "0 <= S < 1 (default 0)", type=float, metavar="S")
+    seed: int = setting(0, "--seed", "seed of the weights, the shuffles and the subset (default 0)", type=int)
+    train_subset: int | None = setting(None, "--subset", "train on this many random training images",
+                                       type=positive_int)
+    augment: bool = setting(False, "--augment", "small random shifts, rotations and scales", action="store_true")
+    device: str = setting("auto", "--device", "auto, cpu, cuda, cuda:N or mps", run=False)
     eval_batch_size: int = EVAL_BATCH
     channels_last: bool = True  # NHWC memory for the convolutions: faster on CPU (oneDNN) and GPU (cuDNN)
     report_every: int = 1  # batches between progress events (each one syncs the device) …
     report_seconds: float = 0.05  # … and this long between them (one process); an epoch's last batch always reports
-    precision: str = "auto"  # autocast: "bf16", "fp32", or "auto" = bf16 where the hardware computes it natively
-    compile: bool = False  # torch.compile the training forward/backward (pays its compile time on the first batch)
+    # autocast: "bf16", "fp32", or "auto" = bf16 where the hardware computes it natively
+    precision: str = setting("auto", "--precision", "autocast of the training steps (default auto: bf16 where the "
+                             "CPU or GPU computes it natively)", choices=PRECISIONS)
+    # torch.compile the training forward/backward (pays its compile time on the first batch)
+    compile: bool = setting(False, "--compile", "torch.compile the model (pays the compile time once)",
+                            action="store_true")
     folder: FolderOptions | None = None  # how a folder dataset's images were made (dataset "folder")
 
     def validate(self) -> None:
