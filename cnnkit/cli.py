@@ -41,7 +41,8 @@ def _add_settings(p: argparse.ArgumentParser, names, *, given_only: bool = True,
         flag = SETTINGS[name]
         default = argparse.SUPPRESS if given_only else getattr(TrainConfig(), name)
         shown = {"metavar": flag.metavar} if flag.metavar else {}
-        p.add_argument(flag.name, dest=name, default=default, **{"help": flag.help, **flag.argparse, **shown, **overrides})
+        options = {"help": flag.help, **flag.argparse, **shown, **overrides}
+        p.add_argument(flag.name, dest=name, default=default, **options)
 
 
 def given_settings(args, prefix: str = "") -> dict:

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from torch import nn
 

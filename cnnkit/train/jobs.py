@@ -18,7 +18,7 @@ import torch
 
 from cnnkit.data.datasets import Dataset, subset_size
 from cnnkit.errors import CnnkitError
-from cnnkit.train.loop import BatchProgress, EpochStats, GpuOutOfMemory, TrainConfig, TrainResult, train
+from cnnkit.train.loop import BatchProgress, EpochStats, GpuOutOfMemory, TrainConfig, train
 from cnnkit.train.store import Recorder, Run, RunStore
 
 log = logging.getLogger(__name__)
@@ -85,10 +85,6 @@ class Snapshot:
     smoothed: list[float]
     epochs: list[EpochStats]
     stopping: bool
-    error: CnnkitError | None = None  # why it failed, for the user
-    out_of_memory: bool = False
-    diverged: bool = False
-    result: TrainResult | None = None
 
     @property
     def done(self) -> bool:
@@ -196,9 +192,7 @@ class TrainingJob:
                 epoch=last.epoch if last else 0, batch=last.batch if last else 0,
                 batches=last.batches if last else 0, elapsed=(self._ended or now) - self._started, eta=None,
                 images_per_s=self._images_per_s, steps=list(trace.x), losses=list(trace.raw),
-                smoothed=list(trace.smooth), epochs=list(self._epochs), stopping=self._stop.is_set(),
-                error=self._error, out_of_memory=self._oom,
-                diverged=self._result is not None and self._result.status == "diverged", result=self._result)
+                smoothed=list(trace.smooth), epochs=list(self._epochs), stopping=self._stop.is_set())
             last_at = self._last_at
         fraction = snap.fraction
         if snap.done or not 0 < fraction < 1:
