@@ -14,50 +14,47 @@ import torch
 from cnnkit.bench import SECTIONS
 from cnnkit.nets.checkpoints import save_checkpoint
 from cnnkit.data.datasets import DATASETS, Dataset, load_dataset, to_tensor
-from cnnkit.data.folders import FITS, SIZES, FolderOptions, load_source
+from cnnkit.data.folders import FolderOptions, load_source
 from cnnkit.i18n import text
 from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
 from cnnkit.errors import CnnkitError
 from cnnkit.train.evaluation import evaluate
-from cnnkit.nets.builder import FAMILIES, build_model
+from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.layers import read_spec
 from cnnkit.train.presets import PRESETS, apply_preset
 from cnnkit.train.runner import Runner
 from cnnkit.train.store import Run, RunStore
-from cnnkit.train.loop import OPTIMIZERS, PRECISIONS, SCHEDULES, BatchProgress, EpochStats, TrainConfig
+from cnnkit.options import Flag, flags_of, positive_int
+from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+# every setting of ``cnnkit train``, by its place in the config: declared on the fields (``cnnkit.options``)
+SETTINGS: dict[str, Flag] = {**flags_of(TrainConfig), **flags_of(ModelConfig, "model."),
+                             **flags_of(FolderOptions, "folder.")}
+DATA = ("dataset", "data_dir")
+FOLDER = tuple(name for name in SETTINGS if name.startswith("folder."))
 
 
-def _add_data_args(p: argparse.ArgumentParser, folders: bool = False) -> None:
-    p.add_argument("--dataset", choices=[*DATASETS, *(["folder"] if folders else [])], default="mnist",
-                   help="folder: your own images, DIR/<class>/* or DIR/train|test/<class>/* (or a .zip of either)"
-                   if folders else None)
-    p.add_argument("--data-dir", help="folder with the four IDX files, or torchvision's root "
-                                      "(default: $CNNKIT_DATA_DIR or ./data); the class folder (or .zip) "
-                                      "of --dataset folder")
-    p.add_argument("--offline", action="store_true", help="never download; use local files only")
-    if folders:
-        p.add_argument("--image-size", type=int, choices=SIZES, help="folder: square side the images are "
-                                                                      "resized to (default 32)")
-        p.add_argument("--channels", type=int, choices=(1, 3), help="folder: 1 gray, 3 RGB (default: RGB when "
-                                                                     "any image has colour)")
-        p.add_argument("--fit", choices=FITS, help="folder: keep the whole image and pad (default), or crop "
-                                                   "the centre")
-        p.add_argument("--test-share", type=float, help="folder without test/: share of each class held out "
-                                                        "for testing (default 0.2)")
+def _add_settings(p: argparse.ArgumentParser, names, *, given_only: bool = True, **overrides) -> None:
+    """The options of the settings ``names``: absent from ``args`` unless given (``given_only``), else with
+    ``TrainConfig``'s default."""
+    for name in names:
+        flag = SETTINGS[name]
+        default = argparse.SUPPRESS if given_only else getattr(TrainConfig(), name)
+        shown = {"metavar": flag.metavar} if flag.metavar else {}
+        options = {"help": flag.help, **flag.argparse, **shown, **overrides}
+        p.add_argument(flag.name, dest=name, default=default, **options)
+
+
+def given_settings(args, prefix: str = "") -> dict:
+    """The settings given on the command line (those starting with ``prefix``), by their place in the config."""
+    return {name: value for name, value in vars(args).items() if name in SETTINGS and name.startswith(prefix)}
 
 
 def folder_options(args, saved: dict | None = None) -> FolderOptions:
     """The folder options a checkpoint was trained with (``saved``), else the defaults, then the options given."""
-    base = FolderOptions(**saved) if saved else FolderOptions(seed=getattr(args, "seed", 0))
-    return replace(base, **_given(dict(size=args.image_size, channels=args.channels, fit=args.fit,
-                                       test_share=args.test_share)))
+    base = FolderOptions(**saved) if saved else FolderOptions(seed=vars(args).get("seed", 0))
+    return replace(base, **{k.removeprefix("folder."): v for k, v in given_settings(args, "folder.").items()})
 
 
 def load_data(name: str, data_dir: str | None, offline: bool, folder: FolderOptions | None,
@@ -81,37 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model and save a checkpoint (several processes under torchrun)")
-    _add_data_args(t, folders=True)
+    _add_settings(t, SETTINGS)
+    _add_offline_arg(t)
     t.add_argument("--preset", choices=list(PRESETS),
                    help="a recipe from cnnkit/train/presets.py, overridden by the options given here (fast: one "
                         "epoch of batches of 256, one-cycle LR, label smoothing, the ConvNet with BatchNorm after "
                         "its pools; notebook: the source notebook's settings)")
-    t.add_argument("--model", choices=list(FAMILIES), help="default: convnet")
-    t.add_argument("--extra-conv", action="store_true", help="experiment: add a third conv block")
-    t.add_argument("--no-pooling", action="store_true", help="experiment: remove the pooling layers")
-    t.add_argument("--no-padding", action="store_true", help="experiment: convolutions without padding")
-    t.add_argument("--extra-fc", action="store_true", help="experiment: add a hidden fully connected layer")
-    t.add_argument("--batchnorm", action="store_true", help="BatchNorm after each convolution")
-    t.add_argument("--dropout", type=float, help="Dropout p after hidden FC layers (default 0)")
-    t.add_argument("--layers", metavar="SPEC", help="a network of its own instead of --model and the experiments: "
-                                                    "a JSON list of layers, a .json file holding one, or the "
-                                                    "compact form, e.g. 'conv(32,3,padding=1) relu maxpool(2) "
-                                                    "flatten linear(128) relu linear'")
-    t.add_argument("--epochs", type=int, help="default 1")
-    t.add_argument("--batch-size", type=int, help="the global batch, split among torchrun's processes (default 64)")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
-    t.add_argument("--lr", type=float, help="the (peak) learning rate (default 0.001)")
-    t.add_argument("--schedule", choices=SCHEDULES, help="default constant")
-    t.add_argument("--label-smoothing", type=float, metavar="S",
-                   help="share of each target spread over the other classes, 0 <= S < 1 (default 0)")
-    t.add_argument("--precision", choices=PRECISIONS, help="autocast of the training steps (default auto: bf16 "
-                                                            "where the CPU or GPU computes it natively)")
-    t.add_argument("--compile", action="store_true", help="torch.compile the model (pays the compile time once)")
-    t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     _add_threads_arg(t)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--subset", type=_positive_int, help="train on this many random training images")
-    t.add_argument("--augment", action="store_true", help="small random shifts, rotations and scales")
     t.add_argument("--out", help="also export the best checkpoint to this file (.pt or .safetensors)")
     t.add_argument("--name", help="the run's name in the run store (default: its number and settings, "
                                    "e.g. '#3 ConvNet · BatchNorm · Adam 0.001')")
@@ -122,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="accuracy of a checkpoint on a test set")
     e.add_argument("--checkpoint", help="a file or a run id (default: the shipped model)")
-    _add_data_args(e, folders=True)
+    _add_settings(e, DATA, given_only=False)
+    _add_offline_arg(e)
+    _add_settings(e, FOLDER)
     _add_runs_arg(e)
     e.add_argument("--json", action="store_true")
 
@@ -151,18 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="the notebook's loop against the engine, time to a target accuracy, "
                                      "inference latency, app cold start")
-    _add_data_args(b)
+    _add_settings(b, ["dataset"], given_only=False, choices=list(DATASETS), help=None)  # no folders
+    _add_settings(b, ["data_dir"], given_only=False)
+    _add_offline_arg(b)
     b.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     _add_threads_arg(b)
     b.add_argument("--sections", default="compare,target,latency",
                    help=f"comma-separated, from: {', '.join(SECTIONS)} (default: all but app)")
-    b.add_argument("--subset", type=_positive_int, help="train on this many random training images")
-    b.add_argument("--epochs", type=_positive_int, default=1, help="epochs of the side-by-side comparison")
+    b.add_argument("--subset", type=positive_int, help="train on this many random training images")
+    b.add_argument("--epochs", type=positive_int, default=1, help="epochs of the side-by-side comparison")
     b.add_argument("--target", type=float, help="test accuracy to reach "
                                                 "(default 0.90 on Fashion-MNIST, 0.98 on MNIST)")
-    b.add_argument("--max-epochs", type=_positive_int, default=10, help="give up on the target after this many")
+    b.add_argument("--max-epochs", type=positive_int, default=10, help="give up on the target after this many")
     b.add_argument("--checkpoint", help="model of the latency section (default: the shipped model)")
-    b.add_argument("--latency-runs", type=_positive_int, default=200)
+    b.add_argument("--latency-runs", type=positive_int, default=200)
     b.add_argument("--seed", type=int, default=0)
     _add_runs_arg(b)
     b.add_argument("--json", action="store_true", help="print one JSON object of all figures on stdout")
@@ -173,8 +150,12 @@ def _add_runs_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-dir", help="the run store's folder (default: $CNNKIT_RUNS_DIR or ./runs)")
 
 
+def _add_offline_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--offline", action="store_true", help="never download; use local files only")
+
+
 def _add_threads_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: one per core; on a "
+    p.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core; on a "
                                                           "busy shared machine 1 can be much faster)")
 
 
@@ -207,44 +188,28 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _given(values: dict) -> dict:
-    return {k: v for k, v in values.items() if v is not None and v is not False}
-
-
 def config_from_args(args) -> TrainConfig:
     """TrainConfig's defaults, then the preset's values, then the options given on the command line."""
-    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, seed=args.seed, train_subset=args.subset,
-                         augment=args.augment, device=args.device,
-                         folder=folder_options(args) if args.dataset == "folder" else None)
-    if args.preset:
-        config = apply_preset(config, args.preset)
-    flags = _given({"--model": args.model, "--extra-conv": args.extra_conv, "--no-pooling": args.no_pooling,
-                    "--no-padding": args.no_padding, "--extra-fc": args.extra_fc, "--batchnorm": args.batchnorm,
-                    "--dropout": args.dropout})
-    if args.layers and flags:
-        raise CnnkitError("build.errors.layers_and_switches", switches=", ".join(flags))
-    switches = _given(dict(arch=args.model, extra_conv=args.extra_conv, pooling=False if args.no_pooling else None,
-                           padding=False if args.no_padding else None, extra_fc=args.extra_fc,
-                           batchnorm=args.batchnorm, dropout=args.dropout))
-    model = config.model
-    if args.layers:
-        model = replace(model, layers=read_spec(args.layers))
-    elif switches:  # the notes' network with these switches, also over a preset's own layer list
-        model = replace(model, layers=None, **switches)
-    return replace(config, model=model, **_given(dict(
-        epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-        schedule=args.schedule, label_smoothing=args.label_smoothing, precision=args.precision,
-        compile=args.compile)))
+    config = apply_preset(TrainConfig(), args.preset) if args.preset else TrainConfig()
+    config = replace(config, **{k: v for k, v in given_settings(args).items() if "." not in k})
+    if config.dataset == "folder":
+        config = replace(config, folder=folder_options(args))
+    switches = {k.removeprefix("model."): v for k, v in given_settings(args, "model.").items()}
+    layers = switches.pop("layers", None)
+    if layers and switches:
+        raise CnnkitError("build.errors.layers_and_switches",
+                          switches=", ".join(SETTINGS[f"model.{k}"].name for k in switches))
+    if layers:
+        return replace(config, model=replace(config.model, layers=read_spec(layers)))
+    if switches:  # the notes' network with these switches, also over a preset's own layer list
+        return replace(config, model=replace(config.model, layers=None, **switches))
+    return config
 
 
-# the options that make a run what it is, and the config keys they set
-RUN_OPTIONS = {"--dataset": "dataset", "--preset": None, "--model": "model", "--extra-conv": "model",
-               "--no-pooling": "model", "--no-padding": "model", "--extra-fc": "model", "--batchnorm": "model",
-               "--dropout": "model", "--epochs": "epochs", "--batch-size": "batch_size", "--optimizer": "optimizer",
-               "--lr": "lr", "--schedule": "schedule", "--label-smoothing": "label_smoothing",
-               "--precision": "precision", "--compile": "compile",
-               "--seed": "seed", "--subset": "train_subset", "--augment": "augment", "--layers": "model",
-               "--image-size": "folder", "--channels": "folder", "--fit": "folder", "--test-share": "folder"}
+def run_options(args) -> dict[str, str | None]:
+    """The options given that make a run what it is, and the config key each one sets (None: ``--preset``)."""
+    given = {SETTINGS[name].name: name.split(".")[0] for name in given_settings(args) if SETTINGS[name].run}
+    return {**given, **({"--preset": None} if args.preset else {})}
 
 
 def _resumed(args, store: RunStore, config: TrainConfig) -> tuple[TrainConfig, Run]:
@@ -253,9 +218,7 @@ def _resumed(args, store: RunStore, config: TrainConfig) -> tuple[TrainConfig, R
     if run.status not in ("stopped", "failed"):
         raise CnnkitError("runs.errors.not_resumable", id=run.id, status=run.status)
     stored, wanted = run.train_config.to_dict(), config.to_dict()
-    given = {arg.split("=")[0] for arg in args.argv if arg.startswith("--")}
-    changed = sorted({flag for flag in given & set(RUN_OPTIONS)
-                      if RUN_OPTIONS[flag] is None or wanted[RUN_OPTIONS[flag]] != stored[RUN_OPTIONS[flag]]})
+    changed = sorted(flag for flag, key in run_options(args).items() if key is None or wanted[key] != stored[key])
     if changed:
         raise CnnkitError("runs.errors.config_changed", id=run.id, options=", ".join(changed))
     return replace(run.train_config, device=config.device, data_dir=config.data_dir or run.train_config.data_dir), run

@@ -43,15 +43,35 @@ class DeviceInfo:
         return text("devices.label.plain", lang, **values)
 
 
-def cpu_name() -> str:
+def _cpuinfo(field: str) -> str | None:
+    """The first value of ``field`` in Linux's ``/proc/cpuinfo``; None elsewhere."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.split(":", 1)[0].strip() == field:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine() or "CPU"
+    return None
+
+
+def cpu_name() -> str:
+    return _cpuinfo("model name") or platform.processor() or platform.machine() or "CPU"
+
+
+TORCH_BF16_CHECKS = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private in torch: no public one
+BF16_FLAGS = {"avx512_bf16", "amx_bf16"}  # the same abilities as Linux lists them
+
+
+def cpu_computes_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX): torch's own checks where this torch has
+    them (they are private), else the CPU flags of ``/proc/cpuinfo`` (no flags: no)."""
+    import torch
+
+    checks = [getattr(torch.cpu, name, None) for name in TORCH_BF16_CHECKS]
+    if all(callable(check) for check in checks):
+        return any(check() for check in checks)
+    return bool(BF16_FLAGS & set((_cpuinfo("flags") or "").split()))
 
 
 def accelerator_possible() -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from cnnkit.i18n import DEFAULT_LANGUAGE, lookup, text
 
@@ -13,6 +14,13 @@ class Term:
     key: str
 
 
+class FailureKind(StrEnum):
+    """What kind of failure a stored run's reason records (``reason["kind"]``), where a page offers a way out."""
+
+    DIVERGED = "diverged"  # the learning rate was too high: the page offers a lower one
+    GPU_OUT_OF_MEMORY = "GpuOutOfMemory"  # the page offers the CPU (the value older runs stored)
+
+
 class CnnkitError(Exception):
     """A problem the user can fix. It carries a message key (``section.key`` of ``locales/<lang>/``) and its
     values: a page shows ``message(lang, "page")`` in the chosen language, the CLI prints ``str()`` (English)
@@ -22,6 +30,8 @@ class CnnkitError(Exception):
     the page's controls instead of CLI flags. Numbers among the values are written as ``lang`` writes them
     (with the message's format, e.g. ``{drop:.1%}``).
     """
+
+    kind: FailureKind | None = None  # set by the subclasses whose failure a page answers with an offer
 
     def __init__(self, key: str, /, **values):
         self.key, self.values = key, values
@@ -36,6 +46,12 @@ class CnnkitError(Exception):
 
     def __str__(self) -> str:
         return self.message()
+
+
+class GpuOutOfMemory(CnnkitError):
+    """The GPU ran out of memory during training; the message suggests a smaller batch or the CPU."""
+
+    kind = FailureKind.GPU_OUT_OF_MEMORY
 
 
 def unknown_choice(what: str, value, choices) -> CnnkitError:

@@ -18,7 +18,7 @@ from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.train.comparison import compare_devices, comparison_table, epoch_seconds
 from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_choices, subset_size
 from cnnkit.devices import device_name, list_devices
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, FailureKind
 from cnnkit.paths import allowed_path
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
@@ -299,25 +299,19 @@ def epoch_charts(snap: Snapshot, live: bool = False, place: str = "train") -> No
 
 def outcome(run: Run) -> None:
     """How the run ended, in words, with a way forward where it failed."""
-    config = run.train_config
-    reason = run.reason or {}
     if run.status == "finished":
         st.success(t("train.completed", name=run.name, acc=fmt().percent(run.test_accuracy or 0),
                      seconds=fmt().seconds(run.seconds or 0)))
     elif run.status == "stopped":
         st.warning(t("runs.page.stopped", name=run.name, epochs=len(run.epochs), reason=reason_text(run.reason, lang())))
-    elif reason.get("kind") == "diverged" or reason.get("key") == "runs.reasons.diverged":
-        lower = config.lr / 10
-        if reason.get("kind") == "diverged":  # the stored cause: NaN loss, growing loss or NaN weights
-            st.error(reason_text(reason, lang()))
-        else:
-            st.error(t("train.diverged", epoch=max(len(run.epochs) + 1, 1), lr=fmt().value(config.lr),
-                       optimizer=config.optimizer, lower=fmt().value(lower)))
+    elif run.failure is FailureKind.DIVERGED:  # the stored cause: NaN loss, growing loss or NaN weights
+        lower = run.train_config.lr / 10
+        st.error(reason_text(run.reason, lang()))
         st.button(t("train.retry_lr", lr=fmt().value(lower)), on_click=retry, kwargs={"train_lr": lower},
                   key="train_retry_lr", type="primary")
     else:
         st.error(t("runs.page.failed", name=run.name, reason=reason_text(run.reason, lang())))
-        if reason.get("kind") == "GpuOutOfMemory":
+        if run.failure is FailureKind.GPU_OUT_OF_MEMORY:
             st.button(t("train.retry_cpu"), on_click=retry, kwargs={"train_device": "cpu"})
 
 
@@ -408,8 +402,8 @@ def editable(run: Run) -> bool:
 
 
 def visible_runs() -> list[Run]:
-    runs = run_store().list(owner=owner(), include_others=not private_runs())
-    return [r for r in runs if r.owner in (owner(), None) or r.ended or not private_runs()]
+    """The runs this user may see: their own, and everyone's ended runs unless the app keeps runs private."""
+    return run_store().list(owner=owner(), include_others=not private_runs())
 
 
 def run_row(run: Run) -> dict:

@@ -5,6 +5,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from cnnkit.cli import build_parser, config_from_args
+from cnnkit.train.loop import TrainConfig
+from cnnkit.train.store import RunStore
 from tests.support import cli
 
 
@@ -74,3 +77,22 @@ def test_predict_on_a_non_image_fails_clearly(tmp_path):
     bad.write_text("not a picture")
     run = cli("predict", bad)
     assert run.returncode != 0 and "not an image" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("option", [["--epo", "3"], ["--epochs=3"], ["--batchn"]])
+def test_resume_refuses_a_changed_setting_however_its_option_is_spelled(tmp_path, option):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create(TrainConfig(epochs=2))
+    store.finish(run_id, "stopped")
+    run = cli("train", "--resume", str(run_id), "--runs-dir", tmp_path / "runs", "--device", "cpu", *option)
+    assert run.returncode == 2 and "would change them" in run.stderr
+    assert ("--batchnorm" if option == ["--batchn"] else "--epochs") in run.stderr
+
+
+def test_options_given_beside_a_preset_win_and_the_rest_keep_the_preset():
+    config = config_from_args(build_parser().parse_args(["train", "--preset", "fast", "--epochs", "3", "--batchnorm",
+                                                         "--subset", "500"]))
+    assert (config.epochs, config.batch_size, config.schedule, config.train_subset) == (3, 256, "onecycle", 500)
+    assert config.model.batchnorm and config.model.layers is None  # a switch: the notes' network over the preset's
+    plain = config_from_args(build_parser().parse_args(["train"]))
+    assert plain == TrainConfig()

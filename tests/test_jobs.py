@@ -7,12 +7,12 @@ from cnnkit.train import runner
 from cnnkit.train.comparison import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
 from cnnkit.data.datasets import Dataset
 from cnnkit.devices import list_devices
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, FailureKind
 from cnnkit.train.jobs import JobManager, TrainingJob
 from cnnkit.train.trace import LossTrace
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.train.loop import GpuOutOfMemory, TrainConfig
-from cnnkit.train.store import RunStore
+from cnnkit.train.store import RunStore, reason_text
 
 
 def config(**kw) -> TrainConfig:
@@ -38,15 +38,15 @@ def finish(job: TrainingJob):
 def test_a_run_reports_progress_ends_with_results_and_is_stored(small_digits, store):
     job = job_of(store, config(epochs=2), small_digits, "#1 demo").start()
     snap = finish(job)
-    assert snap.state == "finished" and snap.done and snap.error is None
+    assert snap.state == "finished" and snap.done and store.get(job.run_id).reason is None
     assert (snap.epoch, snap.batch, snap.batches) == (2, 13, 13) and snap.fraction == 1.0
     assert len(snap.losses) == len(snap.smoothed) == len(snap.steps) == 26
     assert snap.steps[0] == pytest.approx(1 / 13) and snap.steps[-1] == pytest.approx(2.0)
     assert [e.epoch for e in snap.epochs] == [1, 2] and snap.images_per_s > 0
-    assert snap.result.evaluation.accuracy > 0.3  # far above the 10% of chance after 800 images
     run = store.get(job.run_id)
+    assert run.evaluation["accuracy"] > 0.3  # far above the 10% of chance after 800 images
     assert run.status == "finished" and run.name == "#1 demo" and len(run.epochs) == 2 and run.progress == 1.0
-    assert run.test_accuracy == pytest.approx(snap.result.evaluation.accuracy)
+    assert run.test_accuracy == pytest.approx(run.evaluation["accuracy"])
     assert len(run.loss_trace) == 26 and run.evaluation["confusion"]
     assert store.load(job.run_id).metrics["test_accuracy"] == pytest.approx(run.best_accuracy)
 
@@ -61,22 +61,25 @@ def test_snapshot_while_running_has_eta_and_stop_keeps_what_was_learned(small_di
     job.stop()
     snap = finish(job)
     assert snap.state == "stopped" and snap.stopping and len(snap.epochs) < 30
-    assert snap.result.evaluation is not None  # evaluated as it was when stopped
+    assert store.get(job.run_id).evaluation is not None  # evaluated as it was when stopped
     assert store.get(job.run_id).status == "stopped"
 
 
 def test_a_diverging_learning_rate_ends_the_run_as_failed_with_the_reason(small_digits, store):
     job = job_of(store, config(optimizer="sgd", lr=1000.0), small_digits).start()
     snap = finish(job)
-    assert snap.state == "failed" and snap.diverged and "learning rate" in snap.result.message
-    assert snap.result.evaluation is None
-    assert store.get(job.run_id).reason["kind"] == "diverged"  # with its cause (NaN loss, growing loss, weights)
+    run = store.get(job.run_id)
+    assert snap.state == "failed" and run.failure is FailureKind.DIVERGED
+    assert "learning rate" in reason_text(run.reason, "en")
+    assert run.evaluation is None
+    assert run.reason["kind"] == "diverged"  # with its cause (NaN loss, growing loss, weights)
 
 
 def test_bad_settings_fail_with_the_engine_message(small_digits, store):
-    snap = finish(job_of(store, config(batch_size=1000), small_digits).start())
-    assert snap.state == "failed" and snap.result is None and not snap.out_of_memory
-    assert "larger than the training set (400 images)" in str(snap.error)
+    job = job_of(store, config(batch_size=1000), small_digits).start()
+    snap, run = finish(job), store.get(job.run_id)
+    assert snap.state == "failed" and run.evaluation is None and run.failure is None
+    assert "larger than the training set (400 images)" in reason_text(run.reason, "en")
 
 
 def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small_digits, store, monkeypatch):
@@ -86,8 +89,10 @@ def test_gpu_out_of_memory_is_flagged_for_the_cpu_offer(small_digits, store, mon
     monkeypatch.setattr(runner, "train", oom)
     job = job_of(store, config(), small_digits).start()
     snap = finish(job)
-    assert snap.state == "failed" and snap.out_of_memory and "ran out of memory" in str(snap.error)
-    assert store.get(job.run_id).reason["kind"] == "GpuOutOfMemory"
+    run = store.get(job.run_id)
+    assert snap.state == "failed" and run.failure is FailureKind.GPU_OUT_OF_MEMORY
+    assert "ran out of memory" in reason_text(run.reason, "en")
+    assert run.reason["kind"] == "GpuOutOfMemory"
 
 
 def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small_digits, store, monkeypatch):
@@ -97,7 +102,7 @@ def test_an_unexpected_error_becomes_the_job_failure_not_a_hang(small_digits, st
     monkeypatch.setattr(runner, "train", broken)
     job = job_of(store, config(), small_digits).start()
     snap = finish(job)
-    assert snap.state == "failed" and "RuntimeError" in str(snap.error)
+    assert snap.state == "failed" and "RuntimeError" in reason_text(store.get(job.run_id).reason, "en")
     assert store.get(job.run_id).status == "failed"
 
 

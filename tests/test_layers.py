@@ -134,6 +134,7 @@ def test_cli_trains_a_network_given_as_layers_and_reports_parameters(tiny_idx, t
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["parameters"] == 4 * 9 + 4 + 4 * 13 * 13 * 10 + 10
+    assert "params" not in result  # one name for one figure (the run store's)
     assert load_checkpoint(out).model_config.layers == parse_spec("conv(4,3) relu maxpool(2) flatten linear")
     bad = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", tiny_idx, "--offline",
                           "--layers", "conv(4,3) relu linear", *runs], cwd=ROOT, capture_output=True, text=True,

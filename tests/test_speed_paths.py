@@ -4,7 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from cnnkit import devices
 from cnnkit.data.datasets import batches, subset, to_tensor
+from cnnkit.devices import TORCH_BF16_CHECKS, cpu_computes_bf16
 from cnnkit.train.evaluation import evaluate
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.train.loop import BatchProgress, TrainConfig, autocast_dtype, train
@@ -80,6 +82,16 @@ def test_auto_precision_is_bf16_only_on_native_hardware():
     assert autocast_dtype("fp32", cpu) is None and autocast_dtype("bf16", cpu) is torch.bfloat16
     native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
     assert autocast_dtype("auto", cpu) is (torch.bfloat16 if native else None)
+
+
+def test_the_cpu_bf16_check_agrees_with_torch_and_reads_the_cpu_flags_where_torch_has_no_check(monkeypatch):
+    assert cpu_computes_bf16() == any(getattr(torch.cpu, name)() for name in TORCH_BF16_CHECKS)
+    for name in TORCH_BF16_CHECKS:  # private in torch: a later version may drop them
+        monkeypatch.delattr(torch.cpu, name, raising=False)
+    for flags, native in (("fpu sse2 avx512f avx512_bf16", True), ("fpu amx_tile amx_bf16", True),
+                          ("fpu sse2 avx2 avx512f", False), (None, False)):
+        monkeypatch.setattr(devices, "_cpuinfo", lambda field, flags=flags: flags if field == "flags" else None)
+        assert cpu_computes_bf16() is native, flags
 
 
 @pytest.mark.slow

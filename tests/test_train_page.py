@@ -9,7 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.support import ROOT
-from cnnkit.train.store import RunStore
+from cnnkit.errors import CnnkitError, GpuOutOfMemory
+from cnnkit.train.loop import TrainConfig
+from cnnkit.train.store import RunStore, error_reason
 from tests.support.pages import metric, open_page, run_of, start, stored, texts, wait_until
 
 
@@ -210,3 +212,19 @@ def test_a_run_ticked_on_the_runs_tab_while_the_training_tab_shows_it(at):
     at.run()
     assert not at.exception, at.exception  # ticking one run drew its buttons and charts twice under one key
     assert [b.key for b in at.get("download_button")] == ["train_dl_1", "picked_dl_1"]  # each tab has its own
+
+
+def test_a_run_out_of_gpu_memory_offers_the_cpu_by_its_failure_kind_not_its_class_name(runs_dir, page_digits,
+                                                                                         monkeypatch):
+    class CudaOutOfMemory(GpuOutOfMemory):  # a more specific error keeps the kind of its family
+        pass
+
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    store = RunStore(runs_dir)
+    offers = {}
+    for error in (CudaOutOfMemory("errors.gpu_out_of_memory", batch_size=32), CnnkitError("errors.too_few_batches")):
+        run_id = store.create(TrainConfig())
+        store.finish(run_id, "failed", reason=error_reason(error))
+        shown = page(run=str(run_id))
+        offers[type(error).__name__] = [b.label for b in shown.button if b.label == "Train on the CPU instead"]
+    assert offers == {"CudaOutOfMemory": ["Train on the CPU instead"], "CnnkitError": []}

@@ -29,6 +29,7 @@ from PIL import Image, ImageOps
 from cnnkit.data.datasets import Dataset, DatasetInfo, Split
 from cnnkit.errors import CnnkitError
 from cnnkit.data.images import open_rgb
+from cnnkit.options import setting
 
 SIZES = (28, 32, 48, 64)
 FITS = ("pad", "crop")
@@ -46,10 +47,15 @@ Notice = tuple[str, dict]  # a warning: (code, values)
 class FolderOptions:
     """How the images become tensors; saved with the model (``TrainConfig.folder``) so predictions match."""
 
-    size: int = 32  # square side: one of SIZES
-    channels: int | None = None  # 1 (gray), 3 (RGB), None: RGB when any image has colour
-    fit: str = "pad"  # "pad": keep the whole image, padded with its border colour; "crop": centre crop
-    test_share: float = 0.2  # held out per class when there is no test/ folder
+    size: int = setting(32, "--image-size", "folder: square side the images are resized to (default 32)", type=int,
+                        choices=SIZES)
+    channels: int | None = setting(None, "--channels", "folder: 1 gray, 3 RGB (default: RGB when any image has "
+                                   "colour)", type=int, choices=(1, 3))
+    # "pad": keep the whole image, padded with its border colour; "crop": centre crop
+    fit: str = setting("pad", "--fit", "folder: keep the whole image and pad (default), or crop the centre",
+                       choices=FITS)
+    test_share: float = setting(0.2, "--test-share", "folder without test/: share of each class held out for "
+                                "testing (default 0.2)", type=float)
     seed: int = 0
 
     def validate(self) -> None:

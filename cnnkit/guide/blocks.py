@@ -15,7 +15,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
-from torch import nn
 
 from cnnkit.data.datasets import load_dataset
 from cnnkit.errors import CnnkitError, unknown_choice

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter
 
 TOP, OTHER = "#4C6EF5", "#ADB5BD"
 HEAT = [[0.0, "rgba(255,64,0,0)"], [0.3, "rgba(255,64,0,0.25)"], [1.0, "rgba(255,230,0,0.95)"]]

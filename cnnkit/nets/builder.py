@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from torch import nn
 
 from cnnkit.errors import CnnkitError, unknown_choice
+from cnnkit.options import setting
 from cnnkit.nets.layers import Layer, Spec, build, make_layer, parse_spec, plan, to_compact, to_json
 
 
@@ -36,17 +37,22 @@ FAMILIES = {
 class ModelConfig:
     """A model as plain values: the family plus the notes' experiments, or its own ``layers``."""
 
-    arch: str = "convnet"
-    extra_conv: bool = False
-    pooling: bool = True
-    padding: bool = True
-    extra_fc: bool = False
-    batchnorm: bool = False
-    dropout: float = 0.0
+    arch: str = setting("convnet", "--model", "default: convnet", choices=list(FAMILIES))
+    extra_conv: bool = setting(False, "--extra-conv", "experiment: add a third conv block", action="store_true")
+    pooling: bool = setting(True, "--no-pooling", "experiment: remove the pooling layers", action="store_false")
+    padding: bool = setting(True, "--no-padding", "experiment: convolutions without padding", action="store_false")
+    extra_fc: bool = setting(False, "--extra-fc", "experiment: add a hidden fully connected layer",
+                             action="store_true")
+    batchnorm: bool = setting(False, "--batchnorm", "BatchNorm after each convolution", action="store_true")
+    dropout: float = setting(0.0, "--dropout", "Dropout p after hidden FC layers (default 0)", type=float)
     in_channels: int = 1
     num_classes: int = 10
     image_size: int = 28
-    layers: Spec | None = None  # a network of its own; None: the family with the switches above
+    # a network of its own; None: the family with the switches above
+    layers: Spec | None = setting(None, "--layers", "a network of its own instead of --model and the experiments: a "
+                                  "JSON list of layers, a .json file holding one, or the compact form, e.g. "
+                                  "'conv(32,3,padding=1) relu maxpool(2) flatten linear(128) relu linear'",
+                                  metavar="SPEC")
 
     def to_dict(self) -> dict:
         """Plain values, with the layer list always written out (a checkpoint rebuilds its network from it)."""

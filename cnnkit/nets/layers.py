@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from collections import OrderedDict
 from dataclasses import dataclass
+from collections.abc import Callable
 
 from torch import nn
 
@@ -28,30 +29,49 @@ MAX_PARAMETERS = 50_000_000  # weights + gradients + Adam's two moments: 16 byte
 MAX_VALUES = 20_000_000  # activations per image kept for the backward pass (80 MB per image in fp32)
 
 
+def _conv(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> nn.Module:
+    return nn.Conv2d(in_shape[0], layer.get("out"), layer.get("kernel"), layer.get("stride"), layer.get("padding"))
+
+
+def _batchnorm(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> nn.Module:
+    return nn.BatchNorm2d(in_shape[0]) if len(in_shape) == 3 else nn.BatchNorm1d(in_shape[0])
+
+
 @dataclass(frozen=True)
 class Kind:
-    """A layer type: its settings in positional order, their defaults, and what it needs as input."""
+    """A layer type: its settings in positional order, their defaults, what it needs as input, the name prefix
+    of its layers (conv1, pool1, fc1…) and the torch module it becomes (from the layer, its input and output
+    shapes without the batch)."""
 
     label: str
     settings: tuple[str, ...] = ()
     defaults: tuple[tuple[str, float | int | None], ...] = ()
     image: bool = False  # needs channels × height × width
+    prefix: str = ""  # "": the type itself
+    module: Callable[[Layer, tuple[int, ...], tuple[int, ...]], nn.Module] | None = None  # None: ACTIVATIONS'
+
+
+def _plain(module: Callable[..., nn.Module], *settings: str):
+    """A module built from the layer's ``settings`` alone."""
+    return lambda layer, in_shape, out_shape: module(*(layer.get(name) for name in settings))
 
 
 ACTIVATIONS = {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+POOL = (("kernel", "stride"), (("stride", None),), True, "pool")
 KINDS: dict[str, Kind] = {
-    "conv": Kind("Conv", ("out", "kernel", "stride", "padding"), (("stride", 1), ("padding", 0)), True),
-    "maxpool": Kind("MaxPool", ("kernel", "stride"), (("stride", None),), True),
-    "avgpool": Kind("AvgPool", ("kernel", "stride"), (("stride", None),), True),
-    "batchnorm": Kind("BatchNorm"),
+    "conv": Kind("Conv", ("out", "kernel", "stride", "padding"), (("stride", 1), ("padding", 0)), True, module=_conv),
+    "maxpool": Kind("MaxPool", *POOL, module=_plain(nn.MaxPool2d, "kernel", "stride")),
+    "avgpool": Kind("AvgPool", *POOL, module=_plain(nn.AvgPool2d, "kernel", "stride")),
+    "batchnorm": Kind("BatchNorm", prefix="bn", module=_batchnorm),
     "relu": Kind("ReLU"),
-    "leakyrelu": Kind("LeakyReLU", ("slope",), (("slope", 0.01),)),
+    "leakyrelu": Kind("LeakyReLU", ("slope",), (("slope", 0.01),), module=_plain(nn.LeakyReLU, "slope")),
     "gelu": Kind("GELU"),
     "tanh": Kind("Tanh"),
     "sigmoid": Kind("Sigmoid"),
-    "dropout": Kind("Dropout", ("p",), (("p", 0.5),)),
-    "flatten": Kind("Flatten"),
-    "linear": Kind("Linear", ("out",), (("out", None),)),
+    "dropout": Kind("Dropout", ("p",), (("p", 0.5),), module=_plain(nn.Dropout, "p")),
+    "flatten": Kind("Flatten", module=_plain(nn.Flatten)),
+    "linear": Kind("Linear", ("out",), (("out", None),), prefix="fc",
+                   module=lambda layer, in_shape, out_shape: nn.Linear(in_shape[0], out_shape[0])),
 }
 WHOLE = {"out": 1, "kernel": 1, "stride": 1, "padding": 0}  # whole-number settings and their smallest value
 
@@ -263,10 +283,6 @@ class _Names:
         return prefix if prefix == "flatten" and n == 1 else f"{prefix}{n}"
 
 
-PREFIXES = {"conv": "conv", "maxpool": "pool", "avgpool": "pool", "batchnorm": "bn", "dropout": "dropout",
-            "flatten": "flatten", "linear": "fc"}
-
-
 def plan(spec: Spec, input_shape: tuple[int, int, int], num_classes: int,
          max_params: int = MAX_PARAMETERS, max_values: int = MAX_VALUES) -> Plan:
     """Each layer's output shape, parameters and MACs for a C×H×W input; the first problem, if any."""
@@ -316,7 +332,7 @@ def plan(spec: Spec, input_shape: tuple[int, int, int], num_classes: int,
                 return stop(i, "classes_mismatch", n=n, out=out, classes=num_classes)
             out = num_classes if out is None else out
             params, macs, shape = shape[0] * out + out, shape[0] * out, (out,)
-        rows.append(Row(i, names(PREFIXES.get(kind, kind)), layer, module, shape, params, macs))
+        rows.append(Row(i, names(KINDS[kind].prefix or kind), layer, module, shape, params, macs))
         values_kept += math.prod(shape)
         total = sum(r.params for r in rows)
         if total > max_params:
@@ -329,25 +345,8 @@ def plan(spec: Spec, input_shape: tuple[int, int, int], num_classes: int,
 
 
 def _module(row: Row, in_shape: tuple[int, ...]) -> nn.Module:
-    layer, kind = row.layer, row.layer.type
-    if kind == "conv":
-        return nn.Conv2d(in_shape[0], layer.get("out"), layer.get("kernel"), layer.get("stride"),
-                         layer.get("padding"))
-    if kind == "maxpool":
-        return nn.MaxPool2d(layer.get("kernel"), layer.get("stride"))
-    if kind == "avgpool":
-        return nn.AvgPool2d(layer.get("kernel"), layer.get("stride"))
-    if kind == "batchnorm":
-        return nn.BatchNorm2d(in_shape[0]) if len(in_shape) == 3 else nn.BatchNorm1d(in_shape[0])
-    if kind == "leakyrelu":
-        return nn.LeakyReLU(layer.get("slope"))
-    if kind == "dropout":
-        return nn.Dropout(layer.get("p"))
-    if kind == "flatten":
-        return nn.Flatten()
-    if kind == "linear":
-        return nn.Linear(in_shape[0], row.output[0])
-    return ACTIVATIONS[kind]()
+    kind = KINDS[row.layer.type]
+    return kind.module(row.layer, in_shape, row.output) if kind.module else ACTIVATIONS[row.layer.type]()
 
 
 def build(spec: Spec, input_shape: tuple[int, int, int], num_classes: int,

@@ -17,7 +17,7 @@ import torch
 
 from cnnkit.data.datasets import Dataset
 from cnnkit.errors import CnnkitError
-from cnnkit.train.loop import BatchProgress, EpochStats, GpuOutOfMemory, TrainConfig, TrainResult
+from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig
 from cnnkit.train.runner import Runner, new_run
 from cnnkit.train.store import Run, RunStore
 from cnnkit.train.trace import LossTrace
@@ -44,10 +44,6 @@ class Snapshot:
     smoothed: list[float]
     epochs: list[EpochStats]
     stopping: bool
-    error: CnnkitError | None = None  # why it failed, for the user
-    out_of_memory: bool = False
-    diverged: bool = False
-    result: TrainResult | None = None
 
     @property
     def done(self) -> bool:
@@ -73,7 +69,7 @@ class TrainingJob:
         self._last: BatchProgress | None = None
         self._last_at = 0.0
         self._images_per_s = 0.0
-        self._state, self._error, self._oom, self._result = "queued", None, False, None
+        self._state = "queued"
         self._started = self._created = time.perf_counter()
         self._ended: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"cnnkit-train {run_id}", daemon=True)
@@ -109,21 +105,21 @@ class TrainingJob:
                 self._epochs.append(event)
 
     def _run(self) -> None:
-        state, error, oom, result = "failed", None, False, None
+        """Train through the run's ``Runner``, which records how it ends; a thread's exception reaches nobody, so
+        an unexpected one is logged here (the stored run says it failed)."""
+        state = "failed"
         try:
             runner = Runner(self.store, self.config, self.dataset, run_id=self.run_id)
-            result = runner.train(callback=self._on_event, stop=self._stop)
+            runner.train(callback=self._on_event, stop=self._stop)
             state = runner.status
         except KeyboardInterrupt:  # recorded by the runner as stopped, keeping its epochs
             state = "stopped"
-        except Exception as exc:  # a thread's exception reaches nobody: it becomes the run's failure
-            if not isinstance(exc, CnnkitError):
-                log.exception("training job %s failed", self.run_id)
-            error = exc if isinstance(exc, CnnkitError) else CnnkitError("runs.reasons.unexpected",
-                                                                        kind=type(exc).__name__)
-            oom = isinstance(exc, GpuOutOfMemory)
+        except CnnkitError:
+            pass
+        except Exception:  # noqa: BLE001 - any failure of the thread is the run's failure
+            log.exception("training job %s failed", self.run_id)
         with self._lock:
-            self._state, self._error, self._oom, self._result = state, error, oom, result
+            self._state = state
             self._ended = time.perf_counter()
         self._done.set()
         if self._on_end:
@@ -135,7 +131,6 @@ class TrainingJob:
             if self._state != "queued":
                 return
             self._state, self._ended = "failed", time.perf_counter()
-            self._error = CnnkitError(reason["key"], **reason.get("values", {}))
         self.store.finish(self.run_id, "failed", reason=reason)
         self._done.set()
 
@@ -147,9 +142,7 @@ class TrainingJob:
                 epoch=last.epoch if last else 0, batch=last.batch if last else 0,
                 batches=last.batches if last else 0, elapsed=(self._ended or now) - self._started, eta=None,
                 images_per_s=self._images_per_s, steps=list(trace.x), losses=list(trace.raw),
-                smoothed=list(trace.smooth), epochs=list(self._epochs), stopping=self._stop.is_set(),
-                error=self._error, out_of_memory=self._oom,
-                diverged=self._result is not None and self._result.status == "diverged", result=self._result)
+                smoothed=list(trace.smooth), epochs=list(self._epochs), stopping=self._stop.is_set())
             last_at = self._last_at
         fraction = snap.fraction
         if snap.done or not 0 < fraction < 1:

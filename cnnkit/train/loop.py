@@ -25,17 +25,15 @@ from torch import nn
 
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.data.folders import FolderOptions
-from cnnkit.data.datasets import Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
+from cnnkit.data.datasets import DATASETS, Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.tensors import DeviceData, on_device
+from cnnkit.devices import cpu_computes_bf16
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
-from cnnkit.errors import CnnkitError, unknown_choice
+from cnnkit.errors import CnnkitError, GpuOutOfMemory, unknown_choice
 from cnnkit.i18n import text
+from cnnkit.options import positive_int, setting
 from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
-
-
-class GpuOutOfMemory(CnnkitError):
-    """The GPU ran out of memory during training; the message suggests a smaller batch or the CPU."""
 
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -45,26 +43,39 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str = "mnist"
-    data_dir: str | None = None
+    """A training run as plain values; the fields with a ``setting`` are the options of ``cnnkit train``."""
+
+    dataset: str = setting("mnist", "--dataset", "folder: your own images, DIR/<class>/* or DIR/train|test/<class>/* "
+                           "(or a .zip of either)", choices=[*DATASETS, "folder"])
+    data_dir: str | None = setting(None, "--data-dir", "folder with the four IDX files, or torchvision's root "
+                                   "(default: $CNNKIT_DATA_DIR or ./data); the class folder (or .zip) of --dataset "
+                                   "folder", run=False)
     model: ModelConfig = ModelConfig()
-    epochs: int = 1
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
+    epochs: int = setting(1, "--epochs", "default 1", type=int)
+    batch_size: int = setting(64, "--batch-size", "the global batch, split among torchrun's processes (default 64)",
+                              type=int)
+    optimizer: str = setting("adam", "--optimizer", "default adam", choices=OPTIMIZERS)
+    lr: float = setting(1e-3, "--lr", "the (peak) learning rate (default 0.001)", type=float)
     momentum: float = 0.9  # SGD only
-    schedule: str = "constant"
-    label_smoothing: float = 0.0  # the training targets' share spread over the other classes (0: one-hot)
-    seed: int = 0
-    train_subset: int | None = None
-    augment: bool = False
-    device: str = "auto"
+    schedule: str = setting("constant", "--schedule", "default constant", choices=SCHEDULES)
+    # the training targets' share spread over the other classes (0: one-hot)
+    label_smoothing: float = setting(0.0, "--label-smoothing", "share of each target spread over the other classes, "
+                                     "0 <= S < 1 (default 0)", type=float, metavar="S")
+    seed: int = setting(0, "--seed", "seed of the weights, the shuffles and the subset (default 0)", type=int)
+    train_subset: int | None = setting(None, "--subset", "train on this many random training images",
+                                       type=positive_int)
+    augment: bool = setting(False, "--augment", "small random shifts, rotations and scales", action="store_true")
+    device: str = setting("auto", "--device", "auto, cpu, cuda, cuda:N or mps", run=False)
     eval_batch_size: int = EVAL_BATCH
     channels_last: bool = True  # NHWC memory for the convolutions: faster on CPU (oneDNN) and GPU (cuDNN)
     report_every: int = 1  # batches between progress events (each one syncs the device) …
     report_seconds: float = 0.05  # … and this long between them (one process); an epoch's last batch always reports
-    precision: str = "auto"  # autocast: "bf16", "fp32", or "auto" = bf16 where the hardware computes it natively
-    compile: bool = False  # torch.compile the training forward/backward (pays its compile time on the first batch)
+    # autocast: "bf16", "fp32", or "auto" = bf16 where the hardware computes it natively
+    precision: str = setting("auto", "--precision", "autocast of the training steps (default auto: bf16 where the "
+                             "CPU or GPU computes it natively)", choices=PRECISIONS)
+    # torch.compile the training forward/backward (pays its compile time on the first batch)
+    compile: bool = setting(False, "--compile", "torch.compile the model (pays the compile time once)",
+                            action="store_true")
     folder: FolderOptions | None = None  # how a folder dataset's images were made (dataset "folder")
 
     def validate(self) -> None:
@@ -154,7 +165,7 @@ class TrainResult:
         ev = self.evaluation
         return {
             "status": self.status, "message": self.message, "device": self.device,
-            "model": self.config.model.describe(), "params": self.params, "parameters": self.params,
+            "model": self.config.model.describe(), "parameters": self.params,
             "test_accuracy": ev.accuracy if ev else None, "test_loss": ev.loss if ev else None,
             "seconds": round(self.seconds, 3),
             "epochs": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(e).items()}
@@ -183,8 +194,7 @@ def native_bf16(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":
-        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+        return cpu_computes_bf16()
     return False
 
 
@@ -408,15 +418,24 @@ def _stop_message(epoch: int, batch: int, steps: int) -> str:
     return text("runs.reasons.stopped_at_end", epoch=epoch - 1)
 
 
+@dataclass(frozen=True)
+class Stopped:
+    """The user stopped the run during an epoch; where, in words (``_stop_message``)."""
+
+    message: str
+
+
+EarlyEnd = Stopped | Divergence | None  # how an epoch ended before its last batch, if it did
+
+
 def _train_epoch(run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int, reporter: Reporter,
-                 stop: threading.Event) -> tuple[Sums, str | None, str | Divergence]:
-    """One pass over this process's training data; the sums, and how it ended early (status, and the
-    message, or the ``Divergence``)."""
+                 stop: threading.Event) -> tuple[Sums, EarlyEnd]:
+    """One pass over this process's training data; the sums, and how it ended early, if it did."""
     net.train()
     sums = Sums(run.device)
     for batch, (xb, yb) in enumerate(run.data.epoch(run.batch_size, run.generator), 1):
         if stop.is_set():
-            return sums, "stopped", _stop_message(epoch, batch, run.steps)
+            return sums, Stopped(_stop_message(epoch, batch, run.steps))
         loss, logits = _train_step(run, net, optimizer, xb, yb)
         if scheduler:
             scheduler.step()
@@ -424,8 +443,8 @@ def _train_epoch(run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int
         value = reporter.batch_done(epoch, batch, len(yb), loss, sums)
         divergence = diverged(run.config, epoch, batch, value, reporter.first_loss) if value is not None else None
         if divergence:
-            return sums, "diverged", divergence
-    return sums, None, ""
+            return sums, divergence
+    return sums, None
 
 
 def _end_epoch(run: Prepared, epoch: int, sums: Sums, seconds: float) -> tuple[EpochStats, Evaluation]:
@@ -464,16 +483,16 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resum
     trained_since_eval = False  # whether the model changed since its last test evaluation
     for epoch in range(len(result.history) + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        sums, ended, message = _train_epoch(run, net, optimizer, scheduler, epoch, reporter, stop)
+        sums, ended = _train_epoch(run, net, optimizer, scheduler, epoch, reporter, stop)
         trained_since_eval = trained_since_eval or sums.seen > 0
-        if ended == "diverged" or (not ended and not finite_weights(model)):
-            result.status, result.divergence = "diverged", message if ended else Divergence(
-                cause="weights", epoch=epoch, batch=run.steps, loss=math.nan, start=reporter.first_loss or math.nan,
-                lr=config.lr, optimizer=config.optimizer)
-            result.message = result.divergence.message()
+        if ended is None and not finite_weights(model):
+            ended = Divergence(cause="weights", epoch=epoch, batch=run.steps, loss=math.nan,
+                               start=reporter.first_loss or math.nan, lr=config.lr, optimizer=config.optimizer)
+        if isinstance(ended, Divergence):
+            result.status, result.divergence, result.message = "diverged", ended, ended.message()
             break
-        if ended:
-            result.status, result.message = ended, message
+        if isinstance(ended, Stopped):
+            result.status, result.message = "stopped", ended.message
             break
         stats, result.evaluation = _end_epoch(run, epoch, sums, time.perf_counter() - epoch_start)
         result.history.append(stats)

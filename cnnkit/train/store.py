@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, FailureKind
 from cnnkit.paths import runs_dir
 from cnnkit.files import write_atomic
 from cnnkit.nets.builder import count_parameters
@@ -123,6 +123,12 @@ class Run:
         """Whether it ended with a model to use: a training that finished or stopped after an epoch, or a kept
         fine-tuning."""
         return self.status in ("finished", "stopped") and (bool(self.epochs) or self.source == FINETUNE)
+
+    @property
+    def failure(self) -> FailureKind | None:
+        """The kind of failure its reason records, where a page answers it with an offer."""
+        kind = (self.reason or {}).get("kind")
+        return next((known for known in FailureKind if known == kind), None)
 
     def to_json(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if k not in ("loss_trace", "evaluation", "epochs")}
@@ -417,20 +423,19 @@ def evaluation_from_dict(values: dict) -> Evaluation:
 
 def result_reason(result: TrainResult) -> dict | None:
     """Why a run ended early, as a message key and values; None when it completed."""
-    config = result.config
     if result.status == "stopped":
         return {"key": "runs.reasons.stopped", "values": {"epochs": len(result.history)}}
-    if result.status == "diverged" and result.divergence:
-        return {"key": result.divergence.key, "kind": "diverged", "values": result.divergence.values()}
-    if result.status == "diverged":
-        return {"key": "runs.reasons.diverged", "values": {"lr": f"{config.lr:g}", "lower": f"{config.lr / 10:g}"}}
+    if result.divergence:
+        return {"key": result.divergence.key, "kind": FailureKind.DIVERGED, "values": result.divergence.values()}
     return None
 
 
 def error_reason(exc: BaseException) -> dict:
-    """An error as a stored reason: the project's message key, or "unexpected" with the exception's type."""
+    """An error as a stored reason: the project's message key (with its ``FailureKind``, if it has one), or
+    "unexpected" with the exception's type."""
     if isinstance(exc, CnnkitError):
-        return {"key": exc.key, "kind": type(exc).__name__,
+        kind = {"kind": exc.kind} if exc.kind else {}
+        return {"key": exc.key, **kind,
                 "values": {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in exc.values.items()}}
     if isinstance(exc, KeyboardInterrupt):
         return {"key": "runs.reasons.interrupted", "values": {}}
