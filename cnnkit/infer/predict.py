@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint
-from cnnkit.data.datasets import recorded_title
+from cnnkit.data.datasets import DATASETS, recorded_title
 from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.data.folders import FolderOptions, prepare_image
 from cnnkit.errors import CnnkitError
