@@ -187,10 +187,9 @@ def markdown(result: dict, command: str) -> str:
         "",
         "| from | to | median | max |",
         "| --- | --- | --- | --- |",
-        f"| mouse-up ending a stroke, bare `st_canvas` page ({bare['strokes']} strokes) | the canvas's value sent | "
-        f"{bare['canvas_sends']['median_ms']} ms | {bare['canvas_sends']['max_ms']} ms |",
-        f"| mouse-up ending a stroke, bare `st_canvas` page ({bare['strokes']} strokes) | its text shown | "
-        f"{bare['text']['median_ms']} ms | {bare['text']['max_ms']} ms |",
+        *(f"| mouse-up ending a stroke, bare `st_canvas` page ({bare['strokes']} strokes) | {label} | "
+          f"{bare[key]['median_ms']} ms | {bare[key]['max_ms']} ms |"
+          for key, label in (("canvas_sends", "the canvas's value sent"), ("text", "its text shown"))),
         *(f"| mouse-up ending a stroke ({s['strokes']} strokes) | {label} | {s[key]['median_ms']} ms | "
           f"{s[key]['max_ms']} ms |" for key, label in (("canvas_sends", "the canvas's value sent"),
                                                        ("text", "the answer shown"),
