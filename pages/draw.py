@@ -5,6 +5,7 @@ from functools import partial
 
 import numpy as np
 import streamlit as st
+from streamlit_drawable_canvas import st_canvas
 
 from cnnkit.infer import charts, overview
 from cnnkit.nets.checkpoints import Checkpoint
@@ -15,12 +16,11 @@ from cnnkit.infer.explain import explain, explain_input
 from cnnkit.data.datasets import Split, default_data_dir, load_dataset
 from cnnkit.infer.finetune import CHECK, REHEARSAL, finetune, keep_as_run, sample
 from cnnkit.infer.imagenet import MODELS, classify_photo, find_weights, weights_for
-from cnnkit.data.images import open_rgb
+from cnnkit.data.images import canvas_png, open_rgb
 from cnnkit.infer.predict import (Prediction, model_card, classify, load_model, load_upload, predict_input,
                                   predict_steps, read_digit, read_image, seen_picture, subject, takes_digits)
 from cnnkit.data.preprocess import DigitSteps, normalize
 from cnnkit.infer.unsure import confidence_text
-from pages.canvas import drawing_canvas
 from pages.ui import (error_text, fmt, lang, latex_number, names, num, owner, page_navigation, private_runs,
                       run_store, t, table)
 
@@ -31,6 +31,7 @@ DRAWINGS = "draw_my_drawings"  # the learner's labelled pictures: [(28×28 array
 TUNED = "draw_finetune"  # (the model it started from, the last fine-tuning result), until kept or discarded
 TAUGHT = "draw_taught_classes"  # the classes of the models the drawings were labelled for
 LABEL = "draw_label_choice"  # the right label the learner chose, kept while the canvas is cleared
+CANVAS = 280  # the drawing canvas's side in pixels
 
 
 # ---------------------------------------------------------------- the model
@@ -398,22 +399,30 @@ def clear_canvas() -> None:
     st.session_state["draw_canvas_id"] = st.session_state.get("draw_canvas_id", 0) + 1
 
 
+def drawing() -> bytes | None:
+    """streamlit-drawable-canvas, white ink on black, its toolbar undoing, redoing and resetting strokes; the
+    PNG of the drawing, None before the first stroke (raises CnnkitError for a value that is no drawing).
+    Its key changes only on Clear: a new stroke width or language keeps the drawing."""
+    drawn = st_canvas(stroke_width=st.session_state.get("draw_stroke", 20), stroke_color="#FFFFFF",
+                      background_color="#000000", width=CANVAS, height=CANVAS, return_image_data=True,
+                      key=f"draw_canvas_{st.session_state.get('draw_canvas_id', 0)}")
+    return canvas_png(drawn, CANVAS)
+
+
 @st.fragment
 def draw_mode(ckpt: Checkpoint) -> None:
     """The canvas and all that depends on the drawing: a stroke reruns this fragment alone, not the page."""
     left, right = st.columns([2, 3])
     with left:
         try:
-            source = drawing_canvas(stroke=st.session_state.get("draw_stroke", 20), size=280,
-                                    key=f"draw_canvas_{st.session_state.get('draw_canvas_id', 0)}",
-                                    words=subject_words(ckpt))
+            source = drawing()
         except CnnkitError as exc:
             st.error(error_text(exc))
             source = None
         stroke, clear = st.columns([5, 3], vertical_alignment="bottom")
         stroke.slider(t("draw.canvas.stroke"), 6, 40, 20, key="draw_stroke")
         clear.button(t("draw.canvas.clear"), on_click=clear_canvas, key="draw_clear")
-        st.caption(t("draw.canvas.toolbar"))
+        st.caption(t("draw.canvas.toolbar", **subject_words(ckpt)))
     show_digit(ckpt, read_upload(source, t("draw.canvas.name"), invert=False) if source else None,
                t("draw.answer.empty", **subject_words(ckpt)), right)
 

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
 from cnnkit.errors import CnnkitError
 from cnnkit.data.images import MAX_PIXELS, canvas_png, open_image, open_rgb
@@ -127,15 +128,32 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
         open_image(tmp_path / "nope.png")
 
 
-def test_the_canvas_value_is_its_png_and_anything_else_is_refused():
-    png = encode(square(), "PNG")
-    sent = {"png": "data:image/png;base64," + base64.b64encode(png).decode(), "strokes": 1}
-    assert canvas_png(sent) == png
-    assert_square(open_image(canvas_png(sent)).gray)
-    assert canvas_png(None) is None  # an empty canvas (every stroke undone)
-    for forged in ("data:image/png;base64,AAAA", {"png": "https://example.com/a.png"}, {"png": 5},
-                   {"png": "data:image/png;base64,not base64!"}, {"strokes": 1}):
+@pytest.fixture(scope="module")
+def canvas_result():
+    """streamlit-drawable-canvas's CanvasResult: the package registers its component as it is imported, which only
+    a running app can do (an AppTest imports it here)."""
+    AppTest.from_string("import streamlit_drawable_canvas").run()
+    from streamlit_drawable_canvas import CanvasResult
+    return CanvasResult
+
+
+def drawn(result, png: bytes | None, prefix: str = "data:image/png;base64,"):
+    """What st_canvas(..., return_image_data=True) returns once the browser sent this PNG (None: not yet)."""
+    url = None if png is None else prefix + base64.b64encode(png).decode()
+    return result(json_data={"objects": []}, image_data_url=url, return_image_data=True)
+
+
+def test_the_canvas_value_is_its_png_and_anything_else_is_refused(canvas_result):
+    png = encode(square("RGBA", size=(60, 60)), "PNG")
+    assert canvas_png(drawn(canvas_result, png), 60) == png
+    assert open_image(canvas_png(drawn(canvas_result, png), 60)).gray[15, 35] == 1.0  # the ink is read as ink
+    assert canvas_png(drawn(canvas_result, None), 60) is None  # nothing drawn yet
+    forged = [drawn(canvas_result, b"\x89PNG junk"), drawn(canvas_result, png, prefix="data:image/png,"),
+              drawn(canvas_result, encode(square(size=(60, 60)), "JPEG")), drawn(canvas_result, png[:30]),
+              drawn(canvas_result, encode(Image.new("L", (60, 50_000)), "PNG")),  # another size: never decoded
+              *(canvas_result(json_data=None, image_data_url=url, return_image_data=True)
+                for url in ("data:image/png;base64,not base64!", "data:image/png;base64,AAAA=", 5)), {"png": png}]
+    for value in forged:
         with pytest.raises(CnnkitError) as info:
-            canvas_png(forged)
-        assert info.value.message("ru", "page") == ("Холст прислал не рисунок; очистите его и нарисуйте "
-                                                    "снова.")
+            canvas_png(value, 60)
+        assert info.value.message("ru", "page") == "Холст прислал не рисунок; очистите его и нарисуйте снова."

@@ -6,8 +6,6 @@ give their first frame; phone photos are turned upright (EXIF). What was done is
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import struct
 import warnings
@@ -24,7 +22,6 @@ HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I", "F")  # 16/32-bit gray and float mo
 TRANSPARENT_LAYER = 0.2  # share of transparent pixels above which the opaque ones are the ink
 
 Note = tuple[str, dict]
-PNG_DATA_URL = "data:image/png;base64,"
 
 
 @dataclass
@@ -36,18 +33,21 @@ class LoadedImage:
     alpha_ink: bool = False  # the ink was read from the alpha channel (a drawing on a transparent layer)
 
 
-def canvas_png(value: object) -> bytes | None:
-    """The PNG bytes that the drawing canvas sent (``{"png": "data:image/png;base64,..."}``), None when it
-    is empty; anything else that reaches the server under its name is refused."""
-    if value is None:
-        return None
-    url = value.get("png") if isinstance(value, dict) else None
-    if not isinstance(url, str) or not url.startswith(PNG_DATA_URL):
-        raise CnnkitError("errors.canvas_unreadable")
+def canvas_png(drawn: object, size: int) -> bytes | None:
+    """The PNG of the drawing that ``st_canvas(..., return_image_data=True)`` returned (its ``image_bytes``),
+    None before the first stroke. Anything but a whole ``size``×``size`` PNG is refused; its size is read from
+    the header, before any pixel is decoded."""
     try:
-        return base64.b64decode(url[len(PNG_DATA_URL):], validate=True)
-    except binascii.Error as exc:
+        data = drawn.image_bytes
+        if data is None:
+            return None
+        image = Image.open(io.BytesIO(data), formats=["PNG"])
+        if image.size != (size, size):
+            raise ValueError(image.size)
+        image.load()
+    except (AttributeError, TypeError, ValueError, OSError, SyntaxError) as exc:  # binascii's, PIL's among them
         raise CnnkitError("errors.canvas_unreadable") from exc
+    return data
 
 
 def _too_large(name: str, pixels: int) -> CnnkitError:

@@ -24,13 +24,14 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(data_dir: str | None = None, timeout: float = 120.0,
-                log: IO | int = subprocess.DEVNULL, runs_dir: str | None = None) -> Iterator[str]:
-    """Start the app with ``CNNKIT_DATA_DIR=data_dir`` (and ``CNNKIT_RUNS_DIR=runs_dir``); yield its URL once its
-    health check answers."""
+                log: IO | int = subprocess.DEVNULL, runs_dir: str | None = None,
+                script: str | Path = "app.py") -> Iterator[str]:
+    """Start the app (or another ``script``) with ``CNNKIT_DATA_DIR=data_dir`` (and ``CNNKIT_RUNS_DIR=runs_dir``);
+    yield its URL once its health check answers."""
     env = dict(os.environ, **({"CNNKIT_DATA_DIR": str(data_dir)} if data_dir else {}),
                **({"CNNKIT_RUNS_DIR": str(runs_dir)} if runs_dir else {}))
     url = f"http://127.0.0.1:{free_port()}"
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
                              "--server.port", url.rsplit(":", 1)[1], "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)

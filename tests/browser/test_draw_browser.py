@@ -1,11 +1,12 @@
 """In a real browser: draw a "1" on the canvas with the mouse, see the answer 1 and the probability chart;
-clear the canvas; undo and redo strokes with the buttons under it."""
+clear the canvas; undo and redo strokes with the canvas's toolbar (streamlit-drawable-canvas's); the drawing kept
+through a new stroke width and a new language."""
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from cnnkit.devtools.browser import stroke, wait_for_app
+from cnnkit.devtools.browser import find_canvas, stroke, wait_for_app
 from tests.support.browser import draw_a_one
 
 pytestmark = pytest.mark.browser
@@ -26,15 +27,14 @@ def test_draw_a_one_and_see_it_recognised(page):
     expect(metric).to_have_count(0)
 
 
-def test_undo_and_redo_a_stroke_under_the_canvas(page):
+def test_undo_and_redo_a_stroke_with_the_canvas_toolbar(page):
     canvas = draw_a_one(page)
     metric = page.get_by_test_id("stMetricValue")
     wait_for_app(page)
     stroke(page, canvas.bounding_box(), [(60, 200), (220, 200), (60, 60)])  # a second stroke changes the input
     wait_for_app(page)
 
-    tools = canvas.locator("xpath=ancestor::body")
-    undo, redo = tools.get_by_role("button", name="↶ Undo"), tools.get_by_role("button", name="↷ Redo")
+    undo, redo = (page.get_by_role("button", name=name, exact=True) for name in ("Undo", "Redo"))  # on hover
     undo.click()  # the "1" alone again
     expect(metric).to_have_text("1", timeout=30_000)
     wait_for_app(page)
@@ -45,6 +45,22 @@ def test_undo_and_redo_a_stroke_under_the_canvas(page):
     redo.click()
     expect(metric).to_have_text("1", timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_the_drawing_survives_a_new_stroke_width_and_language(page):
+    draw_a_one(page)
+    wait_for_app(page)
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("ArrowRight")  # a wider pen
+    expect(page.locator(".st-key-draw_stroke")).to_contain_text("21", timeout=10_000)
+    wait_for_app(page)
+    page.get_by_test_id("stSidebar").get_by_text("Русский").click()
+    expect(page.locator("h1")).to_contain_text("Рисуй")
+    wait_for_app(page)
+    expect(page.get_by_test_id("stMetricValue")).to_have_text("1", timeout=30_000)  # the same "1", still drawn
+    centre = find_canvas(page).evaluate("c => [...c.parentElement.querySelector('canvas.lower-canvas')"
+                                        ".getContext('2d').getImageData(140, 140, 1, 1).data]")
+    assert centre == [255, 255, 255, 255]  # white ink where the stroke went
 
 
 STEP_PICTURES = """() => {

@@ -97,7 +97,7 @@ def visible_texts(at: AppTest) -> list[str]:
 
     def walk(node) -> None:
         kind = getattr(node, "type", "")
-        if kind in ("code", "latex", "json", "exception"):
+        if kind in ("code", "latex", "json", "exception", "bidi_component"):  # a component: its files and arguments
             return
         if kind in ("arrow_data_frame", "dataframe"):  # the cells as shown: the Styler's texts where there is one
             shown = node.proto.arrow_data.styler.display_values
