@@ -1,4 +1,5 @@
 """cnnkit — the CNN studio. Run with ``streamlit run app.py``."""
+
 import streamlit as st
 
 from pages.ui import app_navigation, language_switch, owner, t

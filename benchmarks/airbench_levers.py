@@ -10,6 +10,7 @@ trained model and each average on the official test set, and the trained model o
 averaged over each test image and its left-right mirror (airbench's TTA; Fashion-MNIST's clothes are roughly
 symmetric). Prints one JSON line per seed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,12 +40,16 @@ def main() -> None:
         averages: dict[float, AveragedModel] = {}
         seen = {}  # the engine's prepared run: its test tensors, as the engine evaluates them
 
-        def step(run, net, optimizer, xb, yb):
+        def step(run, net, optimizer, xb, yb, averages=averages, seen=seen):
             out = plain_step(run, net, optimizer, xb, yb)
             if not averages:
                 seen["run"] = run
-                averages.update({d: AveragedModel(run.model, multi_avg_fn=get_ema_multi_avg_fn(d), use_buffers=True)
-                                 for d in args.decays})
+                averages.update(
+                    {
+                        d: AveragedModel(run.model, multi_avg_fn=get_ema_multi_avg_fn(d), use_buffers=True)
+                        for d in args.decays
+                    }
+                )
             for average in averages.values():
                 average.update_parameters(run.model)
             return out

@@ -6,6 +6,7 @@ Run from the repository root, as a module so that ``tests.support`` imports:
 
     python -m benchmarks.doubt --data-dir ../shared/data/mnist-5k [--checkpoint FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,8 @@ import collections
 
 from cnnkit.data.datasets import load_dataset
 from cnnkit.data.images import LoadedImage
-from cnnkit.infer.predict import Prediction, load_model, predict_image, predict_steps
 from cnnkit.data.preprocess import prepare_digit
+from cnnkit.infer.predict import Prediction, load_model, predict_image, predict_steps
 from tests.support.photos import ALL, drawn_variants, non_digits, paper_photo
 
 
@@ -25,9 +26,11 @@ def rates(answers: list[tuple[str, str, Prediction]]) -> str:
     alarms = [what for what, p in right if p.unsure]
     caught = sum(p.unsure for _, p in wrong)
     forms = collections.Counter(what.split(" in ")[0] for what in alarms)
-    return (f"false alarms {len(alarms)}/{len(right)} = {len(alarms) / max(1, len(right)):.1%}"
-            + (f" ({', '.join(f'{form}: {n}' for form, n in forms.most_common())})" if forms else "")
-            + f"; wrong answers caught {caught}/{len(wrong)}")
+    return (
+        f"false alarms {len(alarms)}/{len(right)} = {len(alarms) / max(1, len(right)):.1%}"
+        + (f" ({', '.join(f'{form}: {n}' for form, n in forms.most_common())})" if forms else "")
+        + f"; wrong answers caught {caught}/{len(wrong)}"
+    )
 
 
 def drawings(model) -> list[tuple[str, str, Prediction]]:
@@ -37,9 +40,10 @@ def drawings(model) -> list[tuple[str, str, Prediction]]:
 def handwriting(model, data_dir: str) -> list[tuple[str, str, Prediction]]:
     test = load_dataset("mnist", data_dir, download=False).test
     half = len(test) // 2
-    return [(model.classes[y], model.classes[y],
-             predict_steps(model, prepare_digit(LoadedImage(im.numpy() / 255), False)))
-            for im, y in zip(test.images[half:], test.labels[half:].tolist())]
+    return [
+        (model.classes[y], model.classes[y], predict_steps(model, prepare_digit(LoadedImage(im.numpy() / 255), False)))
+        for im, y in zip(test.images[half:], test.labels[half:].tolist())
+    ]
 
 
 def photos(model) -> list[tuple[str, str, Prediction]]:
@@ -47,11 +51,14 @@ def photos(model) -> list[tuple[str, str, Prediction]]:
 
 
 def pictures(model) -> str:
-    odd = {name: predict_image(model, data, name, invert=None if name.startswith(("noise", "red")) else False)
-           for name, data in non_digits().items()}
+    odd = {
+        name: predict_image(model, data, name, invert=None if name.startswith(("noise", "red")) else False)
+        for name, data in non_digits().items()
+    }
     flagged = sum(p.unsure for p in odd.values())
-    return (f"{flagged}/{len(odd)} flagged; not flagged: "
-            + ", ".join(f"{name} (read {p.label} {p.probability:.0%})" for name, p in odd.items() if not p.unsure))
+    return f"{flagged}/{len(odd)} flagged; not flagged: " + ", ".join(
+        f"{name} (read {p.label} {p.probability:.0%})" for name, p in odd.items() if not p.unsure
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ top of the default levers; each evaluation row is
 ``cnnkit.train.evaluation.evaluate`` over the 10,000 test images at one batch size. Rows repeat ``--repeats``
 times, interleaved, and the median is reported, so that a change in the machine's load hits every row.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,8 @@ import torch
 
 from cnnkit.data.datasets import load_dataset, to_tensor
 from cnnkit.devices import resolve_device
-from cnnkit.train.evaluation import evaluate
 from cnnkit.nets.builder import POOL_FIRST, ModelConfig, build_model
+from cnnkit.train.evaluation import evaluate
 from cnnkit.train.loop import TrainConfig, measure_throughput
 
 PLAIN = {"channels_last": False, "precision": "fp32"}
@@ -36,9 +37,15 @@ TRAINING = {
 DEFAULT = {"channels_last": True, "precision": "bf16"}
 NETWORKS = {
     "default, ConvNet + BatchNorm (conv, BN, ReLU, pool)": {**DEFAULT, "model": ModelConfig(batchnorm=True)},
-    "default, BatchNorm after the pool (the fast recipe's network)": {**DEFAULT, "model": ModelConfig(layers=POOL_FIRST)},
-    "default, BatchNorm after the pool, batch 256 (the fast recipe)": {**DEFAULT, "model": ModelConfig(layers=POOL_FIRST),
-                                                                       "batch_size": 256},
+    "default, BatchNorm after the pool (the fast recipe's network)": {
+        **DEFAULT,
+        "model": ModelConfig(layers=POOL_FIRST),
+    },
+    "default, BatchNorm after the pool, batch 256 (the fast recipe)": {
+        **DEFAULT,
+        "model": ModelConfig(layers=POOL_FIRST),
+        "batch_size": 256,
+    },
 }
 
 
@@ -55,8 +62,11 @@ def main() -> None:
 
     data = load_dataset(args.dataset, args.data_dir, download=False)
     base = TrainConfig(dataset=args.dataset, device=args.device, **PLAIN)
-    rows = {name: replace(base, **change) for name, change in {**TRAINING, **NETWORKS}.items()
-            if not (args.no_compile and change.get("compile"))}
+    rows = {
+        name: replace(base, **change)
+        for name, change in {**TRAINING, **NETWORKS}.items()
+        if not (args.no_compile and change.get("compile"))
+    }
     default_threads = torch.get_num_threads()
     for n in args.threads:
         rows[f"plain, {n} thread(s)"] = (replace(base), n)
@@ -80,8 +90,10 @@ def main() -> None:
             evals[b].append(time.perf_counter() - start)
 
     plain = statistics.median(speeds["plain (NCHW, fp32)"])
-    out = {"training_images_per_s": {k: round(statistics.median(v)) for k, v in speeds.items()},
-           "evaluation_seconds": {b: round(statistics.median(v), 3) for b, v in evals.items()}}
+    out = {
+        "training_images_per_s": {k: round(statistics.median(v)) for k, v in speeds.items()},
+        "evaluation_seconds": {b: round(statistics.median(v), 3) for b, v in evals.items()},
+    }
     print("| training lever | images/s | vs plain |\n| --- | ---: | ---: |")
     for name, v in speeds.items():
         print(f"| {name} | {statistics.median(v):,.0f} | ×{statistics.median(v) / plain:.2f} |")

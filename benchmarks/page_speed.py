@@ -17,6 +17,7 @@ the guide's first Compare tab, the app's cold start. Headless Chromium (Debian's
 ``--write-docs`` puts the figures, the command, the date and the machine's load between the
 ``<!-- page-speed -->`` markers of docs/inference.md and docs/guide.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ import re
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cnnkit.devtools.appserver import running_app
@@ -118,9 +119,13 @@ def timed_strokes(page, sent: list[float], count: int, text: dict, names: tuple[
         clear(page)
         wait_for_app(page)
     page.close()
-    return {"strokes": len(figures["idle"]),
-            **{name: {"median_ms": round(1000 * statistics.median(values)), "max_ms": round(1000 * max(values))}
-               for name, values in figures.items()}}
+    return {
+        "strokes": len(figures["idle"]),
+        **{
+            name: {"median_ms": round(1000 * statistics.median(values)), "max_ms": round(1000 * max(values))}
+            for name, values in figures.items()
+        },
+    }
 
 
 def clear_drawing_page(page) -> None:
@@ -181,27 +186,37 @@ def write_docs(block: str) -> None:
 
 def markdown(result: dict, command: str) -> str:
     s, bare = result["strokes"], result["bare_strokes"]
-    return "\n".join([
-        f"Measured {result['date']} with `{command}` (headless Chromium, {result['cpus']} CPU cores shared with "
-        f"other agents' jobs; load average before the run {result['load_before']}, after {result['load_after']}):",
-        "",
-        "| from | to | median | max |",
-        "| --- | --- | --- | --- |",
-        *(f"| mouse-up ending a stroke, bare `st_canvas` page ({bare['strokes']} strokes) | {label} | "
-          f"{bare[key]['median_ms']} ms | {bare[key]['max_ms']} ms |"
-          for key, label in (("canvas_sends", "the canvas's value sent"), ("text", "its text shown"))),
-        *(f"| mouse-up ending a stroke ({s['strokes']} strokes) | {label} | {s[key]['median_ms']} ms | "
-          f"{s[key]['max_ms']} ms |" for key, label in (("canvas_sends", "the canvas's value sent"),
-                                                       ("text", "the answer shown"),
-                                                       ("answer", "the answer painted"),
-                                                       ("probability_chart", "the probability chart drawn"),
-                                                       ("feature_maps", "the first feature maps drawn"),
-                                                       ("overview", "the network overview drawn"),
-                                                       ("idle", "the page idle (all charts drawn)"))),
-        f"| click on the guide's Compare tab (fresh server) | both charts drawn | {result['compare_tab_s']} s | |",
-        f"| `streamlit run app.py` | home page drawn ({result['cold_start']['runs']} runs) | "
-        f"{result['cold_start']['median_first_page_s']} s | {max(result['cold_start']['first_page_rendered_s'])} s |",
-    ])
+    return "\n".join(
+        [
+            f"Measured {result['date']} with `{command}` (headless Chromium, {result['cpus']} CPU cores shared with "
+            f"other agents' jobs; load average before the run {result['load_before']}, after {result['load_after']}):",
+            "",
+            "| from | to | median | max |",
+            "| --- | --- | --- | --- |",
+            *(
+                f"| mouse-up ending a stroke, bare `st_canvas` page ({bare['strokes']} strokes) | {label} | "
+                f"{bare[key]['median_ms']} ms | {bare[key]['max_ms']} ms |"
+                for key, label in (("canvas_sends", "the canvas's value sent"), ("text", "its text shown"))
+            ),
+            *(
+                f"| mouse-up ending a stroke ({s['strokes']} strokes) | {label} | {s[key]['median_ms']} ms | "
+                f"{s[key]['max_ms']} ms |"
+                for key, label in (
+                    ("canvas_sends", "the canvas's value sent"),
+                    ("text", "the answer shown"),
+                    ("answer", "the answer painted"),
+                    ("probability_chart", "the probability chart drawn"),
+                    ("feature_maps", "the first feature maps drawn"),
+                    ("overview", "the network overview drawn"),
+                    ("idle", "the page idle (all charts drawn)"),
+                )
+            ),
+            f"| click on the guide's Compare tab (fresh server) | both charts drawn | {result['compare_tab_s']} s | |",
+            f"| `streamlit run app.py` | home page drawn ({result['cold_start']['runs']} runs) | "
+            f"{result['cold_start']['median_first_page_s']} s | "
+            f"{max(result['cold_start']['first_page_rendered_s'])} s |",
+        ]
+    )
 
 
 def main() -> None:
@@ -211,8 +226,11 @@ def main() -> None:
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     data_dir = args.data_dir if Path(args.data_dir).is_dir() else None
-    result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(),
-              "load_before": " ".join(f"{v:.2f}" for v in os.getloadavg())}
+    result = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "load_before": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+    }
     with chromium() as browser:
         result["bare_strokes"] = bare_strokes(browser, args.strokes)
         with running_app(data_dir) as url:

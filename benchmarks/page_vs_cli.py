@@ -9,6 +9,7 @@ headless Chromium (Debian's /usr/bin/chromium), which picks the recipe (``--pres
 figure: the seconds spent inside ``cnnkit.train.loop.train`` (epochs plus their test evaluations, without
 loading). Runs alternate so that a change in the machine's load hits both.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,10 +30,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli_seconds(data_dir: str, epochs: int, preset: str | None, runs_dir: Path) -> float:
-    out = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", data_dir, "--epochs", str(epochs),
-                          "--device", "cpu", "--json", *(["--preset", preset] if preset else [])],
-                         cwd=ROOT, capture_output=True, text=True, check=True,
-                         env=dict(os.environ, CNNKIT_RUNS_DIR=str(runs_dir)))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cnnkit",
+            "train",
+            "--data-dir",
+            data_dir,
+            "--epochs",
+            str(epochs),
+            "--device",
+            "cpu",
+            "--json",
+            *(["--preset", preset] if preset else []),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, CNNKIT_RUNS_DIR=str(runs_dir)),
+    )
     return json.loads(out.stdout.splitlines()[-1])["seconds"]
 
 
@@ -71,8 +89,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--preset", choices=["notebook", "fast"], help="a recipe, on both sides")
-    parser.add_argument("--live-charts", choices=["on", "off"], help="the page's live charts (default: as the recipe "
-                        "sets them: off for Fast, else on)")
+    parser.add_argument(
+        "--live-charts",
+        choices=["on", "off"],
+        help="the page's live charts (default: as the recipe sets them: off for Fast, else on)",
+    )
     args = parser.parse_args()
 
     cli, page = [], []
@@ -85,11 +106,14 @@ def main() -> None:
         for i in range(args.repeats):
             cli.append(cli_seconds(args.data_dir, args.epochs, args.preset, stores / "cli"))
             page.append(runner.run())
-            print(f"pair {i + 1}: cli {cli[-1]:.1f} s, page {page[-1]:.1f} s, ratio {page[-1] / cli[-1]:.3f}",
-                  flush=True)
+            print(
+                f"pair {i + 1}: cli {cli[-1]:.1f} s, page {page[-1]:.1f} s, ratio {page[-1] / cli[-1]:.3f}", flush=True
+            )
     ratio = statistics.median(page) / statistics.median(cli)
-    print(f"median: cli {statistics.median(cli):.1f} s, page {statistics.median(page):.1f} s, "
-          f"page/cli {ratio:.3f} (pairs: {', '.join(f'{b / a:.3f}' for a, b in zip(cli, page))})")
+    print(
+        f"median: cli {statistics.median(cli):.1f} s, page {statistics.median(page):.1f} s, "
+        f"page/cli {ratio:.3f} (pairs: {', '.join(f'{b / a:.3f}' for a, b in zip(cli, page))})"
+    )
 
 
 if __name__ == "__main__":

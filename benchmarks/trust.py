@@ -4,16 +4,15 @@ Run from the repository root, as a module so that ``tests.support`` imports:
 
     python -m benchmarks.trust --data-dir ../shared/data/mnist-5k [--sections calibration,photos]
 """
+
 from __future__ import annotations
 
 import argparse
 import collections
 
-
-
 from cnnkit.data.datasets import load_dataset
-from cnnkit.train.calibration import expected_calibration_error, features_and_logits
 from cnnkit.infer.predict import load_model, predict_image
+from cnnkit.train.calibration import expected_calibration_error, features_and_logits
 from tests.support.photos import ALL, paper_photo
 
 
@@ -24,8 +23,10 @@ def calibration(model, data) -> None:
     y = data.test.labels[half:].numpy()
     before = expected_calibration_error(logits.softmax(1).numpy(), y)
     after = expected_calibration_error((logits / model.temperature).softmax(1).numpy(), y)
-    print(f"calibration: T = {model.temperature}; ECE on test images {half}–{len(data.test) - 1} (not used to fit "
-          f"T): {before:.2%} before, {after:.2%} after; fitted on: {model.calibration.get('on')}")
+    print(
+        f"calibration: T = {model.temperature}; ECE on test images {half}–{len(data.test) - 1} (not used to fit "
+        f"T): {before:.2%} before, {after:.2%} after; fitted on: {model.calibration.get('on')}"
+    )
 
 
 def photos(model, _data) -> None:
@@ -34,8 +35,11 @@ def photos(model, _data) -> None:
     for case in ALL:
         total[case["stroke"]] += 1
         right[case["stroke"]] += predict_image(model, paper_photo(**case), "photo").label == case["digit"]
-    print("photos read right, by pen width: " + ", ".join(f"{s:.0%}: {right[s]}/{total[s]}" for s in sorted(total))
-          + f"; all: {sum(right.values())}/{len(ALL)}")
+    print(
+        "photos read right, by pen width: "
+        + ", ".join(f"{s:.0%}: {right[s]}/{total[s]}" for s in sorted(total))
+        + f"; all: {sum(right.values())}/{len(ALL)}"
+    )
 
 
 SECTIONS = {"calibration": calibration, "photos": photos}

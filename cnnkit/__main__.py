@@ -1,4 +1,5 @@
 """``python -m cnnkit``; a Ctrl-C while torch is still importing ends with one line, too."""
+
 import sys
 
 try:

@@ -2,9 +2,10 @@
 
 Sections: ``compare`` — the source notebook's loop as written against cnnkit's engine with the same model,
 batch size and optimizer; ``target`` — time to a test accuracy with the "fast" preset, the same recipe on the
-notes' ConvNet, and the notebook's settings; ``latency`` — one image through the shipped model, p50/p95; ``app`` — ``streamlit run`` to the first
-page rendered in headless Chromium. Figures and the commands that produced them: docs/speed.md.
+notes' ConvNet, and the notebook's settings; ``latency`` — one image through the shipped model, p50/p95;
+``app`` — ``streamlit run`` to the first page rendered in headless Chromium. Figures and the commands that produced them: docs/speed.md.
 """
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,8 @@ from cnnkit.data.datasets import Dataset, Split, subset, subset_size
 from cnnkit.devices import cpu_name, resolve_device
 from cnnkit.errors import CnnkitError
 from cnnkit.nets.builder import ModelConfig, build_model
-from cnnkit.train.presets import apply_preset
 from cnnkit.train.loop import TrainConfig, TrainResult, native_bf16
+from cnnkit.train.presets import apply_preset
 from cnnkit.train.runner import Runner
 from cnnkit.train.store import RunStore
 
@@ -56,7 +57,9 @@ def notebook_run(dataset: Dataset, train_split: Split, epochs: int, device: torc
     model = build_model(ModelConfig(num_classes=len(dataset.info.classes))).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     train_loader = DataLoader(NotebookImages(train_split, transforms.ToTensor()), batch_size=64, shuffle=True)
-    test_tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((dataset.info.mean,), (dataset.info.std,))])
+    test_tf = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((dataset.info.mean,), (dataset.info.std,))]
+    )
     test_loader = DataLoader(NotebookImages(dataset.test, test_tf), batch_size=1000)
     seconds = []
     for _ in range(epochs):
@@ -77,14 +80,25 @@ def notebook_run(dataset: Dataset, train_split: Split, epochs: int, device: torc
     with torch.no_grad():
         for images, labels in test_loader:
             correct += (model(images.to(device)).argmax(1) == labels.to(device)).sum().item()
-    return _row("notebook loop (DataLoader + ToTensor)", seconds, len(train_split), correct / len(dataset.test),
-                time.perf_counter() - start)
+    return _row(
+        "notebook loop (DataLoader + ToTensor)",
+        seconds,
+        len(train_split),
+        correct / len(dataset.test),
+        time.perf_counter() - start,
+    )
 
 
 def _row(name: str, seconds: list[float], images: int, accuracy: float, eval_seconds: float, **extra) -> dict:
     per_epoch = sum(seconds) / len(seconds)
-    return {"name": name, "seconds_per_epoch": round(per_epoch, 3), "images_per_s": round(images / per_epoch),
-            "test_accuracy": round(accuracy, 4), "eval_seconds": round(eval_seconds, 3), **extra}
+    return {
+        "name": name,
+        "seconds_per_epoch": round(per_epoch, 3),
+        "images_per_s": round(images / per_epoch),
+        "test_accuracy": round(accuracy, 4),
+        "eval_seconds": round(eval_seconds, 3),
+        **extra,
+    }
 
 
 def recorded_run(store: RunStore | None, config: TrainConfig, dataset: Dataset, name: str, **kwargs) -> TrainResult:
@@ -99,8 +113,13 @@ def engine_run(config: TrainConfig, dataset: Dataset, name: str, store: RunStore
     """One run of cnnkit's engine; evaluation time is the run's time outside its training epochs."""
     result = recorded_run(store, config, dataset, name)
     seconds = [e.seconds for e in result.history]
-    return _row(name, seconds, subset_size(dataset.train, config.train_subset),
-                result.evaluation.accuracy, (result.seconds - sum(seconds)) / len(seconds))
+    return _row(
+        name,
+        seconds,
+        subset_size(dataset.train, config.train_subset),
+        result.evaluation.accuracy,
+        (result.seconds - sum(seconds)) / len(seconds),
+    )
 
 
 def notebook_vs_engine(base: TrainConfig, dataset: Dataset, store: RunStore | None = None) -> dict:
@@ -112,8 +131,9 @@ def notebook_vs_engine(base: TrainConfig, dataset: Dataset, store: RunStore | No
     return {"a": a, "b": b, "ratio_b_over_a": round(b["seconds_per_epoch"] / a["seconds_per_epoch"], 3)}
 
 
-def time_to_target(config: TrainConfig, dataset: Dataset, target: float, max_epochs: int,
-                   store: RunStore | None = None, name: str = "") -> dict:
+def time_to_target(
+    config: TrainConfig, dataset: Dataset, target: float, max_epochs: int, store: RunStore | None = None, name: str = ""
+) -> dict:
     """Training seconds (evaluation excluded) until the test accuracy reaches ``target``.
 
     A constant LR trains on and stops after the first epoch that reaches it; a one-cycle schedule depends on
@@ -128,11 +148,19 @@ def time_to_target(config: TrainConfig, dataset: Dataset, target: float, max_epo
         reached = [e for e in result.history if e.test_accuracy >= target]
         if reached:
             epochs = reached[0].epoch
-            return {"reached": True, "epochs": epochs, "test_accuracy": round(reached[0].test_accuracy, 4),
-                    "train_seconds": round(sum(e.seconds for e in result.history[:epochs]), 2)}
+            return {
+                "reached": True,
+                "epochs": epochs,
+                "test_accuracy": round(reached[0].test_accuracy, 4),
+                "train_seconds": round(sum(e.seconds for e in result.history[:epochs]), 2),
+            }
     best = max(e.test_accuracy for e in result.history)
-    return {"reached": False, "epochs": max_epochs, "test_accuracy": round(best, 4),
-            "train_seconds": round(sum(e.seconds for e in result.history), 2)}
+    return {
+        "reached": False,
+        "epochs": max_epochs,
+        "test_accuracy": round(best, 4),
+        "train_seconds": round(sum(e.seconds for e in result.history), 2),
+    }
 
 
 class _StopAt:
@@ -146,15 +174,19 @@ class _StopAt:
             self.event.set()
 
 
-def targets(base: TrainConfig, dataset: Dataset, target: float, max_epochs: int,
-            store: RunStore | None = None) -> dict:
+def targets(base: TrainConfig, dataset: Dataset, target: float, max_epochs: int, store: RunStore | None = None) -> dict:
     """Time to ``target`` with the fast recipe, the same recipe on the notes' ConvNet + BatchNorm, and the
     notebook's settings, one after the other; ``fast_over_notebook`` compares their training seconds."""
     fast = apply_preset(base, "fast")
-    recipes = {"fast": fast, "fast_convnet": replace(fast, model=replace(fast.model, layers=None, batchnorm=True)),
-               "notebook": apply_preset(base, "notebook")}
-    rows = {name: {"config": _recipe(config), **time_to_target(config, dataset, target, max_epochs, store, name)}
-            for name, config in recipes.items()}
+    recipes = {
+        "fast": fast,
+        "fast_convnet": replace(fast, model=replace(fast.model, layers=None, batchnorm=True)),
+        "notebook": apply_preset(base, "notebook"),
+    }
+    rows = {
+        name: {"config": _recipe(config), **time_to_target(config, dataset, target, max_epochs, store, name)}
+        for name, config in recipes.items()
+    }
     out = {"target": target, "max_epochs": max_epochs, "recipes": rows}
     if rows["fast"]["reached"] and rows["notebook"]["reached"]:
         out["fast_over_notebook"] = round(rows["fast"]["train_seconds"] / rows["notebook"]["train_seconds"], 3)
@@ -163,15 +195,21 @@ def targets(base: TrainConfig, dataset: Dataset, target: float, max_epochs: int,
 
 def _recipe(config: TrainConfig) -> str:
     smoothing = f", label smoothing {config.label_smoothing:g}" if config.label_smoothing else ""
-    return (f"{config.model.describe()}, batch {config.batch_size}, {config.optimizer} lr {config.lr:g} "
-            f"{config.schedule}{smoothing}, precision {config.precision}")
+    return (
+        f"{config.model.describe()}, batch {config.batch_size}, {config.optimizer} lr {config.lr:g} "
+        f"{config.schedule}{smoothing}, precision {config.precision}"
+    )
 
 
 def digit_png() -> bytes:
     """A drawn "2" as the canvas sends it: white strokes on black, 280×280 RGBA."""
     img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
-    ImageDraw.Draw(img).line([(90, 90), (120, 55), (170, 55), (195, 95), (90, 225), (200, 225)],
-                             fill=(255, 255, 255, 255), width=20, joint="curve")
+    ImageDraw.Draw(img).line(
+        [(90, 90), (120, 55), (170, 55), (195, 95), (90, 225), (200, 225)],
+        fill=(255, 255, 255, 255),
+        width=20,
+        joint="curve",
+    )
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
@@ -187,8 +225,11 @@ def timed_ms(fn, runs: int, warmup: int = 10) -> dict:
         fn()
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    return {"p50": round(statistics.median(times), 3), "p95": round(times[min(runs - 1, int(0.95 * runs))], 3),
-            "max": round(times[-1], 3)}
+    return {
+        "p50": round(statistics.median(times), 3),
+        "p95": round(times[min(runs - 1, int(0.95 * runs))], 3),
+        "max": round(times[-1], 3),
+    }
 
 
 def latency(checkpoint: str | None, runs: int) -> dict:
@@ -205,8 +246,12 @@ def latency(checkpoint: str | None, runs: int) -> dict:
 
 def machine(device: torch.device) -> dict:
     """What the figures were measured on, and how busy the machine was."""
-    info = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+    info = {
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
     if device.type == "cuda":
         info["name"] = torch.cuda.get_device_name(device)
     else:
@@ -215,16 +260,30 @@ def machine(device: torch.device) -> dict:
     return info
 
 
-def run_bench(base: TrainConfig, dataset: Dataset, sections: list[str], target: float | None, max_epochs: int,
-              checkpoint: str | None, latency_runs: int, report=print, store: RunStore | None = None) -> dict:
+def run_bench(
+    base: TrainConfig,
+    dataset: Dataset,
+    sections: list[str],
+    target: float | None,
+    max_epochs: int,
+    checkpoint: str | None,
+    latency_runs: int,
+    report=print,
+    store: RunStore | None = None,
+) -> dict:
     """Run the chosen sections one after the other on ``base.device``; ``report`` gets each section's name;
     the engine's training runs are kept in ``store`` when given."""
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise CnnkitError("errors.bench_sections", unknown=", ".join(sorted(unknown)), choices=", ".join(SECTIONS))
     device = resolve_device(base.device)
-    out = {"machine": machine(device), "dataset": dataset.info.name, "source": dataset.source,
-           "train_images": subset_size(dataset.train, base.train_subset), "test_images": len(dataset.test)}
+    out = {
+        "machine": machine(device),
+        "dataset": dataset.info.name,
+        "source": dataset.source,
+        "train_images": subset_size(dataset.train, base.train_subset),
+        "test_images": len(dataset.test),
+    }
     for section in SECTIONS:
         if section not in sections:
             continue
@@ -248,22 +307,28 @@ def run_bench(base: TrainConfig, dataset: Dataset, sections: list[str], target: 
 def format_report(out: dict) -> str:
     """The figures as text lines."""
     m = out["machine"]
-    lines = [f"{out['dataset']}: {out['train_images']} training / {out['test_images']} test images; "
-             f"{m['device']} ({m['name']}), {m['threads']} threads, torch {m['torch']}, load average "
-             f"{m['load_average'][0]} → {m['load_average_after'][0]}"]
+    lines = [
+        f"{out['dataset']}: {out['train_images']} training / {out['test_images']} test images; "
+        f"{m['device']} ({m['name']}), {m['threads']} threads, torch {m['torch']}, load average "
+        f"{m['load_average'][0]} → {m['load_average_after'][0]}"
+    ]
     if "compare" in out:
         c = out["compare"]
         for key in ("a", "b"):
             r = c[key]
-            lines.append(f"({key}) {r['name']}: {r['seconds_per_epoch']:.2f} s/epoch, {r['images_per_s']:,} img/s, "
-                         f"test accuracy {r['test_accuracy']:.4f}, evaluation {r['eval_seconds']:.2f} s")
+            lines.append(
+                f"({key}) {r['name']}: {r['seconds_per_epoch']:.2f} s/epoch, {r['images_per_s']:,} img/s, "
+                f"test accuracy {r['test_accuracy']:.4f}, evaluation {r['eval_seconds']:.2f} s"
+            )
         lines.append(f"ratio b/a: {c['ratio_b_over_a']:.3f}")
     if "target" in out:
         t = out["target"]
         for name, r in t["recipes"].items():
             verb = "reached" if r["reached"] else "NOT reached"
-            lines.append(f"time to {t['target']:.0%} ({name}: {r['config']}): {verb} in {r['epochs']} epoch(s), "
-                         f"{r['train_seconds']:.2f} s of training, test accuracy {r['test_accuracy']:.4f}")
+            lines.append(
+                f"time to {t['target']:.0%} ({name}: {r['config']}): {verb} in {r['epochs']} epoch(s), "
+                f"{r['train_seconds']:.2f} s of training, test accuracy {r['test_accuracy']:.4f}"
+            )
         if "fast_over_notebook" in t:
             lines.append(f"fast / notebook training seconds: {t['fast_over_notebook']:.3f}")
     if "latency" in out:
@@ -271,6 +336,8 @@ def format_report(out: dict) -> str:
         for key in ("model_ms", "png_to_prediction_ms"):
             lines.append(f"latency {key[:-3]}: p50 {lat[key]['p50']:.2f} ms, p95 {lat[key]['p95']:.2f} ms")
     if "app" in out:
-        lines.append(f"app cold start to first page: {out['app']['first_page_rendered_s']} s "
-                     f"(median {out['app']['median_first_page_s']} s)")
+        lines.append(
+            f"app cold start to first page: {out['app']['first_page_rendered_s']} s "
+            f"(median {out['app']['median_first_page_s']} s)"
+        )
     return "\n".join(lines)

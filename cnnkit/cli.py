@@ -1,4 +1,5 @@
 """``python -m cnnkit``: train, evaluate, predict and benchmark from the command line, with the app's engine."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,25 +13,27 @@ from pathlib import Path
 import torch
 
 from cnnkit.bench import SECTIONS
-from cnnkit.nets.checkpoints import save_checkpoint
 from cnnkit.data.datasets import DATASETS, Dataset, load_dataset, to_tensor
 from cnnkit.data.folders import FolderOptions, load_source
-from cnnkit.i18n import text
-from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
 from cnnkit.errors import CnnkitError
-from cnnkit.train.evaluation import evaluate
+from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.nets.checkpoints import save_checkpoint
 from cnnkit.nets.layers import read_spec
+from cnnkit.options import Flag, flags_of, positive_int
+from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
+from cnnkit.train.evaluation import evaluate
+from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig
 from cnnkit.train.presets import PRESETS, apply_preset
 from cnnkit.train.runner import Runner
 from cnnkit.train.store import Run, RunStore
-from cnnkit.options import Flag, flags_of, positive_int
-from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig
-
 
 # every setting of ``cnnkit train``, by its place in the config: declared on the fields (``cnnkit.options``)
-SETTINGS: dict[str, Flag] = {**flags_of(TrainConfig), **flags_of(ModelConfig, "model."),
-                             **flags_of(FolderOptions, "folder.")}
+SETTINGS: dict[str, Flag] = {
+    **flags_of(TrainConfig),
+    **flags_of(ModelConfig, "model."),
+    **flags_of(FolderOptions, "folder."),
+}
 DATA = ("dataset", "data_dir")
 FOLDER = tuple(name for name in SETTINGS if name.startswith("folder."))
 
@@ -57,8 +60,13 @@ def folder_options(args, saved: dict | None = None) -> FolderOptions:
     return replace(base, **{k.removeprefix("folder."): v for k, v in given_settings(args, "folder.").items()})
 
 
-def load_data(name: str, data_dir: str | None, offline: bool, folder: FolderOptions | None,
-              progress=lambda m: print(m, file=sys.stderr)) -> Dataset:
+def load_data(
+    name: str,
+    data_dir: str | None,
+    offline: bool,
+    folder: FolderOptions | None,
+    progress=lambda m: print(m, file=sys.stderr),
+) -> Dataset:
     """MNIST-style IDX data, or a class folder (``name`` "folder") with its warnings printed."""
     if name != "folder":
         return load_dataset(name, data_dir, not offline, progress=progress)
@@ -66,8 +74,10 @@ def load_data(name: str, data_dir: str | None, offline: bool, folder: FolderOpti
         raise CnnkitError("build.folder.need_dir")
     dataset, stats = load_source(data_dir, folder)
     counts = ", ".join(f"{c} {a}+{b}" for c, a, b in zip(stats.classes, stats.train_counts, stats.test_counts))
-    progress(f"{dataset.info.title}: {len(stats.classes)} classes (train+test images: {counts}), "
-             f"{stats.channels} channel(s), {folder.size}×{folder.size}")
+    progress(
+        f"{dataset.info.title}: {len(stats.classes)} classes (train+test images: {counts}), "
+        f"{stats.channels} channel(s), {folder.size}×{folder.size}"
+    )
     for code, values in stats.warnings:
         progress("warning: " + text(f"build.warn.{code}", **values))
     return dataset
@@ -80,16 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model and save a checkpoint (several processes under torchrun)")
     _add_settings(t, SETTINGS)
     _add_offline_arg(t)
-    t.add_argument("--preset", choices=list(PRESETS),
-                   help="a recipe from cnnkit/train/presets.py, overridden by the options given here (fast: one "
-                        "epoch of batches of 256, one-cycle LR, label smoothing, the ConvNet with BatchNorm after "
-                        "its pools; notebook: the source notebook's settings)")
+    t.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        help="a recipe from cnnkit/train/presets.py, overridden by the options given here (fast: one "
+        "epoch of batches of 256, one-cycle LR, label smoothing, the ConvNet with BatchNorm after "
+        "its pools; notebook: the source notebook's settings)",
+    )
     _add_threads_arg(t)
     t.add_argument("--out", help="also export the best checkpoint to this file (.pt or .safetensors)")
-    t.add_argument("--name", help="the run's name in the run store (default: its number and settings, "
-                                   "e.g. '#3 ConvNet · BatchNorm · Adam 0.001')")
-    t.add_argument("--resume", metavar="RUN", help="continue a stopped or failed run from its last epoch "
-                                                    "(same config; options given must match it)")
+    t.add_argument(
+        "--name",
+        help="the run's name in the run store (default: its number and settings, "
+        "e.g. '#3 ConvNet · BatchNorm · Adam 0.001')",
+    )
+    t.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue a stopped or failed run from its last epoch (same config; options given must match it)",
+    )
     _add_runs_arg(t)
     t.add_argument("--json", action="store_true", help="end with one JSON line of results on stdout")
 
@@ -112,8 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("runs", help="the run store: list, show, compare, remove and export runs")
     _add_runs_arg(r)
     rsub = r.add_subparsers(dest="runs_command", required=True)
-    for name, help_text in (("list", "every run, newest first"), ("show", "one run in full"),
-                            ("compare", "runs side by side"), ("rm", "remove runs and their files")):
+    for name, help_text in (
+        ("list", "every run, newest first"),
+        ("show", "one run in full"),
+        ("compare", "runs side by side"),
+        ("rm", "remove runs and their files"),
+    ):
         c = rsub.add_parser(name, help=help_text)
         if name != "list":
             c.add_argument("ids", nargs="+" if name != "show" else None, metavar="ID")
@@ -124,19 +147,23 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, help="FILE.pt or FILE.safetensors")
     x.add_argument("--last", action="store_true", help="the last epoch's checkpoint instead of the best")
 
-    b = sub.add_parser("bench", help="the notebook's loop against the engine, time to a target accuracy, "
-                                     "inference latency, app cold start")
+    b = sub.add_parser(
+        "bench",
+        help="the notebook's loop against the engine, time to a target accuracy, inference latency, app cold start",
+    )
     _add_settings(b, ["dataset"], given_only=False, choices=list(DATASETS), help=None)  # no folders
     _add_settings(b, ["data_dir"], given_only=False)
     _add_offline_arg(b)
     b.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     _add_threads_arg(b)
-    b.add_argument("--sections", default="compare,target,latency",
-                   help=f"comma-separated, from: {', '.join(SECTIONS)} (default: all but app)")
+    b.add_argument(
+        "--sections",
+        default="compare,target,latency",
+        help=f"comma-separated, from: {', '.join(SECTIONS)} (default: all but app)",
+    )
     b.add_argument("--subset", type=positive_int, help="train on this many random training images")
     b.add_argument("--epochs", type=positive_int, default=1, help="epochs of the side-by-side comparison")
-    b.add_argument("--target", type=float, help="test accuracy to reach "
-                                                "(default 0.90 on Fashion-MNIST, 0.98 on MNIST)")
+    b.add_argument("--target", type=float, help="test accuracy to reach (default 0.90 on Fashion-MNIST, 0.98 on MNIST)")
     b.add_argument("--max-epochs", type=positive_int, default=10, help="give up on the target after this many")
     b.add_argument("--checkpoint", help="model of the latency section (default: the shipped model)")
     b.add_argument("--latency-runs", type=positive_int, default=200)
@@ -155,8 +182,11 @@ def _add_offline_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _add_threads_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core; on a "
-                                                          "busy shared machine 1 can be much faster)")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        help="CPU threads for torch (default: one per core; on a busy shared machine 1 can be much faster)",
+    )
 
 
 def _set_threads(args) -> None:
@@ -177,14 +207,18 @@ class ProgressBar:
                 return
             self.last = now
             done = int(30 * event.batch / event.batches)
-            self.stream.write(f"\repoch {event.epoch}/{self.epochs} [{'#' * done}{'.' * (30 - done)}] "
-                              f"{event.batch}/{event.batches} loss {event.loss:.4f} "
-                              f"acc {event.running_accuracy:.4f} {event.images_per_s:,.0f} img/s")
+            self.stream.write(
+                f"\repoch {event.epoch}/{self.epochs} [{'#' * done}{'.' * (30 - done)}] "
+                f"{event.batch}/{event.batches} loss {event.loss:.4f} "
+                f"acc {event.running_accuracy:.4f} {event.images_per_s:,.0f} img/s"
+            )
         elif isinstance(event, EpochStats):
-            self.stream.write(f"\repoch {event.epoch}/{self.epochs}: train loss {event.train_loss:.4f} "
-                              f"acc {event.train_accuracy:.4f} | test loss {event.test_loss:.4f} "
-                              f"acc {event.test_accuracy:.4f} | {event.seconds:.1f} s"
-                              f"{' ' * 30}\n")
+            self.stream.write(
+                f"\repoch {event.epoch}/{self.epochs}: train loss {event.train_loss:.4f} "
+                f"acc {event.train_accuracy:.4f} | test loss {event.test_loss:.4f} "
+                f"acc {event.test_accuracy:.4f} | {event.seconds:.1f} s"
+                f"{' ' * 30}\n"
+            )
         self.stream.flush()
 
 
@@ -197,8 +231,9 @@ def config_from_args(args) -> TrainConfig:
     switches = {k.removeprefix("model."): v for k, v in given_settings(args, "model.").items()}
     layers = switches.pop("layers", None)
     if layers and switches:
-        raise CnnkitError("build.errors.layers_and_switches",
-                          switches=", ".join(SETTINGS[f"model.{k}"].name for k in switches))
+        raise CnnkitError(
+            "build.errors.layers_and_switches", switches=", ".join(SETTINGS[f"model.{k}"].name for k in switches)
+        )
     if layers:
         return replace(config, model=replace(config.model, layers=read_spec(layers)))
     if switches:  # the notes' network with these switches, also over a preset's own layer list
@@ -240,23 +275,38 @@ def cmd_train(args) -> int:
         with main_first(world):  # rank 0 downloads the data, if needed, before the others read it
             dataset = load_data(config.dataset, config.data_dir, args.offline, config.folder)
         build_model(config.model.for_data(dataset.info))  # an invalid layer list is named before anything runs
-        runner = Runner(store, config, dataset, source="torchrun" if world else "cli", name=args.name or "",
-                        run_id=run.id if run else None, resume=resume)
+        runner = Runner(
+            store,
+            config,
+            dataset,
+            source="torchrun" if world else "cli",
+            name=args.name or "",
+            run_id=run.id if run else None,
+            resume=resume,
+        )
         run_id = runner.run_id
         if main:
             if config.train_subset and config.train_subset > len(dataset.train):
-                print(text("safety.subset_above", asked=f"{config.train_subset:,}", total=f"{len(dataset.train):,}"),
-                      file=sys.stderr)
+                print(
+                    text("safety.subset_above", asked=f"{config.train_subset:,}", total=f"{len(dataset.train):,}"),
+                    file=sys.stderr,
+                )
             processes = f" × {world.size} processes" if world else ""
             again = f", resuming after epoch {len(resume.history)}" if resume else ""
-            print(f"Run {run_id}: {config.model.describe()} on {dataset.info.label()} ({dataset.source}), "
-                  f"device {config.device}{processes}{again}…", file=sys.stderr)
+            print(
+                f"Run {run_id}: {config.model.describe()} on {dataset.info.label()} ({dataset.source}), "
+                f"device {config.device}{processes}{again}…",
+                file=sys.stderr,
+            )
         try:
             result = runner.train(callback=ProgressBar(config.epochs) if main else None, world=world)
         except KeyboardInterrupt:  # the runner has recorded it
             if main:
-                print(f"\nstopped: run {run_id} keeps its {runner.kept_epochs} finished epoch(s); continue it with "
-                      f"cnnkit train --resume {run_id}", file=sys.stderr)
+                print(
+                    f"\nstopped: run {run_id} keeps its {runner.kept_epochs} finished epoch(s); continue it with "
+                    f"cnnkit train --resume {run_id}",
+                    file=sys.stderr,
+                )
             return 130
     if not main:
         return 0 if result.status != "diverged" else 3
@@ -271,8 +321,10 @@ def cmd_train(args) -> int:
             path = save_checkpoint(store.load(run_id), args.out)  # calibrated by the runner
             print(f"saved {path}", file=sys.stderr)
         except CnnkitError as exc:
-            print(f"error: {exc} The training is kept as run {run_id}: "
-                  f"cnnkit runs export {run_id} --out FILE", file=sys.stderr)
+            print(
+                f"error: {exc} The training is kept as run {run_id}: cnnkit runs export {run_id} --out FILE",
+                file=sys.stderr,
+            )
             code = 2
     print(f"run {run_id}: {runner.status}", file=sys.stderr)
     if args.json:
@@ -293,23 +345,35 @@ def _checkpoint(args):
 def cmd_evaluate(args) -> int:
     ckpt = _checkpoint(args)
     if ckpt.dataset != args.dataset:
-        print(f"note: the checkpoint was trained on {ckpt.dataset}, evaluating on {args.dataset}",
-              file=sys.stderr)
+        print(f"note: the checkpoint was trained on {ckpt.dataset}, evaluating on {args.dataset}", file=sys.stderr)
     folder = folder_options(args, ckpt.train_config.get("folder")) if args.dataset == "folder" else None
     dataset = load_data(args.dataset, args.data_dir, args.offline, folder)
     if folder and tuple(ckpt.classes) != dataset.info.classes:
-        raise CnnkitError("build.folder.classes_differ", model=", ".join(ckpt.classes),
-                          data=", ".join(dataset.info.classes))
+        raise CnnkitError(
+            "build.folder.classes_differ", model=", ".join(ckpt.classes), data=", ".join(dataset.info.classes)
+        )
     start = time.perf_counter()
     normalization = replace(dataset.info, mean=ckpt.mean, std=ckpt.std)  # as the model was trained
     ev = evaluate(ckpt.model, to_tensor(dataset.test.images, normalization), dataset.test.labels)
     seconds = time.perf_counter() - start
     if args.json:
-        print(json.dumps({"accuracy": ev.accuracy, "loss": ev.loss, "per_class": ev.per_class,
-                          "images": len(dataset.test), "checkpoint": ckpt.source, "seconds": round(seconds, 3)}))
+        print(
+            json.dumps(
+                {
+                    "accuracy": ev.accuracy,
+                    "loss": ev.loss,
+                    "per_class": ev.per_class,
+                    "images": len(dataset.test),
+                    "checkpoint": ckpt.source,
+                    "seconds": round(seconds, 3),
+                }
+            )
+        )
     else:
-        print(f"{ckpt.source}: accuracy {ev.accuracy:.4f} (loss {ev.loss:.4f}) on {len(dataset.test)} "
-              f"{dataset.info.label()} test images")
+        print(
+            f"{ckpt.source}: accuracy {ev.accuracy:.4f} (loss {ev.loss:.4f}) on {len(dataset.test)} "
+            f"{dataset.info.label()} test images"
+        )
         for name, acc in zip(dataset.info.classes, ev.per_class):
             print(f"  {name:>12}: {acc:.4f}")
     return 0
@@ -348,15 +412,31 @@ def cmd_bench(args) -> int:
 
     if args.target is not None and not 0 < args.target <= 1:
         raise CnnkitError("errors.bench_target", target=args.target)
-    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, seed=args.seed,
-                         train_subset=args.subset, device=args.device)
+    config = TrainConfig(
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        epochs=args.epochs,
+        seed=args.seed,
+        train_subset=args.subset,
+        device=args.device,
+    )
     config.validate()
     _set_threads(args)
     rank_device(None, config.device)
-    dataset = load_dataset(config.dataset, config.data_dir, not args.offline, progress=lambda m: print(m, file=sys.stderr))
-    out = run_bench(config, dataset, [s.strip() for s in args.sections.split(",") if s.strip()], args.target,
-                    args.max_epochs, args.checkpoint, args.latency_runs,
-                    report=lambda section: print(f"bench: {section}…", file=sys.stderr), store=RunStore(args.runs_dir))
+    dataset = load_dataset(
+        config.dataset, config.data_dir, not args.offline, progress=lambda m: print(m, file=sys.stderr)
+    )
+    out = run_bench(
+        config,
+        dataset,
+        [s.strip() for s in args.sections.split(",") if s.strip()],
+        args.target,
+        args.max_epochs,
+        args.checkpoint,
+        args.latency_runs,
+        report=lambda section: print(f"bench: {section}…", file=sys.stderr),
+        store=RunStore(args.runs_dir),
+    )
     out["command"] = "python -m cnnkit " + shlex.join(args.argv)
     print(json.dumps(out) if args.json else format_report(out))
     return 0
@@ -368,8 +448,14 @@ def cmd_runs(args) -> int:
     return runs_cli.run(args, RunStore(args.runs_dir))
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "devices": cmd_devices,
-            "bench": cmd_bench, "runs": cmd_runs}
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "devices": cmd_devices,
+    "bench": cmd_bench,
+    "runs": cmd_runs,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
 """What this machine can train on (CPU, CUDA GPUs, Apple MPS), and turning a user's choice into a device."""
+
 from __future__ import annotations
 
 import os
@@ -77,8 +78,12 @@ def cpu_computes_bf16() -> bool:
 def accelerator_possible() -> bool:
     """Whether this machine may hold a GPU that torch could use: an NVIDIA device node, or a Mac on Apple
     silicon. Without one torch finds only the CPU, so the home page need not import torch (~2 s) to say so."""
-    return (Path("/dev/nvidia0").exists() or Path("/proc/driver/nvidia").exists() or sys.platform == "win32"
-            or (sys.platform == "darwin" and platform.machine() == "arm64"))
+    return (
+        Path("/dev/nvidia0").exists()
+        or Path("/proc/driver/nvidia").exists()
+        or sys.platform == "win32"
+        or (sys.platform == "darwin" and platform.machine() == "arm64")
+    )
 
 
 def list_devices() -> list[DeviceInfo]:

@@ -1,4 +1,5 @@
 """The one error the user sees: a message key and its values, said in the user's language."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,5 +57,6 @@ class GpuOutOfMemory(CnnkitError):
 
 def unknown_choice(what: str, value, choices) -> CnnkitError:
     """``Unknown optimizer 'lbfgs'; choose one of: adam, sgd, rmsprop.`` (``what``: a key of ``errors.what``)."""
-    return CnnkitError("errors.unknown_choice", what=Term(f"errors.what.{what}"), value=value,
-                       choices=", ".join(map(str, choices)))
+    return CnnkitError(
+        "errors.unknown_choice", what=Term(f"errors.what.{what}"), value=value, choices=", ".join(map(str, choices))
+    )

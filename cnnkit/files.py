@@ -1,5 +1,6 @@
 """Writing files so that a failed write never damages what was there: a temporary file in the same folder,
 flushed and synced, then renamed over the target (``os.replace`` is atomic)."""
+
 from __future__ import annotations
 
 import os

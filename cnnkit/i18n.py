@@ -5,6 +5,7 @@ language falls back to English, and a key missing everywhere shows itself, so ga
 stored as a table of plural forms (``one``/``other``; Russian ``one``/``few``/``many``) is chosen by the
 ``count`` value. ``formatter(lang)`` writes numbers, percentages and durations as ``lang`` does.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,7 @@ import numbers
 import string
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 LOCALES = resources.files("cnnkit") / "locales"
@@ -20,7 +21,7 @@ LANGUAGES = {"en": "English", "ru": "Русский"}
 DEFAULT_LANGUAGE = "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict:
     """All sections of one language: ``{section: {key: value}}``."""
     folder = LOCALES / lang
@@ -111,8 +112,9 @@ class Formatter:
 
     def unit(self, value: float, unit: str, digits: int = 0) -> str:
         """``value`` with a unit of ``number.unit`` (``s``, ``mb``, ``px``…): ``2.5 s`` / ``2,5 с``."""
-        return text("number.with_unit", self.lang, value=self.number(value, digits),
-                    unit=text(f"number.unit.{unit}", self.lang))
+        return text(
+            "number.with_unit", self.lang, value=self.number(value, digits), unit=text(f"number.unit.{unit}", self.lang)
+        )
 
     def seconds(self, value: float, digits: int = 1) -> str:
         return self.unit(value, "s", digits)

@@ -4,6 +4,7 @@ A field made with ``setting(default, "--flag", "help text", **argparse)`` carrie
 lists them, and ``python -m cnnkit train`` builds its parser and its ``TrainConfig`` from that list
 (``cnnkit.cli``), so a new setting is one field with one flag.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ is resolved (``..`` and symlinks followed, no ``~`` expansion) before it is comp
 absent path gets the same message as a path outside them, so a visitor learns nothing of the server's other
 files. The CLI, run by the machine's own user, takes any path and does not use this module.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,9 @@ def runs_dir() -> Path:
 def allowed_roots() -> list[Path]:
     """The folders whose files the pages may read, resolved."""
     configured = os.environ.get("CNNKIT_DATA_ROOTS")
-    roots = [Path(p) for p in configured.split(os.pathsep) if p.strip()] if configured else \
-        [default_data_dir(), runs_dir()]
+    roots = (
+        [Path(p) for p in configured.split(os.pathsep) if p.strip()] if configured else [default_data_dir(), runs_dir()]
+    )
     return [root.resolve() for root in roots]
 
 

@@ -1,4 +1,5 @@
 """Home: what is inside, the devices found, the versions."""
+
 import streamlit as st
 
 from cnnkit.devices import device_name
@@ -14,9 +15,17 @@ for item in t("home.inside"):
 
 report = system_report()
 st.subheader(t("home.devices"))
-table([{t("home.device_id"): device_name(d.id, lang()), t("home.device_name"): d.name,
-        t("home.device_memory"): fmt().unit(d.memory_gb, "gb", 1) if d.memory_gb else "—",
-        t("home.device_cores"): d.cores} for d in report.devices])
+table(
+    [
+        {
+            t("home.device_id"): device_name(d.id, lang()),
+            t("home.device_name"): d.name,
+            t("home.device_memory"): fmt().unit(d.memory_gb, "gb", 1) if d.memory_gb else "—",
+            t("home.device_cores"): d.cores,
+        }
+        for d in report.devices
+    ]
+)
 if len(report.devices) == 1:
     st.info(t("home.cpu_only"))
 st.caption(t("home.versions", **report.versions))

@@ -1,6 +1,7 @@
 """The training page's "Your images" data choice: a class folder under the data roots or an uploaded zip,
 how the images become tensors, and what was found (counts per class, samples as the network sees them,
 warnings)."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -29,37 +30,58 @@ def from_zip(data: bytes, name: str, options: FolderOptions) -> tuple[Dataset, F
 
 def options() -> FolderOptions:
     size_col, channels_col = st.columns(2)
-    size = size_col.selectbox(t("build.data.size"), SIZES, index=SIZES.index(32), key="train_image_size",
-                              format_func=lambda s: f"{s}×{s}")
-    channels = channels_col.selectbox(t("build.data.channels"), ("auto", 1, 3), key="train_channels",
-                                      format_func=names("build.data.channels", "_"))
-    fit = st.radio(t("build.data.fit"), FITS, key="train_fit", format_func=names("build.data.fit", "_"),
-                   help=t("build.data.fit_help"), horizontal=True)
-    return FolderOptions(size=size, channels=None if channels == "auto" else channels, fit=fit,
-                         seed=st.session_state.get("train_seed", 0))
+    size = size_col.selectbox(
+        t("build.data.size"), SIZES, index=SIZES.index(32), key="train_image_size", format_func=lambda s: f"{s}×{s}"
+    )
+    channels = channels_col.selectbox(
+        t("build.data.channels"), ("auto", 1, 3), key="train_channels", format_func=names("build.data.channels", "_")
+    )
+    fit = st.radio(
+        t("build.data.fit"),
+        FITS,
+        key="train_fit",
+        format_func=names("build.data.fit", "_"),
+        help=t("build.data.fit_help"),
+        horizontal=True,
+    )
+    return FolderOptions(
+        size=size,
+        channels=None if channels == "auto" else channels,
+        fit=fit,
+        seed=st.session_state.get("train_seed", 0),
+    )
 
 
 def folder_data() -> Dataset | None:
     """The folder or zip the user chose, loaded; None (with the reason shown) until it is usable."""
-    where = st.radio(t("build.data.where"), ("folder", "zip"), horizontal=True, key="train_images_from",
-                     format_func=names("build.data.from", "_"))
+    where = st.radio(
+        t("build.data.where"),
+        ("folder", "zip"),
+        horizontal=True,
+        key="train_images_from",
+        format_func=names("build.data.from", "_"),
+    )
     chosen = options()
     st.session_state["train_folder_options"] = chosen
     st.session_state.pop("train_folder_stats", None)
     try:
         with st.spinner(t("build.data.loading")):
             if where == "folder":
-                path = st.text_input(t("build.data.path"), key="train_images_path",
-                                     help=t("build.data.path_help")).strip()
+                path = st.text_input(
+                    t("build.data.path"), key="train_images_path", help=t("build.data.path_help")
+                ).strip()
                 if not path:
                     st.info(t("build.data.path_needed"))
                     return None
                 dataset, stats = from_folder(path, chosen)
                 st.session_state["train_data_dir"] = path
             else:
-                upload = st.file_uploader(t("build.data.zip"), type=["zip"], key="train_images_zip",
-                                          help=t("build.data.limits", mb=folders.MAX_ZIP_BYTES // 2**20,
-                                                 files=num(folders.MAX_FILES)))
+                upload = st.file_uploader(
+                    t("build.data.zip"),
+                    type=["zip"],
+                    key="train_images_zip",
+                    help=t("build.data.limits", mb=folders.MAX_ZIP_BYTES // 2**20, files=num(folders.MAX_FILES)),
+                )
                 st.caption(t("build.data.limits", mb=folders.MAX_ZIP_BYTES // 2**20, files=num(folders.MAX_FILES)))
                 if upload is None:
                     return None
@@ -69,8 +91,15 @@ def folder_data() -> Dataset | None:
         st.error(error_text(exc))
         return None
     st.session_state["train_folder_stats"] = stats
-    st.caption(t("build.data.found", classes=len(stats.classes), train=num(len(dataset.train)),
-                 test=num(len(dataset.test)), channels=t(f"build.data.channels_{dataset.info.channels}")))
+    st.caption(
+        t(
+            "build.data.found",
+            classes=len(stats.classes),
+            train=num(len(dataset.train)),
+            test=num(len(dataset.test)),
+            channels=t(f"build.data.channels_{dataset.info.channels}"),
+        )
+    )
     return dataset
 
 

@@ -4,6 +4,7 @@ parameters and multiply–adds, the chain-of-blocks diagram, and the invalid lay
 The list lives in ``st.session_state["build_layers"]`` as plain dicts with a stable ``id`` each, so a row's
 controls keep their values when rows move.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -66,8 +67,12 @@ def _add() -> None:
     """Add the chosen layer type before the last layer (the class scores), or at the end."""
     rows = st.session_state[LAYERS]
     kind = st.session_state["build_add_type"]
-    defaults = {"conv": {"out": 16, "kernel": 3, "padding": 1}, "maxpool": {"kernel": 2},
-                "avgpool": {"kernel": 2}, "linear": {"out": 64}}.get(kind, {})
+    defaults = {
+        "conv": {"out": 16, "kernel": 3, "padding": 1},
+        "maxpool": {"kernel": 2},
+        "avgpool": {"kernel": 2},
+        "linear": {"out": 64},
+    }.get(kind, {})
     row = {"id": st.session_state.get("build_next_id", 0), "type": kind, **dict(make_layer(kind, **defaults).values)}
     st.session_state["build_next_id"] = row["id"] + 1
     at = len(rows) - 1 if rows and rows[-1]["type"] == "linear" else len(rows)
@@ -79,8 +84,7 @@ def _retype(index: int) -> None:
     row = st.session_state[LAYERS][index]
     kind = st.session_state[f"build_type_{row['id']}"]
     defaults = {"conv": {"out": 16, "kernel": 3}, "maxpool": {"kernel": 2}, "avgpool": {"kernel": 2}}.get(kind, {})
-    st.session_state[LAYERS][index] = {"id": row["id"], "type": kind,
-                                       **dict(make_layer(kind, **defaults).values)}
+    st.session_state[LAYERS][index] = {"id": row["id"], "type": kind, **dict(make_layer(kind, **defaults).values)}
     for name in ("out", "kernel", "stride", "padding", "p", "slope"):
         st.session_state.pop(f"build_{row['id']}_{name}", None)
 
@@ -91,12 +95,12 @@ def _value_input(row: dict, name: str, where) -> None:
         st.session_state[key] = row.get(name)
     label = t(f"build.settings.{name}")
     if name in ("p", "slope"):
-        row[name] = where.number_input(label, 0.0, 0.99 if name == "p" else 10.0, step=0.05, key=key,
-                                       format="%.2f")
+        row[name] = where.number_input(label, 0.0, 0.99 if name == "p" else 10.0, step=0.05, key=key, format="%.2f")
     else:
         low = 0 if name == "padding" else 1
-        row[name] = where.number_input(label, low, 100_000, step=1, key=key,
-                                       placeholder=t(OPTIONAL[name]) if name in OPTIONAL else None)
+        row[name] = where.number_input(
+            label, low, 100_000, step=1, key=key, placeholder=t(OPTIONAL[name]) if name in OPTIONAL else None
+        )
 
 
 def editor() -> list[dict]:
@@ -106,32 +110,64 @@ def editor() -> list[dict]:
     for i, row in enumerate(rows):
         cols = st.columns([0.6, 2.1, 1.5, 1.1, 0.9, 1.1, 0.5, 0.5, 0.5], vertical_alignment="bottom")
         cols[0].markdown(f"**{i + 1}**")
-        cols[1].selectbox(t("build.ui.type"), kinds, index=kinds.index(row["type"]), key=f"build_type_{row['id']}",
-                          format_func=lambda k: KINDS[k].label, on_change=_retype, args=(i,),
-                          label_visibility="visible" if i == 0 else "collapsed")
+        cols[1].selectbox(
+            t("build.ui.type"),
+            kinds,
+            index=kinds.index(row["type"]),
+            key=f"build_type_{row['id']}",
+            format_func=lambda k: KINDS[k].label,
+            on_change=_retype,
+            args=(i,),
+            label_visibility="visible" if i == 0 else "collapsed",
+        )
         for name, col in zip(KINDS[row["type"]].settings, cols[2:6]):
             _value_input(row, name, col)
-        cols[6].button("", icon=":material/arrow_upward:", key=f"build_up_{row['id']}", on_click=_move, args=(i, -1),
-                       disabled=i == 0, help=t("build.ui.up"))
-        cols[7].button("", icon=":material/arrow_downward:", key=f"build_down_{row['id']}", on_click=_move,
-                       args=(i, 1), disabled=i == len(rows) - 1, help=t("build.ui.down"))
-        cols[8].button("", icon=":material/close:", key=f"build_remove_{row['id']}", on_click=_remove, args=(i,),
-                       help=t("build.ui.remove"))
+        cols[6].button(
+            "",
+            icon=":material/arrow_upward:",
+            key=f"build_up_{row['id']}",
+            on_click=_move,
+            args=(i, -1),
+            disabled=i == 0,
+            help=t("build.ui.up"),
+        )
+        cols[7].button(
+            "",
+            icon=":material/arrow_downward:",
+            key=f"build_down_{row['id']}",
+            on_click=_move,
+            args=(i, 1),
+            disabled=i == len(rows) - 1,
+            help=t("build.ui.down"),
+        )
+        cols[8].button(
+            "",
+            icon=":material/close:",
+            key=f"build_remove_{row['id']}",
+            on_click=_remove,
+            args=(i,),
+            help=t("build.ui.remove"),
+        )
     add_type, add_button = st.columns([2, 1], vertical_alignment="bottom")
     add_type.selectbox(t("build.ui.add_type"), kinds, key="build_add_type", format_func=lambda k: KINDS[k].label)
-    add_button.button(t("build.ui.add"), key="build_add", on_click=_add, icon=":material/add:",
-                      help=t("build.ui.add_help"))
+    add_button.button(
+        t("build.ui.add"), key="build_add", on_click=_add, icon=":material/add:", help=t("build.ui.add_help")
+    )
     return rows
 
 
-def checked(rows: list[dict], input_shape: tuple[int, int, int], classes: int) -> tuple[tuple, Plan | None,
-                                                                                       CnnkitError | None]:
+def checked(
+    rows: list[dict], input_shape: tuple[int, int, int], classes: int
+) -> tuple[tuple, Plan | None, CnnkitError | None]:
     """The layers of the rows, their plan, or the error of the first row that is not a layer."""
     spec = []
     for n, row in enumerate(rows, 1):
         try:
-            spec.append(make_layer(row["type"], n, **{k: v for k, v in row.items()
-                                                      if k not in ("id", "type") and v is not None}))
+            spec.append(
+                make_layer(
+                    row["type"], n, **{k: v for k, v in row.items() if k not in ("id", "type") and v is not None}
+                )
+            )
         except CnnkitError as exc:
             return tuple(spec), None, exc
     return tuple(spec), plan(tuple(spec), input_shape, classes), None
@@ -139,18 +175,41 @@ def checked(rows: list[dict], input_shape: tuple[int, int, int], classes: int) -
 
 def table(result: Plan) -> None:
     """Per layer and in total: output shape, parameters, multiply–adds; the invalid layer flagged."""
-    records = [{t("build.table.n"): str(r.index + 1), t("build.table.layer"): r.layer.compact(),
-                t("build.table.module"): r.module, t("build.table.shape"): "×".join(map(str, r.output)),
-                t("build.table.params"): num(r.params), t("build.table.macs"): num(r.macs)} for r in result.rows]
-    input_row = {t("build.table.n"): "", t("build.table.layer"): t("build.table.input"),
-                 t("build.table.module"): "", t("build.table.shape"): "×".join(map(str, result.input_shape)),
-                 t("build.table.params"): "", t("build.table.macs"): ""}
-    total = {t("build.table.n"): "", t("build.table.layer"): t("build.table.total"), t("build.table.module"): "",
-             t("build.table.shape"): "", t("build.table.params"): num(result.params),
-             t("build.table.macs"): num(result.macs)}
+    records = [
+        {
+            t("build.table.n"): str(r.index + 1),
+            t("build.table.layer"): r.layer.compact(),
+            t("build.table.module"): r.module,
+            t("build.table.shape"): "×".join(map(str, r.output)),
+            t("build.table.params"): num(r.params),
+            t("build.table.macs"): num(r.macs),
+        }
+        for r in result.rows
+    ]
+    input_row = {
+        t("build.table.n"): "",
+        t("build.table.layer"): t("build.table.input"),
+        t("build.table.module"): "",
+        t("build.table.shape"): "×".join(map(str, result.input_shape)),
+        t("build.table.params"): "",
+        t("build.table.macs"): "",
+    }
+    total = {
+        t("build.table.n"): "",
+        t("build.table.layer"): t("build.table.total"),
+        t("build.table.module"): "",
+        t("build.table.shape"): "",
+        t("build.table.params"): num(result.params),
+        t("build.table.macs"): num(result.macs),
+    }
     if result.problem and result.problem.index is not None:
-        records.append({**{k: "" for k in total}, t("build.table.n"): str(result.problem.index + 1),
-                        t("build.table.layer"): "⚠️ " + t("build.table.invalid")})
+        records.append(
+            {
+                **{k: "" for k in total},
+                t("build.table.n"): str(result.problem.index + 1),
+                t("build.table.layer"): "⚠️ " + t("build.table.invalid"),
+            }
+        )
     shown = [input_row, *records, total]
     st.dataframe(shown, hide_index=True, key="build_table", height=35 * len(shown) + 40)
 
@@ -162,12 +221,22 @@ def network_section(input_shape: tuple[int, int, int], classes: int) -> ModelCon
     st.subheader(t("build.ui.title"))
     st.caption(t("build.ui.intro", shape="×".join(map(str, input_shape)), classes=classes))
     preset_col, fill_col, typed_col, read_col = st.columns([4, 1.4, 2.6, 1], vertical_alignment="bottom")
-    preset_col.selectbox(t("build.ui.preset"), list(NETWORK_PRESETS), key="build_preset",
-                         format_func=names("build.presets"))
-    fill_col.button(t("build.ui.fill"), key="build_fill", on_click=_fill_chosen, args=(input_shape[1],),
-                    help=t("build.ui.fill_help"))
-    typed_col.text_input(t("build.ui.typed"), key="build_typed", placeholder="conv(16,3,padding=1) relu maxpool(2) "
-                                                                         "flatten linear", help=t("build.ui.typed_help"))
+    preset_col.selectbox(
+        t("build.ui.preset"), list(NETWORK_PRESETS), key="build_preset", format_func=names("build.presets")
+    )
+    fill_col.button(
+        t("build.ui.fill"),
+        key="build_fill",
+        on_click=_fill_chosen,
+        args=(input_shape[1],),
+        help=t("build.ui.fill_help"),
+    )
+    typed_col.text_input(
+        t("build.ui.typed"),
+        key="build_typed",
+        placeholder="conv(16,3,padding=1) relu maxpool(2) flatten linear",
+        help=t("build.ui.typed_help"),
+    )
     read_col.button(t("build.ui.read"), key="build_read", on_click=_read_typed)
     if "build_typed_error" in st.session_state:
         st.error(error_text(st.session_state["build_typed_error"]))

@@ -4,6 +4,7 @@ A run is a job of the server's ``JobManager`` (``pages.ui.job_manager``), stored
 CLI's runs; the URL names it (``?run=ID``) with the user's token (``?u=``), so a reload, another page or a
 second tab finds it again. Fragments redraw it from snapshots while it trains.
 """
+
 from __future__ import annotations
 
 import time
@@ -11,24 +12,46 @@ from dataclasses import replace
 
 import streamlit as st
 
-from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
-                                 first_conv, kernels_figure, mistakes, per_class_figure, runs_bars_figure,
-                                 runs_figure)
-from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.train.comparison import compare_devices, comparison_table, epoch_seconds
 from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_choices, subset_size
 from cnnkit.devices import device_name, list_devices
 from cnnkit.errors import CnnkitError, FailureKind
-from cnnkit.paths import allowed_path
-from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
-from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
 from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
+from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.nets.summary import layer_table
-from cnnkit.train.presets import PRESETS, preset_values
+from cnnkit.paths import allowed_path
+from cnnkit.train.charts import (
+    batch_loss_figure,
+    confusion_figure,
+    devices_figure,
+    epoch_figure,
+    first_conv,
+    kernels_figure,
+    mistakes,
+    per_class_figure,
+    runs_bars_figure,
+    runs_figure,
+)
+from cnnkit.train.comparison import compare_devices, comparison_table, epoch_seconds
+from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
+from cnnkit.train.presets import PRESETS, preset_values
+from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
 from pages import images, network
-from pages.ui import (classroom, error_text, fmt, job_manager, lang, names, num, owner, page_navigation,
-                      private_runs, run_store, t, table)
+from pages.ui import (
+    classroom,
+    error_text,
+    fmt,
+    job_manager,
+    lang,
+    names,
+    num,
+    owner,
+    page_navigation,
+    private_runs,
+    run_store,
+    t,
+    table,
+)
 
 page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
@@ -88,9 +111,14 @@ def busy() -> bool:
 
 def data_settings() -> Dataset | None:
     # the labels of this run's language, fixed now (a later rerun in another language must still find them)
-    sources = [*((k, d.title) for k, d in DATASETS.items()), (LOCAL, t("train.local")), (FOLDER, t("build.data.choice"))]
-    source = st.selectbox(t("train.dataset"), [k for k, _ in sources], key="train_dataset",
-                          format_func=dict(sources).__getitem__)
+    sources = [
+        *((k, d.title) for k, d in DATASETS.items()),
+        (LOCAL, t("train.local")),
+        (FOLDER, t("build.data.choice")),
+    ]
+    source = st.selectbox(
+        t("train.dataset"), [k for k, _ in sources], key="train_dataset", format_func=dict(sources).__getitem__
+    )
     if source == FOLDER:
         return images.folder_data()
     if source == LOCAL:
@@ -110,8 +138,15 @@ def data_settings() -> Dataset | None:
         st.error(error_text(exc))
         st.info(t("train.offline_hint"))
         return None
-    st.caption(t("safety.data_source", data=dataset.info.label(lang()), train=num(len(dataset.train)),
-                 test=num(len(dataset.test)), classes=", ".join(dataset.info.classes)))
+    st.caption(
+        t(
+            "safety.data_source",
+            data=dataset.info.label(lang()),
+            train=num(len(dataset.train)),
+            test=num(len(dataset.test)),
+            classes=", ".join(dataset.info.classes),
+        )
+    )
     st.session_state["train_data_dir"] = folder  # kept with the run, to show its mistakes later
     return dataset
 
@@ -141,45 +176,81 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             st.session_state.pop("train_subset")
         whole = t("safety.subset_all", total=num(total)) if total else t("train.all")
         number = fmt().number  # the language of this run, not of whoever formats the options later
-        subset = st.select_slider(t("train.subset"), offered, value=None, key="train_subset",
-                                  format_func=lambda n: number(n) if n else whole)
+        subset = st.select_slider(
+            t("train.subset"), offered, value=None, key="train_subset", format_func=lambda n: number(n) if n else whole
+        )
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
         labels = {d.id: d.label_in(lang()) for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
     with model_col:
         st.subheader(t("train.model"))
-        own = st.segmented_control(t("build.ui.mode"), ("switches", "layers"), key="train_network", default="switches",
-                                   format_func=names("build.ui.mode", "_"), help=t("build.ui.mode_help"))
+        own = st.segmented_control(
+            t("build.ui.mode"),
+            ("switches", "layers"),
+            key="train_network",
+            default="switches",
+            format_func=names("build.ui.mode", "_"),
+            help=t("build.ui.mode_help"),
+        )
         if own == "layers":
             st.info(t("build.ui.below"))
-        model = ModelConfig(layers=()) if own == "layers" else ModelConfig(
-            st.radio(t("train.arch"), list(FAMILIES), format_func=names("train.archs"),
-                     horizontal=True, key="train_arch"),
-            extra_conv=st.toggle(t("train.extra_conv"), key="train_extra_conv"),
-            pooling=not st.toggle(t("train.no_pooling"), key="train_no_pooling"),
-            padding=not st.toggle(t("train.no_padding"), key="train_no_padding"),
-            extra_fc=st.toggle(t("train.extra_fc"), key="train_extra_fc"),
-            batchnorm=st.toggle(t("train.batchnorm"), key="train_batchnorm"),
-            dropout=st.slider(t("train.dropout"), 0.0, 0.9, 0.0, 0.05, key="train_dropout"))
+        model = (
+            ModelConfig(layers=())
+            if own == "layers"
+            else ModelConfig(
+                st.radio(
+                    t("train.arch"), list(FAMILIES), format_func=names("train.archs"), horizontal=True, key="train_arch"
+                ),
+                extra_conv=st.toggle(t("train.extra_conv"), key="train_extra_conv"),
+                pooling=not st.toggle(t("train.no_pooling"), key="train_no_pooling"),
+                padding=not st.toggle(t("train.no_padding"), key="train_no_padding"),
+                extra_fc=st.toggle(t("train.extra_fc"), key="train_extra_fc"),
+                batchnorm=st.toggle(t("train.batchnorm"), key="train_batchnorm"),
+                dropout=st.slider(t("train.dropout"), 0.0, 0.9, 0.0, 0.05, key="train_dropout"),
+            )
+        )
     with train_col:
         st.subheader(t("train.hyper"))
-        st.segmented_control(t("train.recipe"), list(PRESETS), format_func=names("train.recipes"),
-                             key="train_recipe", on_change=use_recipe, help=t("train.recipe_help"))
+        st.segmented_control(
+            t("train.recipe"),
+            list(PRESETS),
+            format_func=names("train.recipes"),
+            key="train_recipe",
+            on_change=use_recipe,
+            help=t("train.recipe_help"),
+        )
         config = TrainConfig(
-            dataset=dataset.info.name if dataset else "mnist", data_dir=st.session_state.get("train_data_dir"),
-            model=model, folder=st.session_state.get("train_folder_options") if dataset and
-            dataset.info.name == FOLDER else None,
+            dataset=dataset.info.name if dataset else "mnist",
+            data_dir=st.session_state.get("train_data_dir"),
+            model=model,
+            folder=st.session_state.get("train_folder_options") if dataset and dataset.info.name == FOLDER else None,
             epochs=st.number_input(t("train.epochs"), 1, 100, 1, key="train_epochs"),
             batch_size=st.number_input(t("train.batch_size"), 1, 60_000, 64, key="train_batch_size"),
-            optimizer=st.selectbox(t("train.optimizer"), OPTIMIZERS, key="train_optimizer",
-                                   format_func=names("train.optimizers")),
+            optimizer=st.selectbox(
+                t("train.optimizer"), OPTIMIZERS, key="train_optimizer", format_func=names("train.optimizers")
+            ),
             lr=st.number_input(t("train.lr"), 1e-6, 1e3, 1e-3, 1e-4, format="%g", key="train_lr"),
-            schedule=st.selectbox(t("train.schedule"), SCHEDULES, key="train_schedule",
-                                  format_func=names("train.schedules"), help=t("train.schedule_help")),
-            label_smoothing=st.slider(t("train.label_smoothing"), 0.0, 0.5, 0.0, 0.05, key="train_label_smoothing",
-                                      help=t("train.label_smoothing_help")),
+            schedule=st.selectbox(
+                t("train.schedule"),
+                SCHEDULES,
+                key="train_schedule",
+                format_func=names("train.schedules"),
+                help=t("train.schedule_help"),
+            ),
+            label_smoothing=st.slider(
+                t("train.label_smoothing"),
+                0.0,
+                0.5,
+                0.0,
+                0.05,
+                key="train_label_smoothing",
+                help=t("train.label_smoothing_help"),
+            ),
             seed=st.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed"),
-            train_subset=subset, augment=augment, device=device)
+            train_subset=subset,
+            augment=augment,
+            device=device,
+        )
     return config, dataset
 
 
@@ -205,9 +276,17 @@ def summary(config: TrainConfig, dataset: Dataset) -> None:
             time_col.metric(t("train.estimate"), "—")
             st.warning(error_text(exc))
     with st.expander(t("train.layers")):
-        table([{t("train.layer_name"): r.name, t("train.layer_type"): r.type,
-                t("train.layer_shape"): " × ".join(map(str, r.output_shape[1:])),
-                t("train.layer_params"): r.params} for r in rows])
+        table(
+            [
+                {
+                    t("train.layer_name"): r.name,
+                    t("train.layer_type"): r.type,
+                    t("train.layer_shape"): " × ".join(map(str, r.output_shape[1:])),
+                    t("train.layer_params"): r.params,
+                }
+                for r in rows
+            ]
+        )
 
 
 def start(config: TrainConfig, dataset: Dataset) -> None:
@@ -238,8 +317,17 @@ def progress_text(snap: Snapshot) -> str:
 def epoch_times(snap: Snapshot) -> None:
     """As the notebook printed it: the time of each epoch."""
     if snap.epochs:
-        st.caption(" · ".join(t("train.epoch_time", epoch=e.epoch, seconds=fmt().seconds(e.seconds),
-                                  acc=fmt().percent(e.test_accuracy)) for e in snap.epochs))
+        st.caption(
+            " · ".join(
+                t(
+                    "train.epoch_time",
+                    epoch=e.epoch,
+                    seconds=fmt().seconds(e.seconds),
+                    acc=fmt().percent(e.test_accuracy),
+                )
+                for e in snap.epochs
+            )
+        )
 
 
 def live_snapshot() -> Snapshot:
@@ -265,12 +353,20 @@ def live_progress() -> None:
     bar_col, stop_col = st.columns([5, 1], vertical_alignment="bottom")
     if snap.state == "queued":
         bar_col.info(t("runs.page.queued", position=job_manager().position(snap.run_id) or 1, name=snap.name))
-        stop_col.button(t("runs.page.cancel"), on_click=stop_job, args=(snap.run_id,), key="train_cancel",
-                        icon="✖️", width="stretch")
+        stop_col.button(
+            t("runs.page.cancel"), on_click=stop_job, args=(snap.run_id,), key="train_cancel", icon="✖️", width="stretch"
+        )
         return
     bar_col.progress(min(snap.fraction, 1.0), text=f"{snap.name} · {progress_text(snap)}")
-    stop_col.button(t("train.stop"), on_click=stop_job, args=(snap.run_id,), disabled=snap.stopping,
-                    key="train_stop", icon="⏹️", width="stretch")
+    stop_col.button(
+        t("train.stop"),
+        on_click=stop_job,
+        args=(snap.run_id,),
+        disabled=snap.stopping,
+        key="train_stop",
+        icon="⏹️",
+        width="stretch",
+    )
     rate_col, elapsed_col, left_col = st.columns(3)
     rate_col.metric(t("train.images_per_s"), num(snap.images_per_s))
     elapsed_col.metric(t("train.elapsed"), fmt().seconds(snap.elapsed, 0))
@@ -292,23 +388,39 @@ def batch_chart(snap: Snapshot, live: bool = False, place: str = "train") -> Non
 def epoch_charts(snap: Snapshot, live: bool = False, place: str = "train") -> None:
     """Loss and accuracy after each epoch, and the time of each epoch."""
     for col, metric in zip(st.columns(2), ("loss", "accuracy")):
-        col.plotly_chart(epoch_figure(snap.epochs, metric, snap.config.epochs, lang()), key=f"{place}_{metric}_chart",
-                         config=LIVE if live else None)
+        col.plotly_chart(
+            epoch_figure(snap.epochs, metric, snap.config.epochs, lang()),
+            key=f"{place}_{metric}_chart",
+            config=LIVE if live else None,
+        )
     epoch_times(snap)
 
 
 def outcome(run: Run) -> None:
     """How the run ended, in words, with a way forward where it failed."""
     if run.status == "finished":
-        st.success(t("train.completed", name=run.name, acc=fmt().percent(run.test_accuracy or 0),
-                     seconds=fmt().seconds(run.seconds or 0)))
+        st.success(
+            t(
+                "train.completed",
+                name=run.name,
+                acc=fmt().percent(run.test_accuracy or 0),
+                seconds=fmt().seconds(run.seconds or 0),
+            )
+        )
     elif run.status == "stopped":
-        st.warning(t("runs.page.stopped", name=run.name, epochs=len(run.epochs), reason=reason_text(run.reason, lang())))
+        st.warning(
+            t("runs.page.stopped", name=run.name, epochs=len(run.epochs), reason=reason_text(run.reason, lang()))
+        )
     elif run.failure is FailureKind.DIVERGED:  # the stored cause: NaN loss, growing loss or NaN weights
         lower = run.train_config.lr / 10
         st.error(reason_text(run.reason, lang()))
-        st.button(t("train.retry_lr", lr=fmt().value(lower)), on_click=retry, kwargs={"train_lr": lower},
-                  key="train_retry_lr", type="primary")
+        st.button(
+            t("train.retry_lr", lr=fmt().value(lower)),
+            on_click=retry,
+            kwargs={"train_lr": lower},
+            key="train_retry_lr",
+            type="primary",
+        )
     else:
         st.error(t("runs.page.failed", name=run.name, reason=reason_text(run.reason, lang())))
         if run.failure is FailureKind.GPU_OUT_OF_MEMORY:
@@ -333,11 +445,24 @@ def actions(run: Run, place: str) -> None:
         data = run_store().checkpoint_path(run.id).read_bytes()
     except (CnnkitError, OSError):
         data = None
-    download_col.download_button(t("train.download"), data or b"", disabled=data is None, key=f"{place}_dl_{run.id}",
-                                 file_name=f"cnnkit-run-{run.id}.pt", on_click="ignore", icon="💾")
+    download_col.download_button(
+        t("train.download"),
+        data or b"",
+        disabled=data is None,
+        key=f"{place}_dl_{run.id}",
+        file_name=f"cnnkit-run-{run.id}.pt",
+        on_click="ignore",
+        icon="💾",
+    )
     using = st.session_state.get("draw_model") == f"run:{run.id}"
-    use_col.button(t("train.used") if using else t("train.use"), on_click=use_for_drawing, args=(run.id,),
-                   disabled=using or data is None, icon="✏️", key=f"{place}_use_{run.id}")
+    use_col.button(
+        t("train.used") if using else t("train.use"),
+        on_click=use_for_drawing,
+        args=(run.id,),
+        disabled=using or data is None,
+        icon="✏️",
+        key=f"{place}_use_{run.id}",
+    )
 
 
 def results(run: Run, *, place: str = "train", with_actions: bool = True) -> None:
@@ -356,11 +481,20 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
     device_col.metric(t("train.device"), device_name(run.device, lang()))
     if with_actions:
         actions(run, place)
-    classes = DATASETS[run.dataset].classes if run.dataset in DATASETS else images.run_classes(run) or \
-        [str(i) for i in range(len(ev.per_class))]
+    classes = (
+        DATASETS[run.dataset].classes
+        if run.dataset in DATASETS
+        else images.run_classes(run) or [str(i) for i in range(len(ev.per_class))]
+    )
     curves, per_class, confusion, wrong, kernels = st.tabs(
-        [t("train.tab_curves"), t("train.tab_per_class"), t("train.tab_confusion"), t("train.tab_mistakes"),
-         t("train.tab_kernels")])
+        [
+            t("train.tab_curves"),
+            t("train.tab_per_class"),
+            t("train.tab_confusion"),
+            t("train.tab_mistakes"),
+            t("train.tab_kernels"),
+        ]
+    )
     with curves:
         batch_chart(snap, place=place)
         epoch_charts(snap, place=place)
@@ -370,18 +504,27 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
         data = None
         try:
             named = run.config.get("dataset")  # "custom" for custom IDX data: whatever its folder holds
-            data = images.run_data(run) if run.dataset == FOLDER else \
-                load(named if named in DATASETS else None, run.config.get("data_dir") or str(default_data_dir()),
-                     False)
+            data = (
+                images.run_data(run)
+                if run.dataset == FOLDER
+                else load(
+                    named if named in DATASETS else None, run.config.get("data_dir") or str(default_data_dir()), False
+                )
+            )
         except CnnkitError:
             st.caption(t("runs.page.no_data"))
         if data is not None:
             shown = mistakes(ev, data.test, classes)
             st.caption(t("train.mistakes", shown=len(shown), total=ev.wrong, test=ev.tested))
             if shown:
-                st.image([m.image for m in shown], width=84,
-                         caption=[t("train.mistake", true=m.true, predicted=m.predicted,
-                                    p=fmt().percent(m.probability, 0)) for m in shown])
+                st.image(
+                    [m.image for m in shown],
+                    width=84,
+                    caption=[
+                        t("train.mistake", true=m.true, predicted=m.predicted, p=fmt().percent(m.probability, 0))
+                        for m in shown
+                    ],
+                )
     with kernels:
         try:
             model = stored_checkpoint(run.id, run.finished).model
@@ -410,12 +553,18 @@ def run_row(run: Run) -> dict:
     status = t(f"runs.states.{run.status}")
     if run.status == "running":
         status = f"{status} {fmt().percent(run.progress, 0)}"
-    return {"id": run.id, "name": run.name, "status": status, "source": t(f"runs.sources.{run.source}"),
-            "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
-            "epochs": None if run.source == FINETUNE else f"{len(run.epochs)}/{run.config.get('epochs', '?')}",
-            "test_accuracy": run.test_accuracy,
-            "parameters": run.parameters, "seconds_per_epoch": run.seconds_per_epoch,
-            "device": device_name(run.device, lang()) if run.device else None}
+    return {
+        "id": run.id,
+        "name": run.name,
+        "status": status,
+        "source": t(f"runs.sources.{run.source}"),
+        "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
+        "epochs": None if run.source == FINETUNE else f"{len(run.epochs)}/{run.config.get('epochs', '?')}",
+        "test_accuracy": run.test_accuracy,
+        "parameters": run.parameters,
+        "seconds_per_epoch": run.seconds_per_epoch,
+        "device": device_name(run.device, lang()) if run.device else None,
+    }
 
 
 def manage(run: Run) -> None:
@@ -461,9 +610,14 @@ def history() -> None:
         return
     st.caption(t("runs.page.help"))
     rows = [run_row(r) for r in runs]
-    picked = table([{t(f"runs.cols.{k}"): v for k, v in row.items()} for row in rows],
-                   {t("runs.cols.test_accuracy"): fmt().percent, t("runs.cols.seconds_per_epoch"): fmt().seconds},
-                   on_select="rerun", selection_mode="multi-row", key="runs_table", column_config=wide_name())
+    picked = table(
+        [{t(f"runs.cols.{k}"): v for k, v in row.items()} for row in rows],
+        {t("runs.cols.test_accuracy"): fmt().percent, t("runs.cols.seconds_per_epoch"): fmt().seconds},
+        on_select="rerun",
+        selection_mode="multi-row",
+        key="runs_table",
+        column_config=wide_name(),
+    )
     chosen = [runs[i] for i in picked.selection.rows if i < len(runs)]
     if not chosen:
         st.caption(t("runs.page.pick"))
@@ -478,8 +632,12 @@ def device_comparison(config: TrainConfig, dataset: Dataset | None) -> None:
     st.caption(t("train.devices_help"))
     if len(found) == 1:
         st.info(t("train.cpu_only"))
-    if st.button(t("train.compare"), disabled=dataset is None or busy(), icon="⚡",
-                 help=t("train.compare_busy") if busy() else None):
+    if st.button(
+        t("train.compare"),
+        disabled=dataset is None or busy(),
+        icon="⚡",
+        help=t("train.compare_busy") if busy() else None,
+    ):
         try:
             with st.spinner(t("train.measuring_devices", n=len(found))):
                 st.session_state["train_speeds"] = compare_devices(config, dataset, found)
@@ -488,9 +646,17 @@ def device_comparison(config: TrainConfig, dataset: Dataset | None) -> None:
     speeds = st.session_state.get("train_speeds")
     if speeds:
         st.plotly_chart(devices_figure(speeds, lang()))
-        table([{t("train.device"): s.device.label_in(lang()), t("train.images_per_s"): round(s.images_per_s),
-                t("train.speedup"): f"×{num(s.speedup, 1)}", t("train.notebook_run"): fmt().seconds(s.notebook_seconds, 0)}
-               for s in speeds])
+        table(
+            [
+                {
+                    t("train.device"): s.device.label_in(lang()),
+                    t("train.images_per_s"): round(s.images_per_s),
+                    t("train.speedup"): f"×{num(s.speedup, 1)}",
+                    t("train.notebook_run"): fmt().seconds(s.notebook_seconds, 0),
+                }
+                for s in speeds
+            ]
+        )
 
 
 st.title(t("train.title"))
@@ -509,9 +675,14 @@ with train_tab:
     if dataset and valid:
         summary(config, dataset)
     start_col, live_col = st.columns([1, 3], vertical_alignment="center")
-    clicked = start_col.button(t("train.start"), type="primary", icon="🏋️", key="train_start",
-                               disabled=dataset is None or busy() or not valid,
-                               help=t("train.start_busy") if busy() else None if valid else t("build.ui.fix_first"))
+    clicked = start_col.button(
+        t("train.start"),
+        type="primary",
+        icon="🏋️",
+        key="train_start",
+        disabled=dataset is None or busy() or not valid,
+        help=t("train.start_busy") if busy() else None if valid else t("build.ui.fix_first"),
+    )
     st.session_state.setdefault("train_live_charts", True)  # a recipe may have set it (use_recipe)
     live_col.toggle(t("train.live_charts"), key="train_live_charts", help=t("train.live_charts_help"))
     if (clicked or st.session_state.pop("train_autostart", False)) and dataset and valid and not busy():

@@ -1,4 +1,5 @@
 """What every page shares: the current language, its texts and its way of writing numbers."""
+
 from __future__ import annotations
 
 import math
@@ -74,19 +75,25 @@ def table(rows: list[dict], formats: dict | None = None, **kwargs):
     function for the columns that need more than grouped integers); empty cells show "—". The values stay
     numbers, so columns still sort as numbers."""
     frame = pd.DataFrame(rows)
-    shown = {c: fmt().value for c in frame.columns
-             if any(v is None or isinstance(v, numbers.Number) and not isinstance(v, bool) for v in frame[c])}
+    shown = {
+        c: fmt().value
+        for c in frame.columns
+        if any(v is None or isinstance(v, numbers.Number) and not isinstance(v, bool) for v in frame[c])
+    }
     shown.update(formats or {})
-    return st.dataframe(frame.style.format({c: _or_dash(f) for c, f in shown.items()}), hide_index=True,
-                        placeholder="—", **kwargs)  # the browser writes empty cells itself, "None" by default
+    return st.dataframe(
+        frame.style.format({c: _or_dash(f) for c, f in shown.items()}), hide_index=True, placeholder="—", **kwargs
+    )  # the browser writes empty cells itself, "None" by default
 
 
 def _or_dash(write):
     """``write`` for the values there are, "—" for the empty cells (None, NaN); whole floats as integers."""
+
     def cell(value) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "—"
         return write(round(value) if isinstance(value, float) and value.is_integer() else value)
+
     return cell
 
 
@@ -107,8 +114,11 @@ def relabel_widgets() -> None:
     let one set, are left alone."""
     for key, value in list(st.session_state.items()):
         values = value if isinstance(value, (list, tuple)) else [value]
-        if key != "lang" and values and all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
-                                            for v in values):
+        if (
+            key != "lang"
+            and values
+            and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values)
+        ):
             st.session_state[key] = value
 
 
@@ -118,8 +128,15 @@ def language_switch() -> None:
     if "lang" not in st.session_state:
         asked = st.query_params.get("lang")
         st.session_state["lang"] = asked if asked in LANGUAGES else DEFAULT_LANGUAGE
-    st.sidebar.radio("🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
-                     horizontal=True, label_visibility="collapsed", on_change=relabel_widgets)
+    st.sidebar.radio(
+        "🌐",
+        options=list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        key="lang",
+        horizontal=True,
+        label_visibility="collapsed",
+        on_change=relabel_widgets,
+    )
     if st.query_params.get("lang") != lang():
         st.query_params["lang"] = lang()
 

@@ -1,6 +1,7 @@
 """Shared fixtures: the offline data folder when it is there, small IDX data the tests write themselves when
 it is not, a running app for browser tests, the training page. Helpers that are not fixtures are in
 ``tests/support``."""
+
 from __future__ import annotations
 
 import os
@@ -11,13 +12,13 @@ import numpy as np
 import pytest
 
 from cnnkit.data.datasets import Dataset, is_idx_folder, load_dataset, subset
+from cnnkit.devtools.appserver import running_app
+from cnnkit.devtools.browser import chromium, missing, wait_for_app
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.layers import parse_spec
 from cnnkit.train.loop import TrainConfig
 from cnnkit.train.runner import Runner
 from cnnkit.train.store import RunStore
-from cnnkit.devtools.appserver import running_app
-from cnnkit.devtools.browser import chromium, missing, wait_for_app
 from tests.support import ROOT
 from tests.support.drawing import write_digit_idx
 from tests.support.pages import open_page
@@ -44,8 +45,10 @@ def real_data(folder: str) -> Path | None:
 def _need(folder: str) -> Path:
     path = real_data(folder)
     if path is None:
-        pytest.skip(f"the real data's IDX files are not in {SHARED_DATA / folder} (set CNNKIT_SHARED_DATA to "
-                    "run this test on the real data)")
+        pytest.skip(
+            f"the real data's IDX files are not in {SHARED_DATA / folder} (set CNNKIT_SHARED_DATA to "
+            "run this test on the real data)"
+        )
     return path
 
 
@@ -84,8 +87,9 @@ def digits_data(digits) -> Dataset:
 @pytest.fixture(scope="session")
 def small_digits(digits_data) -> Dataset:
     """400 training and 200 test images of the drawn digits, drawn at random."""
-    return Dataset(digits_data.info, subset(digits_data.train, 400), subset(digits_data.test, 200),
-                   "digits, a random 400/200")
+    return Dataset(
+        digits_data.info, subset(digits_data.train, 400), subset(digits_data.test, 200), "digits, a random 400/200"
+    )
 
 
 @pytest.fixture
@@ -156,8 +160,10 @@ def app_data(digits) -> Path:
 def app_url(app_data, tmp_path_factory):
     """Start ``streamlit run app.py`` headless on loopback once per test session (its output in the session's
     temporary folder: app/streamlit-browser.log)."""
-    with open(tmp_path_factory.mktemp("app") / "streamlit-browser.log", "w") as log, \
-            running_app(app_data, timeout=120, log=log) as url:
+    with (
+        open(tmp_path_factory.mktemp("app") / "streamlit-browser.log", "w") as log,
+        running_app(app_data, timeout=120, log=log) as url,
+    ):
         yield url
 
 
@@ -191,12 +197,28 @@ def kept_runs(tmp_path_factory, page_digits) -> Path:
     root = tmp_path_factory.mktemp("crawled-runs")
     store = RunStore(root)
     dataset = load_dataset(None, page_digits, download=False)
-    models = (ModelConfig(), ModelConfig(batchnorm=True, dropout=0.25),
-              ModelConfig(layers=parse_spec("conv(8,3,padding=1) relu maxpool(2) flatten linear")))
+    models = (
+        ModelConfig(),
+        ModelConfig(batchnorm=True, dropout=0.25),
+        ModelConfig(layers=parse_spec("conv(8,3,padding=1) relu maxpool(2) flatten linear")),
+    )
     for model in models:
-        config = TrainConfig(dataset=dataset.info.name, data_dir=str(page_digits), model=model, train_subset=300,
-                             batch_size=32, device="cpu")
+        config = TrainConfig(
+            dataset=dataset.info.name,
+            data_dir=str(page_digits),
+            model=model,
+            train_subset=300,
+            batch_size=32,
+            device="cpu",
+        )
         Runner(store, config, dataset, source="cli").train()
-    store.create(TrainConfig(dataset=dataset.info.name, data_dir=str(page_digits), epochs=5), owner=ANOTHER_SESSION,
-                 source="page", status="running", train_images=400, test_images=200, dataset=dataset.info.recorded)
+    store.create(
+        TrainConfig(dataset=dataset.info.name, data_dir=str(page_digits), epochs=5),
+        owner=ANOTHER_SESSION,
+        source="page",
+        status="running",
+        train_images=400,
+        test_images=200,
+        dataset=dataset.info.recorded,
+    )
     return root

@@ -1,18 +1,18 @@
 """The guide's figures are computed, and they agree with torchvision's own metadata and with real models."""
+
 import pytest
 import torch
 import torchvision
 
-from cnnkit.guide.totals import comparison, totals
+from cnnkit.errors import CnnkitError
+from cnnkit.guide.charts import accuracy_vs_compute, architecture_diagram, compact_text, params_by_year
 from cnnkit.guide.layers import chain, profile
 from cnnkit.guide.meta import build_on_meta, input_shape, weights_info
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES, builders, is_cnnkit
 from cnnkit.guide.snippets import load_snippet, transfer_snippet
+from cnnkit.guide.totals import comparison, totals
 from cnnkit.guide.transfer import transfer_learning
-from cnnkit.errors import CnnkitError
-from cnnkit.guide.charts import accuracy_vs_compute, architecture_diagram, compact_text, params_by_year
-from cnnkit.i18n import number
-from cnnkit.i18n import LANGUAGES, text
+from cnnkit.i18n import LANGUAGES, number, text
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 
 TORCHVISION = [b for b in builders() if not is_cnnkit(b)]
@@ -43,8 +43,21 @@ def test_cnnkit_networks_on_meta_count_like_the_real_ones(builder):
 
 
 def test_every_torchvision_model_of_the_guides_families_has_a_card():
-    prefixes = ("alexnet", "vgg", "googlenet", "inception", "resnet", "resnext", "wide_resnet", "densenet",
-                "squeezenet", "mobilenet", "shufflenet", "efficientnet", "convnext")
+    prefixes = (
+        "alexnet",
+        "vgg",
+        "googlenet",
+        "inception",
+        "resnet",
+        "resnext",
+        "wide_resnet",
+        "densenet",
+        "squeezenet",
+        "mobilenet",
+        "shufflenet",
+        "efficientnet",
+        "convnext",
+    )
     listed = torchvision.models.list_models(module=torchvision.models)
     family = {m for m in listed if m.startswith(prefixes)}
     assert family == set(TORCHVISION)

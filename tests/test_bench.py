@@ -1,27 +1,44 @@
 """``python -m cnnkit bench`` end to end on a small subset, and the presets it compares."""
+
 import json
 
 import pytest
 
 from cnnkit.errors import CnnkitError
 from cnnkit.nets.builder import POOL_FIRST
-from cnnkit.train.presets import apply_preset
 from cnnkit.train.loop import TrainConfig
+from cnnkit.train.presets import apply_preset
 from tests.support import cli
 
 
 def test_bench_runs_end_to_end_on_a_subset(digits):
-    run = cli("bench", "--dataset", "mnist", "--data-dir", digits, "--device", "cpu", "--subset", "640",
-              "--sections", "compare,target,latency", "--target", "0.5", "--max-epochs", "2",
-              "--latency-runs", "20", "--json")
+    run = cli(
+        "bench",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        digits,
+        "--device",
+        "cpu",
+        "--subset",
+        "640",
+        "--sections",
+        "compare,target,latency",
+        "--target",
+        "0.5",
+        "--max-epochs",
+        "2",
+        "--latency-runs",
+        "20",
+        "--json",
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["train_images"] == 640 and out["test_images"] == 400
     assert out["command"].startswith("python -m cnnkit bench --dataset mnist")
     a, b = out["compare"]["a"], out["compare"]["b"]
     assert a["name"].startswith("notebook") and b["name"].startswith("cnnkit")
-    assert out["compare"]["ratio_b_over_a"] == pytest.approx(b["seconds_per_epoch"] / a["seconds_per_epoch"],
-                                                             abs=2e-3)
+    assert out["compare"]["ratio_b_over_a"] == pytest.approx(b["seconds_per_epoch"] / a["seconds_per_epoch"], abs=2e-3)
     assert all(0.1 < r["test_accuracy"] <= 1 and r["images_per_s"] > 0 for r in (a, b))  # above chance
     recipes = out["target"]["recipes"]
     assert set(recipes) == {"fast", "fast_convnet", "notebook"}
@@ -29,7 +46,8 @@ def test_bench_runs_end_to_end_on_a_subset(digits):
     assert "batchnorm relu" in recipes["fast"]["config"] and recipes["fast_convnet"]["config"].startswith("convnet+bn")
     if recipes["fast"]["reached"]:
         assert out["target"]["fast_over_notebook"] == pytest.approx(
-            recipes["fast"]["train_seconds"] / recipes["notebook"]["train_seconds"], abs=2e-3)
+            recipes["fast"]["train_seconds"] / recipes["notebook"]["train_seconds"], abs=2e-3
+        )
     for r in recipes.values():  # either reached in time, or tried every epoch allowed and fell short
         assert (r["test_accuracy"] >= 0.5) if r["reached"] else (r["epochs"] == 2 and r["test_accuracy"] < 0.5)
     for key in ("model_ms", "png_to_prediction_ms"):
@@ -37,8 +55,7 @@ def test_bench_runs_end_to_end_on_a_subset(digits):
 
 
 def test_bench_text_report_and_bad_section(digits):
-    run = cli("bench", "--dataset", "mnist", "--data-dir", digits, "--sections", "latency",
-              "--latency-runs", "10")
+    run = cli("bench", "--dataset", "mnist", "--data-dir", digits, "--sections", "latency", "--latency-runs", "10")
     assert run.returncode == 0, run.stderr
     assert "latency png_to_prediction: p50" in run.stdout
     bad = cli("bench", "--dataset", "mnist", "--data-dir", digits, "--sections", "latency,warp")
@@ -60,14 +77,44 @@ def test_presets_set_their_recipe_and_keep_the_rest():
 
 
 def test_cli_options_override_the_preset(digits, tmp_path):
-    run = cli("train", "--preset", "fast", "--batch-size", "64", "--dataset", "mnist", "--data-dir", digits,
-              "--subset", "512", "--device", "cpu", "--json")
+    run = cli(
+        "train",
+        "--preset",
+        "fast",
+        "--batch-size",
+        "64",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        digits,
+        "--subset",
+        "512",
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert run.returncode == 0, run.stderr
     config = json.loads(run.stdout.strip().splitlines()[-1])["config"]
     assert (config["batch_size"], config["schedule"], config["epochs"]) == (64, "onecycle", 1)
     assert [layer["type"] for layer in config["model"]["layers"]][:3] == ["conv", "maxpool", "batchnorm"]
-    lenet = cli("train", "--preset", "fast", "--model", "lenet5", "--label-smoothing", "0", "--dataset", "mnist",
-                "--data-dir", digits, "--subset", "512", "--device", "cpu", "--json")
+    lenet = cli(
+        "train",
+        "--preset",
+        "fast",
+        "--model",
+        "lenet5",
+        "--label-smoothing",
+        "0",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        digits,
+        "--subset",
+        "512",
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert lenet.returncode == 0, lenet.stderr
     result = json.loads(lenet.stdout.strip().splitlines()[-1])  # a switch means the notes' network, not the preset's
     assert result["model"] == "lenet5" and result["config"]["label_smoothing"] == 0.0

@@ -1,4 +1,5 @@
 """Building blocks: convolution, pooling, output sizes, activations and receptive fields are what PyTorch does."""
+
 import numpy as np
 import pytest
 import torch
@@ -17,15 +18,23 @@ def naive_conv(image, kernel, stride=1, padding=0):
     padded = np.pad(image, padding)
     k = kernel.shape[0]
     side = (padded.shape[0] - k) // stride + 1
-    return np.array([[np.sum(padded[i * stride:i * stride + k, j * stride:j * stride + k] * kernel)
-                      for j in range(side)] for i in range(side)])
+    return np.array(
+        [
+            [np.sum(padded[i * stride : i * stride + k, j * stride : j * stride + k] * kernel) for j in range(side)]
+            for i in range(side)
+        ]
+    )
 
 
 @pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), (3, 2)])
 def test_convolution_is_a_sliding_dot_product_without_flipping(stride, padding):
     image, kernel = RNG.random((13, 13)), RNG.normal(size=(3, 3))
-    np.testing.assert_allclose(blocks.convolve(image, kernel, stride, padding),
-                               naive_conv(image, kernel, stride, padding), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        blocks.convolve(image, kernel, stride, padding),
+        naive_conv(image, kernel, stride, padding),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_edge_kernels_ignore_flat_areas_and_find_edges():
@@ -46,8 +55,19 @@ def test_pooling_takes_the_max_or_mean_of_each_window():
     assert blocks.pool(image, "max", 3, 1).shape == (6, 6)
 
 
-@pytest.mark.parametrize("n,k,s,p,d", [(28, 3, 1, 1, 1), (28, 3, 1, 0, 1), (28, 2, 2, 0, 1), (224, 7, 2, 3, 1),
-                                       (10, 3, 3, 0, 1), (17, 3, 2, 1, 2), (5, 5, 1, 0, 1), (7, 4, 3, 0, 1)])
+@pytest.mark.parametrize(
+    "n,k,s,p,d",
+    [
+        (28, 3, 1, 1, 1),
+        (28, 3, 1, 0, 1),
+        (28, 2, 2, 0, 1),
+        (224, 7, 2, 3, 1),
+        (10, 3, 3, 0, 1),
+        (17, 3, 2, 1, 2),
+        (5, 5, 1, 0, 1),
+        (7, 4, 3, 0, 1),
+    ],
+)
 def test_output_size_matches_pytorch(n, k, s, p, d):
     out = nn.Conv2d(1, 1, k, s, p, d)(torch.zeros(1, 1, n, n)).shape[-1]
     result = blocks.conv_output_size(n, k, s, p, d)
@@ -57,8 +77,15 @@ def test_output_size_matches_pytorch(n, k, s, p, d):
     assert result.skipped == n + 2 * p - covered
 
 
-@pytest.mark.parametrize("args,key", [((3, 5), "guide.errors.no_output"), ((4, 3, 1, 0, 2), "guide.errors.no_output"),
-                                      ((28, 3, 0), "guide.errors.too_small"), ((28, 3, 1, -1), "guide.errors.too_small")])
+@pytest.mark.parametrize(
+    "args,key",
+    [
+        ((3, 5), "guide.errors.no_output"),
+        ((4, 3, 1, 0, 2), "guide.errors.no_output"),
+        ((28, 3, 0), "guide.errors.too_small"),
+        ((28, 3, 1, -1), "guide.errors.too_small"),
+    ],
+)
 def test_output_size_bad_input_is_a_message_in_every_language(args, key):
     with pytest.raises(CnnkitError) as error:
         blocks.conv_output_size(*args)
@@ -78,10 +105,16 @@ def test_kernel_text_accepts_separators_and_fractions():
     np.testing.assert_allclose(blocks.parse_kernel("1/9 1/9 1/9\n1/9 1/9 1/9\n1/9 1/9 1/9"), blocks.kernel("blur"))
 
 
-@pytest.mark.parametrize("typed,key", [("", "guide.errors.kernel_shape"), ("1 2 3\n4 5 6", "guide.errors.kernel_shape"),
-                                       ("1 2 3\n4 5\n7 8 9", "guide.errors.kernel_shape"),
-                                       ("1 2 3\n4 x 6\n7 8 9", "guide.errors.kernel_number"),
-                                       ("1/0 0 0\n0 0 0\n0 0 0", "guide.errors.kernel_number")])
+@pytest.mark.parametrize(
+    "typed,key",
+    [
+        ("", "guide.errors.kernel_shape"),
+        ("1 2 3\n4 5 6", "guide.errors.kernel_shape"),
+        ("1 2 3\n4 5\n7 8 9", "guide.errors.kernel_shape"),
+        ("1 2 3\n4 x 6\n7 8 9", "guide.errors.kernel_number"),
+        ("1/0 0 0\n0 0 0\n0 0 0", "guide.errors.kernel_number"),
+    ],
+)
 def test_bad_kernel_text_is_a_message_in_every_language(typed, key):
     with pytest.raises(CnnkitError) as error:
         blocks.parse_kernel(typed)
@@ -93,8 +126,15 @@ def test_bad_kernel_text_is_a_message_in_every_language(typed, key):
 @pytest.mark.parametrize("key", list(blocks.ACTIVATIONS))
 def test_activation_curves_and_slopes_are_pytorchs(key):
     curve = blocks.activation_curve(key, -3, 3, 61)
-    module = {"relu": nn.ReLU(), "leakyrelu": nn.LeakyReLU(0.1), "gelu": nn.GELU(), "tanh": nn.Tanh(),
-              "sigmoid": nn.Sigmoid(), "silu": nn.SiLU(), "hardswish": nn.Hardswish()}[key]
+    module = {
+        "relu": nn.ReLU(),
+        "leakyrelu": nn.LeakyReLU(0.1),
+        "gelu": nn.GELU(),
+        "tanh": nn.Tanh(),
+        "sigmoid": nn.Sigmoid(),
+        "silu": nn.SiLU(),
+        "hardswish": nn.Hardswish(),
+    }[key]
     x = torch.tensor(curve.x, requires_grad=True)
     y = module(x)
     y.sum().backward()
@@ -128,14 +168,22 @@ def _gradient_extent(config: ModelConfig) -> int:
     return int(rows.max() - rows.min() + 1)
 
 
-@pytest.mark.parametrize("config", [ModelConfig(), ModelConfig(padding=False), ModelConfig(extra_conv=True),
-                                    ModelConfig(pooling=False), ModelConfig(arch="lenet5")])
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig(),
+        ModelConfig(padding=False),
+        ModelConfig(extra_conv=True),
+        ModelConfig(pooling=False),
+        ModelConfig(arch="lenet5"),
+    ],
+)
 def test_receptive_field_matches_backpropagation(config):
     rows = blocks.receptive_field(config)
     assert rows[-1].field == _gradient_extent(config)
     model = build_model(config)
     names = list(dict(model.named_children()))
-    features = model[:names.index("flatten")](torch.zeros(1, 1, config.image_size, config.image_size))
+    features = model[: names.index("flatten")](torch.zeros(1, 1, config.image_size, config.image_size))
     assert rows[-1].size == features.shape[-1]
 
 

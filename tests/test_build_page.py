@@ -1,4 +1,5 @@
 """AppTest of the training page's network builder and "Your images" data choice, on a drawn class folder."""
+
 import os
 import time
 

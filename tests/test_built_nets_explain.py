@@ -2,21 +2,22 @@
 the overview, an opened map's kernels and field, and teaching, whatever its layers are named, however many
 blocks, kernels of any size, strides, pooling or none; a model of other images than 1×28×28 digits gets the
 upload path for its own image size, with its answer in its class names and its explanations."""
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from cnnkit.data.preprocess import normalize
 from cnnkit.i18n import text
 from cnnkit.infer import overview as ov
 from cnnkit.infer.explain import explain, explain_input
 from cnnkit.infer.finetune import finetune
 from cnnkit.infer.predict import classify, predict_image, read_image, takes_digits
-from cnnkit.data.preprocess import normalize
 from tests.support.built_nets import SPECS, built_checkpoint, folder_checkpoint, stored
-from tests.support.shapes import shape_image
 from tests.support.drawing import SEVEN, png
 from tests.support.pages import draw_page, texts, upload
+from tests.support.shapes import shape_image
 
 DIGIT = np.zeros((28, 28), np.float32)
 DIGIT[4:24, 12:16] = 1
@@ -34,8 +35,13 @@ def conv_blocks(model: nn.Module) -> dict[str, torch.Tensor]:
     with torch.no_grad():
         for name, layer in model.named_children():
             h = layer(h)
-            block = name if isinstance(layer, nn.Conv2d) else None if isinstance(
-                layer, (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten)) else block
+            block = (
+                name
+                if isinstance(layer, nn.Conv2d)
+                else None
+                if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten))
+                else block
+            )
             if block:
                 out[block] = h[0]
     return out
@@ -72,7 +78,7 @@ def test_overview_and_every_opened_map_of_any_built_network(ckpt):
 def test_teaching_any_built_network_trains_its_head_only(ckpt):
     result = finetune(ckpt, np.stack([DIGIT, DIGIT.T]), [1, 4], steps=5)
     names = [name for name, _ in ckpt.model.named_children()]
-    head = names[names.index("flatten"):]
+    head = names[names.index("flatten") :]
     old, new = ckpt.model.state_dict(), result.checkpoint.model.state_dict()
     for key in old:
         assert torch.equal(old[key], new[key]) != (key.split(".")[0] in head)  # the head learned, the rest kept

@@ -1,42 +1,83 @@
 """The training page's figures and gallery, from made-up runs: what they plot and in which language."""
+
 import numpy as np
 import pytest
 import torch
 
-from cnnkit.train.charts import (batch_loss_figure, confusion_figure, devices_figure, epoch_figure,
-                                    kernels_figure, mistakes, per_class_figure, run_color, runs_bars_figure,
-                                    runs_figure)
-from cnnkit.train.comparison import DeviceSpeed
-from cnnkit.train.store import RunStore
 from cnnkit.data.datasets import Split
 from cnnkit.devices import DeviceInfo
+from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.train.charts import (
+    batch_loss_figure,
+    confusion_figure,
+    devices_figure,
+    epoch_figure,
+    kernels_figure,
+    mistakes,
+    per_class_figure,
+    run_color,
+    runs_bars_figure,
+    runs_figure,
+)
+from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.jobs import Snapshot
-from cnnkit.train.trace import LossTrace
-from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.train.loop import EpochStats, TrainConfig
+from cnnkit.train.store import RunStore
+from cnnkit.train.trace import LossTrace
 
 CLASSES = tuple(str(d) for d in range(10))
 
 
 def epochs(*test_accuracies):
-    return [EpochStats(epoch=i, seconds=10.0, train_loss=1.0 / i, train_accuracy=acc - 0.01, test_loss=0.5 / i,
-                       test_accuracy=acc, images_per_s=500.0) for i, acc in enumerate(test_accuracies, 1)]
+    return [
+        EpochStats(
+            epoch=i,
+            seconds=10.0,
+            train_loss=1.0 / i,
+            train_accuracy=acc - 0.01,
+            test_loss=0.5 / i,
+            test_accuracy=acc,
+            images_per_s=500.0,
+        )
+        for i, acc in enumerate(test_accuracies, 1)
+    ]
 
 
 def snapshot(batches: int, epochs_done=()) -> Snapshot:
     trace = LossTrace()
     for i in range(batches):
         trace.add(i / 100, 2.0 / (1 + i / 100))
-    return Snapshot(run_id=1, name="#1 convnet", config=TrainConfig(epochs=3), state="running", epoch=1, batch=1,
-                    batches=100, elapsed=1.0, eta=None, images_per_s=500.0, steps=trace.x, losses=trace.raw,
-                    smoothed=trace.smooth, epochs=list(epochs_done), stopping=False)
+    return Snapshot(
+        run_id=1,
+        name="#1 convnet",
+        config=TrainConfig(epochs=3),
+        state="running",
+        epoch=1,
+        batch=1,
+        batches=100,
+        elapsed=1.0,
+        eta=None,
+        images_per_s=500.0,
+        steps=trace.x,
+        losses=trace.raw,
+        smoothed=trace.smooth,
+        epochs=list(epochs_done),
+        stopping=False,
+    )
 
 
 def evaluation() -> Evaluation:
     confusion = np.eye(10, dtype=int) * 9 + 1
-    return Evaluation(0.9, 0.3, [0.9] * 10, confusion.tolist(), misclassified=[5, 2, 7], predicted=[3, 1, 0],
-                      confidence=[0.97, 0.8, 0.6])
+    return Evaluation(
+        0.9,
+        0.3,
+        [0.9] * 10,
+        confusion.tolist(),
+        misclassified=[5, 2, 7],
+        predicted=[3, 1, 0],
+        confidence=[0.97, 0.8, 0.6],
+    )
 
 
 def test_batch_loss_shows_raw_and_smoothed_over_the_whole_run_in_both_languages():
@@ -84,7 +125,10 @@ def test_first_layer_kernels_are_tiled_on_one_symmetric_scale(arch, kernels, siz
     z, number = np.array(heat.z, dtype=float), np.array(heat.customdata)
     last = kernels - 1
     r, c = last // 8 * (size + 1), last % 8 * (size + 1)
-    assert np.allclose(z[r:r + size, c:c + size], weights[last]) and (number[r:r + size, c:c + size] == kernels).all()
+    assert (
+        np.allclose(z[r : r + size, c : c + size], weights[last])
+        and (number[r : r + size, c : c + size] == kernels).all()
+    )
     assert np.isnan(z[0, size]) and number.max() == kernels  # a gap between kernels
     assert heat.zmin == -heat.zmax == -np.abs(weights).max()
     assert kernels_figure(model, "ru").layout.title.text == f"Ядра первой свёртки: {kernels}"
@@ -93,9 +137,14 @@ def test_first_layer_kernels_are_tiled_on_one_symmetric_scale(arch, kernels, siz
 def stored_runs(tmp_path) -> list:
     """Two stored runs: two epochs of the ConvNet, one epoch of a long-named experiment."""
     store = RunStore(tmp_path)
-    for name, history, config in (("#1 convnet", epochs(0.9, 0.95), TrainConfig()),
-                                  ("#2 convnet with an extra conv layer and a long name", epochs(0.93),
-                                   TrainConfig(model=ModelConfig(extra_conv=True)))):
+    for name, history, config in (
+        ("#1 convnet", epochs(0.9, 0.95), TrainConfig()),
+        (
+            "#2 convnet with an extra conv layer and a long name",
+            epochs(0.93),
+            TrainConfig(model=ModelConfig(extra_conv=True)),
+        ),
+    ):
         run_id = store.create(config, name=name)
         for e in history:
             store.add_epoch(run_id, e, e.epoch / len(history))
@@ -108,13 +157,18 @@ def test_runs_are_overlaid_one_color_each_with_full_names(tmp_path):
     runs = stored_runs(tmp_path)
     accuracy = runs_figure(runs, "accuracy", "en")
     assert [t.name for t in accuracy.data] == ["#1 convnet", "#2 convnet with an extra conv layer and a long name"]
-    assert list(accuracy.data[0].y) == pytest.approx([90, 95]) and accuracy.data[0].line.color != accuracy.data[1].line.color
+    assert (
+        list(accuracy.data[0].y) == pytest.approx([90, 95])
+        and accuracy.data[0].line.color != accuracy.data[1].line.color
+    )
     assert list(accuracy.layout.xaxis.range) == [0.5, 2.5]
     assert accuracy.data[1].marker.size > accuracy.data[0].marker.size  # a one-epoch run is a visible marker
     assert runs[1].name in accuracy.data[1].hovertemplate
     loss = runs_figure(runs, "loss", "en")
-    assert [(t.name, t.line.dash, t.showlegend) for t in loss.data][:2] == [("#1 convnet", "solid", True),
-                                                                           ("#1 convnet", "dash", False)]
+    assert [(t.name, t.line.dash, t.showlegend) for t in loss.data][:2] == [
+        ("#1 convnet", "solid", True),
+        ("#1 convnet", "dash", False),
+    ]
 
 
 def test_each_run_keeps_its_colour_whichever_runs_are_shown_beside_it(tmp_path):
@@ -142,7 +196,11 @@ def test_runs_bars_show_accuracy_parameters_and_seconds_per_run(tmp_path):
     runs = stored_runs(tmp_path)
     bars = runs_bars_figure(runs, "en")
     accuracy, params, seconds = bars.data
-    assert list(accuracy.y) == pytest.approx([95, 93]) and list(params.y) == [1000, 2000] and list(seconds.y) == [10.0, 10.0]
+    assert (
+        list(accuracy.y) == pytest.approx([95, 93])
+        and list(params.y) == [1000, 2000]
+        and list(seconds.y) == [10.0, 10.0]
+    )
     assert list(accuracy.customdata) == [r.name for r in runs]  # full names on hover
 
 
@@ -161,9 +219,23 @@ def falling_loss_snapshot(batches: int = 300) -> Snapshot:
     for i in range(batches):
         x = i / batches
         trace.add(x, (0.3 + 2.0 * np.exp(-6 * x)) * (1 + noise[i]))
-    return Snapshot(run_id=1, name="#1 ConvNet", config=TrainConfig(), state="running", epoch=1, batch=batches,
-                    batches=batches, elapsed=1.0, eta=None, images_per_s=500.0, steps=trace.x, losses=trace.raw,
-                    smoothed=trace.smooth, epochs=[], stopping=False)
+    return Snapshot(
+        run_id=1,
+        name="#1 ConvNet",
+        config=TrainConfig(),
+        state="running",
+        epoch=1,
+        batch=batches,
+        batches=batches,
+        elapsed=1.0,
+        eta=None,
+        images_per_s=500.0,
+        steps=trace.x,
+        losses=trace.raw,
+        smoothed=trace.smooth,
+        epochs=[],
+        stopping=False,
+    )
 
 
 def test_the_smoothed_loss_tracks_a_falling_curve_within_the_batches_around_it():
@@ -172,5 +244,5 @@ def test_the_smoothed_loss_tracks_a_falling_curve_within_the_batches_around_it()
     assert 0.35 < above < 0.65  # as many batches above the line as below it (a lagging average lies above them)
     reach = len(raw) // 20
     for i, value in enumerate(smooth):
-        around = raw[max(0, i - reach):i + reach + 1]
+        around = raw[max(0, i - reach) : i + reach + 1]
         assert around.min() <= value <= around.max()

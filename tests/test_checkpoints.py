@@ -1,19 +1,29 @@
 """Checkpoints: round trip in both formats, pickled payloads refused, foreign or mismatched weights."""
+
 import io
 import os
 
 import pytest
 import torch
 
-from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
 from cnnkit.errors import CnnkitError
 from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.nets.checkpoints import Checkpoint, from_bytes, load_checkpoint, save_checkpoint, to_bytes
 
 
 def make(config=ModelConfig()):
     torch.manual_seed(0)
-    return Checkpoint(build_model(config), config, "fashion-mnist", [f"c{i}" for i in range(10)], 0.286, 0.353,
-                      {"test_accuracy": 0.9}, [{"epoch": 1, "test_accuracy": 0.9}], {"lr": 0.001})
+    return Checkpoint(
+        build_model(config),
+        config,
+        "fashion-mnist",
+        [f"c{i}" for i in range(10)],
+        0.286,
+        0.353,
+        {"test_accuracy": 0.9},
+        [{"epoch": 1, "test_accuracy": 0.9}],
+        {"lr": 0.001},
+    )
 
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
@@ -21,8 +31,12 @@ def test_round_trip_keeps_weights_and_card(tmp_path, suffix):
     original = make(ModelConfig(batchnorm=True, dropout=0.2))
     loaded = load_checkpoint(save_checkpoint(original, tmp_path / f"m{suffix}"))
     assert loaded.model_config == original.model_config
-    assert (loaded.dataset, loaded.classes, loaded.mean, loaded.metrics) == \
-           ("fashion-mnist", original.classes, 0.286, {"test_accuracy": 0.9})
+    assert (loaded.dataset, loaded.classes, loaded.mean, loaded.metrics) == (
+        "fashion-mnist",
+        original.classes,
+        0.286,
+        {"test_accuracy": 0.9},
+    )
     x = torch.randn(3, 1, 28, 28)
     original.model.eval()
     assert torch.equal(loaded.model(x), original.model(x))
@@ -72,8 +86,20 @@ def test_a_safetensors_file_whose_header_length_looks_like_a_torch_file_loads(st
     base = make()
 
     def card(pad: int) -> bytes:
-        return to_bytes(Checkpoint(base.model, base.model_config, base.dataset, base.classes, base.mean, base.std,
-                                   base.metrics, base.history, {"lr": 0.001, "note": "x" * pad}), "safetensors")
+        return to_bytes(
+            Checkpoint(
+                base.model,
+                base.model_config,
+                base.dataset,
+                base.classes,
+                base.mean,
+                base.std,
+                base.metrics,
+                base.history,
+                {"lr": 0.001, "note": "x" * pad},
+            ),
+            "safetensors",
+        )
 
     target = int.from_bytes(start, "little")
     near = (target - int.from_bytes(card(0)[:8], "little")) & mask  # the header grows by one byte a character

@@ -1,4 +1,5 @@
 """The CLI as a user runs it: a short train, evaluate, predict on PNGs, and one-line errors."""
+
 import json
 
 import pytest
@@ -13,8 +14,24 @@ from tests.support import cli
 
 def test_train_json_evaluate_and_predict(digits, tmp_path):
     out = tmp_path / "m.pt"
-    run = cli("train", "--dataset", "mnist", "--data-dir", digits, "--epochs", "2", "--subset", "1000",
-              "--batch-size", "32", "--device", "cpu", "--out", out, "--json")
+    run = cli(
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        digits,
+        "--epochs",
+        "2",
+        "--subset",
+        "1000",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--json",
+    )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["device"] == "cpu" and result["test_accuracy"] > 0.5  # drawn digits: far above chance
@@ -51,14 +68,20 @@ def test_predict_reads_drawn_digits_with_the_shipped_model(tmp_path):
     assert text.returncode == 0 and text.stdout.startswith(f"{one}: 1 (")
 
 
-@pytest.mark.parametrize("args, message", [
-    pytest.param(["train", "--device", "cuda"], "no CUDA GPU", marks=pytest.mark.skipif(
-        torch.cuda.is_available(), reason="this machine has a CUDA GPU")),
-    (["train", "--device", "tpu"], "Unknown device"),
-    (["train", "--batch-size", "0"], "Batch size"),
-    (["train", "--lr", "-0.1"], "learning rate"),
-    (["evaluate", "--checkpoint", "no/such.pt"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        pytest.param(
+            ["train", "--device", "cuda"],
+            "no CUDA GPU",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU"),
+        ),
+        (["train", "--device", "tpu"], "Unknown device"),
+        (["train", "--batch-size", "0"], "Batch size"),
+        (["train", "--lr", "-0.1"], "learning rate"),
+        (["evaluate", "--checkpoint", "no/such.pt"], "does not exist"),
+    ],
+)
 def test_errors_are_one_clear_line(args, message):
     run = cli(*args)
     assert run.returncode != 0
@@ -90,8 +113,9 @@ def test_resume_refuses_a_changed_setting_however_its_option_is_spelled(tmp_path
 
 
 def test_options_given_beside_a_preset_win_and_the_rest_keep_the_preset():
-    config = config_from_args(build_parser().parse_args(["train", "--preset", "fast", "--epochs", "3", "--batchnorm",
-                                                         "--subset", "500"]))
+    config = config_from_args(
+        build_parser().parse_args(["train", "--preset", "fast", "--epochs", "3", "--batchnorm", "--subset", "500"])
+    )
     assert (config.epochs, config.batch_size, config.schedule, config.train_subset) == (3, 256, "onecycle", 500)
     assert config.model.batchnorm and config.model.layers is None  # a switch: the notes' network over the preset's
     plain = config_from_args(build_parser().parse_args(["train"]))

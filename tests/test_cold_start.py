@@ -1,5 +1,6 @@
 """The app's first page comes up without waiting for torch where torch could only find the CPU (its import takes
 ~2 s of the cold start; docs/speed.md has the measured cold start)."""
+
 import json
 import subprocess
 import sys

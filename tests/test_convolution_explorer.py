@@ -1,5 +1,6 @@
 """The interactive convolution and pooling: each output pixel's window, products, sum, bias and activation
 are what PyTorch computes, and a click on the output (a selection) opens that pixel's computation."""
+
 import numpy as np
 import pytest
 import torch
@@ -21,8 +22,14 @@ KERNEL = RNG.normal(size=(3, 3)).astype(np.float32)
 @pytest.mark.parametrize("activation", ["none", "relu", "tanh"])
 def test_every_pixel_by_hand_is_what_conv2d_computes(stride, padding, dilation, activation):
     bias = -0.3
-    torch_out = F.conv2d(torch.from_numpy(IMAGE)[None, None], torch.from_numpy(KERNEL)[None, None],
-                         torch.tensor([bias]), stride=stride, padding=padding, dilation=dilation)[0, 0]
+    torch_out = F.conv2d(
+        torch.from_numpy(IMAGE)[None, None],
+        torch.from_numpy(KERNEL)[None, None],
+        torch.tensor([bias]),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )[0, 0]
     if activation != "none":
         torch_out = blocks.ACTIVATIONS[activation].function(torch_out)
     settings = dict(bias=bias, stride=stride, padding=padding, dilation=dilation, activation=activation)
@@ -91,6 +98,7 @@ def test_the_input_figure_outlines_the_window_and_the_padding():
 
 
 # ---------------------------------------------------------------- the page
+
 
 def blocks_page(lang: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
@@ -177,8 +185,9 @@ def test_play_moves_the_window_each_frame_and_stop_stops_it():
         frames.append(at.run().slider(key="guide_conv_slider").value)
     assert frames == [convolution.next_step(first, shape), *(convolution.next_step(f, shape) for f in frames[:2])]
     assert at.button(key="guide_conv_play").label == text("explore.stop", "ru")
-    assert at.slider(key="guide_pool_slider").value == convolution.start_step(blocks.pool(blocks.picture("digit"),
-                                                                                              "max", 2))
+    assert at.slider(key="guide_pool_slider").value == convolution.start_step(
+        blocks.pool(blocks.picture("digit"), "max", 2)
+    )
     at.button(key="guide_conv_play").click()
     at.session_state["lang"] = "ru"
     at.run()

@@ -2,6 +2,7 @@
 message key, no "None"/"nan", no English in Russian, no step over 10 s. The app starts with a run store of three
 finished runs (two of the notes' ConvNet, one built layer by layer) and a run of another session still going
 (``kept_runs`` in conftest.py)."""
+
 from __future__ import annotations
 
 import re
@@ -38,14 +39,30 @@ def test_every_control_of_every_page(lang, crawl_env):
     assert not crawl.problems, "\n".join(crawl.findings())
     assert {"pages/home.py", "pages/guide.py", "pages/train.py", "pages/draw.py"} <= set(pages)
     operated = {step.kind for step in crawl.steps}  # what the pages hold today, read from the pages themselves
-    assert {"button", "toggle", "checkbox", "selectbox", "radio", "button_group", "multiselect", "select_slider",
-            "slider", "number_input", "text_input", "text_area", "file_uploader", "tab_container",
-            "dataframe"} <= operated
+    assert {
+        "button",
+        "toggle",
+        "checkbox",
+        "selectbox",
+        "radio",
+        "button_group",
+        "multiselect",
+        "select_slider",
+        "slider",
+        "number_input",
+        "text_input",
+        "text_area",
+        "file_uploader",
+        "tab_container",
+        "dataframe",
+    } <= operated
 
 
 def report(crawl: Crawl) -> None:
     """The inventory and its time, for the log (pytest -s)."""
     for path, controls in crawl.controls.items():
         steps = [s for s in crawl.steps if s.page == path]
-        print(f"{crawl.lang} {path}: {len(controls)} controls, {len(steps)} steps, "
-              f"{sum(s.seconds for s in steps):.1f} s, slowest {max(s.seconds for s in steps):.1f} s")
+        print(
+            f"{crawl.lang} {path}: {len(controls)} controls, {len(steps)} steps, "
+            f"{sum(s.seconds for s in steps):.1f} s, slowest {max(s.seconds for s in steps):.1f} s"
+        )

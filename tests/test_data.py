@@ -1,4 +1,5 @@
 """IDX parsing and dataset loading: real folders, torchvision's layout, and every kind of bad file."""
+
 import gzip
 
 import numpy as np
@@ -6,8 +7,8 @@ import pytest
 import torch
 
 from cnnkit.data.datasets import DATASETS, augment, batches, load_dataset, subset, to_tensor
-from cnnkit.errors import CnnkitError
 from cnnkit.data.idx import read_idx, write_idx
+from cnnkit.errors import CnnkitError
 
 
 def test_idx_round_trip_plain_and_gzipped(tmp_path):
@@ -100,6 +101,7 @@ def test_batches_cover_every_sample_once_and_subset_is_reproducible():
     seen = torch.cat([yb for _, yb in batches(x, y, 3, True, torch.Generator().manual_seed(0))])
     assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
     from cnnkit.data.datasets import Split
+
     split = Split(torch.zeros(100, 28, 28, dtype=torch.uint8), torch.arange(100))
     assert subset(split, 10, seed=3).labels.tolist() == subset(split, 10, seed=3).labels.tolist()
     assert len(subset(split, 10)) == 10 and len(subset(split, None)) == 100

@@ -1,5 +1,6 @@
 """Data recognised by content: the official test sets by their checksums (however gzipped), the other
 dataset's files refused, unknown files loaded as custom IDX data under their own name; empty splits refused."""
+
 import gzip
 import shutil
 
@@ -39,8 +40,10 @@ def test_a_folder_of_the_other_dataset_is_refused(tiny_idx, as_official, wanted)
     with pytest.raises(CnnkitError) as err:
         load_dataset(wanted, tiny_idx, download=False)
     title, wanted_title = DATASETS[other].title, DATASETS[wanted].title
-    assert str(err.value) == (f"{tiny_idx} holds the official {title} test set, not {wanted_title}: choose "
-                              f"{title} as the dataset, or point the data folder at {wanted_title}'s files.")
+    assert str(err.value) == (
+        f"{tiny_idx} holds the official {title} test set, not {wanted_title}: choose "
+        f"{title} as the dataset, or point the data folder at {wanted_title}'s files."
+    )
     assert "не" in err.value.message("ru") and title in err.value.message("ru")
 
 
@@ -49,7 +52,8 @@ def test_cli_refuses_mnist_files_as_fashion_mnist(mnist5k):
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1] == (
         f"error: {mnist5k} holds the official MNIST test set, not Fashion-MNIST: choose MNIST as the dataset, "
-        "or point the data folder at Fashion-MNIST's files.")
+        "or point the data folder at Fashion-MNIST's files."
+    )
 
 
 def test_the_right_place_wins_over_the_other_datasets_files(digits, tiny_idx, as_official, tmp_path):
@@ -86,11 +90,25 @@ def test_custom_class_names_come_from_the_labels(tiny_idx):
 
 def test_cli_trains_custom_data_and_names_it(tiny_idx, tmp_path):
     out = tmp_path / "c.pt"
-    run = cli("train", "--dataset", "fashion-mnist", "--data-dir", tiny_idx, "--epochs", "1", "--batch-size", "20",
-              "--device", "cpu", "--out", out)
+    run = cli(
+        "train",
+        "--dataset",
+        "fashion-mnist",
+        "--data-dir",
+        tiny_idx,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "20",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+    )
     assert run.returncode == 0, run.stderr
     assert f"on custom IDX data “{tiny_idx.name}”" in run.stderr and "Fashion" not in run.stderr
     from cnnkit.nets.checkpoints import load_checkpoint
+
     ckpt = load_checkpoint(out)
     assert ckpt.dataset == f"custom IDX data “{tiny_idx.name}”" and ckpt.classes == list("0123456789")
 
@@ -101,13 +119,17 @@ def test_a_split_with_zero_items_is_refused_up_front(tiny_idx, split, stem):
     write_idx(tiny_idx / f"{stem}.gz", empty)
     with pytest.raises(CnnkitError) as err:
         load_dataset("mnist", tiny_idx, download=False)
-    assert str(err.value) == (f"{tiny_idx}: the {split} split is empty ({stem} holds 0 items); it needs at "
-                              "least one image and label.")
+    assert str(err.value) == (
+        f"{tiny_idx}: the {split} split is empty ({stem} holds 0 items); it needs at least one image and label."
+    )
 
 
 def test_checksums_are_those_of_the_decompressed_content(tiny_idx, tmp_path):
     array = read_idx(tiny_idx / "t10k-images-idx3-ubyte.gz")
     import hashlib
-    assert idx_sha256(array) == hashlib.sha256(gzip.decompress((tiny_idx / "t10k-images-idx3-ubyte.gz")
-                                                               .read_bytes())).hexdigest()
+
+    assert (
+        idx_sha256(array)
+        == hashlib.sha256(gzip.decompress((tiny_idx / "t10k-images-idx3-ubyte.gz").read_bytes())).hexdigest()
+    )
     assert datasets.identify(load_dataset(None, tiny_idx, download=False).test) is None

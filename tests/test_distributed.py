@@ -1,4 +1,5 @@
 """``torchrun --nproc_per_node=2 -m cnnkit train``: two CPU processes with gloo learn what one process learns."""
+
 import json
 import subprocess
 import sys
@@ -8,12 +9,11 @@ import torch
 
 from cnnkit.data.datasets import Split
 from cnnkit.data.tensors import part_of
-from cnnkit.train.distributed import World, world_from_env
 from cnnkit.errors import CnnkitError
+from cnnkit.train.distributed import World, world_from_env
 from tests.support import ROOT, cli
 
-ARGS = ["--dataset", "mnist", "--subset", "1024", "--epochs", "2", "--batch-size", "64", "--device", "cpu",
-        "--json"]
+ARGS = ["--dataset", "mnist", "--subset", "1024", "--epochs", "2", "--batch-size", "64", "--device", "cpu", "--json"]
 
 
 def test_the_environment_says_where_a_process_stands():
@@ -35,9 +35,27 @@ def test_shards_are_equal_disjoint_and_cover_the_set():
 @pytest.mark.slow
 def test_two_gloo_processes_match_one(digits, tmp_path):
     out = tmp_path / "ddp.pt"
-    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                          "-m", "cnnkit", "train", "--data-dir", digits, *ARGS, "--out", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    ddp = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "cnnkit",
+            "train",
+            "--data-dir",
+            digits,
+            *ARGS,
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     lines = [line for line in ddp.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 1, ddp.stdout  # only rank 0 reports
@@ -55,6 +73,7 @@ def test_two_gloo_processes_match_one(digits, tmp_path):
 def _pid_of_rank(mark: str, rank: int) -> int | None:
     """The process that torchrun started as ``rank`` of the run whose environment holds ``mark``."""
     import os
+
     for entry in os.listdir("/proc"):
         try:
             env = open(f"/proc/{entry}/environ", "rb").read().split(b"\0")
@@ -69,11 +88,33 @@ def _pid_of_rank(mark: str, rank: int) -> int | None:
 def test_a_killed_rank_gives_one_line_naming_the_rank_and_the_reason(tiny_idx, tmp_path):
     import os
     import signal
+
     mark = tmp_path.name
-    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                             "-m", "cnnkit", "train", "--data-dir", tiny_idx, "--epochs", "100000", "--batch-size",
-                             "20", "--device", "cpu"], cwd=ROOT, env=dict(os.environ, CNNKIT_TEST_MARK=mark),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "cnnkit",
+            "train",
+            "--data-dir",
+            tiny_idx,
+            "--epochs",
+            "100000",
+            "--batch-size",
+            "20",
+            "--device",
+            "cpu",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, CNNKIT_TEST_MARK=mark),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in proc.stderr:  # rank 0 has finished an epoch: both are training
             if line.rstrip().endswith(" s") and "test loss" in line:
@@ -95,5 +136,6 @@ def test_a_killed_rank_gives_one_line_naming_the_rank_and_the_reason(tiny_idx, t
         "one of them stopped; torchrun's report names it and why.",
         "training process rank 0 of 2 was ended by torchrun (SIGTERM) because another process failed; torchrun's "
         "report names that process and why (an exit code, a signal such as SIGKILL when the system ran out of "
-        "memory).")
+        "memory).",
+    )
     assert "exitcode  : -9" in rest and "rank      : 1" in rest  # torchrun's own report names the killed rank

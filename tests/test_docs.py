@@ -1,6 +1,7 @@
 """The README and the docs name only what exists: every ``cnnkit…`` or ``tests…`` name they mention imports (the
 module, then each attribute), every file of the repo they show or link to exists, every ``cnnkit`` command they
 show answers ``--help``, the Python version is pyproject's and every dependency is named with why it was chosen."""
+
 from __future__ import annotations
 
 import importlib
@@ -16,16 +17,24 @@ import pytest
 
 from tests.support import ROOT
 
-DOCS = sorted({ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "cnnkit").rglob("README.md"),
-               *(ROOT / "benchmarks").rglob("*.md")})
+DOCS = sorted(
+    {
+        ROOT / "README.md",
+        *(ROOT / "docs").rglob("*.md"),
+        *(ROOT / "cnnkit").rglob("README.md"),
+        *(ROOT / "benchmarks").rglob("*.md"),
+    }
+)
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 _FENCED = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 _INLINE = re.compile(r"`([^`\n]+)`")
 _DOTTED = re.compile(r"(?<![\w./-])((?:cnnkit|tests|benchmarks)(?:\.\w+)+)")
 _FROM_IMPORT = re.compile(r"from\s+((?:cnnkit|tests)(?:\.\w+)*)\s+import\s+(\([^)]*\)|[\w ,]+)")
-_PATH = re.compile(r"(?<![\w./-])((?:cnnkit|pages|tests|benchmarks|docs|\.streamlit|\.ci)/"
-                   r"(?:\{[^}\s]*\}|[^\s`'\"()\[\],;:{}])*)")
+_PATH = re.compile(
+    r"(?<![\w./-])((?:cnnkit|pages|tests|benchmarks|docs|\.streamlit|\.ci)/"
+    r"(?:\{[^}\s]*\}|[^\s`'\"()\[\],;:{}])*)"
+)
 _LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 _WORD = r"[ \t]+([a-z][\w-]*)(?=\s|$)"  # a command word: not an option, not a file name
 _COMMAND = re.compile(rf"(?:-m[ \t]+cnnkit|(?<![\w./-])cnnkit){_WORD}(?:{_WORD})?")
@@ -50,8 +59,9 @@ def named(text: str) -> set[str]:
     ``cnnkit.a.x`` and ``cnnkit.a.y``."""
     names = set(_DOTTED.findall(text))
     for module, imported in _FROM_IMPORT.findall(text):
-        names |= {f"{module}.{name.split(' as ')[0].strip()}" for name in imported.strip("()").split(",")
-                  if name.strip()}
+        names |= {
+            f"{module}.{name.split(' as ')[0].strip()}" for name in imported.strip("()").split(",") if name.strip()
+        }
     return names
 
 
@@ -103,8 +113,9 @@ def exists(path: str) -> bool:
 
 NAMES = _mentions(named)
 PATHS = _mentions(repo_paths)
-LINKS = {(_where(doc), target) for doc in DOCS for target in _LINK.findall(_text(doc))
-         if not re.match(r"[a-z]+:", target)}
+LINKS = {
+    (_where(doc), target) for doc in DOCS for target in _LINK.findall(_text(doc)) if not re.match(r"[a-z]+:", target)
+}
 
 
 @pytest.mark.parametrize("dotted", sorted(n for n in NAMES if not n.startswith("benchmarks.")))
@@ -150,12 +161,14 @@ def test_every_command_shown_answers_help():
     """``python -m cnnkit CMD [SUB] --help`` for each command the docs show, all in one process (torch loads once)."""
     shown = _mentions(commands)
     assert {("train",), ("runs", "list")} <= set(shown), "the commands were not found in the docs"
-    done = subprocess.run([sys.executable, "-c", _HELP, json.dumps(sorted(shown))], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _HELP, json.dumps(sorted(shown))], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     codes = json.loads(done.stdout.splitlines()[-1])
-    failed = {f"cnnkit {cmd} (in {', '.join(shown[tuple(cmd.split())])})": code for cmd, code in codes.items()
-              if code != 0}
+    failed = {
+        f"cnnkit {cmd} (in {', '.join(shown[tuple(cmd.split())])})": code for cmd, code in codes.items() if code != 0
+    }
     assert not failed, f"these commands do not answer --help: {failed}"
 
 

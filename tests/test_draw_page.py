@@ -1,5 +1,6 @@
 """AppTest of the Draw & predict page: uploads read as the user expects, every bad file gets a clear
 message and never a traceback, the model choice, teaching the model, and ImageNet photos offline."""
+
 import io
 
 import numpy as np
@@ -8,16 +9,17 @@ import torch
 import torchvision
 from PIL import Image
 
-from cnnkit.nets.checkpoints import save_checkpoint, to_bytes
-from cnnkit.train.loop import EpochStats, TrainConfig
-from cnnkit.train.store import RunStore
 from cnnkit.data.datasets import DATASETS
 from cnnkit.i18n import text
 from cnnkit.infer.imagenet import weights_for
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT
+from cnnkit.nets.checkpoints import save_checkpoint, to_bytes
+from cnnkit.train.loop import EpochStats, TrainConfig
+from cnnkit.train.store import RunStore
 from tests.support.drawing import NOISE, SEVEN, png, png_header
 from tests.support.models import random_checkpoint
 from tests.support.pages import draw_page, texts, upload
+
 
 @pytest.fixture
 def shipped():
@@ -42,8 +44,9 @@ def test_an_uploaded_digit_is_read_and_explained(shipped):
     assert text("draw.notes.inverted") in texts(at.info)
     charts = at.get("plotly_chart")
     assert len(charts) == 7  # probabilities, normalized input, 2 feature-map grids, saliency, Grad-CAM, overview
-    assert [h.value for h in at.subheader][1:5] == [text(k) for k in ("draw.steps.title", "draw.inside.title",
-                                                                     "explore.overview.title", "draw.teach.title")]
+    assert [h.value for h in at.subheader][1:5] == [
+        text(k) for k in ("draw.steps.title", "draw.inside.title", "explore.overview.title", "draw.teach.title")
+    ]
 
 
 def gif(frames):
@@ -116,8 +119,19 @@ def test_a_stored_run_is_offered_and_used(shipped, tmp_path, monkeypatch):
     store = RunStore(tmp_path)
     run_id = store.create(TrainConfig(dataset="fashion-mnist"), name="my first run")
     save_checkpoint(random_checkpoint(dataset="fashion-mnist", seed=3), store.folder(run_id) / "best.pt")
-    store.add_epoch(run_id, EpochStats(epoch=1, seconds=2.0, train_loss=0.9, train_accuracy=0.7, test_loss=0.8,
-                                       test_accuracy=0.71, images_per_s=900.0), 1.0)
+    store.add_epoch(
+        run_id,
+        EpochStats(
+            epoch=1,
+            seconds=2.0,
+            train_loss=0.9,
+            train_accuracy=0.7,
+            test_loss=0.8,
+            test_accuracy=0.71,
+            images_per_s=900.0,
+        ),
+        1.0,
+    )
     store.finish(run_id, "finished")
     at = draw_page()
     choice = at.selectbox(key="draw_model")
@@ -197,8 +211,9 @@ def test_photo_offline_shows_the_photo_and_what_is_missing_then_answers_with_upl
     at.selectbox(key="draw_imagenet_model").set_value("mobilenet_v3_small").run()
     upload(at, "photo.jpg", png(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
     assert len(at.get("image")) == 1 and not at.get("plotly_chart")  # the photo, and no answer yet
-    assert text("answers.photo.no_weights", model="mobilenet_v3_small",
-                size=weights_for("mobilenet_v3_small").size_mb) in texts(at.warning)
+    assert text(
+        "answers.photo.no_weights", model="mobilenet_v3_small", size=weights_for("mobilenet_v3_small").size_mb
+    ) in texts(at.warning)
     buffer = io.BytesIO()
     torch.save(torchvision.models.get_model("mobilenet_v3_small", weights=None).state_dict(), buffer)
     upload(at, "weights.pth", buffer.getvalue(), key="draw_imagenet_weights")

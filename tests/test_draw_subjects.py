@@ -1,5 +1,6 @@
 """The drawing page speaks of what the chosen model's pictures show: digits for MNIST, clothing for a
 Fashion-MNIST model (the prompt, the canvas, the upload, the answer, the steps, teaching), in both languages."""
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -44,5 +45,7 @@ def test_a_fashion_mnist_model_is_drawn_and_uploaded_as_clothing(lang, shipped):
     at.session_state["lang"] = lang
     upload(at, "seven.png", SEVEN)
     page = shown(at)
-    assert at.metric and text("draw.steps.title", lang).lower() in page and text("draw.teach.title", lang).lower() in page
+    assert (
+        at.metric and text("draw.steps.title", lang).lower() in page and text("draw.teach.title", lang).lower() in page
+    )
     assert DIGIT[lang] not in page, page

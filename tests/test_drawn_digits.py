@@ -1,5 +1,6 @@
 """The shipped model reads digits drawn as a person would — thick strokes on a 280×280 canvas, in several
 sizes, positions, slants and brush widths, and phone photos of digits on paper — through the page's code path."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,12 @@ def shipped():
 
 
 def test_drawn_digits_are_read_at_90_percent(shipped):
-    cases = [(digit, box, width, slant) for digit in STROKES for box in BOXES
-             for width, slant in ((max(8, box[3] // 10), 0.0), (max(12, box[3] // 7), 0.15))]
+    cases = [
+        (digit, box, width, slant)
+        for digit in STROKES
+        for box in BOXES
+        for width, slant in ((max(8, box[3] // 10), 0.0), (max(12, box[3] // 7), 0.15))
+    ]
     wrong = []
     for digit, box, width, slant in cases:
         canvas = draw_digit(digit, box, width, slant=slant).convert("RGBA")  # the canvas sends RGBA PNGs
@@ -29,7 +34,8 @@ def test_drawn_digits_are_read_at_90_percent(shipped):
 
 
 def test_phone_photos_of_digits_on_paper_are_read(shipped):
-    preds = [predict_image(shipped, phone_photo(digit, seed), f"photo of {digit}")
-             for seed, digit in enumerate(STROKES)]
+    preds = [
+        predict_image(shipped, phone_photo(digit, seed), f"photo of {digit}") for seed, digit in enumerate(STROKES)
+    ]
     assert all(p.steps.inverted for p in preds)
     assert sum(p.label == digit for p, digit in zip(preds, STROKES)) >= 9, [p.label for p in preds]

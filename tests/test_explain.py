@@ -1,5 +1,6 @@
 """Inside the network for one digit: a grid of maps per conv layer, saliency and Grad-CAM on the digit,
 for every architecture the training page can make, without touching the shared model."""
+
 import threading
 
 import numpy as np
@@ -7,21 +8,28 @@ import pytest
 import torch
 from torch import nn
 
+from cnnkit.data.preprocess import prepare_digit
 from cnnkit.infer import charts
 from cnnkit.infer.explain import explain
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, one_thread, read_digit
 from cnnkit.nets.builder import ModelConfig
-from cnnkit.data.preprocess import prepare_digit
 from tests.support.drawing import STROKES, draw_digit, png, strokes
 from tests.support.models import random_checkpoint
-
 
 DIGIT = prepare_digit(strokes((90, 60, 190, 220), width=24)).centered
 
 
-@pytest.mark.parametrize("config", [ModelConfig(), ModelConfig("lenet5"), ModelConfig(extra_conv=True),
-                                    ModelConfig(pooling=False), ModelConfig(batchnorm=True, dropout=0.3)],
-                         ids=lambda c: c.describe())
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig(),
+        ModelConfig("lenet5"),
+        ModelConfig(extra_conv=True),
+        ModelConfig(pooling=False),
+        ModelConfig(batchnorm=True, dropout=0.3),
+    ],
+    ids=lambda c: c.describe(),
+)
 def test_one_grid_of_maps_per_conv_layer(config):
     ckpt = random_checkpoint(config)
     ex = explain(ckpt, DIGIT)

@@ -1,5 +1,7 @@
 """The fast recipe's levers change the speed, not what is learned: the pool-first network computes the ConvNet +
-BatchNorm's function, label smoothing is the textbook loss (the recipe itself, the CLI and the bench: tests/test_bench.py)."""
+BatchNorm's function, label smoothing is the textbook loss (the recipe itself, the CLI and the bench:
+tests/test_bench.py)."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -29,8 +31,17 @@ def test_pooling_first_computes_what_the_convnet_with_batchnorm_computes():
 
 def first_loss(dataset: str, data_dir, **kw) -> tuple[float, TrainConfig]:
     losses = []
-    config = TrainConfig(dataset=dataset, data_dir=str(data_dir), epochs=1, batch_size=20, device="cpu",
-                         channels_last=False, precision="fp32", report_seconds=0, **kw)
+    config = TrainConfig(
+        dataset=dataset,
+        data_dir=str(data_dir),
+        epochs=1,
+        batch_size=20,
+        device="cpu",
+        channels_last=False,
+        precision="fp32",
+        report_seconds=0,
+        **kw,
+    )
     train(config, callback=lambda e: losses.append(e.loss) if isinstance(e, BatchProgress) else None)
     return losses[0], config
 

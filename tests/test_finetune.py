@@ -1,12 +1,13 @@
 """Teaching the model the user's drawings: only the head learns, the drawings are then read as taught,
 and the model it started from is not changed."""
+
 import numpy as np
 import pytest
 import torch
 
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.finetune import finetune, split_head
-from cnnkit.infer.predict import model_card, classify, read_digit
+from cnnkit.infer.predict import classify, model_card, read_digit
 from cnnkit.nets.builder import count_parameters
 from tests.support.drawing import LETTERS, canvas_png, draw_digit, png
 from tests.support.models import random_checkpoint
@@ -57,12 +58,15 @@ def test_the_new_model_says_what_it_is(taught):
     assert result.checkpoint.classes == ckpt.classes and result.checkpoint.model is not ckpt.model
 
 
-@pytest.mark.parametrize("images, labels, message", [
-    (np.zeros((0, 28, 28)), [], "at least one"),
-    (np.zeros((2, 20, 20)), [1, 2], "28×28"),
-    (np.zeros((2, 28, 28)), [1], "each with its label"),
-    (np.zeros((1, 28, 28)), [10], "0…9"),
-])
+@pytest.mark.parametrize(
+    "images, labels, message",
+    [
+        (np.zeros((0, 28, 28)), [], "at least one"),
+        (np.zeros((2, 20, 20)), [1, 2], "28×28"),
+        (np.zeros((2, 28, 28)), [1], "each with its label"),
+        (np.zeros((1, 28, 28)), [10], "0…9"),
+    ],
+)
 def test_bad_requests_are_clear(images, labels, message):
     with pytest.raises(CnnkitError, match=message):
         finetune(random_checkpoint(), images, labels, steps=1)

@@ -1,4 +1,5 @@
 """Your own images: class folders and zips the tests draw, loaded, split, checked, trained on, predicted."""
+
 import io
 import json
 import stat
@@ -17,8 +18,10 @@ from cnnkit.train.loop import TrainConfig, train
 from tests.support import cli
 from tests.support.shapes import SHAPES, draw_folder, shape_image
 
-SMALL_NET = "conv(16,3,padding=1) batchnorm relu maxpool(2) conv(32,3,padding=1) batchnorm relu maxpool(2) " \
-            "conv(32,3,padding=1) relu avgpool(8) flatten linear"
+SMALL_NET = (
+    "conv(16,3,padding=1) batchnorm relu maxpool(2) conv(32,3,padding=1) batchnorm relu maxpool(2) "
+    "conv(32,3,padding=1) relu avgpool(8) flatten linear"
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +52,9 @@ def test_colour_and_gray_folders_of_mixed_sizes_become_one_normalized_tensor(rgb
         train = dataset.train.images.double() / 255
         assert (dataset.info.mean, dataset.info.std) == (round(train.mean().item(), 4), round(train.std().item(), 4))
         grid = samples(dataset, per_class=4)
-        assert list(grid) == list(SHAPES) and grid["circle"][0].shape == ((size, size, 3) if channels == 3
-                                                                           else (size, size))
+        assert list(grid) == list(SHAPES) and grid["circle"][0].shape == (
+            (size, size, 3) if channels == 3 else (size, size)
+        )
     gray_from_rgb, _ = load_folder(rgb_folder, FolderOptions(channels=1))
     assert gray_from_rgb.train.images.shape[1] == 1
 
@@ -81,8 +85,11 @@ def test_warnings_name_few_images_imbalance_duplicates_and_skipped_files(tmp_pat
     assert codes["few_images"]["classes"] == "tiny (3)"
     assert (codes["imbalance"]["largest"], codes["imbalance"]["smallest"]) == ("big", "tiny")
     assert stats.duplicates == [("train/big/001.png", "test/big/copy.png")] and codes["duplicates"]["count"] == 1
-    assert sorted(stats.skipped) == [("train/big/notes.txt", "not_image"), ("train/other/broken.png", "unreadable"),
-                                     ("train/readme.md", "no_class")]
+    assert sorted(stats.skipped) == [
+        ("train/big/notes.txt", "not_image"),
+        ("train/other/broken.png", "unreadable"),
+        ("train/readme.md", "no_class"),
+    ]
     assert codes["skipped"]["count"] == 3 and "notes.txt" in codes["skipped"]["names"]
 
 
@@ -106,12 +113,21 @@ def test_hard_files_are_decoded_and_class_names_may_be_cyrillic(tmp_path):
     assert sum(stats.train_counts) + sum(stats.test_counts) == 20
 
 
-@pytest.mark.parametrize("make, key", [
-    (lambda root: None, "no_classes"),
-    (lambda root: draw_folder(root, per_class=4, classes=("only",)), "one_class"),
-    (lambda root: (draw_folder(root, per_class=4, classes=("a",)), (root / "b").mkdir(),
-                   (root / "b" / "x.png").write_bytes(b"junk")), "empty_class"),
-])
+@pytest.mark.parametrize(
+    "make, key",
+    [
+        (lambda root: None, "no_classes"),
+        (lambda root: draw_folder(root, per_class=4, classes=("only",)), "one_class"),
+        (
+            lambda root: (
+                draw_folder(root, per_class=4, classes=("a",)),
+                (root / "b").mkdir(),
+                (root / "b" / "x.png").write_bytes(b"junk"),
+            ),
+            "empty_class",
+        ),
+    ],
+)
 def test_unusable_folders_get_one_clear_message(tmp_path, make, key):
     make(tmp_path)
     with pytest.raises(CnnkitError) as caught:
@@ -140,14 +156,17 @@ PNG = io.BytesIO()
 Image.new("L", (8, 8)).save(PNG, "PNG")
 
 
-@pytest.mark.parametrize("entries, key", [
-    ([("a/1.png", PNG.getvalue(), 0), ("../evil/1.png", PNG.getvalue(), 0)], "zip_unsafe_path"),
-    ([("a/1.png", PNG.getvalue(), 0), ("/etc/cron.d/1.png", PNG.getvalue(), 0)], "zip_unsafe_path"),
-    ([("a/1.png", PNG.getvalue(), 0), ("b\\..\\..\\1.png", PNG.getvalue(), 0)], "zip_unsafe_path"),
-    ([("a/1.png", PNG.getvalue(), 0), ("b/link.png", b"/etc/passwd", (stat.S_IFLNK | 0o777) << 16)], "zip_link"),
-    ([("a/big.png", b"\0" * (3 * 2**20), 0)], "zip_too_large"),
-    ([("a/%d.png" % i, PNG.getvalue(), 0) for i in range(12)], "too_many_files"),
-])
+@pytest.mark.parametrize(
+    "entries, key",
+    [
+        ([("a/1.png", PNG.getvalue(), 0), ("../evil/1.png", PNG.getvalue(), 0)], "zip_unsafe_path"),
+        ([("a/1.png", PNG.getvalue(), 0), ("/etc/cron.d/1.png", PNG.getvalue(), 0)], "zip_unsafe_path"),
+        ([("a/1.png", PNG.getvalue(), 0), ("b\\..\\..\\1.png", PNG.getvalue(), 0)], "zip_unsafe_path"),
+        ([("a/1.png", PNG.getvalue(), 0), ("b/link.png", b"/etc/passwd", (stat.S_IFLNK | 0o777) << 16)], "zip_link"),
+        ([("a/big.png", b"\0" * (3 * 2**20), 0)], "zip_too_large"),
+        ([(f"a/{i}.png", PNG.getvalue(), 0) for i in range(12)], "too_many_files"),
+    ],
+)
 def test_a_malicious_zip_is_refused_whole_and_nothing_is_written(tmp_path, monkeypatch, entries, key):
     monkeypatch.setattr(folders, "MAX_ZIP_BYTES", 2 * 2**20)
     monkeypatch.setattr(folders, "MAX_FILES", 10)
@@ -163,7 +182,7 @@ def test_a_zip_bomb_that_lies_about_its_size_is_stopped(monkeypatch):
     for header in (b"PK\x03\x04", b"PK\x01\x02"):  # declare 100 bytes in both headers: it inflates to 8 MB
         at = data.find(header)
         offset = 22 if header == b"PK\x03\x04" else 24
-        data[at + offset:at + offset + 4] = (100).to_bytes(4, "little")
+        data[at + offset : at + offset + 4] = (100).to_bytes(4, "little")
     with pytest.raises(CnnkitError) as caught:
         load_zip(bytes(data), "bomb.zip")
     assert caught.value.key in ("build.folder.zip_too_large", "build.folder.bad_zip")
@@ -173,21 +192,55 @@ def test_a_zip_bomb_that_lies_about_its_size_is_stopped(monkeypatch):
 
 def test_training_on_drawn_shapes_reaches_90_percent(gray_folder):
     dataset, _ = load_folder(gray_folder, FolderOptions(size=32))
-    config = TrainConfig(dataset="folder", folder=FolderOptions(size=32), model=ModelConfig(layers=parse_spec(SMALL_NET)),
-                         epochs=15, batch_size=16, lr=3e-3, device="cpu")
+    config = TrainConfig(
+        dataset="folder",
+        folder=FolderOptions(size=32),
+        model=ModelConfig(layers=parse_spec(SMALL_NET)),
+        epochs=15,
+        batch_size=16,
+        lr=3e-3,
+        device="cpu",
+    )
     result = train(config, dataset=dataset)
     assert result.evaluation.accuracy >= 0.9, [round(e.test_accuracy, 2) for e in result.history]
     ckpt = result.to_checkpoint()
     assert ckpt.dataset == "folder" and ckpt.classes == list(SHAPES)
-    assert (ckpt.mean, ckpt.std, ckpt.model_config.in_channels, ckpt.model_config.image_size) == \
-           (dataset.info.mean, dataset.info.std, 1, 32)
+    assert (ckpt.mean, ckpt.std, ckpt.model_config.in_channels, ckpt.model_config.image_size) == (
+        dataset.info.mean,
+        dataset.info.std,
+        1,
+        32,
+    )
 
 
 def test_cli_trains_evaluates_and_predicts_with_a_folder_model(rgb_folder, tmp_path):
     out = tmp_path / "shapes.safetensors"
-    run = cli("train", "--dataset", "folder", "--data-dir", rgb_folder, "--image-size", "32", "--channels", "3",
-              "--layers", SMALL_NET, "--epochs", "15", "--batch-size", "16", "--lr", "0.003", "--device", "cpu",
-              "--out", out, "--runs-dir", tmp_path / "runs", "--json")
+    run = cli(
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        rgb_folder,
+        "--image-size",
+        "32",
+        "--channels",
+        "3",
+        "--layers",
+        SMALL_NET,
+        "--epochs",
+        "15",
+        "--batch-size",
+        "16",
+        "--lr",
+        "0.003",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--runs-dir",
+        tmp_path / "runs",
+        "--json",
+    )
     assert run.returncode == 0, run.stderr
     trained = json.loads(run.stdout.strip().splitlines()[-1])
     assert trained["test_accuracy"] >= 0.9 and trained["parameters"] > 0

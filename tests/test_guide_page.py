@@ -1,18 +1,18 @@
 """AppTest of the architecture guide: every card and section renders in both languages, with the computed figures."""
+
 import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.guide import blocks
-from cnnkit.guide.totals import TABLE_DIGITS, totals
+from cnnkit.guide.charts import compact_text
 from cnnkit.guide.layers import profile
 from cnnkit.guide.meta import weights_info
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES
+from cnnkit.guide.totals import TABLE_DIGITS, totals
 from cnnkit.guide.transfer import transfer_learning
-from cnnkit.guide.charts import compact_text
-from cnnkit.i18n import number
-from cnnkit.i18n import LANGUAGES, text
+from cnnkit.i18n import LANGUAGES, number, text
 from tests.support import ROOT
 
 SECTIONS = ("cards", "compare", "choose", "blocks", "transfer", "training")
@@ -155,8 +155,13 @@ def test_every_formula_of_the_building_blocks_is_well_formed(lang, written):
     at = open_guide(lang, "blocks")
     seen = []
     for i, activation in enumerate(["none", *blocks.ACTIVATIONS]):
-        rerun(at, lang, guide_conv_activation=activation, guide_conv_bias=(-1) ** i * 0.5,
-              guide_pool_kind=list(blocks.POOLS)[i % 2])
+        rerun(
+            at,
+            lang,
+            guide_conv_activation=activation,
+            guide_conv_bias=(-1) ** i * 0.5,
+            guide_pool_kind=list(blocks.POOLS)[i % 2],
+        )
         seen += formulas(at)
     assert [w for w in written if re.search(r"[\x00-\x09\x0b-\x1f]", w)] == []
     assert len(seen) >= 4 * len(blocks.ACTIVATIONS)  # conv, pool, the calculator's two
@@ -179,8 +184,13 @@ def test_the_comparison_table_writes_each_column_one_way_with_its_unit(lang):
     cells = shown_cells(table)
     column = {c: text(f"guide.compare.col_{c}", lang) for c in TABLE_DIGITS}
     assert list(cells.columns) == list(column.values())
-    units = {"top1": "%", "top5": "%", "params_m": {"en": "M", "ru": "млн"}[lang], "gflops": "GFLOP",
-             "file_mb": {"en": "MB", "ru": "МБ"}[lang]}
+    units = {
+        "top1": "%",
+        "top5": "%",
+        "params_m": {"en": "M", "ru": "млн"}[lang],
+        "gflops": "GFLOP",
+        "file_mb": {"en": "MB", "ru": "МБ"}[lang],
+    }
     assert all(unit in column[c] for c, unit in units.items())
     comma = {"en": r"\.", "ru": ","}[lang]
     for c, digits in TABLE_DIGITS.items():

@@ -1,4 +1,5 @@
 """AppTest of the entry point and the home page in both languages."""
+
 from streamlit.testing.v1 import AppTest
 
 from tests.support import ROOT

@@ -1,4 +1,5 @@
 """Both languages carry the same texts, and the lookup falls back visibly."""
+
 from cnnkit.i18n import LANGUAGES, catalog, formatter, missing_keys, text
 
 
@@ -84,8 +85,10 @@ def test_errors_speak_the_chosen_language_and_the_page_names_no_cli_flag(tmp_pat
         page = error.message(lang, "page")
         assert "--data-dir" not in page and "CNNKIT_DATA_DIR" not in page and str(tmp_path) not in page
     assert any("а" <= ch <= "я" for ch in error.message("ru", "page"))
-    assert CnnkitError("errors.batch_too_large", batch_size=50000, images=1200).message("ru") == \
-        "Размер батча 50\u00a0000 больше обучающей выборки (1200 изобр.); задайте не больше 1200."
+    assert (
+        CnnkitError("errors.batch_too_large", batch_size=50000, images=1200).message("ru")
+        == "Размер батча 50\u00a0000 больше обучающей выборки (1200 изобр.); задайте не больше 1200."
+    )
     assert CnnkitError("errors.lr_positive", lr=-0.5).message("ru").endswith("задана -0,5.")
 
 

@@ -1,12 +1,13 @@
 """General photos through an ImageNet model, offline: without weights the answer comes at once and says
 how to get them; with a weights file (here a randomly initialised one) the top 5 comes back."""
+
 import io
 import os
 import time
 import urllib.request
 
-import pytest
 import numpy as np
+import pytest
 import torch
 import torchvision
 from PIL import Image

@@ -1,5 +1,6 @@
 """Opening what users upload: every common format and mode reads the same picture; bad files give one
 clear message and are refused before any work (a decompression bomb is never decoded)."""
+
 import base64
 import io
 import time
@@ -9,8 +10,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnkit.errors import CnnkitError
 from cnnkit.data.images import MAX_PIXELS, canvas_png, open_image, open_rgb
+from cnnkit.errors import CnnkitError
 from tests.support.drawing import NOISE, png_header
 
 
@@ -48,11 +49,13 @@ def test_animated_gif_uses_its_first_frame_and_says_so():
     assert ("animated", {"frames": 3}) in loaded.notes
 
 
-@pytest.mark.parametrize("mode, note", [("CMYK", "converted"), ("P", "converted"), ("I;16", "high_depth"),
-                                        ("LA", None), ("1", None)])
+@pytest.mark.parametrize(
+    "mode, note", [("CMYK", "converted"), ("P", "converted"), ("I;16", "high_depth"), ("LA", None), ("1", None)]
+)
 def test_modes_are_converted(mode, note):
-    img = square("L").convert(mode) if mode != "I;16" else Image.fromarray(
-        np.asarray(square("L"), dtype=np.uint16) * 257)
+    img = (
+        square("L").convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(square("L"), dtype=np.uint16) * 257)
+    )
     fmt = "JPEG" if mode == "CMYK" else "PNG"
     loaded = open_image(encode(img, fmt), f"square.{fmt.lower()}")
     assert_square(loaded.gray)
@@ -109,14 +112,15 @@ def test_huge_images_are_refused_before_decoding(width, height):
     assert time.perf_counter() - start < 1.0
 
 
-
-
-@pytest.mark.parametrize("data, message", [
-    (b"just some text, not a picture", "not an image"),
-    (b"", "not an image"),
-    (encode(NOISE, "PNG")[:2000], "damaged or truncated"),
-    (encode(NOISE, "JPEG")[:1000], "damaged or truncated"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"just some text, not a picture", "not an image"),
+        (b"", "not an image"),
+        (encode(NOISE, "PNG")[:2000], "damaged or truncated"),
+        (encode(NOISE, "JPEG")[:1000], "damaged or truncated"),
+    ],
+)
 def test_bad_files_get_one_clear_message(data, message):
     with pytest.raises(CnnkitError, match=message) as info:
         open_image(data, "upload.png")
@@ -134,6 +138,7 @@ def canvas_result():
     a running app can do (an AppTest imports it here)."""
     AppTest.from_string("import streamlit_drawable_canvas").run()
     from streamlit_drawable_canvas import CanvasResult
+
     return CanvasResult
 
 
@@ -148,11 +153,18 @@ def test_the_canvas_value_is_its_png_and_anything_else_is_refused(canvas_result)
     assert canvas_png(drawn(canvas_result, png), 60) == png
     assert open_image(canvas_png(drawn(canvas_result, png), 60)).gray[15, 35] == 1.0  # the ink is read as ink
     assert canvas_png(drawn(canvas_result, None), 60) is None  # nothing drawn yet
-    forged = [drawn(canvas_result, b"\x89PNG junk"), drawn(canvas_result, png, prefix="data:image/png,"),
-              drawn(canvas_result, encode(square(size=(60, 60)), "JPEG")), drawn(canvas_result, png[:30]),
-              drawn(canvas_result, encode(Image.new("L", (60, 50_000)), "PNG")),  # another size: never decoded
-              *(canvas_result(json_data=None, image_data_url=url, return_image_data=True)
-                for url in ("data:image/png;base64,not base64!", "data:image/png;base64,AAAA=", 5)), {"png": png}]
+    forged = [
+        drawn(canvas_result, b"\x89PNG junk"),
+        drawn(canvas_result, png, prefix="data:image/png,"),
+        drawn(canvas_result, encode(square(size=(60, 60)), "JPEG")),
+        drawn(canvas_result, png[:30]),
+        drawn(canvas_result, encode(Image.new("L", (60, 50_000)), "PNG")),  # another size: never decoded
+        *(
+            canvas_result(json_data=None, image_data_url=url, return_image_data=True)
+            for url in ("data:image/png;base64,not base64!", "data:image/png;base64,AAAA=", 5)
+        ),
+        {"png": png},
+    ]
     for value in forged:
         with pytest.raises(CnnkitError) as info:
             canvas_png(value, 60)

@@ -1,23 +1,25 @@
 """Training jobs in a worker thread (progress, stop, divergence, failures, two at once) and the comparisons."""
+
 import time
 
 import pytest
 
-from cnnkit.train import runner
-from cnnkit.train.comparison import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
 from cnnkit.data.datasets import Dataset
 from cnnkit.devices import list_devices
 from cnnkit.errors import CnnkitError, FailureKind
-from cnnkit.train.jobs import JobManager, TrainingJob
-from cnnkit.train.trace import LossTrace
 from cnnkit.nets.builder import ModelConfig
+from cnnkit.train import runner
+from cnnkit.train.comparison import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
+from cnnkit.train.jobs import JobManager, TrainingJob
 from cnnkit.train.loop import GpuOutOfMemory, TrainConfig
 from cnnkit.train.store import RunStore, reason_text
+from cnnkit.train.trace import LossTrace
 
 
 def config(**kw) -> TrainConfig:
-    return TrainConfig(**{"dataset": "mnist", "epochs": 1, "batch_size": 32, "device": "cpu", "report_seconds": 0,
-                          **kw})  # a progress event after every batch
+    return TrainConfig(
+        **{"dataset": "mnist", "epochs": 1, "batch_size": 32, "device": "cpu", "report_seconds": 0, **kw}
+    )  # a progress event after every batch
 
 
 @pytest.fixture
@@ -156,7 +158,7 @@ def test_smoothed_loss_is_a_centred_average_by_hand():
     assert trace.smooth == pytest.approx([2.0, 3.5 / 3, 2.0 / 3, 0.5])
     falling = LossTrace()
     for i in range(300):  # a loss falling from 2.3 to ~0.1: the smoothed line stays close to it
-        falling.add(i, 0.1 + 2.2 * 0.98 ** i)
+        falling.add(i, 0.1 + 2.2 * 0.98**i)
     assert abs(falling.smooth[-1] - falling.raw[-1]) < 0.01 and falling.smooth[0] == pytest.approx(2.3)
 
 

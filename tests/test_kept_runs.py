@@ -1,15 +1,16 @@
 """A fine-tuned model the learner keeps is a run of the store: there tomorrow, with the accuracy measured before
 and after and the model it started from, in the drawing page's model choice and the training page's runs."""
+
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.data.datasets import load_dataset
+from cnnkit.data.preprocess import normalize
 from cnnkit.i18n import text
 from cnnkit.infer.finetune import finetune, keep_as_run, sample
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, probabilities
-from cnnkit.data.preprocess import normalize
 from cnnkit.train.store import RunStore
 from tests.support import ROOT
 
@@ -23,8 +24,14 @@ def tuned(mnist5k):
         pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
     data = load_dataset("mnist", mnist5k, download=False)
     drawings = data.test.images[-8:].numpy() / 255
-    result = finetune(load_model(), drawings, data.test.labels[-8:].tolist(), steps=20,
-                      check=sample(data.test, 300), rehearsal=sample(data.train, 300))
+    result = finetune(
+        load_model(),
+        drawings,
+        data.test.labels[-8:].tolist(),
+        steps=20,
+        check=sample(data.test, 300),
+        rehearsal=sample(data.train, 300),
+    )
     return result, drawings
 
 

@@ -1,5 +1,6 @@
 """The language is kept in the URL (``?lang=ru``), as the user's token and the run are: a reload of any page opens
 in the language it was left in; switching language rewrites the URL and keeps its other parameters."""
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -25,8 +26,9 @@ def reloaded(path: str, **query) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("path,title", [("pages/home.py", "home.title"), ("pages/draw.py", "draw.title"),
-                                        ("pages/guide.py", "guide.title")])
+@pytest.mark.parametrize(
+    "path,title", [("pages/home.py", "home.title"), ("pages/draw.py", "draw.title"), ("pages/guide.py", "guide.title")]
+)
 def test_a_reload_with_lang_ru_opens_any_page_in_russian(path, title):
     at = reloaded(path, lang="ru", u=TOKEN)
     assert at.title[0].value == text(title, "ru")

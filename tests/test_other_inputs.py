@@ -1,13 +1,14 @@
 """Other inputs a clumsy or hostile user types: kernel text, subset sizes, an empty device, huge images."""
+
 import time
 
 import pytest
 from PIL import Image
 
 from cnnkit.data.datasets import subset_choices
+from cnnkit.data.images import open_image
 from cnnkit.errors import CnnkitError
 from cnnkit.guide.blocks import parse_kernel
-from cnnkit.data.images import open_image
 from cnnkit.train.loop import TrainConfig
 from tests.support import cli
 from tests.support.drawing import png_header
@@ -23,15 +24,18 @@ def kernel_message(typed: str) -> str:
 def test_kernel_numbers_with_huge_exponents_are_refused_at_once(number):
     start = time.process_time()
     assert kernel_message(f"{number} 0 0\n0 1 0\n0 0 0") == (
-        f"“{number}”: exponents beyond ±30 are not read; kernel weights lie between -1000 and 1000.")
+        f"“{number}”: exponents beyond ±30 are not read; kernel weights lie between -1000 and 1000."
+    )
     assert time.process_time() - start < 1  # not 6.6 s of CPU
 
 
 def test_kernel_weights_are_bounded_and_the_text_is_short():
     assert kernel_message("1e20 0 0; 0 1 0; 0 0 0") == (
-        "“1e20” is too large for a kernel weight: use numbers between -1000 and 1000.")
+        "“1e20” is too large for a kernel weight: use numbers between -1000 and 1000."
+    )
     assert kernel_message("123456789012345678901234567890 0 0; 0 1 0; 0 0 0") == (
-        "“123456789012…” is too long for a number (at most 24 characters). Write numbers like 1, -2, 0.5 or 1/9.")
+        "“123456789012…” is too long for a number (at most 24 characters). Write numbers like 1, -2, 0.5 or 1/9."
+    )
     assert kernel_message("0 " * 400) == "The kernel text is 800 characters long; nine numbers fit in 300."
     assert parse_kernel("1000 -1000 1/9; 0 0 0; 1e2 0 0").max() == 1000  # the bounds themselves are fine
 
@@ -44,8 +48,9 @@ def test_subset_slider_offers_only_sizes_below_the_training_set():
 
 
 def test_cli_says_what_an_oversized_subset_uses(tiny_idx):
-    run = cli("train", "--data-dir", tiny_idx, "--subset", "10000", "--epochs", "1", "--batch-size", "20",
-              "--device", "cpu")
+    run = cli(
+        "train", "--data-dir", tiny_idx, "--subset", "10000", "--epochs", "1", "--batch-size", "20", "--device", "cpu"
+    )
     assert run.returncode == 0, run.stderr
     assert "10,000 training images were asked for, but the training set has 60: all 60 are used." in run.stderr
 

@@ -1,15 +1,16 @@
 """The whole network for one drawing: every stage is what PyTorch computes layer by layer, what feeds what
 is the largest part of each sum, an opened map has its own kernels and receptive field, and the softmax
 step gives PyTorch's probabilities; on the page, a click on a map opens it."""
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from cnnkit.data.preprocess import normalize
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.infer import overview as ov
-from cnnkit.data.preprocess import normalize
 from cnnkit.nets.builder import ModelConfig
 from tests.support.drawing import SEVEN
 from tests.support.models import random_checkpoint
@@ -20,9 +21,10 @@ DIGIT[4:24, 12:16] = 1  # a bar, a "1"
 DIGIT[4:8, 8:14] = 0.8
 
 
-@pytest.fixture(params=[ModelConfig(), ModelConfig(arch="lenet5"), ModelConfig(extra_conv=True, batchnorm=True,
-                                                                               extra_fc=True)],
-                ids=["convnet", "lenet5", "extra_conv+bn+extra_fc"])
+@pytest.fixture(
+    params=[ModelConfig(), ModelConfig(arch="lenet5"), ModelConfig(extra_conv=True, batchnorm=True, extra_fc=True)],
+    ids=["convnet", "lenet5", "extra_conv+bn+extra_fc"],
+)
 def ckpt(request):
     torch.manual_seed(0)
     return random_checkpoint(request.param)
@@ -43,12 +45,12 @@ def test_every_stage_is_what_the_network_computes(ckpt):
     layers = list(outputs)
     for stage in view.stages[1:-1]:
         # a stage is its layer's block: the output of the last layer before the next conv/pool/fc/flatten
-        after = layers[layers.index(stage.name) + 1:]
+        after = layers[layers.index(stage.name) + 1 :]
         end = next((n for n in after if n.startswith(("conv", "pool", "fc", "flatten"))), None)
         block_out = outputs[layers[layers.index(end) - 1]] if end else outputs[layers[-1]]
         np.testing.assert_allclose(stage.values, block_out[0].numpy(), rtol=1e-5, atol=1e-5)
         if stage.kind == "fc":
-            assert stage.shown == np.argsort(-stage.values, kind="stable")[:ov.TOP_UNITS].tolist()
+            assert stage.shown == np.argsort(-stage.values, kind="stable")[: ov.TOP_UNITS].tolist()
 
 
 def test_what_feeds_a_map_is_the_largest_part_of_its_sum(ckpt):
@@ -59,8 +61,14 @@ def test_what_feeds_a_map_is_the_largest_part_of_its_sum(ckpt):
     layer = dict(ckpt.model.named_children())["conv2"]
     a = torch.as_tensor(before.values)[None]
     for out_channel in (0, 3):
-        parts = [F.conv2d(a[:, i:i + 1], layer.weight[out_channel:out_channel + 1, i:i + 1].detach(),
-                          padding=layer.padding).sum().item() for i in range(a.shape[1])]
+        parts = [
+            F.conv2d(
+                a[:, i : i + 1], layer.weight[out_channel : out_channel + 1, i : i + 1].detach(), padding=layer.padding
+            )
+            .sum()
+            .item()
+            for i in range(a.shape[1])
+        ]
         assert conv2.feeds[out_channel][0] == int(np.argmax(parts))
     out = view.stages[-1]
     fc = view.stages[-2]

@@ -1,6 +1,7 @@
 """The package as pip builds it: the wheel holds every subpackage and the data files the code opens (the
 locales, the shipped model and its card, the guide's comparison), declares its dependencies and the ``cnnkit``
 command, and predicts a drawn digit when it is the only cnnkit on the path."""
+
 import json
 import os
 import shutil
@@ -36,8 +37,13 @@ def test_pyproject_declares_the_dependencies_and_the_cnnkit_command():
     assert {"torch", "torchvision", "numpy", "pillow", "streamlit", "safetensors"} <= names
     assert project["scripts"] == {"cnnkit": "cnnkit.cli:main"}
     data = declared_data()
-    for needed in ("cnnkit/locales/en/", "cnnkit/locales/ru/", "cnnkit/nets/shipped/mnist_convnet.pt",
-                   "cnnkit/nets/shipped/README.md", "cnnkit/guide/comparison.json"):
+    for needed in (
+        "cnnkit/locales/en/",
+        "cnnkit/locales/ru/",
+        "cnnkit/nets/shipped/mnist_convnet.pt",
+        "cnnkit/nets/shipped/README.md",
+        "cnnkit/guide/comparison.json",
+    ):
         assert any(f.startswith(needed) for f in data), f"{needed} is not declared as package data"
 
 
@@ -49,9 +55,24 @@ def wheel(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "cnnkit", source / "cnnkit", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            str(source), "-w", str(tmp / "dist")], cwd=tmp, capture_output=True, text=True,
-                           timeout=600)
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            str(source),
+            "-w",
+            str(tmp / "dist"),
+        ],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert build.returncode == 0, build.stdout + build.stderr
     (found,) = (tmp / "dist").glob("cnnkit-*.whl")
     return found
@@ -80,11 +101,23 @@ def test_the_installed_files_alone_predict_a_drawn_digit(wheel, tmp_path):
     draw_digit("7", (75, 40, 130, 200)).save(elsewhere / "seven.png")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CNNKIT_DATA_DIR")}
     env["PYTHONPATH"] = str(site)
-    where = subprocess.run([sys.executable, "-c", "import cnnkit; print(cnnkit.__file__)"], cwd=elsewhere,
-                           capture_output=True, text=True, env=env, timeout=120)
+    where = subprocess.run(
+        [sys.executable, "-c", "import cnnkit; print(cnnkit.__file__)"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert Path(where.stdout.strip()).is_relative_to(site), where.stdout + where.stderr
-    run = subprocess.run([sys.executable, "-m", "cnnkit", "predict", "seven.png", "--json"], cwd=elsewhere,
-                         capture_output=True, text=True, env=env, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "cnnkit", "predict", "seven.png", "--json"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     (prediction,) = json.loads(run.stdout)
     assert prediction["label"] == "7" and len(prediction["probabilities"]) == 10

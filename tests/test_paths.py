@@ -1,4 +1,5 @@
 """Paths typed on the pages: only under the allowed roots, resolved, one message for absent and refused."""
+
 import tomllib
 
 import pytest
@@ -36,10 +37,21 @@ def test_default_roots_are_the_data_and_runs_directories(roots):
 
 def test_outside_absent_and_home_paths_get_one_message(roots, tmp_path):
     data, runs = roots
-    expected = ("No file “{}” can be opened here: give a file inside the data folders this server shares "
-                "(the person who runs it knows which).")
-    for typed in ("/etc/shadow", "/etc/passwd", str(data / "absent.pth"), "~root/.bashrc", "~/.bashrc",
-                  str(data / ".." / ".." / "etc" / "passwd"), "", "a\0b", "x" * 5000):
+    expected = (
+        "No file “{}” can be opened here: give a file inside the data folders this server shares "
+        "(the person who runs it knows which)."
+    )
+    for typed in (
+        "/etc/shadow",
+        "/etc/passwd",
+        str(data / "absent.pth"),
+        "~root/.bashrc",
+        "~/.bashrc",
+        str(data / ".." / ".." / "etc" / "passwd"),
+        "",
+        "a\0b",
+        "x" * 5000,
+    ):
         assert refused(typed) == expected.format(typed[:100])
     assert refused("/etc", "folder").startswith("No folder “/etc” can be opened here")
 
@@ -68,6 +80,7 @@ def test_upload_limits_fit_the_largest_files_accepted():
     ckpt = Checkpoint(build_model(model), model, "mnist", list("0123456789"), 0.1307, 0.3081)
     assert len(to_bytes(ckpt)) / 2**20 < UPLOAD_MB
     from cnnkit.infer.imagenet import MODELS, weights_for
+
     assert max(weights_for(m).size_mb for m in MODELS) < IMAGENET_WEIGHTS_MB
 
 
@@ -87,6 +100,7 @@ def test_session_cache_keeps_only_the_last_uploads():
 
 def test_imagenet_weights_path_gets_no_home_expansion(tmp_path, monkeypatch):
     from cnnkit.infer.imagenet import load_classifier
+
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "w.pth").write_bytes(b"")
     with pytest.raises(CnnkitError, match="is not a file"):
@@ -94,8 +108,9 @@ def test_imagenet_weights_path_gets_no_home_expansion(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("typed", ["~nosuchuser/x", "a\0b", "/etc", "../../.."])
-def test_the_images_folder_field_refuses_what_it_cannot_open_with_one_message(typed, roots, page_digits,
-                                                                            monkeypatch, tmp_path):
+def test_the_images_folder_field_refuses_what_it_cannot_open_with_one_message(
+    typed, roots, page_digits, monkeypatch, tmp_path
+):
     from tests.support.pages import open_page
 
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "page-runs"))

@@ -2,6 +2,7 @@
 the prepared 28×28 digit holds the whole stroke (compared with the same digit drawn cleanly on the canvas),
 sits centred as MNIST's do, and the shipped model reads it as it reads the clean drawing — through the
 page's path (``read_digit`` → ``predict_steps``) and through ``predict``."""
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,11 @@ import pytest
 
 from cnnkit.cli import main
 from cnnkit.data.images import LoadedImage
-from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image, predict_steps, read_digit
 from cnnkit.data.preprocess import INK, prepare_digit
+from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image, predict_steps, read_digit
 from tests.support.drawing import centre_of_mass, draw_digit, ink_box
 from tests.support.photos import ALL, CASES, SIZE, paper_photo, photo_case, place
+
 
 def clean_digit(digit: str, stroke: float, fill: float, seed: int = 0, slant: float = 0.0) -> np.ndarray:
     """The same digit drawn crisply, white on black as on the canvas, prepared: what the photo should give."""
@@ -29,15 +31,18 @@ def soft(image: np.ndarray) -> np.ndarray:
     for _ in range(2):
         for axis in (0, 1):
             padded = np.pad(image, [(1, 1) if a == axis else (0, 0) for a in (0, 1)])
-            image = (np.take(padded, range(0, image.shape[axis]), axis) + 2 * np.take(padded, range(
-                1, image.shape[axis] + 1), axis) + np.take(padded, range(2, image.shape[axis] + 2), axis)) / 4
+            image = (
+                np.take(padded, range(0, image.shape[axis]), axis)
+                + 2 * np.take(padded, range(1, image.shape[axis] + 1), axis)
+                + np.take(padded, range(2, image.shape[axis] + 2), axis)
+            ) / 4
     return image
 
 
 def near(mask: np.ndarray) -> np.ndarray:
     """``mask`` grown by one pixel (8 neighbours): ink at most a pixel away."""
     padded = np.pad(mask, 1)
-    return np.any([padded[dy:dy + mask.shape[0], dx:dx + mask.shape[1]] for dy in range(3) for dx in range(3)], 0)
+    return np.any([padded[dy : dy + mask.shape[0], dx : dx + mask.shape[1]] for dy in range(3) for dx in range(3)], 0)
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +72,20 @@ def test_the_shipped_model_reads_photos_as_the_clean_drawing(shipped):
     wrong, right, as_clean = [], 0, 0
     for case in ALL:
         photo = predict_image(shipped, paper_photo(**case), "photo").label
-        clean = predict_steps(shipped, prepare_digit(LoadedImage(clean_digit(
-            case["digit"], case["stroke"], case["fill"], case["seed"], case["slant"])), False)).label
+        clean = predict_steps(
+            shipped,
+            prepare_digit(
+                LoadedImage(clean_digit(case["digit"], case["stroke"], case["fill"], case["seed"], case["slant"])),
+                False,
+            ),
+        ).label
         right += photo == case["digit"]
         as_clean += photo == clean
         if photo != case["digit"]:
             wrong.append(f"{case['digit']} (pen {case['stroke']:.0%}, digit {case['fill']:.0%}) read as {photo}")
-    assert right / len(ALL) >= 0.97 and as_clean / len(ALL) >= 0.97, \
+    assert right / len(ALL) >= 0.97 and as_clean / len(ALL) >= 0.97, (
         f"{right}/{len(ALL)} right, {as_clean} as the clean drawing: " + "; ".join(wrong)
+    )
 
 
 @pytest.mark.parametrize("digit", ["3", "4"])

@@ -1,4 +1,5 @@
 """The shipped comparison figures are what a live computation gives (so the Compare tab shows true numbers)."""
+
 import json
 
 import pytest

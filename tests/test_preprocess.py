@@ -1,5 +1,6 @@
 """Preprocessing on strokes the tests draw: the 28×28 result is centred and scaled as MNIST's digits are,
 whatever the size, position, thickness or colours of the drawing."""
+
 import numpy as np
 import pytest
 
@@ -80,12 +81,15 @@ def test_uneven_light_and_dust_on_paper():
     assert np.corrcoef(clean.ravel(), steps.centered.ravel())[0, 1] > 0.85
 
 
-@pytest.mark.parametrize("fill, invert, problem", [
-    (0.0, False, "empty"),  # an untouched canvas
-    (1.0, False, "full"),  # a canvas painted all white
-    (1.0, None, "empty"),  # a blank sheet of paper
-    (0.5, None, "empty"),  # a uniform grey picture
-])
+@pytest.mark.parametrize(
+    "fill, invert, problem",
+    [
+        (0.0, False, "empty"),  # an untouched canvas
+        (1.0, False, "full"),  # a canvas painted all white
+        (1.0, None, "empty"),  # a blank sheet of paper
+        (0.5, None, "empty"),  # a uniform grey picture
+    ],
+)
 def test_nothing_to_recognise(fill, invert, problem):
     steps = prepare_digit(LoadedImage(np.full((280, 280), fill)), invert)
     assert steps.problem == problem

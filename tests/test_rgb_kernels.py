@@ -1,5 +1,6 @@
 """The first-layer kernel view: a colour model's kernels are small colour pictures, a gray model's are red–blue
 heat maps, and a network without a convolution says so instead of failing."""
+
 import numpy as np
 import pytest
 
@@ -22,8 +23,11 @@ def test_a_colour_models_kernels_are_colour_pictures_each_on_its_own_scale():
     assert kernels_figure(model, "ru").layout.title.text == "Ядра первой свёртки: 10"
 
 
-@pytest.mark.parametrize("make", [lambda: built_checkpoint(SPECS["stride2"]),
-                                  lambda: folder_checkpoint(channels=1, size=48)], ids=["digits", "gray folder"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: built_checkpoint(SPECS["stride2"]), lambda: folder_checkpoint(channels=1, size=48)],
+    ids=["digits", "gray folder"],
+)
 def test_a_gray_models_kernels_stay_a_heat_map(make):
     (heat,) = kernels_figure(make().model, "en").data
     assert heat.type == "heatmap" and np.asarray(heat.z, dtype=float).ndim == 2 and heat.zmin == -heat.zmax

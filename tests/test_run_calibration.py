@@ -1,5 +1,6 @@
 """Every run that ends with a digit model is calibrated: the page's jobs and the benchmarks' recorded runs keep
 a checkpoint whose temperature was fitted on training images the run held back, as ``train --out`` does."""
+
 import numpy as np
 import pytest
 
@@ -17,8 +18,9 @@ def mnist(mnist5k):
 
 
 def config(**kw) -> TrainConfig:
-    return TrainConfig(**{"dataset": "mnist", "epochs": 1, "batch_size": 32, "device": "cpu", "train_subset": 300,
-                          **kw})
+    return TrainConfig(
+        **{"dataset": "mnist", "epochs": 1, "batch_size": 32, "device": "cpu", "train_subset": 300, **kw}
+    )
 
 
 def assert_calibrated(store: RunStore, run_id: int, mnist) -> None:

@@ -1,6 +1,7 @@
 """One run life cycle for every caller: the command line, the page's job manager and the benchmarks all train
 through ``cnnkit.train.runner.Runner``, so a run that finishes, fails, diverges or is stopped by Ctrl-C is
 recorded alike whoever started it: its status, its reason, the epochs it keeps, a calibrated model."""
+
 import pytest
 
 from cnnkit.bench import recorded_run
@@ -65,8 +66,23 @@ def assert_recorded(store: RunStore, ending: str) -> None:
 
 def test_the_command_line(ending, digits, tmp_path, capsys):
     runs = tmp_path / "runs"
-    argv = ["train", "--data-dir", str(digits), "--device", "cpu", "--runs-dir", str(runs), "--epochs", "2",
-            "--subset", str(SUBSET), "--batch-size", "32", "--lr", str(lr_of(ending))]
+    argv = [
+        "train",
+        "--data-dir",
+        str(digits),
+        "--device",
+        "cpu",
+        "--runs-dir",
+        str(runs),
+        "--epochs",
+        "2",
+        "--subset",
+        str(SUBSET),
+        "--batch-size",
+        "32",
+        "--lr",
+        str(lr_of(ending)),
+    ]
     if ending == "failure":
         with pytest.raises(RuntimeError, match="boom"):
             main(argv)
@@ -79,8 +95,7 @@ def test_the_command_line(ending, digits, tmp_path, capsys):
 
 
 def config(ending: str) -> TrainConfig:
-    return TrainConfig(dataset="mnist", epochs=2, batch_size=32, device="cpu", train_subset=SUBSET,
-                       lr=lr_of(ending))
+    return TrainConfig(dataset="mnist", epochs=2, batch_size=32, device="cpu", train_subset=SUBSET, lr=lr_of(ending))
 
 
 def test_the_job_manager(ending, digits_data, tmp_path):

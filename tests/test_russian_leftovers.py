@@ -1,5 +1,6 @@
 """What was left English in Russian: the charts' numbers (76,6 %, not 76.6%) and the offline hint that named
 the server's environment variable."""
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,8 +14,15 @@ from tests.support import ROOT
 
 
 def epoch(accuracy: float) -> EpochStats:
-    return EpochStats(epoch=1, seconds=12.5, train_loss=0.5, train_accuracy=accuracy, test_loss=0.4,
-                      test_accuracy=accuracy, images_per_s=1000.0)
+    return EpochStats(
+        epoch=1,
+        seconds=12.5,
+        train_loss=0.5,
+        train_accuracy=accuracy,
+        test_loss=0.4,
+        test_accuracy=accuracy,
+        images_per_s=1000.0,
+    )
 
 
 @pytest.fixture
@@ -31,16 +39,21 @@ def runs(tmp_path):
 @pytest.mark.parametrize("lang, sign, separators", [("en", "%", ".,"), ("ru", "\u00a0%", ",\u00a0")])
 def test_the_charts_write_percentages_and_numbers_as_the_language_does(runs, lang, sign, separators):
     ev = Evaluation(0.9, 0.3, [0.9] * 10, [[0] * 10] * 10, [], [], [])
-    figures = {"runs": runs_bars_figure(runs, lang), "epochs": epoch_figure([epoch(0.766)], "accuracy", 1, lang),
-               "per class": per_class_figure(ev, [str(d) for d in range(10)], lang),
-               "answer": probability_bars([str(d) for d in range(10)], np.eye(10)[3], lang=lang),
-               "photo": top_bars(["cat", "dog"], [0.766, 0.2], lang=lang)}
+    figures = {
+        "runs": runs_bars_figure(runs, lang),
+        "epochs": epoch_figure([epoch(0.766)], "accuracy", 1, lang),
+        "per class": per_class_figure(ev, [str(d) for d in range(10)], lang),
+        "answer": probability_bars([str(d) for d in range(10)], np.eye(10)[3], lang=lang),
+        "photo": top_bars(["cat", "dog"], [0.766, 0.2], lang=lang),
+    }
     for name, fig in figures.items():
         assert fig.layout.separators == separators, name
         axis = fig.layout.xaxis if name == "photo" else fig.layout.yaxis
         assert axis.ticksuffix == sign and axis.tickformat.endswith("f"), name  # 76,6 % in Russian
     accuracy = figures["runs"].data[0]
-    assert list(accuracy.y) == pytest.approx([91.2, 76.6]) and accuracy.hovertemplate.endswith(f"}}{sign}<extra></extra>")
+    assert list(accuracy.y) == pytest.approx([91.2, 76.6]) and accuracy.hovertemplate.endswith(
+        f"}}{sign}<extra></extra>"
+    )
     assert figures["answer"].data[0].text[3] == f"100{sign}"
 
 

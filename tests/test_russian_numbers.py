@@ -1,6 +1,7 @@
 """Russian numbers are written with a decimal comma in our own texts too: the drawing page (the normalization
 caption, the softmax table, the overview's fc units, a map's caption) and the network builder, walked with
 AppTest. A decimal dot between digits anywhere visible (beyond code and formulas) fails."""
+
 import json
 import re
 

@@ -1,5 +1,6 @@
 """Every page and tab, walked with AppTest in both languages: in Russian no English word is left, beyond names
 (MNIST, ReLU, PyTorch, the models), code and units; and an error a page shows is Russian and names no CLI flag."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,7 +51,10 @@ def walk_train(lang: str, data):
     rerun(at, lang, train_autostart=True)  # as the Train button does (AppTest cannot click it after a switch)
     assert job_manager().job(int(at.session_state["train_run"])).join(120)
     yield "results, runs and devices", rerun(at, lang)
-    yield "the run picked on the runs tab, compared", rerun(at, lang, runs_table={"selection": {"rows": [0], "columns": []}})
+    yield (
+        "the run picked on the runs tab, compared",
+        rerun(at, lang, runs_table={"selection": {"rows": [0], "columns": []}}),
+    )
 
 
 def check(walk, lang: str) -> None:

@@ -1,5 +1,6 @@
 """The pages as a visitor of a classroom server uses them: the right data or a clear error, paths kept
 under the allowed roots, no 'Page not found'."""
+
 from PIL import Image
 
 from tests.support.drawing import png
@@ -16,8 +17,10 @@ def assert_refused_outside(at, key: str, typed_paths, kind: str, roots) -> None:
     for typed in typed_paths:
         at.text_input(key=key).input(typed).run()
         assert not at.exception
-        assert texts(at.error) == (f"No {kind} “{typed}” can be opened here: give a {kind} inside the data folders "
-                                   "this server shares (the person who runs it knows which).")
+        assert texts(at.error) == (
+            f"No {kind} “{typed}” can be opened here: give a {kind} inside the data folders "
+            "this server shares (the person who runs it knows which)."
+        )
         assert not any(str(r.resolve()) in texts(at.error) for r in roots if not typed.startswith(str(r)))
 
 
@@ -44,8 +47,9 @@ def test_training_page_reads_no_folder_outside_the_roots(tiny_idx, tmp_path, mon
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
     at = train_page(monkeypatch, tiny_idx)
     at.selectbox(key="train_dataset").select_index(2).run()  # the local folder
-    assert_refused_outside(at, "train_folder", ("/etc", "~root", str(tiny_idx / "absent")), "folder",
-                           (tiny_idx, tmp_path / "runs"))
+    assert_refused_outside(
+        at, "train_folder", ("/etc", "~root", str(tiny_idx / "absent")), "folder", (tiny_idx, tmp_path / "runs")
+    )
 
 
 def test_drawing_page_reads_no_weights_outside_the_roots(tmp_path, monkeypatch):
@@ -54,8 +58,9 @@ def test_drawing_page_reads_no_weights_outside_the_roots(tmp_path, monkeypatch):
     at = draw_page()
     at.segmented_control(key="draw_mode").set_value("photo").run()
     upload(at, "photo.jpg", png(Image.new("RGB", (300, 200), (30, 120, 200)), "JPEG"), key="draw_photo")
-    assert_refused_outside(at, "draw_imagenet_path", ("/etc/shadow", "/etc/passwd", "~root/.bashrc"), "file",
-                           (tmp_path / "class",))
+    assert_refused_outside(
+        at, "draw_imagenet_path", ("/etc/shadow", "/etc/passwd", "~root/.bashrc"), "file", (tmp_path / "class",)
+    )
 
 
 def test_subset_slider_offers_no_more_images_than_the_data_has(tiny_idx, monkeypatch):

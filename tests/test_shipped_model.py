@@ -1,5 +1,6 @@
 """The model shipped in the repo: small, with its card; ``cnnkit evaluate`` on digits the tests drew, and on
 the official MNIST test set at ≥ 98% when the real data is there."""
+
 import json
 
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model

@@ -1,5 +1,6 @@
 """The engine's speed levers change the speed, not what is learned: each optimized path against the plain one
 on a fixed seed (the figures of the speed itself are in docs/speed.md, measured by ``python -m cnnkit bench``)."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,8 +8,8 @@ import torch.nn.functional as F
 from cnnkit import devices
 from cnnkit.data.datasets import batches, subset, to_tensor
 from cnnkit.devices import TORCH_BF16_CHECKS, cpu_computes_bf16
-from cnnkit.train.evaluation import evaluate
 from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.train.evaluation import evaluate
 from cnnkit.train.loop import BatchProgress, TrainConfig, autocast_dtype, train
 
 PLAIN = dict(channels_last=False, precision="fp32")
@@ -17,10 +18,12 @@ PLAIN = dict(channels_last=False, precision="fp32")
 def run(digits_data, **kw):
     """A short run; returns the result and its per-batch losses."""
     losses = []
-    config = TrainConfig(dataset="mnist", epochs=1, batch_size=32, train_subset=640, device="cpu",
-                         report_seconds=0, **kw)
-    result = train(config, callback=lambda e: losses.append(e.loss) if isinstance(e, BatchProgress) else None,
-                   dataset=digits_data)
+    config = TrainConfig(
+        dataset="mnist", epochs=1, batch_size=32, train_subset=640, device="cpu", report_seconds=0, **kw
+    )
+    result = train(
+        config, callback=lambda e: losses.append(e.loss) if isinstance(e, BatchProgress) else None, dataset=digits_data
+    )
     return result, torch.tensor(losses)
 
 
@@ -88,8 +91,12 @@ def test_the_cpu_bf16_check_agrees_with_torch_and_reads_the_cpu_flags_where_torc
     assert cpu_computes_bf16() == any(getattr(torch.cpu, name)() for name in TORCH_BF16_CHECKS)
     for name in TORCH_BF16_CHECKS:  # private in torch: a later version may drop them
         monkeypatch.delattr(torch.cpu, name, raising=False)
-    for flags, native in (("fpu sse2 avx512f avx512_bf16", True), ("fpu amx_tile amx_bf16", True),
-                          ("fpu sse2 avx2 avx512f", False), (None, False)):
+    for flags, native in (
+        ("fpu sse2 avx512f avx512_bf16", True),
+        ("fpu amx_tile amx_bf16", True),
+        ("fpu sse2 avx2 avx512f", False),
+        (None, False),
+    ):
         monkeypatch.setattr(devices, "_cpuinfo", lambda field, flags=flags: flags if field == "flags" else None)
         assert cpu_computes_bf16() is native, flags
 

@@ -1,5 +1,6 @@
 """The run store as users meet it: runs that last, two processes writing at once, a damaged or newer
 database, a failed save that damages nothing, Ctrl-C that keeps the finished epochs, and ``--resume``."""
+
 import json
 import os
 import signal
@@ -24,13 +25,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "cnnkit", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "cnnkit", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        **kwargs,
+    )
 
 
 def stats(epoch: int, acc: float) -> EpochStats:
-    return EpochStats(epoch=epoch, seconds=1.5, train_loss=0.5, train_accuracy=acc, test_loss=0.4,
-                      test_accuracy=acc, images_per_s=1000.0)
+    return EpochStats(
+        epoch=epoch,
+        seconds=1.5,
+        train_loss=0.5,
+        train_accuracy=acc,
+        test_loss=0.4,
+        test_accuracy=acc,
+        images_per_s=1000.0,
+    )
 
 
 def test_a_run_round_trips_and_is_still_there_for_a_new_process(tmp_path):
@@ -93,8 +107,12 @@ for i in range(40):
 
 def test_two_processes_write_at_once_and_nothing_is_lost(tmp_path):
     RunStore(tmp_path)
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), name], cwd=ROOT,
-                              stderr=subprocess.PIPE, text=True) for name in ("app", "cli")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path), name], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        for name in ("app", "cli")
+    ]
     for proc in procs:
         assert proc.wait(120) == 0, proc.stderr.read()
     names = {r.name for r in RunStore(tmp_path).list()}
@@ -129,10 +147,24 @@ def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypat
 
 def test_train_out_that_cannot_be_written_keeps_the_run_and_says_how_to_export(tiny_idx, tmp_path):
     runs = tmp_path / "runs"
-    result = cli("train", "--data-dir", tiny_idx, "--device", "cpu", "--runs-dir", runs, "--batch-size", "20",
-                 "--out", "/dev/full", "--json")
+    result = cli(
+        "train",
+        "--data-dir",
+        tiny_idx,
+        "--device",
+        "cpu",
+        "--runs-dir",
+        runs,
+        "--batch-size",
+        "20",
+        "--out",
+        "/dev/full",
+        "--json",
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "Could not write /dev/full: it is a device" in result.stderr and "cnnkit runs export 1 --out" in result.stderr
+    assert (
+        "Could not write /dev/full: it is a device" in result.stderr and "cnnkit runs export 1 --out" in result.stderr
+    )
     assert json.loads(result.stdout.splitlines()[-1])["run_id"] == 1
     exported = tmp_path / "m.safetensors"
     assert cli("runs", "--runs-dir", runs, "export", "1", "--out", exported).returncode == 0
@@ -141,9 +173,27 @@ def test_train_out_that_cannot_be_written_keeps_the_run_and_says_how_to_export(t
 
 def test_ctrl_c_after_an_epoch_keeps_it_and_resume_finishes_the_run(tiny_idx, tmp_path):
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "cnnkit", "train", "--data-dir", str(tiny_idx), "--device", "cpu",
-                             "--runs-dir", str(runs), "--epochs", "400", "--batch-size", "20"],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cnnkit",
+            "train",
+            "--data-dir",
+            str(tiny_idx),
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(runs),
+            "--epochs",
+            "400",
+            "--batch-size",
+            "20",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if (runs / "runs.db").exists() and any(len(r.epochs) >= 1 for r in RunStore(runs).list()):
@@ -176,8 +226,12 @@ def test_ctrl_c_after_an_epoch_keeps_it_and_resume_finishes_the_run(tiny_idx, tm
 def test_runs_commands_list_show_compare_and_remove(tiny_idx, tmp_path):
     runs = tmp_path / "runs"
     for lr in ("0.001", "0.01"):
-        assert cli("train", "--data-dir", tiny_idx, "--device", "cpu", "--runs-dir", runs, "--batch-size", "20",
-                   "--lr", lr).returncode == 0
+        assert (
+            cli(
+                "train", "--data-dir", tiny_idx, "--device", "cpu", "--runs-dir", runs, "--batch-size", "20", "--lr", lr
+            ).returncode
+            == 0
+        )
     listed = json.loads(cli("runs", "--runs-dir", runs, "list", "--json").stdout)
     assert [r["id"] for r in listed] == [2, 1] and all(r["status"] == "finished" for r in listed)
     assert {"id", "name", "status", "created", "epochs", "test_accuracy"} <= set(listed[0])
@@ -198,10 +252,13 @@ def compared_runs(tmp_path) -> list:
     from cnnkit.nets.builder import POOL_FIRST
 
     store = RunStore(tmp_path)
-    configs = (TrainConfig(train_subset=5000),
-               TrainConfig(train_subset=5000, optimizer="sgd", lr=0.05, schedule="onecycle",
-                           model=ModelConfig(batchnorm=True)),
-               TrainConfig(batch_size=256, lr=4e-3, label_smoothing=0.1, model=ModelConfig(layers=POOL_FIRST)))
+    configs = (
+        TrainConfig(train_subset=5000),
+        TrainConfig(
+            train_subset=5000, optimizer="sgd", lr=0.05, schedule="onecycle", model=ModelConfig(batchnorm=True)
+        ),
+        TrainConfig(batch_size=256, lr=4e-3, label_smoothing=0.1, model=ModelConfig(layers=POOL_FIRST)),
+    )
     for config in configs:
         run_id = store.create(config, train_images=5000)
         store.add_epoch(run_id, stats(1, 0.9), 1.0)
@@ -213,17 +270,42 @@ def compared_runs(tmp_path) -> list:
 def test_runs_are_named_by_their_network_and_what_differs_unless_named(tmp_path):
     runs = compared_runs(tmp_path)
     assert [r.name for r in runs] == [
-        "#1 ConvNet · Adam 0.001", "#2 ConvNet · BatchNorm · SGD 0.05 · One-cycle",
-        "#3 own net: 2 conv, 2 fc · BatchNorm · Adam 0.004 · smoothing 0.1 · batch 256"]
+        "#1 ConvNet · Adam 0.001",
+        "#2 ConvNet · BatchNorm · SGD 0.05 · One-cycle",
+        "#3 own net: 2 conv, 2 fc · BatchNorm · Adam 0.004 · smoothing 0.1 · batch 256",
+    ]
     assert RunStore(tmp_path).get(RunStore(tmp_path).create(TrainConfig(), name="mine")).name == "mine"
 
 
-@pytest.mark.parametrize("lang, expected", [
-    ("en", {"Run": "#2 ConvNet · BatchNorm · SGD 0.05 · One-cycle", "Optimizer": "SGD (momentum 0.9)",
-            "Learning rate": "0.05", "LR schedule": "One-cycle", "Label smoothing": "0",
-            "Training subset": "5,000", "Network layers": "ConvNet · BatchNorm", "Device": "cpu"}),
-    ("ru", {"Оптимизатор": "SGD (момент 0,9)", "Скорость обучения": "0,05", "Расписание скорости": "Один цикл",
-            "Подвыборка для обучения": formatter("ru").number(5000), "Слои сети": "ConvNet · BatchNorm", "Устройство": "Процессор"})])
+@pytest.mark.parametrize(
+    "lang, expected",
+    [
+        (
+            "en",
+            {
+                "Run": "#2 ConvNet · BatchNorm · SGD 0.05 · One-cycle",
+                "Optimizer": "SGD (momentum 0.9)",
+                "Learning rate": "0.05",
+                "LR schedule": "One-cycle",
+                "Label smoothing": "0",
+                "Training subset": "5,000",
+                "Network layers": "ConvNet · BatchNorm",
+                "Device": "cpu",
+            },
+        ),
+        (
+            "ru",
+            {
+                "Оптимизатор": "SGD (момент 0,9)",
+                "Скорость обучения": "0,05",
+                "Расписание скорости": "Один цикл",
+                "Подвыборка для обучения": formatter("ru").number(5000),
+                "Слои сети": "ConvNet · BatchNorm",
+                "Устройство": "Процессор",
+            },
+        ),
+    ],
+)
 def test_compared_runs_show_what_differs_first_in_the_page_s_words(tmp_path, lang, expected):
     from cnnkit.train.comparison import comparison_table
 
@@ -232,6 +314,10 @@ def test_compared_runs_show_what_differs_first_in_the_page_s_words(tmp_path, lan
     assert {k: second.get(k) for k in expected} == expected
     columns = list(second)
     accuracy = "Test accuracy" if lang == "en" else "Точность на тесте"
-    differing = columns[1:columns.index(accuracy)]
-    assert len(differing) == 7 and differing[0] in ("Network layers", "Слои сети") and not any("." in c or "_" in c for c in columns)  # no raw setting names
+    differing = columns[1 : columns.index(accuracy)]
+    assert (
+        len(differing) == 7
+        and differing[0] in ("Network layers", "Слои сети")
+        and not any("." in c or "_" in c for c in columns)
+    )  # no raw setting names
     assert formats[accuracy](0.9443).startswith("94")

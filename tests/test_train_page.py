@@ -1,5 +1,6 @@
 """AppTest of the training page on a few hundred digits the tests drew: a run to the end, a stop, a divergence,
 bad input, in English and Russian."""
+
 import os
 import re
 import subprocess
@@ -8,10 +9,10 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.support import ROOT
 from cnnkit.errors import CnnkitError, GpuOutOfMemory
 from cnnkit.train.loop import TrainConfig
 from cnnkit.train.store import RunStore, error_reason
+from tests.support import ROOT
 from tests.support.pages import metric, open_page, run_of, start, stored, texts, wait_until
 
 
@@ -84,7 +85,10 @@ def test_stop_in_the_middle_keeps_what_was_learned_and_runs_survive_a_page_visit
     at.number_input(key="train_epochs").set_value(50)
     start(at)
     train = at.button(key="train_start")  # in the very run that started it: one job per session
-    assert train.disabled and train.help == "Your run is queued or training: stop it or wait for it to end to start another."
+    assert (
+        train.disabled
+        and train.help == "Your run is queued or training: stop it or wait for it to end to start another."
+    )
     wait_until(at, lambda snap: snap.batch >= 2)
     assert at.button(key="train_start").disabled
     at.switch_page("pages/home.py").run()
@@ -152,9 +156,30 @@ def test_a_reload_reattaches_to_the_running_job_with_progress_and_stop(at):
 
 
 def test_a_cli_run_is_listed_on_the_page_and_can_be_compared(at, page_digits, runs_dir):
-    cli = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--data-dir", str(page_digits), "--subset", "200",
-                          "--device", "cpu", "--runs-dir", str(runs_dir), "--lr", "0.003", "--name", "from the shell"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cnnkit",
+            "train",
+            "--data-dir",
+            str(page_digits),
+            "--subset",
+            "200",
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(runs_dir),
+            "--lr",
+            "0.003",
+            "--name",
+            "from the shell",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert cli.returncode == 0, cli.stderr
     start(at)
     wait_until(at, lambda snap: snap.done)
@@ -182,7 +207,9 @@ def test_a_diverging_learning_rate_explains_and_offers_a_lower_one(at):
     assert "Test accuracy" not in [m.label for m in at.metric]  # a NaN model is not offered
     next(b for b in at.button if b.label == "Train again with learning rate 100").click().run()
     assert at.number_input(key="train_lr").value == 100.0
-    assert stored(at).name == "#2 ConvNet · SGD 100" and stored(at).train_config.lr == 100.0  # the retry started by itself
+    assert (
+        stored(at).name == "#2 ConvNet · SGD 100" and stored(at).train_config.lr == 100.0
+    )  # the retry started by itself
 
 
 def test_bad_input_gives_clear_messages_not_tracebacks(at, tmp_path):
@@ -214,8 +241,9 @@ def test_a_run_ticked_on_the_runs_tab_while_the_training_tab_shows_it(at):
     assert [b.key for b in at.get("download_button")] == ["train_dl_1", "picked_dl_1"]  # each tab has its own
 
 
-def test_a_run_out_of_gpu_memory_offers_the_cpu_by_its_failure_kind_not_its_class_name(runs_dir, page_digits,
-                                                                                         monkeypatch):
+def test_a_run_out_of_gpu_memory_offers_the_cpu_by_its_failure_kind_not_its_class_name(
+    runs_dir, page_digits, monkeypatch
+):
     class CudaOutOfMemory(GpuOutOfMemory):  # a more specific error keeps the kind of its family
         pass
 

@@ -1,5 +1,6 @@
 """The training engine on digits the tests drew: learning, stopping, divergence, determinism, bad settings;
 how well it learns real MNIST, when the real data is there."""
+
 import threading
 
 import pytest
@@ -11,8 +12,9 @@ from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, measure_th
 
 
 def small(**kw):
-    base = dict(dataset="mnist", epochs=1, batch_size=32, train_subset=800, device="cpu",
-                report_seconds=0)  # a progress event after every batch
+    base = dict(
+        dataset="mnist", epochs=1, batch_size=32, train_subset=800, device="cpu", report_seconds=0
+    )  # a progress event after every batch
     base.update(kw)
     return TrainConfig(**base)
 
@@ -65,8 +67,9 @@ def test_stop_between_epochs_keeps_the_epochs_evaluation(digits_data, monkeypatc
     stop, evaluations = threading.Event(), []
     real = cnnkit.train.loop.evaluate
     monkeypatch.setattr(cnnkit.train.loop, "evaluate", lambda *a, **k: evaluations.append(1) or real(*a, **k))
-    result = train(small(epochs=3), callback=lambda e: isinstance(e, EpochStats) and stop.set(), stop=stop,
-                   dataset=digits_data)
+    result = train(
+        small(epochs=3), callback=lambda e: isinstance(e, EpochStats) and stop.set(), stop=stop, dataset=digits_data
+    )
     assert result.status == "stopped" and "the end of epoch 1" in result.message
     assert len(result.history) == 1 and len(evaluations) == 1  # nothing learned since: not evaluated again
     assert result.evaluation.accuracy == result.history[0].test_accuracy
@@ -76,7 +79,11 @@ def test_progress_events_are_throttled_in_time_but_every_epoch_ends_with_one(dig
     events = []
     train(small(epochs=2, report_seconds=3600), callback=events.append, dataset=digits_data)
     progress = [e for e in events if isinstance(e, BatchProgress)]
-    assert [(e.epoch, e.batch) for e in progress] == [(1, 1), (1, 25), (2, 25)]  # the first batch (the start of the loss), then each epoch's last
+    assert [(e.epoch, e.batch) for e in progress] == [
+        (1, 1),
+        (1, 25),
+        (2, 25),
+    ]  # the first batch (the start of the loss), then each epoch's last
 
 
 def test_divergence_stops_with_reason(digits_data):
@@ -85,12 +92,18 @@ def test_divergence_stops_with_reason(digits_data):
     assert "diverged" in result.message and "learning rate" in result.message
 
 
-@pytest.mark.parametrize("kw, match", [
-    (dict(batch_size=0), "Batch size"), (dict(lr=0.0), "learning rate"), (dict(lr=-1.0), "learning rate"),
-    (dict(epochs=0), "Epochs"), (dict(optimizer="lbfgs"), "optimizer"),
-    (dict(batch_size=5000, train_subset=100), "larger than the training set"),
-    (dict(device="cuda:7"), "CUDA|cuda"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(batch_size=0), "Batch size"),
+        (dict(lr=0.0), "learning rate"),
+        (dict(lr=-1.0), "learning rate"),
+        (dict(epochs=0), "Epochs"),
+        (dict(optimizer="lbfgs"), "optimizer"),
+        (dict(batch_size=5000, train_subset=100), "larger than the training set"),
+        (dict(device="cuda:7"), "CUDA|cuda"),
+    ],
+)
 def test_bad_settings_are_refused_clearly(digits_data, kw, match):
     with pytest.raises(CnnkitError, match=match):
         train(small(**kw), dataset=digits_data)

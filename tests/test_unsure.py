@@ -1,6 +1,7 @@
-""""Not sure": calibrated probabilities, and doubtful answers flagged with reasons in words — on pictures
+""" "Not sure": calibrated probabilities, and doubtful answers flagged with reasons in words — on pictures
 that are no digits (noise, shapes, letters, an X, a red/green picture) the tests make, while clean digits
 stay unflagged."""
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,13 @@ from PIL import Image
 
 from cnnkit.cli import main
 from cnnkit.data.datasets import Split
-from cnnkit.train.calibration import calibrate, expected_calibration_error, fit_temperature
 from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image
 from cnnkit.infer.unsure import REASONS, reason_text
+from cnnkit.train.calibration import calibrate, expected_calibration_error, fit_temperature
 from tests.support.drawing import BOXES, draw_digit, png
 from tests.support.models import random_checkpoint
-from tests.support.photos import canvas_digits, drawn_variants, non_digits, noise
+from tests.support.photos import canvas_digits, drawn_variants, noise, non_digits
+
 
 @pytest.fixture(scope="module")
 def shipped():
@@ -31,6 +33,7 @@ def test_temperature_fitted_by_hand_and_ece_by_hand():
     logits = rng.normal(0, 1, (2000, 3))
     logits[np.arange(2000), labels] += 1.5
     import torch
+
     overconfident = torch.tensor(logits * 4.0)  # the same ranking, 4× too sharp
     t = fit_temperature(overconfident, torch.tensor(labels))
     grid = np.exp(np.linspace(np.log(0.5), np.log(20), 400))
@@ -44,13 +47,19 @@ def test_temperature_fitted_by_hand_and_ece_by_hand():
 def test_the_shipped_model_is_calibrated_and_keeps_its_answers(shipped):
     assert shipped.temperature > 1  # it was overconfident
     facts = shipped.calibration
-    assert facts["ece_after"] < facts["ece_before"] and facts["images"] == 5000 and len(facts["centres"]) == 10 \
-        and facts["far"] > 0 and facts["relative"] > 0
+    assert (
+        facts["ece_after"] < facts["ece_before"]
+        and facts["images"] == 5000
+        and len(facts["centres"]) == 10
+        and facts["far"] > 0
+        and facts["relative"] > 0
+    )
     assert shipped.metrics["test_accuracy"] == pytest.approx(0.9897)
 
 
 def test_calibrating_on_held_back_images_stores_the_temperature(shipped, tmp_path):
     from dataclasses import replace
+
     from cnnkit.nets.checkpoints import load_checkpoint, save_checkpoint
 
     rng = np.random.default_rng(1)
@@ -59,6 +68,7 @@ def test_calibrating_on_held_back_images_stores_the_temperature(shipped, tmp_pat
     for i, y in enumerate(labels):  # the canvas's digits, reduced to 28×28 as MNIST's
         images[i] = np.asarray(draw_digit(str(y), BOXES[i % 4], 22).resize((28, 28), Image.Resampling.BOX))
     import torch
+
     raw = replace(shipped, temperature=1.0, calibration={})
     tuned = calibrate(raw, Split(torch.tensor(images), torch.tensor(labels)), "drawn digits")
     again = load_checkpoint(save_checkpoint(tuned, tmp_path / "m.pt"))
@@ -66,15 +76,20 @@ def test_calibrating_on_held_back_images_stores_the_temperature(shipped, tmp_pat
 
 
 def test_clean_drawn_digits_stay_unflagged(shipped):
-    flagged = [f"{d}: {p.reasons}" for d, data in canvas_digits()
-               if (p := predict_image(shipped, data, "canvas", invert=False)).unsure]
+    flagged = [
+        f"{d}: {p.reasons}"
+        for d, data in canvas_digits()
+        if (p := predict_image(shipped, data, "canvas", invert=False)).unsure
+    ]
     assert len(flagged) <= 2, flagged  # of 40
 
 
 def test_non_digits_are_flagged_with_reasons_in_words(shipped):
     pictures = non_digits()
-    preds = {name: predict_image(shipped, data, name, invert=None if name.startswith(("noise", "red")) else False)
-             for name, data in pictures.items()}
+    preds = {
+        name: predict_image(shipped, data, name, invert=None if name.startswith(("noise", "red")) else False)
+        for name, data in pictures.items()
+    }
     missed = [f"{name} → {p.label} {p.probability:.0%}" for name, p in preds.items() if not p.unsure]
     assert len(missed) <= 7, missed  # of 18; docs/inference.md lists the ones it misses
     for name in ("noise 0", "red/green picture", "letter X", "two dots"):
@@ -99,8 +114,9 @@ def test_predict_json_rows_carry_unsure_and_reason(tmp_path, capsys, shipped):
 def test_what_people_draw_is_not_flagged(shipped):
     """7s with and without the crossbar, 1s bare, with a serif or a base, 4s open and closed, every digit
     with a fine, the default and a bold pen, tiny to frame-filling, upright and slanted both ways."""
-    answers = [(digit, what, predict_image(shipped, data, "canvas", invert=False))
-               for digit, what, data in drawn_variants()]
+    answers = [
+        (digit, what, predict_image(shipped, data, "canvas", invert=False)) for digit, what, data in drawn_variants()
+    ]
     right = [(what, p) for digit, what, p in answers if p.label == digit]
     alarms = [f"{what}: {p.reasons}" for what, p in right if p.unsure]
     assert len(right) >= 0.97 * len(answers) and len(alarms) <= len(right) // 100, alarms
@@ -111,6 +127,7 @@ def test_a_wide_network_is_calibrated_small_and_its_doubts_still_work(tmp_path):
     """A network whose last layer reads 5,408 features (8 maps of 26×26) keeps statistics of at most 128
     numbers a side, as tensors: its checkpoint grows by a few hundred KB at most, not by a 5,408² matrix."""
     import torch
+
     from cnnkit.infer.predict import predict_steps, read_digit
     from cnnkit.nets.builder import ModelConfig
     from cnnkit.nets.checkpoints import load_checkpoint, save_checkpoint
@@ -132,7 +149,9 @@ def test_a_checkpoint_of_the_old_format_keeps_its_temperature_and_answers(shippe
     """Cards written before the statistics became tensors held them as JSON lists: such a file still loads
     and answers with its temperature; the old statistics are set aside (no "unfamiliar" until recalibrated)."""
     import io
+
     import torch
+
     from cnnkit.nets.checkpoints import from_bytes
 
     meta = shipped.meta()

@@ -3,6 +3,7 @@
 
     python -m tools.precompute_comparison
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,12 @@ def compute() -> dict:
     figures = {}
     for builder in builders():
         t, info = totals(builder), weights_info(builder)
-        figures[builder] = {"input_size": t.input_size, "params": t.params, "macs": t.macs,
-                            "weights": info and asdict(info)}
+        figures[builder] = {
+            "input_size": t.input_size,
+            "params": t.params,
+            "macs": t.macs,
+            "weights": info and asdict(info),
+        }
     return {"versions": versions(), "builders": figures}
 
 

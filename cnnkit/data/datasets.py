@@ -1,18 +1,19 @@
 """MNIST and Fashion-MNIST as normalized in-memory tensors, from an IDX folder or torchvision."""
+
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnnkit.errors import CnnkitError, Term, unknown_choice
 from cnnkit.data.idx import idx_sha256, read_idx
+from cnnkit.errors import CnnkitError, Term, unknown_choice
 from cnnkit.i18n import DEFAULT_LANGUAGE, text
 
 IDX_NAMES = {
@@ -59,22 +60,36 @@ def recorded_title(recorded: str, lang: str = DEFAULT_LANGUAGE) -> str:
         return DATASETS[recorded].title
     before, _, after = text("safety.custom_data", DEFAULT_LANGUAGE, name="\0").partition("\0")
     if recorded.startswith(before) and recorded.endswith(after) and len(recorded) > len(before + after):
-        return text("safety.custom_data", lang, name=recorded[len(before):len(recorded) - len(after)])
+        return text("safety.custom_data", lang, name=recorded[len(before) : len(recorded) - len(after)])
     return recorded
 
 
 CUSTOM = "custom"  # the name of data that is neither official test set
 DATASETS = {
-    "mnist": DatasetInfo("mnist", "MNIST", "MNIST", tuple(str(d) for d in range(10)), 0.1307, 0.3081,
-                         ("0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-                          "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"), subject="digit"),
+    "mnist": DatasetInfo(
+        "mnist",
+        "MNIST",
+        "MNIST",
+        tuple(str(d) for d in range(10)),
+        0.1307,
+        0.3081,
+        (
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        ),
+        subject="digit",
+    ),
     "fashion-mnist": DatasetInfo(
-        "fashion-mnist", "Fashion-MNIST", "FashionMNIST",
-        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-        0.2860, 0.3530,
-        ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        "fashion-mnist",
+        "Fashion-MNIST",
+        "FashionMNIST",
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        0.2860,
+        0.3530,
+        (
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        ),
         subject="clothes",
     ),
 }
@@ -134,10 +149,16 @@ def read_idx_split(folder: Path, split: str) -> Split:
     if images.ndim != 3 or labels.ndim != 1:
         raise CnnkitError("errors.idx_swapped", folder=folder, split=term, images=images.ndim, labels=labels.ndim)
     if not len(images) or not len(labels):
-        raise CnnkitError("safety.data_empty_split", folder=str(folder), split=term,
-                          file=images_stem if not len(images) else labels_stem)
+        raise CnnkitError(
+            "safety.data_empty_split",
+            folder=str(folder),
+            split=term,
+            file=images_stem if not len(images) else labels_stem,
+        )
     if images.shape[1:] != (28, 28):
-        raise CnnkitError("errors.idx_image_size", folder=folder, split=term, height=images.shape[1], width=images.shape[2])
+        raise CnnkitError(
+            "errors.idx_image_size", folder=folder, split=term, height=images.shape[1], width=images.shape[2]
+        )
     if len(images) != len(labels):
         raise CnnkitError("errors.idx_count", folder=folder, split=term, images=len(images), labels=len(labels))
     return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
@@ -154,8 +175,14 @@ def custom_info(folder: Path, train: Split, test: Split) -> DatasetInfo:
     count = int(max(train.labels.max(), test.labels.max())) + 1
     pixels = train.images.float().div_(255.0)
     std = float(pixels.std())
-    return DatasetInfo(CUSTOM, folder.resolve().name or str(folder), "", tuple(str(c) for c in range(count)),
-                       round(float(pixels.mean()), 4), round(std, 4) if std > 1e-4 else 1.0)
+    return DatasetInfo(
+        CUSTOM,
+        folder.resolve().name or str(folder),
+        "",
+        tuple(str(c) for c in range(count)),
+        round(float(pixels.mean()), 4),
+        round(std, 4) if std > 1e-4 else 1.0,
+    )
 
 
 def read_idx_folder(folder: Path, wanted: DatasetInfo | None) -> Dataset:
@@ -165,25 +192,34 @@ def read_idx_folder(folder: Path, wanted: DatasetInfo | None) -> Dataset:
     test = read_idx_split(folder, "test")
     found = identify(test)
     if wanted is not None and found is not None and found != wanted:
-        raise CnnkitError("safety.data_other_dataset", folder=str(folder), found=found.title,
-                          wanted=wanted.title)
+        raise CnnkitError("safety.data_other_dataset", folder=str(folder), found=found.title, wanted=wanted.title)
     train = read_idx_split(folder, "train")
     info = found or custom_info(folder, train, test)
     if int(train.labels.max()) >= len(info.classes):
-        raise CnnkitError("errors.idx_labels", folder=folder, split=Term("errors.split.train"),
-                          top=int(train.labels.max()), last=len(info.classes) - 1)
+        raise CnnkitError(
+            "errors.idx_labels",
+            folder=folder,
+            split=Term("errors.split.train"),
+            top=int(train.labels.max()),
+            last=len(info.classes) - 1,
+        )
     return Dataset(info, train, test, str(folder))
 
 
 def _not_found(info: DatasetInfo, looked_in: list[Path], detail: str | None = None) -> CnnkitError:
     """Nothing found, downloads off (``detail`` None) or failed: the files, the places looked in, what to do."""
-    return CnnkitError("errors.data_not_found_offline" if detail is None else "errors.data_not_found_download",
-                       dataset=info.title, files=", ".join(f"{s}[.gz]" for pair in IDX_NAMES.values() for s in pair),
-                       places="; ".join(str(p) for p in looked_in), detail=detail)
+    return CnnkitError(
+        "errors.data_not_found_offline" if detail is None else "errors.data_not_found_download",
+        dataset=info.title,
+        files=", ".join(f"{s}[.gz]" for pair in IDX_NAMES.values() for s in pair),
+        places="; ".join(str(p) for p in looked_in),
+        detail=detail,
+    )
 
 
-def load_dataset(name: str | None, data_dir: str | Path | None = None, download: bool = True,
-                 progress: Callable[[str], None] = print) -> Dataset:
+def load_dataset(
+    name: str | None, data_dir: str | Path | None = None, download: bool = True, progress: Callable[[str], None] = print
+) -> Dataset:
     """Load a dataset, trying in order: an IDX folder at ``data_dir``, ``data_dir/<name>``,
     torchvision's layout under ``data_dir`` (downloading there if allowed: ``download`` and no
     ``CNNKIT_OFFLINE`` set, as the tests set it). Files are recognised by their content
@@ -228,8 +264,12 @@ def _download(info: DatasetInfo, root: Path, looked_in: list[Path], progress) ->
     except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError for network problems
         raise _not_found(info, looked_in, str(exc).splitlines()[0]) from None
     progress(f"{info.title} ready: {len(train)} training and {len(test)} test images.")
-    return Dataset(info, Split(train.data, train.targets.long()), Split(test.data, test.targets.long()),
-                   str(root / info.torchvision_class))
+    return Dataset(
+        info,
+        Split(train.data, train.targets.long()),
+        Split(test.data, test.targets.long()),
+        str(root / info.torchvision_class),
+    )
 
 
 def subset(split: Split, size: int | None, seed: int = 0) -> Split:
@@ -259,8 +299,14 @@ def to_tensor(images: torch.Tensor, info: DatasetInfo, device: torch.device | st
     return x.sub_(info.mean).div_(info.std)
 
 
-def augment(x: torch.Tensor, background: float, generator: torch.Generator | None = None,
-            degrees: float = 10.0, shift: float = 2.0, scale: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
+def augment(
+    x: torch.Tensor,
+    background: float,
+    generator: torch.Generator | None = None,
+    degrees: float = 10.0,
+    shift: float = 2.0,
+    scale: tuple[float, float] = (0.9, 1.1),
+) -> torch.Tensor:
     """Random small affine transforms (rotation, scale, shift in pixels) of a normalized batch, on its device."""
     n, _, h, _ = x.shape
     rand = torch.rand(n, 4, generator=generator, device=x.device if generator is None else generator.device)
@@ -274,14 +320,15 @@ def augment(x: torch.Tensor, background: float, generator: torch.Generator | Non
     return F.grid_sample(x - background, grid, align_corners=False, padding_mode="zeros") + background
 
 
-def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = True,
-            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def batches(
+    x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = True, generator: torch.Generator | None = None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Mini-batches from in-memory tensors by index, without a DataLoader."""
     n = len(y)
     order = torch.randperm(n, generator=generator).to(x.device) if shuffle else None
     for start in range(0, n, batch_size):
         if order is None:
-            yield x[start:start + batch_size], y[start:start + batch_size]
+            yield x[start : start + batch_size], y[start : start + batch_size]
         else:
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             yield x[idx], y[idx]

@@ -10,6 +10,7 @@ Every image is decoded once by ``cnnkit.data.images`` (bomb limit, EXIF orientat
 colour, or a centre crop). Mean and std come from the training split. What was found (counts per class, skipped
 files, duplicates, warnings) comes back as ``FolderStats``; warnings are ``(code, values)`` a page words.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,17 +19,17 @@ import os
 import stat
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
 from cnnkit.data.datasets import Dataset, DatasetInfo, Split
-from cnnkit.errors import CnnkitError
 from cnnkit.data.images import open_rgb
+from cnnkit.errors import CnnkitError
 from cnnkit.options import setting
 
 SIZES = (28, 32, 48, 64)
@@ -47,15 +48,19 @@ Notice = tuple[str, dict]  # a warning: (code, values)
 class FolderOptions:
     """How the images become tensors; saved with the model (``TrainConfig.folder``) so predictions match."""
 
-    size: int = setting(32, "--image-size", "folder: square side the images are resized to (default 32)", type=int,
-                        choices=SIZES)
-    channels: int | None = setting(None, "--channels", "folder: 1 gray, 3 RGB (default: RGB when any image has "
-                                   "colour)", type=int, choices=(1, 3))
+    size: int = setting(
+        32, "--image-size", "folder: square side the images are resized to (default 32)", type=int, choices=SIZES
+    )
+    channels: int | None = setting(
+        None, "--channels", "folder: 1 gray, 3 RGB (default: RGB when any image has colour)", type=int, choices=(1, 3)
+    )
     # "pad": keep the whole image, padded with its border colour; "crop": centre crop
-    fit: str = setting("pad", "--fit", "folder: keep the whole image and pad (default), or crop the centre",
-                       choices=FITS)
-    test_share: float = setting(0.2, "--test-share", "folder without test/: share of each class held out for "
-                                "testing (default 0.2)", type=float)
+    fit: str = setting(
+        "pad", "--fit", "folder: keep the whole image and pad (default), or crop the centre", choices=FITS
+    )
+    test_share: float = setting(
+        0.2, "--test-share", "folder without test/: share of each class held out for testing (default 0.2)", type=float
+    )
     seed: int = 0
 
     def validate(self) -> None:
@@ -97,6 +102,7 @@ class FolderStats:
 
 
 # --- where the files come from -----------------------------------------------------------------------------------
+
 
 def _hidden(part: str) -> bool:
     return part.startswith(".") or part == "__MACOSX"
@@ -170,6 +176,7 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
 
 # --- which file is which class -------------------------------------------------------------------------------------
 
+
 def _strip_wrapper(entries: list[Entry]) -> list[Entry]:
     """Drop leading folders that hold everything (``shapes/circle/1.png`` → ``circle/1.png``)."""
     while entries and all(len(e.parts) > 2 for e in entries) and len({e.parts[0] for e in entries}) == 1:
@@ -196,6 +203,7 @@ def _split_layout(entries: list[Entry]) -> tuple[dict[str, list[Entry]], dict[st
 
 # --- decoding ------------------------------------------------------------------------------------------------------
 
+
 def _border_colour(img: Image.Image) -> tuple[int, ...]:
     arr = np.asarray(img)
     edge = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
@@ -209,8 +217,9 @@ def fit_image(img: Image.Image, size: int, fit: str) -> Image.Image:
     return ImageOps.pad(img, (size, size), Image.Resampling.LANCZOS, color=_border_colour(img))
 
 
-def image_array(data: bytes | str | Path, name: str | None, options: FolderOptions,
-                channels: int | None = None) -> np.ndarray:
+def image_array(
+    data: bytes | str | Path, name: str | None, options: FolderOptions, channels: int | None = None
+) -> np.ndarray:
     """One image (bytes or a file) as the network sees it: uint8 C×S×S (C = ``channels``, or 3 when None)."""
     img, _notes = open_rgb(data, name)
     arr = np.asarray(fit_image(img, options.size, options.fit)).transpose(2, 0, 1)
@@ -225,8 +234,9 @@ def to_channels(images: np.ndarray, channels: int) -> np.ndarray:
     return ((images.astype(np.uint32) * weights).sum(1, keepdims=True) // 1000).astype(np.uint8)
 
 
-def _decode_all(files: list[tuple[Entry, int]], options: FolderOptions, skipped: list
-                ) -> tuple[list[np.ndarray], list[int], list[str], list[str]]:
+def _decode_all(
+    files: list[tuple[Entry, int]], options: FolderOptions, skipped: list
+) -> tuple[list[np.ndarray], list[int], list[str], list[str]]:
     images, labels, names, digests = [], [], [], []
     for entry, label in files:
         if Path(entry.parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
@@ -265,8 +275,10 @@ def _stratified(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
 
 # --- the dataset ---------------------------------------------------------------------------------------------------
 
-def load_entries(entries: list[Entry], options: FolderOptions, title: str,
-                 skipped: list[tuple[str, str]] | None = None) -> tuple[Dataset, FolderStats]:
+
+def load_entries(
+    entries: list[Entry], options: FolderOptions, title: str, skipped: list[tuple[str, str]] | None = None
+) -> tuple[Dataset, FolderStats]:
     """The dataset of a list of files laid out as class folders."""
     options.validate()
     skipped = list(skipped or [])
@@ -300,9 +312,15 @@ def load_entries(entries: list[Entry], options: FolderOptions, title: str,
     mean, std = _mean_std(x[~is_test])
     info = DatasetInfo("folder", title, "", classes, mean, std, channels=channels, size=options.size)
     dataset = Dataset(info, _split(x, y, ~is_test), _split(x, y, is_test), title)
-    stats = FolderStats(classes=classes, train_counts=_counts(y[~is_test], classes),
-                        test_counts=_counts(y[is_test], classes), has_test_folder=has_test, channels=channels,
-                        skipped=skipped, duplicates=_duplicates(names, digests, is_test))
+    stats = FolderStats(
+        classes=classes,
+        train_counts=_counts(y[~is_test], classes),
+        test_counts=_counts(y[is_test], classes),
+        has_test_folder=has_test,
+        channels=channels,
+        skipped=skipped,
+        duplicates=_duplicates(names, digests, is_test),
+    )
     stats.warnings = _warnings(stats)
     return dataset, stats
 
@@ -358,15 +376,28 @@ def _warnings(stats: FolderStats) -> list[Notice]:
         out.append(("few_images", {"classes": ", ".join(few), "least": FEW_IMAGES}))
     largest, smallest = max(stats.train_counts), min(stats.train_counts)
     if smallest and largest / smallest > IMBALANCE:
-        out.append(("imbalance", {"largest": stats.classes[stats.train_counts.index(largest)], "most": largest,
-                                  "smallest": stats.classes[stats.train_counts.index(smallest)],
-                                  "least": smallest}))
+        out.append(
+            (
+                "imbalance",
+                {
+                    "largest": stats.classes[stats.train_counts.index(largest)],
+                    "most": largest,
+                    "smallest": stats.classes[stats.train_counts.index(smallest)],
+                    "least": smallest,
+                },
+            )
+        )
     if stats.duplicates:
-        out.append(("duplicates", {"count": len(stats.duplicates),
-                                   "names": ", ".join(t for _, t in stats.duplicates[:SHOWN_NAMES])}))
+        out.append(
+            (
+                "duplicates",
+                {"count": len(stats.duplicates), "names": ", ".join(t for _, t in stats.duplicates[:SHOWN_NAMES])},
+            )
+        )
     if stats.skipped:
-        out.append(("skipped", {"count": len(stats.skipped),
-                                "names": ", ".join(n for n, _ in stats.skipped[:SHOWN_NAMES])}))
+        out.append(
+            ("skipped", {"count": len(stats.skipped), "names": ", ".join(n for n, _ in stats.skipped[:SHOWN_NAMES])})
+        )
     return out
 
 
@@ -379,8 +410,9 @@ def samples(dataset: Dataset, per_class: int = 8) -> dict[str, list[np.ndarray]]
     return out
 
 
-def prepare_image(source: bytes | str | Path, options: FolderOptions, channels: int, mean: float, std: float,
-                  name: str | None = None) -> torch.Tensor:
+def prepare_image(
+    source: bytes | str | Path, options: FolderOptions, channels: int, mean: float, std: float, name: str | None = None
+) -> torch.Tensor:
     """One image for a folder-trained model, exactly as its training images were made: normalized 1×C×S×S."""
     arr = image_array(source, name, options, channels)
     return torch.from_numpy(arr[None].astype(np.float32) / 255).sub_(mean).div_(std)

@@ -1,4 +1,5 @@
 """Reading and writing MNIST-format IDX files (plain or gzipped), with clear errors for bad ones."""
+
 from __future__ import annotations
 
 import gzip

@@ -4,6 +4,7 @@ The size is checked from the header before any pixel is decoded (a decompression
 give their first frame; phone photos are turned upright (EXIF). What was done is listed as ``notes``:
 ``(code, values)`` pairs that a page words in its language.
 """
+
 from __future__ import annotations
 
 import io
@@ -51,7 +52,9 @@ def canvas_png(drawn: object, size: int) -> bytes | None:
 
 
 def _too_large(name: str, pixels: int) -> CnnkitError:
-    return CnnkitError("errors.image_too_many_pixels", name=name, millions=round(pixels / 1e6), limit=round(MAX_PIXELS / 1e6))
+    return CnnkitError(
+        "errors.image_too_many_pixels", name=name, millions=round(pixels / 1e6), limit=round(MAX_PIXELS / 1e6)
+    )
 
 
 def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.Image, list[Note]]:

@@ -4,6 +4,7 @@ MNIST's digits were cropped to their ink, scaled into a 20×20 box keeping the a
 a 28×28 field with their centre of mass at the centre. Doing the same to the user's drawing is why it is
 recognised; ``DigitSteps.naive`` (the whole picture squeezed to 28×28) shows what happens without it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -141,13 +142,13 @@ def drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, int]:
     step = -(-max(mask.shape) // 64)
     rows, cols = -(-mask.shape[0] // step), -(-mask.shape[1] // step)
     mass = np.zeros((rows * step, cols * step))
-    mass[:mask.shape[0], :mask.shape[1]] = ink * mask
+    mass[: mask.shape[0], : mask.shape[1]] = ink * mask
     mass = mass.reshape(rows, step, cols, step).sum((1, 3))
     labels = blobs(mass > 0)
     totals = np.bincount(labels.ravel(), weights=mass.ravel())
     keep = totals >= SPECK * totals[1:].sum()
     keep[0] = False
-    keep_mask = np.repeat(np.repeat(keep[labels], step, 0), step, 1)[:mask.shape[0], :mask.shape[1]]
+    keep_mask = np.repeat(np.repeat(keep[labels], step, 0), step, 1)[: mask.shape[0], : mask.shape[1]]
     return ink * keep_mask, int((~keep[1:]).sum())
 
 
@@ -169,13 +170,13 @@ def center_of_mass_placement(fitted: np.ndarray) -> np.ndarray:
     top = int(np.clip(round(13.5 - cy), 0, 28 - h))
     left = int(np.clip(round(13.5 - cx), 0, 28 - w))
     out = np.zeros((28, 28))
-    out[top:top + h, left:left + w] = fitted
+    out[top : top + h, left : left + w] = fitted
     return out
 
 
 def _crop(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def _fit(cropped: np.ndarray) -> np.ndarray:

@@ -1,9 +1,10 @@
 """A run's data on its device: the training part this process trains on and the test split, normalized,
 as one tensor each, and the shuffled mini-batches of an epoch."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 
@@ -18,7 +19,7 @@ def part_of(split: Split, rank: int, size: int, seed: int) -> Split:
         return split
     per_rank = len(split) // size
     order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
-    mine = order[rank * per_rank:(rank + 1) * per_rank]
+    mine = order[rank * per_rank : (rank + 1) * per_rank]
     return Split(split.images[mine], split.labels[mine])
 
 
@@ -37,8 +38,16 @@ class DeviceData:
         return batches(self.x_train, self.y_train, batch_size, True, generator)
 
 
-def on_device(data: Dataset, *, device: torch.device, train_subset: int | None, seed: int, rank: int = 0,
-              processes: int = 1, memory_format: torch.memory_format = torch.contiguous_format) -> DeviceData:
+def on_device(
+    data: Dataset,
+    *,
+    device: torch.device,
+    train_subset: int | None,
+    seed: int,
+    rank: int = 0,
+    processes: int = 1,
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> DeviceData:
     """The training subset (seeded), this process's part of it, and the test split, normalized on ``device``."""
     train = part_of(subset(data.train, train_subset, seed), rank, processes, seed)
     return DeviceData(
@@ -46,4 +55,5 @@ def on_device(data: Dataset, *, device: torch.device, train_subset: int | None, 
         y_train=train.labels.to(device),
         x_test=to_tensor(data.test.images, data.info, device).contiguous(memory_format=memory_format),
         y_test=data.test.labels.to(device),
-        background=-data.info.mean / data.info.std)
+        background=-data.info.mean / data.info.std,
+    )

@@ -1,4 +1,5 @@
 """``streamlit run app.py`` headless on a free loopback port, for the benchmarks and the browser tests."""
+
 from __future__ import annotations
 
 import os
@@ -7,9 +8,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from cnnkit.errors import CnnkitError
 
@@ -23,18 +25,42 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(data_dir: str | None = None, timeout: float = 120.0,
-                log: IO | int = subprocess.DEVNULL, runs_dir: str | None = None,
-                script: str | Path = "app.py") -> Iterator[str]:
+def running_app(
+    data_dir: str | None = None,
+    timeout: float = 120.0,
+    log: IO | int = subprocess.DEVNULL,
+    runs_dir: str | None = None,
+    script: str | Path = "app.py",
+) -> Iterator[str]:
     """Start the app (or another ``script``) with ``CNNKIT_DATA_DIR=data_dir`` (and ``CNNKIT_RUNS_DIR=runs_dir``);
     yield its URL once its health check answers."""
-    env = dict(os.environ, **({"CNNKIT_DATA_DIR": str(data_dir)} if data_dir else {}),
-               **({"CNNKIT_RUNS_DIR": str(runs_dir)} if runs_dir else {}))
+    env = dict(
+        os.environ,
+        **({"CNNKIT_DATA_DIR": str(data_dir)} if data_dir else {}),
+        **({"CNNKIT_RUNS_DIR": str(runs_dir)} if runs_dir else {}),
+    )
     url = f"http://127.0.0.1:{free_port()}"
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-                             "--server.port", url.rsplit(":", 1)[1], "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.headless",
+            "true",
+            "--server.port",
+            url.rsplit(":", 1)[1],
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.perf_counter() + timeout
         while True:

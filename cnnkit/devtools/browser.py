@@ -1,21 +1,28 @@
 """Headless Chromium (Debian's, never a downloaded one) driven by Playwright, the drawing canvas driven with
 the mouse, and the app's cold start measured with it (``cnnkit bench --sections app``)."""
+
 from __future__ import annotations
 
 import os
 import statistics
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from cnnkit.devtools.appserver import running_app
 from cnnkit.errors import CnnkitError
 
 CHROMIUM = Path(os.environ.get("CNNKIT_CHROMIUM", "/usr/bin/chromium"))
 # without the background-networking flags Chromium keeps dialling out of this offline machine
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 APP_READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
@@ -85,12 +92,18 @@ def app_cold_start(data_dir: str | None, runs: int = 3, timeout: float = 120.0) 
                 healthy.append(time.perf_counter() - start)
                 page = browser.new_page()
                 page.goto(url)
-                page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']",
-                                       timeout=timeout * 1000)
-                page.wait_for_selector(f"{APP_READY} [data-testid='stMainBlockContainer'] "
-                                       "[data-testid='stHeading']", timeout=timeout * 1000)
+                page.wait_for_selector(
+                    "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout * 1000
+                )
+                page.wait_for_selector(
+                    f"{APP_READY} [data-testid='stMainBlockContainer'] [data-testid='stHeading']",
+                    timeout=timeout * 1000,
+                )
                 rendered.append(time.perf_counter() - start)
                 page.close()
-    return {"runs": runs, "server_healthy_s": [round(s, 2) for s in healthy],
-            "first_page_rendered_s": [round(s, 2) for s in rendered],
-            "median_first_page_s": round(statistics.median(rendered), 2)}
+    return {
+        "runs": runs,
+        "server_healthy_s": [round(s, 2) for s in healthy],
+        "first_page_rendered_s": [round(s, 2) for s in rendered],
+        "median_first_page_s": round(statistics.median(rendered), 2),
+    }

@@ -3,13 +3,14 @@ activation curves, and the receptive field of the notes' ConvNet layer by layer.
 
 Pictures are 2-D float arrays in [0, 1], white on black like MNIST.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 import torch
@@ -20,7 +21,6 @@ from cnnkit.data.datasets import load_dataset
 from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.fields import receptive_fields
-
 
 # ---------------------------------------------------------------- pictures
 
@@ -34,8 +34,13 @@ def _canvas() -> tuple[Image.Image, ImageDraw.ImageDraw]:
 
 def _digit() -> Image.Image:
     image, draw = _canvas()
-    draw.text((PICTURE_SIZE / 2, PICTURE_SIZE / 2), "3", fill=255, anchor="mm",
-              font=ImageFont.load_default(size=PICTURE_SIZE * 3 // 4))
+    draw.text(
+        (PICTURE_SIZE / 2, PICTURE_SIZE / 2),
+        "3",
+        fill=255,
+        anchor="mm",
+        font=ImageFont.load_default(size=PICTURE_SIZE * 3 // 4),
+    )
     return image
 
 
@@ -59,7 +64,11 @@ def _noisy() -> Image.Image:
 
 
 PICTURES: dict[str, Callable[[], Image.Image]] = {
-    "digit": _digit, "shapes": _shapes, "checkerboard": _checkerboard, "noisy": _noisy}
+    "digit": _digit,
+    "shapes": _shapes,
+    "checkerboard": _checkerboard,
+    "noisy": _noisy,
+}
 
 
 def picture(name: str, size: int = PICTURE_SIZE) -> np.ndarray:
@@ -135,8 +144,9 @@ def parse_kernel(typed: str) -> np.ndarray:
                 raise CnnkitError("safety.kernel_number_long", token=token[:12] + "…", most=MAX_KERNEL_NUMBER)
             exponent = re.search(r"[eE]([-+]?\d+)$", token)
             if exponent and abs(int(exponent.group(1))) > MAX_EXPONENT:
-                raise CnnkitError("safety.kernel_exponent", token=token, most=MAX_EXPONENT,
-                                  limit=f"{MAX_KERNEL_VALUE:g}")
+                raise CnnkitError(
+                    "safety.kernel_exponent", token=token, most=MAX_EXPONENT, limit=f"{MAX_KERNEL_VALUE:g}"
+                )
             try:
                 value = Fraction(token)
             except (ValueError, ZeroDivisionError):
@@ -146,8 +156,9 @@ def parse_kernel(typed: str) -> np.ndarray:
             values.append(float(value))
         numbers.append(values)
     if len(numbers) != KERNEL_SIZE or any(len(row) != KERNEL_SIZE for row in numbers):
-        raise CnnkitError("guide.errors.kernel_shape", size=KERNEL_SIZE,
-                         got=" / ".join(str(len(row)) for row in numbers) or "0")
+        raise CnnkitError(
+            "guide.errors.kernel_shape", size=KERNEL_SIZE, got=" / ".join(str(len(row)) for row in numbers) or "0"
+        )
     return np.array(numbers, dtype=np.float32)
 
 
@@ -159,8 +170,13 @@ class OutputSize:
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> OutputSize:
     """``⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1``: the side of a convolution's or pooling's output."""
-    for name, value, least in (("n", size, 1), ("k", kernel, 1), ("s", stride, 1), ("p", padding, 0),
-                               ("d", dilation, 1)):
+    for name, value, least in (
+        ("n", size, 1),
+        ("k", kernel, 1),
+        ("s", stride, 1),
+        ("p", padding, 0),
+        ("d", dilation, 1),
+    ):
         if value < least:
             raise CnnkitError("guide.errors.too_small", name=name, value=value, least=least)
     span = size + 2 * padding - dilation * (kernel - 1) - 1
@@ -175,8 +191,10 @@ OUTPUT_SIZE_FORMULA = r"n_\text{out} = \left\lfloor \frac{n + 2p - d\,(k - 1) - 
 def output_size_formula(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> str:
     """The formula with the numbers in it and its result, as LaTeX."""
     out = conv_output_size(size, kernel, stride, padding, dilation).size
-    return (rf"n_\text{{out}} = \left\lfloor \frac{{{size} + 2 \cdot {padding} - {dilation} \cdot ({kernel} - 1) - 1}}"
-            rf"{{{stride}}} \right\rfloor + 1 = {out}")
+    return (
+        rf"n_\text{{out}} = \left\lfloor \frac{{{size} + 2 \cdot {padding} - {dilation} \cdot ({kernel} - 1) - 1}}"
+        rf"{{{stride}}} \right\rfloor + 1 = {out}"
+    )
 
 
 def _as_batch(image: np.ndarray) -> torch.Tensor:
@@ -204,21 +222,25 @@ def pool(image: np.ndarray, kind: str, window: int = 2, stride: int | None = Non
 
 # ---------------------------------------------------------------- activations
 
+
 @dataclass(frozen=True)
 class Activation:
     name: str
     function: Callable[[torch.Tensor], torch.Tensor]
 
 
-ACTIVATIONS = {a.name.split("(")[0].lower(): a for a in (
-    Activation("ReLU", F.relu),
-    Activation("LeakyReLU(0.1)", lambda x: F.leaky_relu(x, 0.1)),
-    Activation("GELU", F.gelu),
-    Activation("Tanh", torch.tanh),
-    Activation("Sigmoid", torch.sigmoid),
-    Activation("SiLU", F.silu),
-    Activation("Hardswish", F.hardswish),
-)}
+ACTIVATIONS = {
+    a.name.split("(")[0].lower(): a
+    for a in (
+        Activation("ReLU", F.relu),
+        Activation("LeakyReLU(0.1)", lambda x: F.leaky_relu(x, 0.1)),
+        Activation("GELU", F.gelu),
+        Activation("Tanh", torch.tanh),
+        Activation("Sigmoid", torch.sigmoid),
+        Activation("SiLU", F.silu),
+        Activation("Hardswish", F.hardswish),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -239,6 +261,7 @@ def activation_curve(key: str, lo: float = -5.0, hi: float = 5.0, points: int = 
 
 
 # ---------------------------------------------------------------- receptive field
+
 
 @dataclass(frozen=True)
 class FieldRow:
@@ -261,6 +284,16 @@ def receptive_field(config: ModelConfig = ModelConfig()) -> list[FieldRow]:
         model = build_model(config)
     for reach in receptive_fields(model):
         size = conv_output_size(size, reach.kernel, reach.stride, reach.padding, reach.dilation).size
-        rows.append(FieldRow(reach.name, type(reach.layer).__name__, reach.kernel, reach.stride, reach.padding,
-                             size, reach.jump, reach.field))
+        rows.append(
+            FieldRow(
+                reach.name,
+                type(reach.layer).__name__,
+                reach.kernel,
+                reach.stride,
+                reach.padding,
+                size,
+                reach.jump,
+                reach.field,
+            )
+        )
     return rows

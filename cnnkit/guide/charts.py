@@ -3,6 +3,7 @@
 Points of the comparison charts carry the builder name first in ``customdata``, so that a page can
 open the card of a clicked point.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,11 +12,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative, sample_colorscale
 
-from cnnkit.guide.totals import ComparisonRow
-from cnnkit.guide.layers import ChainBlock
-from cnnkit.guide.registry import ARCHITECTURES
 from cnnkit.guide.blocks import ACTIVATIONS, Curve, FieldRow
 from cnnkit.guide.convolution import Window
+from cnnkit.guide.layers import ChainBlock
+from cnnkit.guide.registry import ARCHITECTURES
+from cnnkit.guide.totals import ComparisonRow
 from cnnkit.i18n import formatter, number, text, with_separators
 
 FAMILY_COLORS = dict(zip(ARCHITECTURES, qualitative.D3 + ["#222222", "#e7ba52"]))
@@ -26,20 +27,25 @@ def compact_text(n: float, lang: str) -> str:
     """Three significant digits and a unit: ``4089184256`` → ``4.09 G`` (English) or ``4.09 млрд`` (Russian)."""
     units = text("guide.units", lang)
     power = 0
-    while abs(n) >= 999.5 * 1000 ** power and power < len(units) - 1:  # 999,999 is "1 M", not "1e+03 K"
+    while abs(n) >= 999.5 * 1000**power and power < len(units) - 1:  # 999,999 is "1 M", not "1e+03 K"
         power += 1
-    return with_separators(f"{n / 1000 ** power:.3g}", lang) + units[power]
+    return with_separators(f"{n / 1000**power:.3g}", lang) + units[power]
 
 
 def _hover(lang: str) -> str:
-    return ("<b>%{customdata[0]}</b> (%{customdata[1]})<br>"
-            + text("guide.compare.hover", lang) + "<extra></extra>")
+    return "<b>%{customdata[0]}</b> (%{customdata[1]})<br>" + text("guide.compare.hover", lang) + "<extra></extra>"
 
 
 def _customdata(row: ComparisonRow, lang: str) -> list:
     w = row.weights
-    return [row.totals.builder, row.year or "—", number(row.totals.params, lang), number(row.totals.gflops, lang, 2),
-            f"{w.top1:.1f}" if w else "—", f"{w.top5:.1f}" if w else "—"]
+    return [
+        row.totals.builder,
+        row.year or "—",
+        number(row.totals.params, lang),
+        number(row.totals.gflops, lang, 2),
+        f"{w.top1:.1f}" if w else "—",
+        f"{w.top5:.1f}" if w else "—",
+    ]
 
 
 def _family_traces(rows, lang, x, y, size=None) -> list[go.Scatter]:
@@ -47,25 +53,47 @@ def _family_traces(rows, lang, x, y, size=None) -> list[go.Scatter]:
     by_family = defaultdict(list)
     for row in rows:
         by_family[row.architecture].append(row)
-    return [go.Scatter(
-        x=[x(r) for r in group], y=[y(r) for r in group], mode="markers", name=group[0].family,
-        customdata=[_customdata(r, lang) for r in group],
-        marker=dict(color=FAMILY_COLORS[key], size=[size(r) for r in group] if size else 11,
-                    line=dict(width=1, color="white"), opacity=0.85),
-    ) for key, group in by_family.items()]
+    return [
+        go.Scatter(
+            x=[x(r) for r in group],
+            y=[y(r) for r in group],
+            mode="markers",
+            name=group[0].family,
+            customdata=[_customdata(r, lang) for r in group],
+            marker=dict(
+                color=FAMILY_COLORS[key],
+                size=[size(r) for r in group] if size else 11,
+                line=dict(width=1, color="white"),
+                opacity=0.85,
+            ),
+        )
+        for key, group in by_family.items()
+    ]
 
 
 def accuracy_vs_compute(rows: tuple[ComparisonRow, ...], lang: str) -> go.Figure:
     """ImageNet top-1 against GFLOPs (log scale), bubble area proportional to the parameters."""
     rows = [r for r in rows if r.weights]
     biggest = max(r.totals.params for r in rows)
-    fig = go.Figure(_family_traces(rows, lang, lambda r: r.totals.gflops, lambda r: r.weights.top1,
-                                   lambda r: 8 + 40 * np.sqrt(r.totals.params / biggest)))
+    fig = go.Figure(
+        _family_traces(
+            rows,
+            lang,
+            lambda r: r.totals.gflops,
+            lambda r: r.weights.top1,
+            lambda r: 8 + 40 * np.sqrt(r.totals.params / biggest),
+        )
+    )
     fig.update_traces(hovertemplate=_hover(lang))
-    fig.update_layout(title=text("guide.compare.accuracy_title", lang), height=520, margin=_MARGIN,
-                      separators=formatter(lang).separators,
-                      xaxis=dict(type="log", dtick=1, title=text("guide.compare.gflops_axis", lang)),
-                      yaxis=dict(title=text("guide.compare.top1_axis", lang)), legend=dict(itemclick=False))
+    fig.update_layout(
+        title=text("guide.compare.accuracy_title", lang),
+        height=520,
+        margin=_MARGIN,
+        separators=formatter(lang).separators,
+        xaxis=dict(type="log", dtick=1, title=text("guide.compare.gflops_axis", lang)),
+        yaxis=dict(title=text("guide.compare.top1_axis", lang)),
+        legend=dict(itemclick=False),
+    )
     return fig
 
 
@@ -82,13 +110,21 @@ def params_by_year(rows: tuple[ComparisonRow, ...], lang: str) -> go.Figure:
 
     fig = go.Figure(_family_traces(rows, lang, x, lambda r: r.totals.params))
     fig.update_traces(hovertemplate=_hover(lang))
-    decades = [10 ** k for k in range(3, 13)]  # ticks in the language's words: 100 M / 100 млн, never "100M"
-    fig.update_layout(title=text("guide.compare.years_title", lang), height=480, margin=_MARGIN,
-                      separators=formatter(lang).separators,
-                      xaxis=dict(title=text("guide.compare.year_axis", lang), dtick=2),
-                      yaxis=dict(type="log", tickvals=decades, ticktext=[compact_text(v, lang) for v in decades],
-                                 title=text("guide.compare.params_axis", lang)),
-                      legend=dict(itemclick=False))
+    decades = [10**k for k in range(3, 13)]  # ticks in the language's words: 100 M / 100 млн, never "100M"
+    fig.update_layout(
+        title=text("guide.compare.years_title", lang),
+        height=480,
+        margin=_MARGIN,
+        separators=formatter(lang).separators,
+        xaxis=dict(title=text("guide.compare.year_axis", lang), dtick=2),
+        yaxis=dict(
+            type="log",
+            tickvals=decades,
+            ticktext=[compact_text(v, lang) for v in decades],
+            title=text("guide.compare.params_axis", lang),
+        ),
+        legend=dict(itemclick=False),
+    )
     return fig
 
 
@@ -107,8 +143,19 @@ def architecture_diagram(blocks: list[ChainBlock], lang: str, per_row: int = 6) 
         row, col = divmod(i, per_row)
         centres.append((col if row % 2 == 0 else per_row - 1 - col, -row))
     # The labels and the arrows are one trace each: an annotation per block makes plotly take seconds for VGG.
-    boxes = [dict(type="rect", x0=x - 0.43, x1=x + 0.43, y0=y - 0.3, y1=y + 0.3, line=dict(width=0),
-                  fillcolor=colors[b.stage], layer="below") for b, (x, y) in zip(blocks, centres)]
+    boxes = [
+        dict(
+            type="rect",
+            x0=x - 0.43,
+            x1=x + 0.43,
+            y0=y - 0.3,
+            y1=y + 0.3,
+            line=dict(width=0),
+            fillcolor=colors[b.stage],
+            layer="below",
+        )
+        for b, (x, y) in zip(blocks, centres)
+    ]
     arrows_x, arrows_y = [], []
     for (x0, y0), (x1, y1) in zip(centres, centres[1:]):
         dx, dy = np.sign(x1 - x0) * 0.45, np.sign(y1 - y0) * 0.33
@@ -116,53 +163,101 @@ def architecture_diagram(blocks: list[ChainBlock], lang: str, per_row: int = 6) 
         arrows_y += [y0 + dy, y1 - dy, None]
     names = [b.names[0] if b.count == 1 else f"{b.names[0]} … {b.names[-1]}" for b in blocks]
     traces = [
-        go.Scatter(x=arrows_x, y=arrows_y, mode="lines+markers", hoverinfo="skip", showlegend=False,
-                   line=dict(color="#555", width=1.5),
-                   marker=dict(symbol="arrow", angleref="previous", color="#555",
-                               size=[0, 10, 0] * (len(centres) - 1))),  # a head at the end of each segment
-        go.Scatter(x=[c[0] for c in centres], y=[c[1] for c in centres], mode="text", showlegend=False,
-                   textfont=dict(size=11, color="white"),
-                   text=[f"<b>{b.type}</b>{f' ×{b.count}' if b.count > 1 else ''}<br>"
-                         f"{'×'.join(map(str, b.output_shape[1:]))}" for b in blocks],
-                   customdata=[[n, b.type, number(b.params, lang), number(b.macs, lang)]
-                               for n, b in zip(names, blocks)],
-                   hovertemplate=text("guide.diagram.hover", lang) + "<extra></extra>"),
+        go.Scatter(
+            x=arrows_x,
+            y=arrows_y,
+            mode="lines+markers",
+            hoverinfo="skip",
+            showlegend=False,
+            line=dict(color="#555", width=1.5),
+            marker=dict(symbol="arrow", angleref="previous", color="#555", size=[0, 10, 0] * (len(centres) - 1)),
+        ),  # a head at the end of each segment
+        go.Scatter(
+            x=[c[0] for c in centres],
+            y=[c[1] for c in centres],
+            mode="text",
+            showlegend=False,
+            textfont=dict(size=11, color="white"),
+            text=[
+                f"<b>{b.type}</b>{f' ×{b.count}' if b.count > 1 else ''}<br>{'×'.join(map(str, b.output_shape[1:]))}"
+                for b in blocks
+            ],
+            customdata=[[n, b.type, number(b.params, lang), number(b.macs, lang)] for n, b in zip(names, blocks)],
+            hovertemplate=text("guide.diagram.hover", lang) + "<extra></extra>",
+        ),
     ]
     shown = {b.stage for b in blocks}
-    traces += [go.Scatter(x=[None], y=[None], mode="markers", name=stage or text("guide.diagram.vector", lang),
-                          marker=dict(size=12, symbol="square", color=color))
-               for stage, color in colors.items() if stage in shown]
+    traces += [
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name=stage or text("guide.diagram.vector", lang),
+            marker=dict(size=12, symbol="square", color=color),
+        )
+        for stage, color in colors.items()
+        if stage in shown
+    ]
     fig = go.Figure(traces)
-    fig.update_layout(shapes=boxes, height=95 * rows + 90, separators=formatter(lang).separators,
-                      margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
-                      xaxis=dict(visible=False, range=[-0.55, per_row - 0.45]),
-                      yaxis=dict(visible=False, range=[-rows + 0.5, 0.5]),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", title=text("guide.diagram.legend", lang)))
+    fig.update_layout(
+        shapes=boxes,
+        height=95 * rows + 90,
+        separators=formatter(lang).separators,
+        margin=dict(l=10, r=10, t=30, b=10),
+        plot_bgcolor="white",
+        xaxis=dict(visible=False, range=[-0.55, per_row - 0.45]),
+        yaxis=dict(visible=False, range=[-rows + 0.5, 0.5]),
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", title=text("guide.diagram.legend", lang)),
+    )
     return fig
 
 
-def image_figure(image: np.ndarray, title: str, signed: bool = False, values: bool = False,
-                 height: int = 320) -> go.Figure:
+def image_figure(
+    image: np.ndarray, title: str, signed: bool = False, values: bool = False, height: int = 320
+) -> go.Figure:
     """A picture or feature map as a heatmap, pixels square; ``signed`` centres a red–blue scale on 0."""
-    colors = dict(colorscale="RdBu", zmid=0, reversescale=True, colorbar=dict(thickness=12)) if signed else \
-        dict(colorscale="gray", showscale=False)
-    fig = go.Figure(go.Heatmap(z=image, **colors, texttemplate="%{z:.3~g}" if values else None, textfont=dict(size=13),
-                               hovertemplate="(%{y}, %{x}) = %{z:.3f}<extra></extra>"))
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=dict(visible=False, constrain="domain"),
-                      yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
+    colors = (
+        dict(colorscale="RdBu", zmid=0, reversescale=True, colorbar=dict(thickness=12))
+        if signed
+        else dict(colorscale="gray", showscale=False)
+    )
+    fig = go.Figure(
+        go.Heatmap(
+            z=image,
+            **colors,
+            texttemplate="%{z:.3~g}" if values else None,
+            textfont=dict(size=13),
+            hovertemplate="(%{y}, %{x}) = %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"),
+    )
     return fig
 
 
 def activations_figure(curves: dict[str, Curve], lang: str, slope: bool = False) -> go.Figure:
     """The activation functions (``ACTIVATIONS`` key → curve), or their slopes (what backpropagation
     multiplies gradients by)."""
-    fig = go.Figure([go.Scatter(x=c.x, y=c.slope if slope else c.y, mode="lines", name=ACTIVATIONS[key].name)
-                     for key, c in curves.items()])
+    fig = go.Figure(
+        [
+            go.Scatter(x=c.x, y=c.slope if slope else c.y, mode="lines", name=ACTIVATIONS[key].name)
+            for key, c in curves.items()
+        ]
+    )
     key = "slope_axis" if slope else "value_axis"
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
-                      separators=formatter(lang).separators,
-                      xaxis=dict(title="x", zeroline=True), yaxis=dict(title=text(f"guide.blocks.{key}", lang)))
+    fig.update_layout(
+        height=420,
+        margin=dict(l=10, r=10, t=30, b=10),
+        hovermode="x unified",
+        separators=formatter(lang).separators,
+        xaxis=dict(title="x", zeroline=True),
+        yaxis=dict(title=text(f"guide.blocks.{key}", lang)),
+    )
     return fig
 
 
@@ -174,10 +269,23 @@ def receptive_field_figure(image: np.ndarray, rows: list[FieldRow], lang: str) -
     colors = sample_colorscale("Plasma", [0.1 + 0.8 * i / max(len(layers) - 1, 1) for i in range(len(layers))])
     for row, color in zip(layers, colors):
         half = row.field / 2
-        fig.add_shape(type="rect", x0=centre - half, x1=centre + half, y0=centre - half, y1=centre + half,
-                      line=dict(color=color, width=2))
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, width=3),
-                                 name=f"{row.layer}: {row.field}×{row.field}"))
+        fig.add_shape(
+            type="rect",
+            x0=centre - half,
+            x1=centre + half,
+            y0=centre - half,
+            y1=centre + half,
+            line=dict(color=color, width=2),
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                line=dict(color=color, width=3),
+                name=f"{row.layer}: {row.field}×{row.field}",
+            )
+        )
     fig.update_layout(showlegend=True, legend=dict(x=1.02, y=1), separators=formatter(lang).separators)
     return fig
 
@@ -188,54 +296,112 @@ WINDOW_COLOR, TAKEN_COLOR, PADDING_COLOR = "#FFB000", "#FF2D55", "#4C6EF5"
 
 
 def _cell(row: float, col: float, color: str, width: float = 2, dash: str | None = None) -> dict:
-    return dict(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
-                line=dict(color=color, width=width, dash=dash))
+    return dict(
+        type="rect",
+        x0=col - 0.5,
+        x1=col + 0.5,
+        y0=row - 0.5,
+        y1=row + 0.5,
+        line=dict(color=color, width=width, dash=dash),
+    )
 
 
-def window_figure(image: np.ndarray, padding: int, window: Window | None, title: str, taken: tuple | None = None,
-                  height: int = 360) -> go.Figure:
+def window_figure(
+    image: np.ndarray, padding: int, window: Window | None, title: str, taken: tuple | None = None, height: int = 360
+) -> go.Figure:
     """The zero-padded input (the picture's own border dashed) with the taps one output reads outlined;
     ``taken`` marks the tap a max pooling took. Axes count the picture's own pixels, padding below 0."""
     shown = np.pad(np.asarray(image, dtype=np.float32), padding)
     axis = np.arange(-padding, shown.shape[1] - padding), np.arange(-padding, shown.shape[0] - padding)
-    fig = go.Figure(go.Heatmap(z=shown, x=axis[0], y=axis[1], colorscale="gray", zmin=0, zmax=1, showscale=False,
-                               hovertemplate="(%{y}, %{x}) = %{z:.3f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=shown,
+            x=axis[0],
+            y=axis[1],
+            colorscale="gray",
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            hovertemplate="(%{y}, %{x}) = %{z:.3f}<extra></extra>",
+        )
+    )
     shapes = []
     if padding:
-        shapes.append(dict(type="rect", x0=-0.5, x1=image.shape[1] - 0.5, y0=-0.5, y1=image.shape[0] - 0.5,
-                           line=dict(color=PADDING_COLOR, width=1.5, dash="dash")))
+        shapes.append(
+            dict(
+                type="rect",
+                x0=-0.5,
+                x1=image.shape[1] - 0.5,
+                y0=-0.5,
+                y1=image.shape[0] - 0.5,
+                line=dict(color=PADDING_COLOR, width=1.5, dash="dash"),
+            )
+        )
     if window is not None:
         rows, cols = window.rows - padding, window.cols - padding
-        shapes.append(dict(type="rect", x0=cols[0] - 0.5, x1=cols[-1] + 0.5, y0=rows[0] - 0.5, y1=rows[-1] + 0.5,
-                           line=dict(color=WINDOW_COLOR, width=2.5)))
+        shapes.append(
+            dict(
+                type="rect",
+                x0=cols[0] - 0.5,
+                x1=cols[-1] + 0.5,
+                y0=rows[0] - 0.5,
+                y1=rows[-1] + 0.5,
+                line=dict(color=WINDOW_COLOR, width=2.5),
+            )
+        )
         if len(rows) > 1 and rows[1] - rows[0] > 1:  # dilated: the taps themselves
             shapes += [_cell(r, c, WINDOW_COLOR, 1.2) for r in rows for c in cols]
         if taken is not None:
             shapes.append(_cell(rows[taken[0]], cols[taken[1]], TAKEN_COLOR, 2.5))
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), shapes=shapes,
-                      xaxis=dict(visible=False, constrain="domain"),
-                      yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        shapes=shapes,
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"),
+    )
     return fig
 
 
-def clickable_output_figure(output: np.ndarray, current: tuple[int, int], title: str, signed: bool = True,
-                            height: int = 360) -> go.Figure:
+def clickable_output_figure(
+    output: np.ndarray, current: tuple[int, int], title: str, signed: bool = True, height: int = 360
+) -> go.Figure:
     """An output being filled in (NaN where the kernel has not been yet) with the current pixel outlined.
     An invisible marker sits on every pixel (x = column, y = row), so that a click selects it."""
     zmax = float(np.nanmax(np.abs(output))) if np.isfinite(output).any() else 1.0
-    colors = dict(colorscale="RdBu", reversescale=True, zmin=-zmax or -1, zmax=zmax or 1,
-                  colorbar=dict(thickness=12)) if signed else dict(colorscale="gray", showscale=False)
+    colors = (
+        dict(colorscale="RdBu", reversescale=True, zmin=-zmax or -1, zmax=zmax or 1, colorbar=dict(thickness=12))
+        if signed
+        else dict(colorscale="gray", showscale=False)
+    )
     rows, cols = np.indices(output.shape)
-    fig = go.Figure([
-        go.Heatmap(z=output, **colors, hoverinfo="skip"),
-        go.Scatter(x=cols.ravel(), y=rows.ravel(), mode="markers",
-                   marker=dict(size=max(4, min(24, 300 // max(output.shape))), color="rgba(0,0,0,0)", symbol="square"),
-                   hovertemplate="(%{y}, %{x})<extra></extra>", showlegend=False,
-                   selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))])
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), clickmode="event+select",
-                      dragmode=False, shapes=[_cell(*current, WINDOW_COLOR, 2.5)],
-                      plot_bgcolor="#E9ECEF",  # where the kernel has not been yet
-                      xaxis=dict(visible=False, constrain="domain", autorange=False, range=[-0.5, output.shape[1] - 0.5]),
-                      yaxis=dict(visible=False, constrain="domain", autorange=False,
-                                 range=[output.shape[0] - 0.5, -0.5], scaleanchor="x"))
+    fig = go.Figure(
+        [
+            go.Heatmap(z=output, **colors, hoverinfo="skip"),
+            go.Scatter(
+                x=cols.ravel(),
+                y=rows.ravel(),
+                mode="markers",
+                marker=dict(size=max(4, min(24, 300 // max(output.shape))), color="rgba(0,0,0,0)", symbol="square"),
+                hovertemplate="(%{y}, %{x})<extra></extra>",
+                showlegend=False,
+                selected=dict(marker=dict(opacity=1)),
+                unselected=dict(marker=dict(opacity=1)),
+            ),
+        ]
+    )
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        clickmode="event+select",
+        dragmode=False,
+        shapes=[_cell(*current, WINDOW_COLOR, 2.5)],
+        plot_bgcolor="#E9ECEF",  # where the kernel has not been yet
+        xaxis=dict(visible=False, constrain="domain", autorange=False, range=[-0.5, output.shape[1] - 0.5]),
+        yaxis=dict(
+            visible=False, constrain="domain", autorange=False, range=[output.shape[0] - 0.5, -0.5], scaleanchor="x"
+        ),
+    )
     return fig

@@ -5,6 +5,7 @@ input, the kernel, their elementwise product, the sum, the bias and the activati
 Coordinates are (row, column). Window positions are given in the padded input, whose row 0 is the first
 row of zeros; ``padding`` rows and columns of zeros surround the picture on every side.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,8 +66,9 @@ def output_shape(image: np.ndarray, k: int, stride: int = 1, padding: int = 0, d
     return tuple(conv_output_size(side, k, stride, padding, dilation).size for side in image.shape)
 
 
-def window(image: np.ndarray, k: int, row: int, col: int, stride: int = 1, padding: int = 0,
-           dilation: int = 1) -> Window:
+def window(
+    image: np.ndarray, k: int, row: int, col: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> Window:
     """The ``k``×``k`` taps that output pixel (row, col) reads."""
     rows, cols = output_shape(image, k, stride, padding, dilation)
     if not (0 <= row < rows and 0 <= col < cols):
@@ -86,30 +88,63 @@ def activate(value, activation: str):
     return out.numpy() if isinstance(value, np.ndarray) else float(out)
 
 
-def conv_step(image: np.ndarray, kernel: np.ndarray, row: int, col: int, *, bias: float = 0.0, stride: int = 1,
-              padding: int = 0, dilation: int = 1, activation: str = NO_ACTIVATION) -> ConvStep:
+def conv_step(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    row: int,
+    col: int,
+    *,
+    bias: float = 0.0,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    activation: str = NO_ACTIVATION,
+) -> ConvStep:
     """Output pixel (row, col) of a one-filter convolution, computed by hand from its window."""
     kernel = np.asarray(kernel, dtype=np.float32)
     win = window(image, kernel.shape[0], row, col, stride, padding, dilation)
     products = win.values * kernel
     total = float(products.sum(dtype=np.float64))
     before = total + bias
-    return ConvStep(window=win, kernel=kernel, products=products, total=total, bias=bias, before=before,
-                    activation=activation, value=activate(before, activation))
+    return ConvStep(
+        window=win,
+        kernel=kernel,
+        products=products,
+        total=total,
+        bias=bias,
+        before=before,
+        activation=activation,
+        value=activate(before, activation),
+    )
 
 
-def convolve(image: np.ndarray, kernel: np.ndarray, *, bias: float = 0.0, stride: int = 1, padding: int = 0,
-             dilation: int = 1, activation: str = NO_ACTIVATION) -> np.ndarray:
+def convolve(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    bias: float = 0.0,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    activation: str = NO_ACTIVATION,
+) -> np.ndarray:
     """The whole output, as ``nn.Conv2d`` with one filter computes it, then the activation."""
     kernel = np.asarray(kernel, dtype=np.float32)
     output_shape(image, kernel.shape[0], stride, padding, dilation)
-    out = F.conv2d(torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None],
-                   torch.as_tensor(kernel)[None, None], torch.tensor([bias], dtype=torch.float32),
-                   stride=stride, padding=padding, dilation=dilation)[0, 0].numpy()
+    out = F.conv2d(
+        torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None],
+        torch.as_tensor(kernel)[None, None],
+        torch.tensor([bias], dtype=torch.float32),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )[0, 0].numpy()
     return activate(out, activation)
 
 
-def pool_step(image: np.ndarray, kind: str, window_size: int, row: int, col: int, stride: int | None = None) -> PoolStep:
+def pool_step(
+    image: np.ndarray, kind: str, window_size: int, row: int, col: int, stride: int | None = None
+) -> PoolStep:
     """Output pixel (row, col) of a max or average pooling (no padding), taken by hand from its window."""
     if kind not in POOLS:
         raise unknown_choice("pooling", kind, POOLS)
@@ -123,7 +158,7 @@ def pool_step(image: np.ndarray, kind: str, window_size: int, row: int, col: int
 def filled(output: np.ndarray, step: int) -> np.ndarray:
     """The output as it is while the kernel slides: positions 0…``step`` (row by row) done, the rest NaN."""
     flat = output.astype(np.float64).ravel().copy()
-    flat[step + 1:] = np.nan
+    flat[step + 1 :] = np.nan
     return flat.reshape(output.shape)
 
 
@@ -139,8 +174,11 @@ def start_step(output: np.ndarray) -> int:
     strength = np.abs(np.nan_to_num(np.asarray(output, dtype=np.float64)))
     rows, cols = np.indices(strength.shape)
     total = strength.sum()
-    centre = ((rows * strength).sum() / total, (cols * strength).sum() / total) if total else \
-        ((strength.shape[0] - 1) / 2, (strength.shape[1] - 1) / 2)
+    centre = (
+        ((rows * strength).sum() / total, (cols * strength).sum() / total)
+        if total
+        else ((strength.shape[0] - 1) / 2, (strength.shape[1] - 1) / 2)
+    )
     distance = (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2
     strongest = np.isclose(strength, strength.max())
     return int(np.where(strongest, distance, np.inf).argmin())

@@ -4,6 +4,7 @@ The chain is what a diagram draws: the root's children, with plain ``nn.Sequenti
 ``nn.ModuleList`` containers opened up (a ResNet's ``layer1`` becomes its Bottlenecks), and runs of
 identical blocks folded into one (``Bottleneck ×3``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,11 +12,11 @@ from functools import lru_cache
 
 from torch import nn
 
+from cnnkit.guide.meta import count_macs, input_shape, shared_model
+from cnnkit.guide.totals import Totals
 from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.layers import Plan
 from cnnkit.nets.summary import LayerRow, layer_table
-from cnnkit.guide.totals import Totals
-from cnnkit.guide.meta import count_macs, input_shape, shared_model
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList)
 TABLE_DEPTH = 4  # the deepest level a layer table opens; hooks on deeper modules would only cost time
@@ -66,8 +67,9 @@ def profile(builder: str, size: int | None = None) -> Profile:
     blocks = _block_names(model)
     depth = max([TABLE_DEPTH] + [name.count(".") + 1 for name in blocks])
     total, macs, rows = count_macs(lambda: layer_table(model, shape, max_depth=depth, device="meta"))
-    layers = tuple(Layer(r.name, r.type, r.output_shape, r.params, r.depth, macs.get(r.name, 0))
-                   for r in _parents_first(rows))
+    layers = tuple(
+        Layer(r.name, r.type, r.output_shape, r.params, r.depth, macs.get(r.name, 0)) for r in _parents_first(rows)
+    )
     return Profile(Totals(builder, shape[-1], count_parameters(model), total), shape, layers, tuple(blocks))
 
 
@@ -92,8 +94,13 @@ class ChainBlock:
 def chain(profile: Profile) -> list[ChainBlock]:
     """The network as a chain of blocks, identical neighbours (type and output shape) folded together."""
     wanted = set(profile.blocks)
-    return fold([ChainBlock(layer.type, layer.output_shape, (layer.name,), layer.params, layer.macs)
-                 for layer in profile.layers if layer.name in wanted])
+    return fold(
+        [
+            ChainBlock(layer.type, layer.output_shape, (layer.name,), layer.params, layer.macs)
+            for layer in profile.layers
+            if layer.name in wanted
+        ]
+    )
 
 
 def plan_chain(plan: Plan) -> list[ChainBlock]:
@@ -107,8 +114,13 @@ def fold(blocks: list[ChainBlock]) -> list[ChainBlock]:
     for block in blocks:
         last = out[-1] if out else None
         if last and (last.type, last.output_shape) == (block.type, block.output_shape):
-            out[-1] = ChainBlock(last.type, last.output_shape, last.names + block.names,
-                                 last.params + block.params, last.macs + block.macs)
+            out[-1] = ChainBlock(
+                last.type,
+                last.output_shape,
+                last.names + block.names,
+                last.params + block.params,
+                last.macs + block.macs,
+            )
         else:
             out.append(block)
     return out

@@ -4,13 +4,15 @@ Nothing here loads weights: a model built on ``meta`` has shapes but no data, so
 138 M parameters cost no memory, and a forward pass only propagates shapes. Multiply–adds are
 counted during such a pass with ``torch.utils.flop_counter``.
 """
+
 from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable, TypeVar
+from functools import cache, lru_cache
+from typing import TypeVar
 
 import torch
 import torchvision
@@ -18,8 +20,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnkit.errors import CnnkitError
-from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.guide.registry import architecture_of, is_cnnkit
+from cnnkit.nets.builder import ModelConfig, build_model
 
 # How the weights' builders configure these models, so that what we build is what the weights fit.
 BUILD_OPTIONS = {
@@ -46,7 +48,7 @@ class WeightsInfo:
     min_size: int
 
 
-@lru_cache(maxsize=None)
+@cache
 def weights_info(builder: str) -> WeightsInfo | None:
     """The default weights' metadata, or None for cnnkit's networks (they have no published weights)."""
     if is_cnnkit(builder):
@@ -54,9 +56,17 @@ def weights_info(builder: str) -> WeightsInfo | None:
     weights = torchvision.models.get_model_weights(builder).DEFAULT
     meta = weights.meta
     imagenet = meta["_metrics"]["ImageNet-1K"]
-    return WeightsInfo(type(weights).__name__, weights.name, meta["num_params"], imagenet["acc@1"],
-                       imagenet["acc@5"], meta["_ops"], meta["_file_size"], weights.transforms().crop_size[0],
-                       meta["min_size"][0])
+    return WeightsInfo(
+        type(weights).__name__,
+        weights.name,
+        meta["num_params"],
+        imagenet["acc@1"],
+        imagenet["acc@5"],
+        meta["_ops"],
+        meta["_file_size"],
+        weights.transforms().crop_size[0],
+        meta["min_size"][0],
+    )
 
 
 def default_input_size(builder: str) -> int:
@@ -86,8 +96,11 @@ def build_on_meta(builder: str) -> nn.Module:
     architecture_of(builder)  # a clear error for names outside the guide
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # GoogLeNet/Inception's note on init_weights
-        model = build_model(ModelConfig(builder)) if is_cnnkit(builder) else \
-            torchvision.models.get_model(builder, weights=None, **BUILD_OPTIONS.get(builder, {}))
+        model = (
+            build_model(ModelConfig(builder))
+            if is_cnnkit(builder)
+            else torchvision.models.get_model(builder, weights=None, **BUILD_OPTIONS.get(builder, {}))
+        )
     return model.eval()
 
 

@@ -8,6 +8,7 @@ ignored (the figures are computed live) when the installed ones differ. Regenera
 
 ``tests/test_precomputed.py`` checks the file against a live computation.
 """
+
 from __future__ import annotations
 
 import json

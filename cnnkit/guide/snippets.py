@@ -1,5 +1,6 @@
 """PyTorch code a learner can copy: load a network with the current torchvision weights enum, spell out
 cnnkit's networks in plain PyTorch, and the transfer-learning recipe."""
+
 from __future__ import annotations
 
 from cnnkit.guide.meta import shared_model, weights_info
@@ -42,8 +43,7 @@ def load_snippet(builder: str) -> str:
     """How to get the network: torchvision's builder with its default weights, or, for cnnkit's own
     networks, the same layers (and layer names, so checkpoints load) in plain PyTorch."""
     if is_cnnkit(builder):
-        layers = "\n".join(f"    ({name!r}, nn.{module!r})," for name, module in
-                           shared_model(builder).named_children())
+        layers = "\n".join(f"    ({name!r}, nn.{module!r})," for name, module in shared_model(builder).named_children())
         return _PLAIN.format(layers=layers)
     info = weights_info(builder)
     return _LOAD.format(builder=builder, enum=info.enum, member=info.member)
@@ -56,5 +56,11 @@ def _python_path(dotted: str) -> str:
 
 def transfer_snippet(plan: TransferPlan) -> str:
     info = weights_info(plan.builder)
-    return _TRANSFER.format(builder=plan.builder, enum=info.enum, member=info.member, head=_python_path(plan.head),
-                            in_features=plan.in_features, num_classes=plan.num_classes)
+    return _TRANSFER.format(
+        builder=plan.builder,
+        enum=info.enum,
+        member=info.member,
+        head=_python_path(plan.head),
+        in_features=plan.in_features,
+        num_classes=plan.num_classes,
+    )

@@ -1,15 +1,16 @@
 """Transfer learning in numbers: freeze a pretrained network, give it a new head, count what still learns."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import torch
 from torch import nn
 
 from cnnkit.errors import CnnkitError
-from cnnkit.nets.builder import count_parameters
 from cnnkit.guide.meta import build_on_meta
+from cnnkit.nets.builder import count_parameters
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def _last_linear(builder: str, model: nn.Module) -> tuple[str, nn.Linear]:
     return linears[-1]
 
 
-@lru_cache(maxsize=None)
+@cache
 def transfer_learning(builder: str = "resnet50", num_classes: int = 10) -> TransferPlan:
     """Do the recipe on ``meta`` — freeze every parameter, replace the last Linear layer by a new one
     with ``num_classes`` outputs — and count trainable and frozen parameters."""

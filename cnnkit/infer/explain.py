@@ -4,6 +4,7 @@ The model's children are run one by one (any sequential network of the builder, 
 layers), so nothing is attached to a model that other sessions share, and gradients are taken with
 ``torch.autograd.grad`` so that no parameter's ``.grad`` changes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.infer.predict import one_thread
 from cnnkit.data.preprocess import normalize
+from cnnkit.infer.predict import one_thread
+from cnnkit.nets.checkpoints import Checkpoint
 
 
 @dataclass
@@ -69,6 +70,7 @@ def explain_input(ckpt: Checkpoint, x: torch.Tensor, target: int | None = None) 
         return Explanation(target, layers, saliency, None, None)
     act = outputs[last].detach()
     weights = grads[1].mean((2, 3), keepdim=True)  # Grad-CAM: channel importance = mean gradient
-    cam = F.interpolate(F.relu((weights * act).sum(1, keepdim=True)), size=x.shape[2:], mode="bilinear",
-                        align_corners=False)
+    cam = F.interpolate(
+        F.relu((weights * act).sum(1, keepdim=True)), size=x.shape[2:], mode="bilinear", align_corners=False
+    )
     return Explanation(target, layers, saliency, _scaled(cam[0, 0]), last)

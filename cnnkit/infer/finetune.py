@@ -9,6 +9,7 @@ data, and a fixed sample of the test set is read before and after; a drop of mor
 confirmed before the model is kept (``kept_checkpoint``). A kept model is stored as a finished run of the run
 store (``keep_as_run``), so that it is there tomorrow on the drawing page and among the training page's runs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,14 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.data.datasets import Split, augment, subset
+from cnnkit.data.preprocess import normalize
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.predict import one_thread, probabilities
 from cnnkit.nets.builder import count_parameters
-from cnnkit.data.preprocess import normalize
+from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.train.store import FINETUNE, RunStore
-
 
 MAX_DROP = 0.01  # a fall in test accuracy above this (1 point) needs the learner's confirmation
 REHEARSAL = 2000  # training images mixed in
@@ -80,23 +80,39 @@ def kept_checkpoint(result: FinetuneResult, confirmed: bool = False) -> tuple[Ch
         raise CnnkitError("answers.finetune.confirm", drop=result.drop)
     ckpt = result.checkpoint
     if result.accuracy_after is not None:
-        ckpt = replace(ckpt, metrics={**ckpt.metrics, "test_accuracy": result.accuracy_after,
-                                      "test_accuracy_sample": result.checked_on})
+        ckpt = replace(
+            ckpt,
+            metrics={**ckpt.metrics, "test_accuracy": result.accuracy_after, "test_accuracy_sample": result.checked_on},
+        )
     return ckpt, result.accuracy_after
 
 
-def keep_as_run(store: RunStore, result: FinetuneResult, *, parent: str, name: str, owner: str | None,
-                confirmed: bool = False) -> int:
+def keep_as_run(
+    store: RunStore, result: FinetuneResult, *, parent: str, name: str, owner: str | None, confirmed: bool = False
+) -> int:
     """Keep the fine-tuned model (``kept_checkpoint``) in ``store`` as a finished run of source ``finetune``
     named ``name``: its test accuracy is the one measured on the fixed test sample, and its settings are those
     of the model it started from, with ``fine_tune``: that ``parent`` model, the accuracy before and after,
     the drawings and steps. The run's id."""
     ckpt, _ = kept_checkpoint(result, confirmed)
-    facts = {"parent": parent, "accuracy_before": result.accuracy_before, "accuracy_after": result.accuracy_after,
-             "checked_on": result.checked_on, "rehearsed": result.rehearsed,
-             "drawings": ckpt.metrics["fine_tuned_on"], "steps": ckpt.metrics["fine_tune_steps"]}
-    return store.add_model(ckpt, {**ckpt.train_config, "fine_tune": facts}, name=name, source=FINETUNE,
-                           owner=owner, train_images=facts["drawings"], test_images=result.checked_on)
+    facts = {
+        "parent": parent,
+        "accuracy_before": result.accuracy_before,
+        "accuracy_after": result.accuracy_after,
+        "checked_on": result.checked_on,
+        "rehearsed": result.rehearsed,
+        "drawings": ckpt.metrics["fine_tuned_on"],
+        "steps": ckpt.metrics["fine_tune_steps"],
+    }
+    return store.add_model(
+        ckpt,
+        {**ckpt.train_config, "fine_tune": facts},
+        name=name,
+        source=FINETUNE,
+        owner=owner,
+        train_images=facts["drawings"],
+        test_images=result.checked_on,
+    )
 
 
 def split_head(model: nn.Sequential) -> tuple[nn.Sequential, nn.Sequential]:
@@ -107,9 +123,18 @@ def split_head(model: nn.Sequential) -> tuple[nn.Sequential, nn.Sequential]:
 
 
 @one_thread()
-def finetune(ckpt: Checkpoint, images: np.ndarray, labels: list[int], steps: int = 40, lr: float = 1e-3,
-             copies: int = 16, batch_size: int = 32, seed: int = 0, rehearsal: Split | None = None,
-             check: Split | None = None) -> FinetuneResult:
+def finetune(
+    ckpt: Checkpoint,
+    images: np.ndarray,
+    labels: list[int],
+    steps: int = 40,
+    lr: float = 1e-3,
+    copies: int = 16,
+    batch_size: int = 32,
+    seed: int = 0,
+    rehearsal: Split | None = None,
+    check: Split | None = None,
+) -> FinetuneResult:
     """Train a copy of ``ckpt``'s head on N 28×28 drawings in [0, 1] (ink bright) with their class indices.
 
     Each drawing is augmented into ``copies`` variants; as the features are frozen, they are computed once
@@ -130,8 +155,9 @@ def finetune(ckpt: Checkpoint, images: np.ndarray, labels: list[int], steps: int
         p.requires_grad = False
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        varied = augment(x.repeat(copies, 1, 1, 1), -ckpt.mean / ckpt.std, generator, degrees=8.0, shift=1.5,
-                         scale=(0.92, 1.08))
+        varied = augment(
+            x.repeat(copies, 1, 1, 1), -ckpt.mean / ckpt.std, generator, degrees=8.0, shift=1.5, scale=(0.92, 1.08)
+        )
         feats = features(torch.cat([x, varied]))
         old = features(_normalized(ckpt, rehearsal)) if rehearsal is not None and len(rehearsal) else None
     targets = y.repeat(copies + 1)
@@ -151,12 +177,23 @@ def finetune(ckpt: Checkpoint, images: np.ndarray, labels: list[int], steps: int
         losses.append(loss.item())
     for p in features.parameters():
         p.requires_grad = True
-    metrics = {"fine_tuned_on": len(y), "fine_tune_steps": steps, "rehearsal": 0 if old is None else len(old),
-               "base_test_accuracy": ckpt.metrics.get("test_accuracy")}
+    metrics = {
+        "fine_tuned_on": len(y),
+        "fine_tune_steps": steps,
+        "rehearsal": 0 if old is None else len(old),
+        "base_test_accuracy": ckpt.metrics.get("test_accuracy"),
+    }
     tuned = replace(ckpt, model=model, metrics=metrics, source=f"{ckpt.source or 'model'} + fine-tuned")
     checked = check is not None and len(check) > 0
-    return FinetuneResult(checkpoint=tuned, before=probabilities(ckpt, x), after=probabilities(tuned, x),
-                          losses=losses, trainable=count_parameters(head), frozen=count_parameters(features),
-                          accuracy_before=accuracy(ckpt, check) if checked else None,
-                          accuracy_after=accuracy(tuned, check) if checked else None,
-                          checked_on=len(check) if checked else 0, rehearsed=0 if old is None else len(old))
+    return FinetuneResult(
+        checkpoint=tuned,
+        before=probabilities(ckpt, x),
+        after=probabilities(tuned, x),
+        losses=losses,
+        trainable=count_parameters(head),
+        frozen=count_parameters(features),
+        accuracy_before=accuracy(ckpt, check) if checked else None,
+        accuracy_after=accuracy(tuned, check) if checked else None,
+        checked_on=len(check) if checked else 0,
+        rehearsed=0 if old is None else len(old),
+    )

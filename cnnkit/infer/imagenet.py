@@ -5,6 +5,7 @@ is looked for in torch hub's cache (``torch.hub.get_dir()/checkpoints/<file>``, 
 or taken from a file the user uploads or points to. Nothing here downloads. Weights are read with
 ``torch.load(weights_only=True)`` (or safetensors), so a file carrying pickled code is refused.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,10 +19,10 @@ import torchvision
 from PIL import Image
 from torch import nn
 
-from cnnkit.nets.checkpoints import read_state_dict
+from cnnkit.data.images import Note, open_rgb
 from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.infer.uploads import SessionCache
-from cnnkit.data.images import Note, open_rgb
+from cnnkit.nets.checkpoints import read_state_dict
 
 MODELS = ("mobilenet_v3_large", "mobilenet_v3_small", "resnet18", "resnet50")
 
@@ -70,7 +71,9 @@ def _build(model: str, source: bytes | Path, name: str) -> nn.Module:
     except RuntimeError:  # the same names with other shapes
         missing, unexpected = ["(other shapes)"], []
     if missing or unexpected:
-        raise CnnkitError("errors.imagenet_wrong_weights", name=name, model=model, missing=len(missing), unexpected=len(unexpected))
+        raise CnnkitError(
+            "errors.imagenet_wrong_weights", name=name, model=model, missing=len(missing), unexpected=len(unexpected)
+        )
     return net.eval()
 
 
@@ -79,8 +82,9 @@ def _from_file(model: str, path: str, mtime: float) -> nn.Module:
     return _build(model, Path(path), path)
 
 
-def load_classifier(model: str, weights: bytes | str | Path | None = None, name: str = "",
-                    cache: SessionCache | None = None) -> nn.Module:
+def load_classifier(
+    model: str, weights: bytes | str | Path | None = None, name: str = "", cache: SessionCache | None = None
+) -> nn.Module:
     """The pretrained network, from uploaded bytes (kept in the session's ``cache``), a path, or the hub
     cache (once per process)."""
     weights_for(model)
@@ -94,8 +98,9 @@ def load_classifier(model: str, weights: bytes | str | Path | None = None, name:
     path = Path(weights) if weights else find_weights(model)
     if path is None:
         w = weights_for(model)
-        raise CnnkitError("errors.imagenet_weights_missing", model=model, path=w.hub_path, url=w.url,
-                          size=round(w.size_mb))
+        raise CnnkitError(
+            "errors.imagenet_weights_missing", model=model, path=w.hub_path, url=w.url, size=round(w.size_mb)
+        )
     if not path.is_file():
         raise CnnkitError("errors.not_a_file", path=path)
     return _from_file(model, str(path), path.stat().st_mtime)
@@ -151,8 +156,14 @@ class PhotoAnswer:
     crop: np.ndarray | None = None  # the network's input crop, RGB in [0, 1]
 
 
-def classify_photo(model: str, source: bytes | str | Path, weights: bytes | str | Path | None = None,
-                   name: str | None = None, weights_name: str = "", cache: SessionCache | None = None) -> PhotoAnswer:
+def classify_photo(
+    model: str,
+    source: bytes | str | Path,
+    weights: bytes | str | Path | None = None,
+    name: str | None = None,
+    weights_name: str = "",
+    cache: SessionCache | None = None,
+) -> PhotoAnswer:
     """Top-5 ImageNet classes of a photo file (or bytes), with the photo, the notes from reading it and the
     Grad-CAM of the top class."""
     net = load_classifier(model, weights, weights_name, cache)

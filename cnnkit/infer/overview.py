@@ -6,6 +6,7 @@ excites it most); the softmax step with this drawing's numbers.
 Works for any sequential model whose input is 1×28×28 (the networks of ``cnnkit.nets.builder``): the
 model's children are run one by one, so nothing is attached to a model that sessions share.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnkit.data.preprocess import normalize
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.predict import one_thread
-from cnnkit.data.preprocess import normalize
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.nets.fields import receptive_fields
 
@@ -34,7 +35,9 @@ class Stage:
     kind: str  # "input", "conv", "pool", "fc" or "output"
     values: np.ndarray  # C×H×W maps (input, conv, pool) or a vector (fc, output)
     shown: list[int]  # the maps or units drawn: every map; the most active fc units; every output
-    feeds: dict[int, list[int]] = field(default_factory=dict)  # shown unit → previous stage's shown units, strongest first
+    feeds: dict[int, list[int]] = field(
+        default_factory=dict
+    )  # shown unit → previous stage's shown units, strongest first
     layer: int = -1  # index of the model child that made it (-1 for the input)
 
     @property
@@ -83,8 +86,9 @@ def _conv_feeds(conv: nn.Conv2d, a: torch.Tensor, top: int = FEEDERS) -> dict[in
     return {j: order[:, j].tolist() for j in range(c_out)}
 
 
-def _linear_feeds(linear: nn.Linear, before: Stage, a: torch.Tensor, units: list[int],
-                  top: int = FEEDERS) -> dict[int, list[int]]:
+def _linear_feeds(
+    linear: nn.Linear, before: Stage, a: torch.Tensor, units: list[int], top: int = FEEDERS
+) -> dict[int, list[int]]:
     """For each shown unit, the previous stage's shown units (or maps) that add the most to it."""
     weight = linear.weight.detach()[units]  # shown × inputs
     parts = weight * a.reshape(1, -1)
@@ -136,8 +140,9 @@ def overview(ckpt: Checkpoint, image28: np.ndarray, top_units: int = TOP_UNITS) 
     last.feeds = _linear_feeds(linear, stages[-2], _input_of(stages[-2]), last.shown)
     logits = h[0].numpy()
     probs = softmax_steps(logits, ckpt.temperature).probabilities
-    return Overview(stages=stages, logits=logits, probabilities=probs, prediction=int(probs.argmax()),
-                    temperature=ckpt.temperature)
+    return Overview(
+        stages=stages, logits=logits, probabilities=probs, prediction=int(probs.argmax()), temperature=ckpt.temperature
+    )
 
 
 def _input_of(stage: Stage) -> torch.Tensor:
@@ -146,6 +151,7 @@ def _input_of(stage: Stage) -> torch.Tensor:
 
 def _opener(name, kind, layer, index, before: Stage, a: torch.Tensor, top_units: int):
     """A function that makes the stage of ``layer`` from the output of its block (after activation etc.)."""
+
     def make(out: torch.Tensor) -> Stage:
         values = out[0].numpy().copy()
         if kind == "fc":
@@ -155,10 +161,12 @@ def _opener(name, kind, layer, index, before: Stage, a: torch.Tensor, top_units:
             shown = list(range(values.shape[0]))
             feeds = _conv_feeds(layer, a) if kind == "conv" else {c: [c] for c in shown}
         return Stage(name=name, kind=kind, values=values, shown=shown, feeds=feeds, layer=index)
+
     return make
 
 
 # ---------------------------------------------------------------- one map taken apart
+
 
 @dataclass(frozen=True, kw_only=True)
 class Field:
@@ -189,8 +197,13 @@ def receptive_field(ckpt: Checkpoint, stage: Stage, row: int, col: int) -> Field
     start, jump, side = (reached[-1].start, reached[-1].jump, reached[-1].field) if reached else (0.0, 1, 1)
     half = (side - 1) / 2
     r, c = start + row * jump, start + col * jump
-    return Field(top=max(0, math.floor(r - half)), left=max(0, math.floor(c - half)),
-                 bottom=min(27, math.ceil(r + half)), right=min(27, math.ceil(c + half)), size=int(side))
+    return Field(
+        top=max(0, math.floor(r - half)),
+        left=max(0, math.floor(c - half)),
+        bottom=min(27, math.ceil(r + half)),
+        right=min(27, math.ceil(c + half)),
+        size=int(side),
+    )
 
 
 @one_thread()
@@ -203,7 +216,7 @@ def map_detail(ckpt: Checkpoint, image28: np.ndarray, view: Overview, stage_name
     if not 0 <= channel < stage.values.shape[0]:
         raise CnnkitError("explore.errors.no_channel", name=stage_name, channel=channel, count=stage.values.shape[0])
     children = list(ckpt.model.named_children())
-    conv_index = max(i for i, (_, layer) in enumerate(children[:stage.layer + 1]) if isinstance(layer, nn.Conv2d))
+    conv_index = max(i for i, (_, layer) in enumerate(children[: stage.layer + 1]) if isinstance(layer, nn.Conv2d))
     conv_name, conv = children[conv_index]
     kernels = conv.weight.detach()[channel].numpy().copy()
     values = stage.values[channel]
@@ -211,20 +224,28 @@ def map_detail(ckpt: Checkpoint, image28: np.ndarray, view: Overview, stage_name
     x = normalize(image28, ckpt.mean, ckpt.std).requires_grad_(True)
     with torch.enable_grad():
         h = x
-        for _, layer in children[:stage.layer + 1]:
+        for _, layer in children[: stage.layer + 1]:
             h = layer(h)
-        for _, layer in children[stage.layer + 1:]:  # the block's activation (and batchnorm) after its layer
+        for _, layer in children[stage.layer + 1 :]:  # the block's activation (and batchnorm) after its layer
             if _kind(layer) or isinstance(layer, (nn.Flatten, nn.Dropout)):
                 break
             h = layer(h)
         (grad,) = torch.autograd.grad(h[0, channel, peak[0], peak[1]], x)
     best = np.unravel_index(int(grad[0, 0].argmax()), (28, 28))
-    return MapDetail(stage=stage_name, channel=channel, map=values, kernels=kernels, kernel_layer=conv_name,
-                     peak=(int(peak[0]), int(peak[1])), field=receptive_field(ckpt, stage, *peak),
-                     best_pixel=(int(best[0]), int(best[1])))
+    return MapDetail(
+        stage=stage_name,
+        channel=channel,
+        map=values,
+        kernels=kernels,
+        kernel_layer=conv_name,
+        peak=(int(peak[0]), int(peak[1])),
+        field=receptive_field(ckpt, stage, *peak),
+        best_pixel=(int(best[0]), int(best[1])),
+    )
 
 
 # ---------------------------------------------------------------- softmax
+
 
 @dataclass(frozen=True, kw_only=True)
 class Softmax:
@@ -242,11 +263,18 @@ def softmax_steps(logits: np.ndarray, temperature: float = 1.0) -> Softmax:
     scaled = z / temperature
     shifted = scaled - scaled.max()
     exps = np.exp(shifted)
-    return Softmax(logits=z, temperature=temperature, shifted=shifted, exps=exps, total=float(exps.sum()),
-                   probabilities=exps / exps.sum())
+    return Softmax(
+        logits=z,
+        temperature=temperature,
+        shifted=shifted,
+        exps=exps,
+        total=float(exps.sum()),
+        probabilities=exps / exps.sum(),
+    )
 
 
 # ---------------------------------------------------------------- where each map or unit is drawn
+
 
 @dataclass(frozen=True, kw_only=True)
 class Tile:
@@ -295,8 +323,17 @@ def columns(view: Overview) -> list[Column]:
             rows = math.ceil(n / cols)
             side = min(width / cols, COLUMN_HEIGHT / rows)
             width = cols * side
-            out.append(Column(stage=stage, x=x, width=width, cols=cols, rows=rows, side=side,
-                              top=(COLUMN_HEIGHT - rows * side) / 2))
+            out.append(
+                Column(
+                    stage=stage,
+                    x=x,
+                    width=width,
+                    cols=cols,
+                    rows=rows,
+                    side=side,
+                    top=(COLUMN_HEIGHT - rows * side) / 2,
+                )
+            )
         else:
             out.append(Column(stage=stage, x=x, width=width, rows=n, side=COLUMN_HEIGHT / n))
         x += width + GAP
@@ -316,8 +353,16 @@ def tiles(view: Overview) -> list[Tile]:
                 x0, y0 = col.x + c * col.side, col.top + r * col.side
                 out.append(Tile(stage=stage.name, unit=unit, x0=x0, y0=y0, x1=x0 + inner, y1=y0 + inner))
             else:
-                out.append(Tile(stage=stage.name, unit=unit, x0=col.x, x1=col.x + 0.8 * col.side,
-                                y0=k * col.side + 0.1 * col.side, y1=(k + 0.9) * col.side))
+                out.append(
+                    Tile(
+                        stage=stage.name,
+                        unit=unit,
+                        x0=col.x,
+                        x1=col.x + 0.8 * col.side,
+                        y0=k * col.side + 0.1 * col.side,
+                        y1=(k + 0.9) * col.side,
+                    )
+                )
     return out
 
 

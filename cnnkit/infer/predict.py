@@ -1,4 +1,5 @@
 """Using a trained model: the shipped default, cached loading, and predictions for images and tensors."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -9,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, from_bytes, load_checkpoint
 from cnnkit.data.datasets import DATASETS, recorded_title
-from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.data.folders import FolderOptions, prepare_image
-from cnnkit.errors import CnnkitError
 from cnnkit.data.images import open_image
+from cnnkit.data.preprocess import DigitSteps, normalize, prepare_digit
+from cnnkit.errors import CnnkitError
+from cnnkit.i18n import DEFAULT_LANGUAGE
+from cnnkit.infer.unsure import reason_text, reasons
 from cnnkit.infer.uploads import SessionCache
 from cnnkit.nets.builder import count_parameters
-from cnnkit.data.preprocess import DigitSteps, normalize, prepare_digit
-from cnnkit.infer.unsure import reason_text, reasons
+from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, from_bytes, load_checkpoint
 
 
 @lru_cache(maxsize=8)
@@ -30,8 +31,9 @@ def load_model(path: str | Path | None = None) -> Checkpoint:
     """Load a checkpoint once per process (the shipped model when ``path`` is None)."""
     path = Path(path) if path else DEFAULT_CHECKPOINT
     if not path.is_file():
-        raise CnnkitError("errors.shipped_model_missing" if path == DEFAULT_CHECKPOINT else "errors.checkpoint_missing",
-                          path=path)
+        raise CnnkitError(
+            "errors.shipped_model_missing" if path == DEFAULT_CHECKPOINT else "errors.checkpoint_missing", path=path
+        )
     return _load_cached(str(path), path.stat().st_mtime)
 
 
@@ -44,9 +46,15 @@ def load_upload(data: bytes, name: str, cache: SessionCache) -> Checkpoint:
 def model_card(ckpt: Checkpoint, lang: str = DEFAULT_LANGUAGE) -> dict:
     """What to show about a model: data, architecture, size, accuracy, training, fine-tuning."""
     tuned = ckpt.metrics.get("fine_tuned_on")
-    return {"dataset": recorded_title(ckpt.dataset, lang), "model": ckpt.model_config.describe(),
-            "parameters": count_parameters(ckpt.model), "test_accuracy": ckpt.metrics.get("test_accuracy"),
-            "epochs": len(ckpt.history) or None, "fine_tuned_on": tuned, "classes": ", ".join(ckpt.classes)}
+    return {
+        "dataset": recorded_title(ckpt.dataset, lang),
+        "model": ckpt.model_config.describe(),
+        "parameters": count_parameters(ckpt.model),
+        "test_accuracy": ckpt.metrics.get("test_accuracy"),
+        "epochs": len(ckpt.history) or None,
+        "fine_tuned_on": tuned,
+        "classes": ", ".join(ckpt.classes),
+    }
 
 
 def subject(ckpt: Checkpoint) -> str:
@@ -94,9 +102,14 @@ class Prediction:
         return bool(self.reasons)
 
     def to_json(self) -> dict:
-        return {"path": self.path, "label": self.label, "probability": round(self.probability, 6),
-                "probabilities": [round(p, 6) for p in self.probabilities], "unsure": self.unsure,
-                "reason": reason_text(self.reasons)}
+        return {
+            "path": self.path,
+            "label": self.label,
+            "probability": round(self.probability, 6),
+            "probabilities": [round(p, 6) for p in self.probabilities],
+            "unsure": self.unsure,
+            "reason": reason_text(self.reasons),
+        }
 
 
 def folder_options(ckpt: Checkpoint) -> FolderOptions | None:
@@ -147,12 +160,12 @@ def classify(ckpt: Checkpoint, image28: np.ndarray) -> np.ndarray:
 def predict_steps(ckpt: Checkpoint, steps: DigitSteps, name: str = "") -> Prediction:
     probs = classify(ckpt, steps.centered)
     best = int(probs.argmax())
-    return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), steps,
-                      reasons(ckpt, steps, probs))
+    return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), steps, reasons(ckpt, steps, probs))
 
 
-def predict_image(ckpt: Checkpoint, source: bytes | str | Path, name: str | None = None,
-                  invert: bool | None = None) -> Prediction:
+def predict_image(
+    ckpt: Checkpoint, source: bytes | str | Path, name: str | None = None, invert: bool | None = None
+) -> Prediction:
     """Open an image file (or bytes), preprocess it as the model's training images were (the drawing page's
     digit steps for MNIST-style models, ``read_image`` for others), and classify it."""
     name = name or ("the image" if isinstance(source, bytes) else str(source))

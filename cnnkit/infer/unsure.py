@@ -10,15 +10,16 @@ A classifier always names one of its classes, even for noise. An input is flagge
 - ``scattered``: the ink is in several separate strokes, each holding a real share of it, far apart;
 - ``little_ink`` / ``much_ink``: the 28×28 input holds less or more ink than ~all training digits did.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from cnnkit.i18n import DEFAULT_LANGUAGE, text
-from cnnkit.train.calibration import DOUBT_TENSORS, distances, folded
 from cnnkit.data.preprocess import INK, DigitSteps, blobs, normalize
+from cnnkit.i18n import DEFAULT_LANGUAGE, text
 from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.train.calibration import DOUBT_TENSORS, distances, folded
 
 LOW_CONFIDENCE = 0.7
 PART = 0.15  # a separate stroke holding at least this share of the ink counts as a part
@@ -37,7 +38,7 @@ def scattered(image28: np.ndarray) -> bool:
     labels = blobs(image28 > INK)
     mass = np.bincount(labels.ravel(), weights=image28.ravel())[1:]
     parts = [i + 1 for i, m in enumerate(mass) if m >= PART * mass.sum()]
-    return any(_gap(labels, a, b) > GAP for i, a in enumerate(parts) for b in parts[i + 1:])
+    return any(_gap(labels, a, b) > GAP for i, a in enumerate(parts) for b in parts[i + 1 :])
 
 
 def _statistics(ckpt: Checkpoint, width: int) -> dict | None:
@@ -93,4 +94,3 @@ def confidence_text(probability: float, codes: list[str], lang: str = DEFAULT_LA
     belief between the classes the network knows."""
     sure_looking = bool(codes) and "low_confidence" not in codes
     return text("answers.confidence_unusual" if sure_looking else "answers.confidence", lang, p=probability)
-

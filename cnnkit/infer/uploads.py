@@ -1,9 +1,11 @@
 """Uploads: the size limits the pages accept, and a small per-session cache of what was computed from them."""
+
 from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 # One limit for every upload that .streamlit/config.toml's server.maxUploadSize sets (images and cnnkit
 # checkpoints: the largest, the no-pooling ConvNet, is 25.8 MB), and the ImageNet weights' own (ResNet-50: 98 MB).

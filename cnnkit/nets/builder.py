@@ -1,16 +1,16 @@
 """The notes' CNNs — the MNIST ConvNet and LeNet-5 — and their experiments as layer lists of the one builder
 (``cnnkit.nets.layers``), and ``ModelConfig``: a model as plain values, either those switches or its own layers."""
+
 from __future__ import annotations
 
 import math
-
 from dataclasses import asdict, dataclass, fields, replace
 
 from torch import nn
 
 from cnnkit.errors import CnnkitError, unknown_choice
-from cnnkit.options import setting
 from cnnkit.nets.layers import Layer, Spec, build, make_layer, parse_spec, plan, to_compact, to_json
+from cnnkit.options import setting
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,21 @@ class ModelConfig:
     extra_conv: bool = setting(False, "--extra-conv", "experiment: add a third conv block", action="store_true")
     pooling: bool = setting(True, "--no-pooling", "experiment: remove the pooling layers", action="store_false")
     padding: bool = setting(True, "--no-padding", "experiment: convolutions without padding", action="store_false")
-    extra_fc: bool = setting(False, "--extra-fc", "experiment: add a hidden fully connected layer",
-                             action="store_true")
+    extra_fc: bool = setting(False, "--extra-fc", "experiment: add a hidden fully connected layer", action="store_true")
     batchnorm: bool = setting(False, "--batchnorm", "BatchNorm after each convolution", action="store_true")
     dropout: float = setting(0.0, "--dropout", "Dropout p after hidden FC layers (default 0)", type=float)
     in_channels: int = 1
     num_classes: int = 10
     image_size: int = 28
     # a network of its own; None: the family with the switches above
-    layers: Spec | None = setting(None, "--layers", "a network of its own instead of --model and the experiments: a "
-                                  "JSON list of layers, a .json file holding one, or the compact form, e.g. "
-                                  "'conv(32,3,padding=1) relu maxpool(2) flatten linear(128) relu linear'",
-                                  metavar="SPEC")
+    layers: Spec | None = setting(
+        None,
+        "--layers",
+        "a network of its own instead of --model and the experiments: a "
+        "JSON list of layers, a .json file holding one, or the compact form, e.g. "
+        "'conv(32,3,padding=1) relu maxpool(2) flatten linear(128) relu linear'",
+        metavar="SPEC",
+    )
 
     def to_dict(self) -> dict:
         """Plain values, with the layer list always written out (a checkpoint rebuilds its network from it)."""
@@ -63,7 +66,7 @@ class ModelConfig:
         return {**asdict(replace(self, layers=None)), "layers": layers}
 
     @classmethod
-    def from_dict(cls, values: dict) -> "ModelConfig":
+    def from_dict(cls, values: dict) -> ModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -74,7 +77,7 @@ class ModelConfig:
             config = replace(config, layers=None if layers == spec_of(config) else layers)
         return config
 
-    def for_data(self, info) -> "ModelConfig":
+    def for_data(self, info) -> ModelConfig:
         """This model for a dataset's ``DatasetInfo``: its class count, channels and image size."""
         return replace(self, num_classes=len(info.classes), in_channels=info.channels, image_size=info.size)
 
@@ -133,7 +136,7 @@ def build_model(config: ModelConfig = ModelConfig()) -> nn.Sequential:
     # (checkpoints on ``meta``, the pages' input sizes)
     problem = plan(spec, input_of(config), config.num_classes, max_params=math.inf, max_values=math.inf).problem
     if problem:
-        convs = sum(layer.type == "conv" for layer in spec[:(problem.index or 0) + 1])
+        convs = sum(layer.type == "conv" for layer in spec[: (problem.index or 0) + 1])
         raise CnnkitError("errors.feature_map_vanishes", model=config.describe(), layer=str(convs))
     return build(spec, input_of(config), config.num_classes, max_params=math.inf, max_values=math.inf)
 
@@ -146,8 +149,10 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 # ReLU. Max-pooling commutes with ReLU and with a BatchNorm whose scale is positive (both keep the order of
 # values), so the network computes nearly the same function, but normalizes and rectifies a quarter of the
 # values: ~1.5× the training images per second on the CPU (docs/speed.md).
-POOL_FIRST = parse_spec("conv(32,3,padding=1) maxpool(2) batchnorm relu conv(64,3,padding=1) maxpool(2) batchnorm "
-                        "relu flatten linear(128) relu linear")
+POOL_FIRST = parse_spec(
+    "conv(32,3,padding=1) maxpool(2) batchnorm relu conv(64,3,padding=1) maxpool(2) batchnorm "
+    "relu flatten linear(128) relu linear"
+)
 
 NETWORK_PRESETS = {  # the notes' networks and experiments, as starting points of the layer list
     "convnet": ModelConfig(),

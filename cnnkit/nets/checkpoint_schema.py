@@ -5,6 +5,7 @@ A crafted file gets one clear message, cheaply: nothing is allocated from a size
 that size is within bounds. ``validate_meta`` checks the fields one by one (``MODEL_FIELDS`` for the model
 description); a new way of describing the network (a layer spec, say) adds its own check to ``model_config``.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,12 +56,18 @@ class CheckpointMeta:
 def shown(value) -> str:
     """A value as a message quotes it: its repr, cut short."""
     text = repr(value)
-    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 1] + "…"
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
 def _type_name(kind: type) -> str:
-    return {str: "text", bool: "true or false", int: "a whole number", float: "a number", list: "a list",
-            dict: "a table"}[kind]
+    return {
+        str: "text",
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+    }[kind]
 
 
 def checked(name: str, field: str, value, kind: type, low: float | None = None, high: float | None = None):
@@ -68,8 +75,7 @@ def checked(name: str, field: str, value, kind: type, low: float | None = None, 
     number = kind in (int, float)
     fits = isinstance(value, kind) or (kind is float and isinstance(value, int))
     if not fits or (number and isinstance(value, bool)):
-        raise CnnkitError("safety.ckpt_type", name=name, field=field, expected=_type_name(kind),
-                          got=shown(value))
+        raise CnnkitError("safety.ckpt_type", name=name, field=field, expected=_type_name(kind), got=shown(value))
     if number and not math.isfinite(value):
         raise CnnkitError("safety.ckpt_not_finite", name=name, field=field, got=shown(value))
     if (low is not None and value < low) or (high is not None and value > high):
@@ -89,8 +95,11 @@ def model_config(meta: dict, name: str) -> ModelConfig:
     unknown = sorted(set(model) - set(MODEL_FIELDS))
     if unknown:
         raise CnnkitError("safety.ckpt_unknown", name=name, fields=shown(", ".join(map(str, unknown))))
-    values = {field: checked(name, f"model.{field}", model[field], *MODEL_FIELDS[field])
-              for field in MODEL_FIELDS if field in model and model[field] is not None}
+    values = {
+        field: checked(name, f"model.{field}", model[field], *MODEL_FIELDS[field])
+        for field in MODEL_FIELDS
+        if field in model and model[field] is not None
+    }
     if values.get("arch", ModelConfig.arch) not in FAMILIES:
         raise CnnkitError("safety.ckpt_arch", name=name, got=shown(values["arch"]), known=", ".join(FAMILIES))
     return ModelConfig.from_dict(values)
@@ -101,7 +110,7 @@ def validate_meta(meta, name: str) -> CheckpointMeta:
     meta = checked(name, "metadata", meta, dict)
     config = model_config(meta, name)
     classes = checked(name, "classes", _required(meta, name, "classes"), list)
-    for i, label in enumerate(classes[:MAX_CLASSES + 1]):
+    for i, label in enumerate(classes[: MAX_CLASSES + 1]):
         checked(name, f"classes[{i}]", label, str)
         if not label.strip() or len(label) > MAX_CLASS_NAME:
             raise CnnkitError("safety.ckpt_class_name", name=name, index=i, most=MAX_CLASS_NAME)
@@ -117,9 +126,16 @@ def validate_meta(meta, name: str) -> CheckpointMeta:
     history = checked(name, "history", meta.get("history", []), list)
     for i, epoch in enumerate(history):
         checked(name, f"history[{i}]", epoch, dict)
-    return CheckpointMeta(model_config=config, dataset=checked(name, "dataset", meta.get("dataset", "mnist"), str),
-                          classes=list(classes), mean=mean, std=std, metrics=metrics, history=history,
-                          train_config=checked(name, "train_config", meta.get("train_config", {}), dict))
+    return CheckpointMeta(
+        model_config=config,
+        dataset=checked(name, "dataset", meta.get("dataset", "mnist"), str),
+        classes=list(classes),
+        mean=mean,
+        std=std,
+        metrics=metrics,
+        history=history,
+        train_config=checked(name, "train_config", meta.get("train_config", {}), dict),
+    )
 
 
 def build_checked(config: ModelConfig, name: str) -> nn.Module:
@@ -131,8 +147,13 @@ def build_checked(config: ModelConfig, name: str) -> nn.Module:
         raise CnnkitError("safety.ckpt_model", name=name, reason=exc.message()) from None
     params = count_parameters(model)
     if params > MAX_PARAMETERS:
-        raise CnnkitError("safety.ckpt_too_large", name=name, params=f"{params:,}",
-                          most=f"{MAX_PARAMETERS:,}", model=config.describe())
+        raise CnnkitError(
+            "safety.ckpt_too_large",
+            name=name,
+            params=f"{params:,}",
+            most=f"{MAX_PARAMETERS:,}",
+            model=config.describe(),
+        )
     return model
 
 
@@ -148,10 +169,15 @@ def validate_weights(model: nn.Module, state, name: str, describe: str) -> dict[
     unexpected = sorted(map(str, set(state) - set(expected)))
     wrong = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
     if missing or unexpected or wrong:
-        details = "; ".join(part for part in (
-            f"missing {', '.join(missing[:4])}" if missing else "",
-            f"unexpected {', '.join(unexpected[:4])[:200]}" if unexpected else "",
-            f"different shapes for {', '.join(wrong[:4])}" if wrong else "") if part)
+        details = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(missing[:4])}" if missing else "",
+                f"unexpected {', '.join(unexpected[:4])[:200]}" if unexpected else "",
+                f"different shapes for {', '.join(wrong[:4])}" if wrong else "",
+            )
+            if part
+        )
         raise CnnkitError("errors.checkpoint_mismatch", name=name, model=describe, details=details)
     fitted = {}
     for key, want in expected.items():

@@ -4,6 +4,7 @@ class names, metrics, history), saved as a torch file or safetensors and loaded 
 ``.pt`` files are read with ``torch.load(weights_only=True)``, which refuses any pickled object other than
 tensors and plain containers; ``.safetensors`` files hold no code at all.
 """
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,7 @@ FORMAT = "cnnkit-checkpoint"
 VERSION = 1
 CALIBRATION = "~calibration/"  # the names of the calibration's tensors among a safetensors file's weights
 DEFAULT_CHECKPOINT = Path(str(resources.files("cnnkit.nets") / "shipped" / "mnist_convnet.pt"))  # the shipped model
-MAX_CALIBRATION = 2 ** 16  # numbers in one calibration tensor at most (a 128×128 precision matrix is 16,384)
+MAX_CALIBRATION = 2**16  # numbers in one calibration tensor at most (a 128×128 precision matrix is 16,384)
 OLD_STATISTICS = ("centres", "precision")  # the feature statistics of cards before 2025-12, as JSON lists
 
 
@@ -53,10 +54,20 @@ class Checkpoint:
     def meta(self) -> dict:
         """The card as JSON; the calibration's tensors are stored beside the weights (``calibration_tensors``)."""
         facts = {k: v for k, v in self.calibration.items() if not isinstance(v, torch.Tensor)}
-        return {"format": FORMAT, "version": VERSION, "model": self.model_config.to_dict(),
-                "dataset": self.dataset, "classes": list(self.classes), "mean": self.mean, "std": self.std,
-                "metrics": self.metrics, "history": self.history, "train_config": self.train_config,
-                "temperature": self.temperature, "calibration": facts}
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "model": self.model_config.to_dict(),
+            "dataset": self.dataset,
+            "classes": list(self.classes),
+            "mean": self.mean,
+            "std": self.std,
+            "metrics": self.metrics,
+            "history": self.history,
+            "train_config": self.train_config,
+            "temperature": self.temperature,
+            "calibration": facts,
+        }
 
     def calibration_tensors(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().cpu().contiguous() for k, v in self.calibration.items() if isinstance(v, torch.Tensor)}
@@ -69,8 +80,9 @@ def to_bytes(ckpt: Checkpoint, fmt: str = "pt") -> bytes:
         tensors = {CALIBRATION + k: v for k, v in ckpt.calibration_tensors().items()}
         return st_save(state | tensors, metadata={"cnnkit": json.dumps(ckpt.meta())})
     buffer = io.BytesIO()
-    torch.save({"meta": json.dumps(ckpt.meta()), "state_dict": state, "calibration": ckpt.calibration_tensors()},
-               buffer)
+    torch.save(
+        {"meta": json.dumps(ckpt.meta()), "state_dict": state, "calibration": ckpt.calibration_tensors()}, buffer
+    )
     return buffer.getvalue()
 
 
@@ -99,8 +111,20 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
     model = build_checked(card.model_config, name)
     model.load_state_dict(validate_weights(model, state, name, card.model_config.describe()), assign=True)
     model.eval()
-    return Checkpoint(model, card.model_config, card.dataset, card.classes, card.mean, card.std, card.metrics,
-                      card.history, card.train_config, name, _temperature(meta), _calibration(meta, tensors))
+    return Checkpoint(
+        model,
+        card.model_config,
+        card.dataset,
+        card.classes,
+        card.mean,
+        card.std,
+        card.metrics,
+        card.history,
+        card.train_config,
+        name,
+        _temperature(meta),
+        _calibration(meta, tensors),
+    )
 
 
 def _calibration(meta: dict, tensors: dict) -> dict:
@@ -109,14 +133,26 @@ def _calibration(meta: dict, tensors: dict) -> dict:
     waits for a new calibration (``cnnkit.train.calibration.calibrate``)."""
     facts = meta.get("calibration")
     facts = {k: v for k, v in facts.items() if k not in OLD_STATISTICS} if isinstance(facts, dict) else {}
-    return facts | {k: v.float() for k, v in tensors.items() if isinstance(k, str) and isinstance(v, torch.Tensor)
-                    and v.is_floating_point() and v.numel() <= MAX_CALIBRATION and bool(v.isfinite().all())}
+    return facts | {
+        k: v.float()
+        for k, v in tensors.items()
+        if isinstance(k, str)
+        and isinstance(v, torch.Tensor)
+        and v.is_floating_point()
+        and v.numel() <= MAX_CALIBRATION
+        and bool(v.isfinite().all())
+    }
 
 
 def _temperature(meta: dict) -> float:
     """The calibration temperature; 1 (uncalibrated) when absent or not a sensible positive number."""
     value = meta.get("temperature", 1.0)
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0.05 <= value <= 100
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0.05 <= value <= 100
+    )
     return float(value) if ok else 1.0
 
 
@@ -158,11 +194,14 @@ def _torch_load(data: bytes, name: str, kind: str = "checkpoint"):
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        raise CnnkitError("errors.pickle_refused", name=name,
-                          reference=found.group(1) if found else "?") from None
+        raise CnnkitError("errors.pickle_refused", name=name, reference=found.group(1) if found else "?") from None
     except Exception as exc:  # zip/truncation errors surface as RuntimeError, EOFError, ...
-        raise CnnkitError("errors.unreadable", name=name, kind=Term(f"errors.kind.{kind}"),
-                          detail=(str(exc).splitlines() or [type(exc).__name__])[0][:200]) from None
+        raise CnnkitError(
+            "errors.unreadable",
+            name=name,
+            kind=Term(f"errors.kind.{kind}"),
+            detail=(str(exc).splitlines() or [type(exc).__name__])[0][:200],
+        ) from None
 
 
 def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple[dict, dict, dict]:
@@ -170,7 +209,7 @@ def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple
     try:
         state = st_load(data)
         header_len = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8:8 + header_len])
+        header = json.loads(data[8 : 8 + header_len])
         tensors = {k.removeprefix(CALIBRATION): state.pop(k) for k in list(state) if k.startswith(CALIBRATION)}
         return json.loads(header.get("__metadata__", {}).get("cnnkit", "{}")), state, tensors
     except Exception as exc:  # SafetensorError, ValueError, UnicodeDecodeError, IndexError on a few bytes, ...

@@ -3,6 +3,7 @@
 Each window of side ``k`` (dilation ``d``) adds ``d(k − 1)`` steps of the current jump to the field; each stride
 multiplies the jump; padding ``p`` moves the centre of output 0 by ``((k − 1)d/2 − p)`` jumps.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,6 +48,18 @@ def receptive_fields(model: nn.Module) -> list[Reach]:
         start += ((k - 1) * d / 2 - p) * jump
         field += d * (k - 1) * jump
         jump *= s
-        reaches.append(Reach(index=index, name=name, layer=layer, kernel=k, stride=s, padding=p, dilation=d,
-                             start=start, jump=jump, field=field))
+        reaches.append(
+            Reach(
+                index=index,
+                name=name,
+                layer=layer,
+                kernel=k,
+                stride=s,
+                padding=p,
+                dilation=d,
+                start=start,
+                jump=jump,
+                field=field,
+            )
+        )
     return reaches

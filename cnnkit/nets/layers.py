@@ -10,15 +10,16 @@ and stops at the first layer that cannot work, with the reason (a ``Problem``: a
 Layers are named as the notes' networks were (conv1, bn1, relu1, pool1, flatten, fc1, dropout1, …), so the
 state dicts of older checkpoints fit the networks rebuilt from their specs.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
-from pathlib import Path
 from collections import OrderedDict
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from torch import nn
 
@@ -70,8 +71,13 @@ KINDS: dict[str, Kind] = {
     "sigmoid": Kind("Sigmoid"),
     "dropout": Kind("Dropout", ("p",), (("p", 0.5),), module=_plain(nn.Dropout, "p")),
     "flatten": Kind("Flatten", module=_plain(nn.Flatten)),
-    "linear": Kind("Linear", ("out",), (("out", None),), prefix="fc",
-                   module=lambda layer, in_shape, out_shape: nn.Linear(in_shape[0], out_shape[0])),
+    "linear": Kind(
+        "Linear",
+        ("out",),
+        (("out", None),),
+        prefix="fc",
+        module=lambda layer, in_shape, out_shape: nn.Linear(in_shape[0], out_shape[0]),
+    ),
 }
 WHOLE = {"out": 1, "kernel": 1, "stride": 1, "padding": 0}  # whole-number settings and their smallest value
 
@@ -144,8 +150,13 @@ def make_layer(kind: str, n: int = 1, **given) -> Layer:
     spec = KINDS[kind]
     for name in given:
         if name not in spec.settings:
-            raise _fail("unknown_setting", n=n, type=spec.label, setting=name,
-                        known=", ".join(spec.settings) or text("build.none", DEFAULT_LANGUAGE))
+            raise _fail(
+                "unknown_setting",
+                n=n,
+                type=spec.label,
+                setting=name,
+                known=", ".join(spec.settings) or text("build.none", DEFAULT_LANGUAGE),
+            )
     defaults = dict(spec.defaults)
     values = []
     for name in spec.settings:
@@ -179,7 +190,7 @@ def from_compact(source: str) -> Spec:
     while pos < len(source.rstrip()):
         match = _TOKEN.match(source, pos)
         if not match or match.end() == pos:
-            raise _fail("bad_compact", token=source[pos:pos + 20].strip())
+            raise _fail("bad_compact", token=source[pos : pos + 20].strip())
         kind, args = match.group(1).lower(), match.group(2)
         n = len(layers) + 1
         if kind not in KINDS:
@@ -283,8 +294,13 @@ class _Names:
         return prefix if prefix == "flatten" and n == 1 else f"{prefix}{n}"
 
 
-def plan(spec: Spec, input_shape: tuple[int, int, int], num_classes: int,
-         max_params: int = MAX_PARAMETERS, max_values: int = MAX_VALUES) -> Plan:
+def plan(
+    spec: Spec,
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    max_params: int = MAX_PARAMETERS,
+    max_values: int = MAX_VALUES,
+) -> Plan:
     """Each layer's output shape, parameters and MACs for a C×H×W input; the first problem, if any."""
     rows: list[Row] = []
     shape = tuple(input_shape)
@@ -349,8 +365,13 @@ def _module(row: Row, in_shape: tuple[int, ...]) -> nn.Module:
     return kind.module(row.layer, in_shape, row.output) if kind.module else ACTIVATIONS[row.layer.type]()
 
 
-def build(spec: Spec, input_shape: tuple[int, int, int], num_classes: int,
-          max_params: int = MAX_PARAMETERS, max_values: int = MAX_VALUES) -> nn.Sequential:
+def build(
+    spec: Spec,
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    max_params: int = MAX_PARAMETERS,
+    max_values: int = MAX_VALUES,
+) -> nn.Sequential:
     """The network of ``spec`` for a C×H×W input; a ``CnnkitError`` naming the first invalid layer."""
     checked = plan(spec, input_shape, num_classes, max_params, max_values)
     if checked.problem:

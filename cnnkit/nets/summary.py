@@ -2,6 +2,7 @@
 
 Works on the ``meta`` device too, so that big torchvision models are described without weights.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ def _shape(output) -> tuple[int, ...]:
     return tuple(logits.shape) if isinstance(logits, torch.Tensor) else ()
 
 
-def layer_table(model: nn.Module, input_shape: tuple[int, ...], max_depth: int = 1,
-                device: torch.device | str | None = None) -> list[LayerRow]:
+def layer_table(
+    model: nn.Module, input_shape: tuple[int, ...], max_depth: int = 1, device: torch.device | str | None = None
+) -> list[LayerRow]:
     """Rows for the modules up to ``max_depth`` levels below the root, in execution order.
 
     ``params`` counts a module's own parameters including its children's.
@@ -44,8 +46,9 @@ def layer_table(model: nn.Module, input_shape: tuple[int, ...], max_depth: int =
             continue
 
         def hook(mod, _inp, out, name=name, depth=depth):
-            rows.append(LayerRow(name, type(mod).__name__, _shape(out),
-                                 sum(p.numel() for p in mod.parameters()), depth))
+            rows.append(
+                LayerRow(name, type(mod).__name__, _shape(out), sum(p.numel() for p in mod.parameters()), depth)
+            )
 
         handles.append(module.register_forward_hook(hook))
     was_training = model.training

@@ -13,6 +13,7 @@ nearer to any other digit: the relative distance says it is an unusually clean 7
 Whatever the width P of the layer, the features are first folded into at most ``FEATURES`` numbers by a fixed
 count sketch (no stored projection), so that the statistics stay small tensors (~130 KB) and fast to fit.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,7 +46,7 @@ def folded(feats: torch.Tensor) -> torch.Tensor:
     width = feats.shape[1]
     if width <= FEATURES:
         return feats
-    hashed = torch.arange(width, dtype=torch.int64) * 2654435761 % 2 ** 32
+    hashed = torch.arange(width, dtype=torch.int64) * 2654435761 % 2**32
     bucket = (hashed >> 25) % FEATURES
     sign = 1 - 2 * ((hashed >> 24) & 1).to(feats.dtype)
     return torch.zeros(len(feats), FEATURES, dtype=feats.dtype).index_add_(1, bucket, feats * sign)
@@ -66,11 +67,16 @@ def _squared(diff: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
 def doubt_statistics(feats: torch.Tensor, labels: torch.Tensor, classes: int) -> dict[str, torch.Tensor]:
     """What usual features look like (``DOUBT_TENSORS``), from the folded features of labelled images: each
     class's centre and the classes' shared precision; the centre and precision of all of them pooled."""
-    centres = torch.stack([feats[labels == c].mean(0) if (labels == c).any() else feats.mean(0)
-                           for c in range(classes)])
+    centres = torch.stack(
+        [feats[labels == c].mean(0) if (labels == c).any() else feats.mean(0) for c in range(classes)]
+    )
     pooled = feats.mean(0)
-    return {"centres": centres, "precision": _precision(feats - centres[labels]), "pooled_centre": pooled,
-            "pooled_precision": _precision(feats - pooled)}
+    return {
+        "centres": centres,
+        "precision": _precision(feats - centres[labels]),
+        "pooled_centre": pooled,
+        "pooled_precision": _precision(feats - pooled),
+    }
 
 
 def distances(feats: torch.Tensor, read_as: torch.Tensor, stats: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,7 +92,7 @@ def features_and_logits(model: nn.Sequential, x: torch.Tensor, batch: int = 1000
     feats, logits = [], []
     with torch.inference_mode():
         for start in range(0, len(x), batch):
-            f = model[:-1](x[start:start + batch])
+            f = model[:-1](x[start : start + batch])
             feats.append(f)
             logits.append(model[-1](f))
     return torch.cat(feats), torch.cat(logits)
@@ -94,6 +100,7 @@ def features_and_logits(model: nn.Sequential, x: torch.Tensor, batch: int = 1000
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """The T > 0 minimising the mean NLL of ``softmax(logits / T)``: golden-section search on log T."""
+
     def nll(log_t: float) -> float:
         return float(F.cross_entropy(logits / math.exp(log_t), labels))
 
@@ -135,8 +142,11 @@ def held_back(dataset: Dataset, train_subset: int | None, seed: int) -> tuple[Sp
         idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[train_subset:]
         idx = idx[:HELD_BACK]
         return Split(train.images[idx], train.labels[idx]), "training images not trained on"
-    half = subset(Split(dataset.test.images[:len(dataset.test) // 2], dataset.test.labels[:len(dataset.test) // 2]),
-                  HELD_BACK, seed)
+    half = subset(
+        Split(dataset.test.images[: len(dataset.test) // 2], dataset.test.labels[: len(dataset.test) // 2]),
+        HELD_BACK,
+        seed,
+    )
     return half, "the first half of the test split (every training image was trained on)"
 
 
@@ -149,8 +159,9 @@ def calibration_of(ckpt: Checkpoint, images: Split, source: str) -> tuple[float,
     labels = images.labels
     # What is usual is measured on the images as the page and `predict` see them: through the preprocessing.
     prepared = np.stack([prepare_digit(LoadedImage(im), invert=False).centered for im in images.images.numpy() / 255])
-    feats, read_logits = features_and_logits(ckpt.model,
-                                             (torch.from_numpy(prepared).float().unsqueeze(1) - ckpt.mean) / ckpt.std)
+    feats, read_logits = features_and_logits(
+        ckpt.model, (torch.from_numpy(prepared).float().unsqueeze(1) - ckpt.mean) / ckpt.std
+    )
     temperature = fit_temperature(logits, labels)
     before = expected_calibration_error(logits.softmax(1).numpy(), labels.numpy())
     after = expected_calibration_error((logits / temperature).softmax(1).numpy(), labels.numpy())
@@ -159,11 +170,15 @@ def calibration_of(ckpt: Checkpoint, images: Split, source: str) -> tuple[float,
     far, relative = distances(feats, read, stats)
     ink = torch.from_numpy(prepared).mean((1, 2))
     return temperature, {
-        "on": source, "images": len(labels), "ece_before": round(before, 5), "ece_after": round(after, 5),
+        "on": source,
+        "images": len(labels),
+        "ece_before": round(before, 5),
+        "ece_after": round(after, 5),
         **{name: value.float() for name, value in stats.items()},
         "far": round(float(torch.quantile(far, FAR_QUANTILE)), 4),
         "relative": round(float(torch.quantile(relative, RELATIVE_QUANTILE)), 4),
-        "ink": [round(float(torch.quantile(ink, q)), 5) for q in (0.001, 0.999)]}
+        "ink": [round(float(torch.quantile(ink, q)), 5) for q in (0.001, 0.999)],
+    }
 
 
 def calibrate(ckpt: Checkpoint, images: Split, source: str) -> Checkpoint:

@@ -1,20 +1,20 @@
 """Plotly figures of the training page — live loss, epoch curves, results, run and device comparisons —
 and the data of the misclassified-images gallery. Labels come from the locales, in ``lang``."""
+
 from __future__ import annotations
 
 import math
-
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 from torch import nn
 
-from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.data.datasets import Split
-from cnnkit.train.evaluation import Evaluation
 from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
+from cnnkit.train.comparison import DeviceSpeed
+from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.jobs import Snapshot
 from cnnkit.train.loop import EpochStats
 from cnnkit.train.store import Run
@@ -26,14 +26,32 @@ def _t(key: str, lang: str, **values) -> str:
     return text(f"train.chart.{key}", lang, **values)
 
 
-def _figure(data: list[dict], title: str | None = None, xaxis: dict | None = None, yaxis: dict | None = None,
-            height: int = 320, lang: str = DEFAULT_LANGUAGE, **layout) -> go.Figure:
+def _figure(
+    data: list[dict],
+    title: str | None = None,
+    xaxis: dict | None = None,
+    yaxis: dict | None = None,
+    height: int = 320,
+    lang: str = DEFAULT_LANGUAGE,
+    **layout,
+) -> go.Figure:
     """A figure from plain specs, validated once: several times cheaper than ``update_*`` calls, which
     matters for the live charts redrawn twice a second next to a training thread. Numbers as ``lang`` writes them."""
-    return go.Figure({"data": data, "layout": {
-        "title": {"text": title}, "height": height, "separators": formatter(lang).separators,
-        "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"orientation": "h", "y": -0.2},
-        "xaxis": xaxis or {}, "yaxis": yaxis or {}, **layout}})
+    return go.Figure(
+        {
+            "data": data,
+            "layout": {
+                "title": {"text": title},
+                "height": height,
+                "separators": formatter(lang).separators,
+                "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+                "legend": {"orientation": "h", "y": -0.2},
+                "xaxis": xaxis or {},
+                "yaxis": yaxis or {},
+                **layout,
+            },
+        }
+    )
 
 
 def _axis(key: str, lang: str, **spec) -> dict:
@@ -69,8 +87,11 @@ def percent_ticks(fractions: Sequence[float], lang: str, ticks: int = 5) -> dict
     values = [round(k * step, 10) for k in range(first, last + 1) if 0 <= k * step <= 100]
     digits = max(0, -math.floor(math.log10(step) + 1e-9))
     fmt = formatter(lang)
-    return {"tickvals": values, "ticktext": [fmt.percent(v / 100, digits) for v in values],
-            "range": [max(0, (first - 0.2) * step), min(100, (last + 0.2) * step)]}
+    return {
+        "tickvals": values,
+        "ticktext": [fmt.percent(v / 100, digits) for v in values],
+        "range": [max(0, (first - 0.2) * step), min(100, (last + 0.2) * step)],
+    }
 
 
 def _metric_axis(metric: str, lang: str, values: Sequence[float] = (), titled: bool = False, **spec) -> dict:
@@ -92,43 +113,94 @@ def _metric_axis(metric: str, lang: str, values: Sequence[float] = (), titled: b
 def batch_loss_figure(snap: Snapshot, lang: str) -> go.Figure:
     """The loss of each batch (kept points) and its moving average, over the whole run's epochs."""
     line = {"type": "scatter", "x": snap.steps, "mode": "lines"}
-    return _figure([{**line, "y": snap.losses, "name": _t("raw", lang), "opacity": 0.4,
-                     "line": {"width": 1, "color": COLORS[0]}},
-                    {**line, "y": snap.smoothed, "name": _t("smoothed", lang), "line": {"width": 2.5, "color": COLORS[0]}}],
-                   _t("batch_loss", lang), _axis("epoch", lang, range=[0, snap.config.epochs]),
-                   _metric_axis("loss", lang, values=snap.losses, titled=True), lang=lang)
+    return _figure(
+        [
+            {
+                **line,
+                "y": snap.losses,
+                "name": _t("raw", lang),
+                "opacity": 0.4,
+                "line": {"width": 1, "color": COLORS[0]},
+            },
+            {**line, "y": snap.smoothed, "name": _t("smoothed", lang), "line": {"width": 2.5, "color": COLORS[0]}},
+        ],
+        _t("batch_loss", lang),
+        _axis("epoch", lang, range=[0, snap.config.epochs]),
+        _metric_axis("loss", lang, values=snap.losses, titled=True),
+        lang=lang,
+    )
 
 
 def epoch_figure(epochs: Sequence[EpochStats], metric: str, total: int, lang: str) -> go.Figure:
     """Train and test ``metric`` ("loss" or "accuracy") after each of ``total`` epochs."""
     x = [e.epoch for e in epochs]
-    data = [{"type": "scatter", "x": x, "y": _shown(metric, [getattr(e, f"{split}_{metric}") for e in epochs]),
-             "name": _t(split, lang), "mode": "lines+markers", "line": {"color": color}}
-            for split, color in (("train", COLORS[0]), ("test", COLORS[1]))]
+    data = [
+        {
+            "type": "scatter",
+            "x": x,
+            "y": _shown(metric, [getattr(e, f"{split}_{metric}") for e in epochs]),
+            "name": _t(split, lang),
+            "mode": "lines+markers",
+            "line": {"color": color},
+        }
+        for split, color in (("train", COLORS[0]), ("test", COLORS[1]))
+    ]
     top = _shown(metric, [1])[0]
     waiting = {} if epochs else {"range": [0, top]}
-    notes = [] if epochs else [{"text": _t("after_first_epoch", lang), "showarrow": False, "x": (total + 1) / 2,
-                                "y": top / 2}]
-    return _figure(data, _t(f"epoch_{metric}", lang), _axis("epoch", lang, range=[0.5, total + 0.5], dtick=1),
-                   _metric_axis(metric, lang, [getattr(e, f"{s}_{metric}") for e in epochs for s in ("train", "test")],
-                                **waiting), annotations=notes, lang=lang)
+    notes = (
+        []
+        if epochs
+        else [{"text": _t("after_first_epoch", lang), "showarrow": False, "x": (total + 1) / 2, "y": top / 2}]
+    )
+    return _figure(
+        data,
+        _t(f"epoch_{metric}", lang),
+        _axis("epoch", lang, range=[0.5, total + 0.5], dtick=1),
+        _metric_axis(metric, lang, [getattr(e, f"{s}_{metric}") for e in epochs for s in ("train", "test")], **waiting),
+        annotations=notes,
+        lang=lang,
+    )
 
 
 def confusion_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Figure:
     """Counts of test images by true class (rows) and predicted class (columns)."""
-    heat = {"type": "heatmap", "z": ev.confusion, "x": list(classes), "y": list(classes), "colorscale": "Blues",
-            "texttemplate": "%{z}", "showscale": False,
-            "hovertemplate": _t("confusion_hover", lang) + "<extra></extra>"}
-    return _figure([heat], None, _axis("predicted", lang, type="category", side="top"),
-                   _axis("true", lang, type="category", autorange="reversed"), height=520, lang=lang)
+    heat = {
+        "type": "heatmap",
+        "z": ev.confusion,
+        "x": list(classes),
+        "y": list(classes),
+        "colorscale": "Blues",
+        "texttemplate": "%{z}",
+        "showscale": False,
+        "hovertemplate": _t("confusion_hover", lang) + "<extra></extra>",
+    }
+    return _figure(
+        [heat],
+        None,
+        _axis("predicted", lang, type="category", side="top"),
+        _axis("true", lang, type="category", autorange="reversed"),
+        height=520,
+        lang=lang,
+    )
 
 
 def per_class_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Figure:
     fmt = formatter(lang)
-    bars = {"type": "bar", "x": list(classes), "y": _shown("accuracy", ev.per_class),
-            "text": [fmt.percent(a, 1) for a in ev.per_class], "marker": {"color": COLORS[0]}}
-    return _figure([bars], _t("per_class", lang), _axis("class", lang, type="category"),
-                   _axis("accuracy", lang, **fmt.plotly_percent(0), range=[0, 105]), height=360, lang=lang)
+    bars = {
+        "type": "bar",
+        "x": list(classes),
+        "y": _shown("accuracy", ev.per_class),
+        "text": [fmt.percent(a, 1) for a in ev.per_class],
+        "marker": {"color": COLORS[0]},
+    }
+    return _figure(
+        [bars],
+        _t("per_class", lang),
+        _axis("class", lang, type="category"),
+        _axis("accuracy", lang, **fmt.plotly_percent(0), range=[0, 105]),
+        height=360,
+        lang=lang,
+    )
 
 
 @dataclass(frozen=True)
@@ -141,8 +213,10 @@ class Mistake:
 
 def mistakes(ev: Evaluation, test: Split, classes: Sequence[str], limit: int = 24) -> list[Mistake]:
     """The misclassified test images the model was surest about, most confident first."""
-    return [Mistake(_picture(test.images[i].numpy()), classes[int(test.labels[i])], classes[pred], prob)
-            for i, pred, prob in zip(ev.misclassified[:limit], ev.predicted, ev.confidence)]
+    return [
+        Mistake(_picture(test.images[i].numpy()), classes[int(test.labels[i])], classes[pred], prob)
+        for i, pred, prob in zip(ev.misclassified[:limit], ev.predicted, ev.confidence)
+    ]
 
 
 def _picture(image: np.ndarray) -> np.ndarray:
@@ -174,7 +248,7 @@ def kernel_grid(model: nn.Module, columns: int = 8) -> tuple[np.ndarray, np.ndar
     number = np.zeros(grid.shape[:2], dtype=int)
     for i, w in enumerate(kernels):
         r, c = i // columns * (k + 1), i % columns * (k + 1)
-        grid[r:r + k, c:c + k], number[r:r + k, c:c + k] = w, i + 1
+        grid[r : r + k, c : c + k], number[r : r + k, c : c + k] = w, i + 1
     return grid, number
 
 
@@ -184,16 +258,33 @@ def kernels_figure(model: nn.Module, lang: str, columns: int = 8) -> go.Figure:
     grid, number = kernel_grid(model, columns)
     hover = _t("kernel", lang, n="%{customdata}")
     if grid.ndim == 3:
-        trace = {"type": "image", "z": np.uint8(np.round(grid * 255)), "customdata": number,
-                 "hovertemplate": hover + "<extra></extra>"}
+        trace = {
+            "type": "image",
+            "z": np.uint8(np.round(grid * 255)),
+            "customdata": number,
+            "hovertemplate": hover + "<extra></extra>",
+        }
     else:
         bound = float(np.nanmax(np.abs(grid))) or 1.0
-        trace = {"type": "heatmap", "z": grid, "customdata": number, "zmin": -bound, "zmax": bound,
-                 "colorscale": "RdBu_r", "hoverongaps": False, "hovertemplate": hover + ": %{z:.3f}<extra></extra>"}
+        trace = {
+            "type": "heatmap",
+            "z": grid,
+            "customdata": number,
+            "zmin": -bound,
+            "zmax": bound,
+            "colorscale": "RdBu_r",
+            "hoverongaps": False,
+            "hovertemplate": hover + ": %{z:.3f}<extra></extra>",
+        }
     hidden = {"visible": False}
-    return _figure([trace], _t("kernels", lang, n=int(number.max())), hidden,
-                   {**hidden, "autorange": "reversed", "scaleanchor": "x"},
-                   height=900 * grid.shape[0] // grid.shape[1] + 80, lang=lang)  # square pixels across a ~900 px page
+    return _figure(
+        [trace],
+        _t("kernels", lang, n=int(number.max())),
+        hidden,
+        {**hidden, "autorange": "reversed", "scaleanchor": "x"},
+        height=900 * grid.shape[0] // grid.shape[1] + 80,
+        lang=lang,
+    )  # square pixels across a ~900 px page
 
 
 def runs_figure(runs: Sequence[Run], metric: str, lang: str) -> go.Figure:
@@ -201,17 +292,32 @@ def runs_figure(runs: Sequence[Run], metric: str, lang: str) -> go.Figure:
     hover); for the loss, the train loss dashed too. A run of one epoch is one large marker."""
     splits = ("test", "train") if metric == "loss" else ("test",)
     value = f"%{{y:.2f}}{formatter(lang).percent_sign}" if metric == "accuracy" else "%{y}"
-    data = [{"type": "scatter", "x": [e.epoch for e in run.epochs],
-             "y": _shown(metric, [getattr(e, f"{split}_{metric}") for e in run.epochs]), "name": run.name,
-             "legendgroup": str(run.id), "showlegend": split == "test", "mode": "lines+markers",
-             "hovertemplate": f"{run.name}<br>%{{x}}: {value}<extra></extra>",
-             "marker": {"size": 12 if len(run.epochs) == 1 else 6},
-             "line": {"color": run_color(run.id), "dash": "dash" if split == "train" else "solid"}}
-            for run in runs for split in splits]
+    data = [
+        {
+            "type": "scatter",
+            "x": [e.epoch for e in run.epochs],
+            "y": _shown(metric, [getattr(e, f"{split}_{metric}") for e in run.epochs]),
+            "name": run.name,
+            "legendgroup": str(run.id),
+            "showlegend": split == "test",
+            "mode": "lines+markers",
+            "hovertemplate": f"{run.name}<br>%{{x}}: {value}<extra></extra>",
+            "marker": {"size": 12 if len(run.epochs) == 1 else 6},
+            "line": {"color": run_color(run.id), "dash": "dash" if split == "train" else "solid"},
+        }
+        for run in runs
+        for split in splits
+    ]
     longest = max((len(r.epochs) for r in runs), default=1)
     values = [getattr(e, f"{split}_{metric}") for r in runs for e in r.epochs for split in splits]
-    return _figure(data, _t(f"runs_{metric}", lang), _axis("epoch", lang, range=[0.5, longest + 0.5], dtick=1),
-                   _metric_axis(metric, lang, values), height=380, lang=lang)
+    return _figure(
+        data,
+        _t(f"runs_{metric}", lang),
+        _axis("epoch", lang, range=[0.5, longest + 0.5], dtick=1),
+        _metric_axis(metric, lang, values),
+        height=380,
+        lang=lang,
+    )
 
 
 def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
@@ -220,17 +326,33 @@ def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
     names = [f"#{r.id}" for r in runs]
     hover = [r.name for r in runs]
     fmt = formatter(lang)
-    columns = (("test_accuracy", _shown("accuracy", [r.test_accuracy for r in runs]), fmt.plotly_percent(1), ".2f"),
-               ("parameters", [r.parameters for r in runs], {"tickformat": ","}, ",d"),
-               ("seconds_per_epoch", [r.seconds_per_epoch for r in runs], {"tickformat": ".1f"}, ".1f"))
-    data = [{"type": "bar", "x": names, "y": values, "xaxis": f"x{i + 1}", "yaxis": f"y{i + 1}", "customdata": hover,
-             "hovertemplate": f"%{{customdata}}: %{{y:{shown}}}{axis.get('ticksuffix', '')}<extra></extra>",
-             "marker": {"color": [run_color(r.id) for r in runs]}, "showlegend": False}
-            for i, (_, values, axis, shown) in enumerate(columns)]
+    columns = (
+        ("test_accuracy", _shown("accuracy", [r.test_accuracy for r in runs]), fmt.plotly_percent(1), ".2f"),
+        ("parameters", [r.parameters for r in runs], {"tickformat": ","}, ",d"),
+        ("seconds_per_epoch", [r.seconds_per_epoch for r in runs], {"tickformat": ".1f"}, ".1f"),
+    )
+    data = [
+        {
+            "type": "bar",
+            "x": names,
+            "y": values,
+            "xaxis": f"x{i + 1}",
+            "yaxis": f"y{i + 1}",
+            "customdata": hover,
+            "hovertemplate": f"%{{customdata}}: %{{y:{shown}}}{axis.get('ticksuffix', '')}<extra></extra>",
+            "marker": {"color": [run_color(r.id) for r in runs]},
+            "showlegend": False,
+        }
+        for i, (_, values, axis, shown) in enumerate(columns)
+    ]
     axes = {}
     for i, (key, _, axis, _) in enumerate(columns):
-        axes[f"xaxis{i + 1}"] = {"domain": [i / 3 + 0.05, (i + 1) / 3 - 0.02], "anchor": f"y{i + 1}",
-                                 "type": "category", "title": {"text": _t(key, lang)}}
+        axes[f"xaxis{i + 1}"] = {
+            "domain": [i / 3 + 0.05, (i + 1) / 3 - 0.02],
+            "anchor": f"y{i + 1}",
+            "type": "category",
+            "title": {"text": _t(key, lang)},
+        }
         axes[f"yaxis{i + 1}"] = {"anchor": f"x{i + 1}", **axis}
     return _figure(data, _t("runs_bars", lang), axes.pop("xaxis1"), axes.pop("yaxis1"), height=340, lang=lang, **axes)
 
@@ -238,7 +360,11 @@ def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
 def devices_figure(speeds: Sequence[DeviceSpeed], lang: str) -> go.Figure:
     """Training images/s per device, labelled with the speedup over the CPU."""
     fmt = formatter(lang)
-    bars = {"type": "bar", "x": [s.device.label_in(lang) for s in speeds], "y": [s.images_per_s for s in speeds],
-            "text": [f"{fmt.number(s.images_per_s)} · ×{fmt.number(s.speedup, 1)}" for s in speeds],
-            "marker": {"color": [COLORS[0] if s.device.kind != "cpu" else COLORS[4] for s in speeds]}}
+    bars = {
+        "type": "bar",
+        "x": [s.device.label_in(lang) for s in speeds],
+        "y": [s.images_per_s for s in speeds],
+        "text": [f"{fmt.number(s.images_per_s)} · ×{fmt.number(s.speedup, 1)}" for s in speeds],
+        "marker": {"color": [COLORS[0] if s.device.kind != "cpu" else COLORS[4] for s in speeds]},
+    }
     return _figure([bars], _t("devices", lang), None, _axis("images_per_s", lang), height=360, bargap=0.5, lang=lang)

@@ -1,9 +1,10 @@
 """Comparing runs and devices: stored runs side by side, and the images/s of one config on each device."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 from cnnkit.data.datasets import DATASETS, Dataset, subset_size
 from cnnkit.devices import DeviceInfo, device_name, list_devices
@@ -41,16 +42,35 @@ def comparison_rows(runs: Sequence[Run]) -> list[dict]:
     rows = []
     for run in runs:
         flat = flat_config(run.config)
-        summary = {"id": run.id, "name": run.name, "status": run.status, "dataset": run.dataset,
-                   "train_images": run.train_images, "epochs": len(run.epochs), "test_accuracy": run.test_accuracy,
-                   "best_accuracy": run.best_accuracy, "parameters": run.parameters,
-                   "seconds_per_epoch": run.seconds_per_epoch, "device": run.device}
+        summary = {
+            "id": run.id,
+            "name": run.name,
+            "status": run.status,
+            "dataset": run.dataset,
+            "train_images": run.train_images,
+            "epochs": len(run.epochs),
+            "test_accuracy": run.test_accuracy,
+            "best_accuracy": run.best_accuracy,
+            "parameters": run.parameters,
+            "seconds_per_epoch": run.seconds_per_epoch,
+            "device": run.device,
+        }
         rows.append({**summary, **{k: flat.get(k) for k in keys}})
     return rows
 
 
-SUMMARY = ("test_accuracy", "best_accuracy", "epochs", "seconds_per_epoch", "parameters", "train_images", "dataset",
-           "device", "status", "id")  # after the name and the differing settings, in this order
+SUMMARY = (
+    "test_accuracy",
+    "best_accuracy",
+    "epochs",
+    "seconds_per_epoch",
+    "parameters",
+    "train_images",
+    "dataset",
+    "device",
+    "status",
+    "id",
+)  # after the name and the differing settings, in this order
 
 
 def comparison_table(runs: Sequence[Run], lang: str = DEFAULT_LANGUAGE) -> tuple[list[dict], dict]:
@@ -59,14 +79,28 @@ def comparison_table(runs: Sequence[Run], lang: str = DEFAULT_LANGUAGE) -> tuple
     keys = shown_settings(differing_settings(runs))
     rows = []
     for run, row in zip(runs, comparison_rows(runs)):
-        shown = {**row, "status": text(f"runs.states.{run.status}", lang), "dataset": dataset_title(run, lang),
-                 "device": device_name(run.device, lang) if run.device else None}
+        shown = {
+            **row,
+            "status": text(f"runs.states.{run.status}", lang),
+            "dataset": dataset_title(run, lang),
+            "device": device_name(run.device, lang) if run.device else None,
+        }
         settings = {setting_label(k, lang): setting_text(run, k, row[k], lang) for k in keys}
-        rows.append({text("runs.cols.name", lang): run.name, **settings,
-                     **{text(f"runs.cols.{k}", lang): shown[k] for k in SUMMARY if k not in keys}})
+        rows.append(
+            {
+                text("runs.cols.name", lang): run.name,
+                **settings,
+                **{text(f"runs.cols.{k}", lang): shown[k] for k in SUMMARY if k not in keys},
+            }
+        )
     fmt = formatter(lang)
-    writers = {"test_accuracy": fmt.percent, "best_accuracy": fmt.percent, "seconds_per_epoch": fmt.seconds,
-               "parameters": fmt.number, "train_images": fmt.number}
+    writers = {
+        "test_accuracy": fmt.percent,
+        "best_accuracy": fmt.percent,
+        "seconds_per_epoch": fmt.seconds,
+        "parameters": fmt.number,
+        "train_images": fmt.number,
+    }
     return rows, {text(f"runs.cols.{k}", lang): write for k, write in writers.items()}
 
 
@@ -135,8 +169,9 @@ class DeviceSpeed:
     notebook_seconds: float  # the notebook's 6 epochs of 60,000 images at this speed
 
 
-def compare_devices(config: TrainConfig, dataset: Dataset, devices: list[DeviceInfo] | None = None,
-                    batches: int = 30) -> list[DeviceSpeed]:
+def compare_devices(
+    config: TrainConfig, dataset: Dataset, devices: list[DeviceInfo] | None = None, batches: int = 30
+) -> list[DeviceSpeed]:
     """Images/s of ``config`` over ``batches`` batches on each device (all present by default), and the
     speedup over the CPU."""
     devices = devices or list_devices()

@@ -2,9 +2,10 @@
 
 ``torchrun --nproc_per_node=N -m cnnkit train ...`` starts N copies of the CLI. Each finds its place in the
 environment (``world_from_env``), joins the process group (gloo on CPUs, NCCL on CUDA GPUs, one GPU per
-process), trains on its own part of the training set (``cnnkit.data.tensors.part_of``) while DDP averages the gradients, and only rank 0
-writes the output. ``--batch-size`` stays the global batch: each process takes ``batch_size / N`` of it.
+process), trains on its own part of the training set (``cnnkit.data.tensors.part_of``) while DDP averages the
+gradients, and only rank 0 writes the output. ``--batch-size`` stays the global batch: each process takes ``batch_size / N`` of it.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,9 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Mapping
 
 import torch
 import torch.distributed as dist
@@ -93,8 +94,7 @@ def one_line_when_stopped(world: World | None) -> Iterator[None]:
         # A Python signal handler would wait for the main thread, blocked in a collective whose peer is gone,
         # until torchrun's SIGKILL; a thread that waits for the (blocked) signal answers at once.
         signal.sigwait({signal.SIGTERM})
-        print(f"error: {text('safety.rank_stopped', rank=world.rank, size=world.size)}", file=sys.stderr,
-              flush=True)
+        print(f"error: {text('safety.rank_stopped', rank=world.rank, size=world.size)}", file=sys.stderr, flush=True)
         os._exit(128 + signal.SIGTERM)  # the process group cannot be left cleanly once a peer is gone
 
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # inherited by every thread started from here

@@ -1,4 +1,5 @@
 """Test-set evaluation: accuracy, loss, per-class accuracy, confusion matrix, the misclassified examples."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = EVAL_BAT
     was_training = model.training
     model.eval()
     try:
-        return torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
     finally:
         model.train(was_training)
 
@@ -50,7 +51,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     loss = F.cross_entropy(logits, y).item()
     probs = logits.softmax(1)
     conf, pred = probs.max(1)
-    confusion = torch.bincount(y * num_classes + pred, minlength=num_classes ** 2).view(num_classes, num_classes)
+    confusion = torch.bincount(y * num_classes + pred, minlength=num_classes**2).view(num_classes, num_classes)
     totals = confusion.sum(1).clamp(min=1)
     wrong = (pred != y).nonzero().flatten()
     wrong = wrong[conf[wrong].argsort(descending=True)]

@@ -5,6 +5,7 @@ tab or a visit to another page finds the run again (by its id and its owner's to
 The worker runs the run's ``cnnkit.train.runner.Runner``; a page reads ``TrainingJob.snapshot()``, a consistent copy
 taken under a lock, and ends a run with ``stop()`` (at the next batch, keeping what was learned).
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,8 +59,17 @@ class Snapshot:
 class TrainingJob:
     """One stored run of ``train(config)`` on ``dataset`` in a daemon thread."""
 
-    def __init__(self, *, store: RunStore, run_id: int, config: TrainConfig, dataset: Dataset, name: str,
-                 owner: str | None = None, on_end=None):
+    def __init__(
+        self,
+        *,
+        store: RunStore,
+        run_id: int,
+        config: TrainConfig,
+        dataset: Dataset,
+        name: str,
+        owner: str | None = None,
+        on_end=None,
+    ):
         self.store, self.run_id, self.config, self.dataset = store, run_id, config, dataset
         self.name, self.owner, self._on_end = name, owner, on_end
         self._lock = threading.Lock()
@@ -74,7 +84,7 @@ class TrainingJob:
         self._ended: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"cnnkit-train {run_id}", daemon=True)
 
-    def start(self) -> "TrainingJob":
+    def start(self) -> TrainingJob:
         with self._lock:
             self._state, self._started = "running", time.perf_counter()
         self._thread.start()
@@ -138,11 +148,22 @@ class TrainingJob:
         with self._lock:
             now, last, trace = time.perf_counter(), self._last, self._trace
             snap = Snapshot(
-                run_id=self.run_id, name=self.name, config=self.config, state=self._state,
-                epoch=last.epoch if last else 0, batch=last.batch if last else 0,
-                batches=last.batches if last else 0, elapsed=(self._ended or now) - self._started, eta=None,
-                images_per_s=self._images_per_s, steps=list(trace.x), losses=list(trace.raw),
-                smoothed=list(trace.smooth), epochs=list(self._epochs), stopping=self._stop.is_set())
+                run_id=self.run_id,
+                name=self.name,
+                config=self.config,
+                state=self._state,
+                epoch=last.epoch if last else 0,
+                batch=last.batch if last else 0,
+                batches=last.batches if last else 0,
+                elapsed=(self._ended or now) - self._started,
+                eta=None,
+                images_per_s=self._images_per_s,
+                steps=list(trace.x),
+                losses=list(trace.raw),
+                smoothed=list(trace.smooth),
+                epochs=list(self._epochs),
+                stopping=self._stop.is_set(),
+            )
             last_at = self._last_at
         fraction = snap.fraction
         if snap.done or not 0 < fraction < 1:
@@ -163,8 +184,9 @@ class JobManager:
     """The server's training jobs: at most ``max_running`` at once, the rest queued in order; one queued or
     running job per owner; a queued job whose owner has not been seen for ``queue_timeout`` s is dropped."""
 
-    def __init__(self, store: RunStore, max_running: int | None = None, queue_timeout: float = 600.0,
-                 keep_finished: int = 8):
+    def __init__(
+        self, store: RunStore, max_running: int | None = None, queue_timeout: float = 600.0, keep_finished: int = 8
+    ):
         self.store, self.max_running = store, max_running or default_max_jobs()
         self.queue_timeout, self.keep_finished = queue_timeout, keep_finished
         self._lock = threading.RLock()
@@ -180,8 +202,15 @@ class JobManager:
             self.seen(owner)
             run_id = new_run(self.store, config, dataset, source="page", name=name, owner=owner, status="queued")
             name = name or self.store.get(run_id).name
-            self._jobs[run_id] = TrainingJob(store=self.store, run_id=run_id, config=config, dataset=dataset,
-                                             name=name, owner=owner, on_end=self._ended)
+            self._jobs[run_id] = TrainingJob(
+                store=self.store,
+                run_id=run_id,
+                config=config,
+                dataset=dataset,
+                name=name,
+                owner=owner,
+                on_end=self._ended,
+            )
             self._queue.append(run_id)
             self._schedule()
             return run_id
@@ -235,7 +264,7 @@ class JobManager:
     def _ended(self, job: TrainingJob) -> None:
         with self._lock:
             ended = [i for i, j in self._jobs.items() if not j.running]
-            for run_id in ended[:-self.keep_finished]:
+            for run_id in ended[: -self.keep_finished]:
                 del self._jobs[run_id]
             self._schedule()
 
@@ -259,8 +288,20 @@ def snapshot_of(run: Run) -> Snapshot:
         trace.add(x, loss)
     epochs = list(run.epochs)
     last = run.loss_trace[-1][0] if run.loss_trace else 0.0
-    return Snapshot(run_id=run.id, name=run.name, config=run.train_config, state=run.status,
-                    epoch=max(len(epochs), int(last) + 1 if last else 0), batch=0, batches=0,
-                    elapsed=run.seconds or 0.0, eta=None, images_per_s=epochs[-1].images_per_s if epochs else 0.0,
-                    steps=list(trace.x), losses=list(trace.raw), smoothed=list(trace.smooth), epochs=epochs,
-                    stopping=False)
+    return Snapshot(
+        run_id=run.id,
+        name=run.name,
+        config=run.train_config,
+        state=run.status,
+        epoch=max(len(epochs), int(last) + 1 if last else 0),
+        batch=0,
+        batches=0,
+        elapsed=run.seconds or 0.0,
+        eta=None,
+        images_per_s=epochs[-1].images_per_s if epochs else 0.0,
+        steps=list(trace.x),
+        losses=list(trace.raw),
+        smoothed=list(trace.smooth),
+        epochs=epochs,
+        stopping=False,
+    )

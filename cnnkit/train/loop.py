@@ -9,32 +9,32 @@ next batch; ``on_epoch`` lets the run store keep each finished epoch; ``Resume``
 Under torchrun the edges change only: each process trains its part of the data inside DDP, and the sums are
 all-reduced (``cnnkit.train.distributed``). The speed levers and their measurements are in docs/speed.md.
 """
+
 from __future__ import annotations
 
 import copy
 import math
-import threading
 import statistics
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.data.folders import FolderOptions
 from cnnkit.data.datasets import DATASETS, Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
+from cnnkit.data.folders import FolderOptions
 from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.devices import cpu_computes_bf16
-from cnnkit.train.distributed import World, rank_device, sum_across, wrap
 from cnnkit.errors import CnnkitError, GpuOutOfMemory, unknown_choice
 from cnnkit.i18n import text
-from cnnkit.options import positive_int, setting
-from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
-
+from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.options import positive_int, setting
+from cnnkit.train.distributed import World, rank_device, sum_across, wrap
+from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("constant", "onecycle")
@@ -45,25 +45,39 @@ PRECISIONS = ("auto", "fp32", "bf16")
 class TrainConfig:
     """A training run as plain values; the fields with a ``setting`` are the options of ``cnnkit train``."""
 
-    dataset: str = setting("mnist", "--dataset", "folder: your own images, DIR/<class>/* or DIR/train|test/<class>/* "
-                           "(or a .zip of either)", choices=[*DATASETS, "folder"])
-    data_dir: str | None = setting(None, "--data-dir", "folder with the four IDX files, or torchvision's root "
-                                   "(default: $CNNKIT_DATA_DIR or ./data); the class folder (or .zip) of --dataset "
-                                   "folder", run=False)
+    dataset: str = setting(
+        "mnist",
+        "--dataset",
+        "folder: your own images, DIR/<class>/* or DIR/train|test/<class>/* (or a .zip of either)",
+        choices=[*DATASETS, "folder"],
+    )
+    data_dir: str | None = setting(
+        None,
+        "--data-dir",
+        "folder with the four IDX files, or torchvision's root "
+        "(default: $CNNKIT_DATA_DIR or ./data); the class folder (or .zip) of --dataset "
+        "folder",
+        run=False,
+    )
     model: ModelConfig = ModelConfig()
     epochs: int = setting(1, "--epochs", "default 1", type=int)
-    batch_size: int = setting(64, "--batch-size", "the global batch, split among torchrun's processes (default 64)",
-                              type=int)
+    batch_size: int = setting(
+        64, "--batch-size", "the global batch, split among torchrun's processes (default 64)", type=int
+    )
     optimizer: str = setting("adam", "--optimizer", "default adam", choices=OPTIMIZERS)
     lr: float = setting(1e-3, "--lr", "the (peak) learning rate (default 0.001)", type=float)
     momentum: float = 0.9  # SGD only
     schedule: str = setting("constant", "--schedule", "default constant", choices=SCHEDULES)
     # the training targets' share spread over the other classes (0: one-hot)
-    label_smoothing: float = setting(0.0, "--label-smoothing", "share of each target spread over the other classes, "
-                                     "0 <= S < 1 (default 0)", type=float, metavar="S")
+    label_smoothing: float = setting(
+        0.0,
+        "--label-smoothing",
+        "share of each target spread over the other classes, 0 <= S < 1 (default 0)",
+        type=float,
+        metavar="S",
+    )
     seed: int = setting(0, "--seed", "seed of the weights, the shuffles and the subset (default 0)", type=int)
-    train_subset: int | None = setting(None, "--subset", "train on this many random training images",
-                                       type=positive_int)
+    train_subset: int | None = setting(None, "--subset", "train on this many random training images", type=positive_int)
     augment: bool = setting(False, "--augment", "small random shifts, rotations and scales", action="store_true")
     device: str = setting("auto", "--device", "auto, cpu, cuda, cuda:N or mps", run=False)
     eval_batch_size: int = EVAL_BATCH
@@ -71,11 +85,16 @@ class TrainConfig:
     report_every: int = 1  # batches between progress events (each one syncs the device) …
     report_seconds: float = 0.05  # … and this long between them (one process); an epoch's last batch always reports
     # autocast: "bf16", "fp32", or "auto" = bf16 where the hardware computes it natively
-    precision: str = setting("auto", "--precision", "autocast of the training steps (default auto: bf16 where the "
-                             "CPU or GPU computes it natively)", choices=PRECISIONS)
+    precision: str = setting(
+        "auto",
+        "--precision",
+        "autocast of the training steps (default auto: bf16 where the CPU or GPU computes it natively)",
+        choices=PRECISIONS,
+    )
     # torch.compile the training forward/backward (pays its compile time on the first batch)
-    compile: bool = setting(False, "--compile", "torch.compile the model (pays the compile time once)",
-                            action="store_true")
+    compile: bool = setting(
+        False, "--compile", "torch.compile the model (pays the compile time once)", action="store_true"
+    )
     folder: FolderOptions | None = None  # how a folder dataset's images were made (dataset "folder")
 
     def validate(self) -> None:
@@ -155,21 +174,33 @@ class TrainResult:
         ev = self.evaluation
         metrics = {"test_accuracy": ev.accuracy, "test_loss": ev.loss, "per_class": ev.per_class} if ev else {}
         metrics.update(status=self.status, device=self.device, seconds=round(self.seconds, 2))
-        return Checkpoint(copy.deepcopy(self.model).cpu().eval(),
-                          self.config.model.for_data(info), info.recorded,
-                          list(info.classes), info.mean, info.std, metrics, [asdict(e) for e in self.history],
-                          self.config.to_dict())
+        return Checkpoint(
+            copy.deepcopy(self.model).cpu().eval(),
+            self.config.model.for_data(info),
+            info.recorded,
+            list(info.classes),
+            info.mean,
+            info.std,
+            metrics,
+            [asdict(e) for e in self.history],
+            self.config.to_dict(),
+        )
 
     def to_json(self) -> dict:
         """The CLI's ``--json`` object."""
         ev = self.evaluation
         return {
-            "status": self.status, "message": self.message, "device": self.device,
-            "model": self.config.model.describe(), "parameters": self.params,
-            "test_accuracy": ev.accuracy if ev else None, "test_loss": ev.loss if ev else None,
+            "status": self.status,
+            "message": self.message,
+            "device": self.device,
+            "model": self.config.model.describe(),
+            "parameters": self.params,
+            "test_accuracy": ev.accuracy if ev else None,
+            "test_loss": ev.loss if ev else None,
             "seconds": round(self.seconds, 3),
-            "epochs": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(e).items()}
-                       for e in self.history],
+            "epochs": [
+                {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(e).items()} for e in self.history
+            ],
             "config": self.config.to_dict(),
         }
 
@@ -178,8 +209,9 @@ Event = BatchProgress | EpochStats
 Callback = Callable[[Event], None]
 
 
-def make_optimizer(name: str, params, lr: float, momentum: float,
-                   device: torch.device | None = None) -> torch.optim.Optimizer:
+def make_optimizer(
+    name: str, params, lr: float, momentum: float, device: torch.device | None = None
+) -> torch.optim.Optimizer:
     """The optimizer; on CUDA, Adam and SGD use their fused kernels (one launch for all parameters)."""
     fused = {"fused": True} if device is not None and device.type == "cuda" else {}
     if name == "adam":
@@ -236,8 +268,15 @@ class Divergence:
         return f"safety.diverged_{self.cause}"
 
     def values(self) -> dict:
-        return {"epoch": self.epoch, "batch": self.batch, "loss": float(f"{self.loss:.3g}"),
-                "start": float(f"{self.start:.3g}"), "lr": self.lr, "optimizer": self.optimizer, "lower": self.lower}
+        return {
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "loss": float(f"{self.loss:.3g}"),
+            "start": float(f"{self.start:.3g}"),
+            "lr": self.lr,
+            "optimizer": self.optimizer,
+            "lower": self.lower,
+        }
 
     def message(self, lang: str = "en") -> str:
         return CnnkitError(self.key, **self.values()).message(lang)
@@ -247,8 +286,15 @@ def diverged(config: TrainConfig, epoch: int, batch: int, loss: float, start: fl
     """The divergence that the batch loss ``loss`` shows, given the run's first reported loss ``start``."""
     if math.isfinite(loss) and (start is None or loss <= GROWTH_LIMIT * max(start, 1.0)):
         return None
-    return Divergence(cause="grew" if math.isfinite(loss) else "not_finite", epoch=epoch, batch=batch, loss=loss,
-                      start=start if start is not None else loss, lr=config.lr, optimizer=config.optimizer)
+    return Divergence(
+        cause="grew" if math.isfinite(loss) else "not_finite",
+        epoch=epoch,
+        batch=batch,
+        loss=loss,
+        start=start if start is not None else loss,
+        lr=config.lr,
+        optimizer=config.optimizer,
+    )
 
 
 def finite_weights(model: nn.Module) -> bool:
@@ -297,13 +343,27 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
     if config.batch_size > train_images:
         raise CnnkitError("errors.batch_too_large", batch_size=config.batch_size, images=train_images)
     fmt = torch.channels_last if config.channels_last else torch.contiguous_format
-    data = on_device(dataset, device=device, train_subset=config.train_subset, seed=config.seed,
-                     rank=world.rank if world else 0, processes=processes, memory_format=fmt)
+    data = on_device(
+        dataset,
+        device=device,
+        train_subset=config.train_subset,
+        seed=config.seed,
+        rank=world.rank if world else 0,
+        processes=processes,
+        memory_format=fmt,
+    )
     torch.manual_seed(config.seed)
     model = build_model(config.model.for_data(dataset.info)).to(device)
-    return Prepared(config=config, device=device, model=model.to(memory_format=fmt), data=data, world=world,
-                    info=dataset.info,
-                    generator=torch.Generator().manual_seed(config.seed + (world.rank if world else 0)), amp=amp)
+    return Prepared(
+        config=config,
+        device=device,
+        model=model.to(memory_format=fmt),
+        data=data,
+        world=world,
+        info=dataset.info,
+        generator=torch.Generator().manual_seed(config.seed + (world.rank if world else 0)),
+        amp=amp,
+    )
 
 
 @dataclass(kw_only=True)
@@ -321,9 +381,16 @@ class Resume:
 EpochHook = Callable[["TrainResult", "Resume"], None]
 
 
-def train(config: TrainConfig, callback: Callback | None = None, stop: threading.Event | None = None,
-          dataset: Dataset | None = None, world: World | None = None, *, resume: Resume | None = None,
-          on_epoch: EpochHook | None = None) -> TrainResult:
+def train(
+    config: TrainConfig,
+    callback: Callback | None = None,
+    stop: threading.Event | None = None,
+    dataset: Dataset | None = None,
+    world: World | None = None,
+    *,
+    resume: Resume | None = None,
+    on_epoch: EpochHook | None = None,
+) -> TrainResult:
     """Train ``config``; return the model, its history and its final test evaluation.
 
     ``world`` (from ``cnnkit.train.distributed``) makes this process one of several that train together;
@@ -342,8 +409,9 @@ def _training_module(run: Prepared) -> nn.Module:
     return torch.compile(net) if run.config.compile else net
 
 
-def _train_step(run: Prepared, net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor,
-                yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _train_step(
+    run: Prepared, net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimizer step on a batch (augmented when the config says so), the forward pass autocast to
     ``run.amp`` when set; the loss and logits."""
     if run.config.augment:
@@ -405,8 +473,17 @@ class Reporter:
             self.first_loss = value
         if math.isfinite(value):
             rate = self.window_seen * self.run.processes / max(now - self.window_start, 1e-9)
-            self.callback(BatchProgress(epoch=epoch, batch=batch, batches=self.run.steps, loss=value,
-                                        running_accuracy=correct / seen, images_per_s=rate, elapsed=now - self.start))
+            self.callback(
+                BatchProgress(
+                    epoch=epoch,
+                    batch=batch,
+                    batches=self.run.steps,
+                    loss=value,
+                    running_accuracy=correct / seen,
+                    images_per_s=rate,
+                    elapsed=now - self.start,
+                )
+            )
         self.window_start, self.window_seen = now, 0
         return value
 
@@ -428,8 +505,9 @@ class Stopped:
 EarlyEnd = Stopped | Divergence | None  # how an epoch ended before its last batch, if it did
 
 
-def _train_epoch(run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int, reporter: Reporter,
-                 stop: threading.Event) -> tuple[Sums, EarlyEnd]:
+def _train_epoch(
+    run: Prepared, net: nn.Module, optimizer, scheduler, epoch: int, reporter: Reporter, stop: threading.Event
+) -> tuple[Sums, EarlyEnd]:
     """One pass over this process's training data; the sums, and how it ended early, if it did."""
     net.train()
     sums = Sums(run.device)
@@ -451,17 +529,26 @@ def _end_epoch(run: Prepared, epoch: int, sums: Sums, seconds: float) -> tuple[E
     """The epoch's training totals over every process and its test evaluation."""
     loss, correct, seen = sums.across(run.world, sums.loss)
     ev = evaluate(run.model, run.data.x_test, run.data.y_test, batch_size=run.config.eval_batch_size)
-    return EpochStats(epoch=epoch, seconds=seconds, train_loss=loss / seen, train_accuracy=correct / seen,
-                      test_loss=ev.loss, test_accuracy=ev.accuracy, images_per_s=seen / seconds), ev
+    return EpochStats(
+        epoch=epoch,
+        seconds=seconds,
+        train_loss=loss / seen,
+        train_accuracy=correct / seen,
+        test_loss=ev.loss,
+        test_accuracy=ev.accuracy,
+        images_per_s=seen / seconds,
+    ), ev
 
 
 def _optimization(run: Prepared, resume: Resume | None):
     """The optimizer and LR schedule, restored from ``resume`` when given."""
     config = run.config
     optimizer = make_optimizer(config.optimizer, run.model.parameters(), config.lr, config.momentum, run.device)
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr,
-                                                     total_steps=run.steps * config.epochs)
-                 if config.schedule == "onecycle" else None)
+    scheduler = (
+        torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=run.steps * config.epochs)
+        if config.schedule == "onecycle"
+        else None
+    )
     if resume:
         run.model.load_state_dict(resume.model_state)
         optimizer.load_state_dict(resume.optimizer_state)
@@ -471,13 +558,21 @@ def _optimization(run: Prepared, resume: Resume | None):
     return optimizer, scheduler
 
 
-def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resume | None,
-         on_epoch: EpochHook | None) -> TrainResult:
+def _fit(
+    run: Prepared, callback: Callback, stop: threading.Event, resume: Resume | None, on_epoch: EpochHook | None
+) -> TrainResult:
     config, model = run.config, run.model
     optimizer, scheduler = _optimization(run, resume)
     net = _training_module(run)
-    result = TrainResult(config, model, str(run.device), "completed", "Training completed.",
-                         history=list(resume.history) if resume else [], data=run.info)
+    result = TrainResult(
+        config,
+        model,
+        str(run.device),
+        "completed",
+        "Training completed.",
+        history=list(resume.history) if resume else [],
+        data=run.info,
+    )
     reporter = Reporter(run, callback)
     done_before = resume.seconds if resume else 0.0
     trained_since_eval = False  # whether the model changed since its last test evaluation
@@ -486,8 +581,15 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resum
         sums, ended = _train_epoch(run, net, optimizer, scheduler, epoch, reporter, stop)
         trained_since_eval = trained_since_eval or sums.seen > 0
         if ended is None and not finite_weights(model):
-            ended = Divergence(cause="weights", epoch=epoch, batch=run.steps, loss=math.nan,
-                               start=reporter.first_loss or math.nan, lr=config.lr, optimizer=config.optimizer)
+            ended = Divergence(
+                cause="weights",
+                epoch=epoch,
+                batch=run.steps,
+                loss=math.nan,
+                start=reporter.first_loss or math.nan,
+                lr=config.lr,
+                optimizer=config.optimizer,
+            )
         if isinstance(ended, Divergence):
             result.status, result.divergence, result.message = "diverged", ended, ended.message()
             break
@@ -500,18 +602,24 @@ def _fit(run: Prepared, callback: Callback, stop: threading.Event, resume: Resum
         result.seconds = done_before + time.perf_counter() - reporter.start
         callback(stats)
         if on_epoch:
-            on_epoch(result, Resume(model_state=model.state_dict(), optimizer_state=optimizer.state_dict(),
-                                    scheduler_state=scheduler.state_dict() if scheduler else None,
-                                    generator_state=run.generator.get_state(), history=list(result.history),
-                                    seconds=result.seconds))
+            on_epoch(
+                result,
+                Resume(
+                    model_state=model.state_dict(),
+                    optimizer_state=optimizer.state_dict(),
+                    scheduler_state=scheduler.state_dict() if scheduler else None,
+                    generator_state=run.generator.get_state(),
+                    history=list(result.history),
+                    seconds=result.seconds,
+                ),
+            )
     result.seconds = done_before + time.perf_counter() - reporter.start
     if result.status == "stopped" and (trained_since_eval or result.evaluation is None):
         result.evaluation = evaluate(model, run.data.x_test, run.data.y_test, batch_size=config.eval_batch_size)
     return result
 
 
-def measure_throughput(config: TrainConfig, dataset: Dataset, batches_to_time: int = 20,
-                       warmup: int = 3) -> float:
+def measure_throughput(config: TrainConfig, dataset: Dataset, batches_to_time: int = 20, warmup: int = 3) -> float:
     """Training images per second of ``config`` on its device over a few batches (a fresh model): the median
     batch's, so that the slow first batches of a new network (kernels chosen, memory laid out) and a busy moment
     of the machine do not count as its speed."""

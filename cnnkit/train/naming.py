@@ -1,6 +1,7 @@
 """Short readable names of runs and networks: the architecture and what differs from the defaults, e.g.
 ``ConvNet · BatchNorm · Adam 0.001`` or ``own net: 2 conv, 1 fc · SGD 0.05``. The CLI and the page name a run
 alike (``RunStore.create``); a name the user chose is kept."""
+
 from __future__ import annotations
 
 from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text

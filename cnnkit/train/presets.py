@@ -5,6 +5,7 @@ batches of 256 with a one-cycle learning rate, label smoothing, and the ConvNet 
 its max-pools (``POOL_FIRST``), on data kept in memory. Their measured time and accuracy side by side are in
 docs/speed.md, with the levers that were tried and not kept.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -14,10 +15,24 @@ from cnnkit.nets.builder import POOL_FIRST
 from cnnkit.train.loop import TrainConfig
 
 PRESETS: dict[str, dict] = {
-    "notebook": {"epochs": 6, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "schedule": "constant",
-                 "label_smoothing": 0.0, "model": {"batchnorm": False, "layers": None}},
-    "fast": {"epochs": 1, "batch_size": 256, "optimizer": "adam", "lr": 4e-3, "schedule": "onecycle",
-             "label_smoothing": 0.1, "model": {"layers": POOL_FIRST}},
+    "notebook": {
+        "epochs": 6,
+        "batch_size": 64,
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "schedule": "constant",
+        "label_smoothing": 0.0,
+        "model": {"batchnorm": False, "layers": None},
+    },
+    "fast": {
+        "epochs": 1,
+        "batch_size": 256,
+        "optimizer": "adam",
+        "lr": 4e-3,
+        "schedule": "onecycle",
+        "label_smoothing": 0.1,
+        "model": {"layers": POOL_FIRST},
+    },
 }
 
 

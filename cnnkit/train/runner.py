@@ -6,6 +6,7 @@ digit model that finished or stopped after an epoch, and records how the run end
 (diverged or an error) or interrupted by Ctrl-C (stopped, keeping its epochs). An error or a Ctrl-C is recorded,
 then raised again for its caller to report.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,12 +28,27 @@ log = logging.getLogger(__name__)
 INTERRUPTED = {"key": "runs.reasons.interrupted", "values": {}}
 
 
-def new_run(store: RunStore, config: TrainConfig, dataset: Dataset, *, source: str, name: str = "",
-            owner: str | None = None, status: str = "running") -> int:
+def new_run(
+    store: RunStore,
+    config: TrainConfig,
+    dataset: Dataset,
+    *,
+    source: str,
+    name: str = "",
+    owner: str | None = None,
+    status: str = "running",
+) -> int:
     """A new run's row for training ``config`` on ``dataset`` (the images it trains on counted); its id."""
-    return store.create(config, name=name, source=source, owner=owner, status=status,
-                        train_images=subset_size(dataset.train, config.train_subset),
-                        test_images=len(dataset.test), dataset=dataset.info.recorded)
+    return store.create(
+        config,
+        name=name,
+        source=source,
+        owner=owner,
+        status=status,
+        train_images=subset_size(dataset.train, config.train_subset),
+        test_images=len(dataset.test),
+        dataset=dataset.info.recorded,
+    )
 
 
 @dataclass
@@ -60,8 +76,13 @@ class Recorder:
     def on_epoch(self, result: TrainResult, resume: Resume) -> None:
         self.store.save_epoch(self.run_id, result, resume)
         self.store.add_epoch(self.run_id, result.history[-1], len(result.history) / self.epochs)
-        self.store.update(self.run_id, loss_trace=self.trace.points(), device=result.device,
-                          parameters=result.params, seconds=round(result.seconds, 3))
+        self.store.update(
+            self.run_id,
+            loss_trace=self.trace.points(),
+            device=result.device,
+            parameters=result.params,
+            seconds=round(result.seconds, 3),
+        )
 
     def finish(self, status: str, reason: dict | None, result: TrainResult | None = None) -> None:
         self.store.update(self.run_id, loss_trace=self.trace.points())
@@ -88,8 +109,17 @@ class Runner:
     Without ``run_id`` a new run is created (``source``, ``name``); with it, that queued or stopped run is
     claimed by this process, and with ``resume`` it continues after the epochs it kept."""
 
-    def __init__(self, store: RunStore | None, config: TrainConfig, dataset: Dataset, *, source: str = "cli",
-                 name: str = "", run_id: int | None = None, resume: Resume | None = None):
+    def __init__(
+        self,
+        store: RunStore | None,
+        config: TrainConfig,
+        dataset: Dataset,
+        *,
+        source: str = "cli",
+        name: str = "",
+        run_id: int | None = None,
+        resume: Resume | None = None,
+    ):
         self.store, self.config, self.dataset, self.resume = store, config, dataset, resume
         self.run_id, self.status = run_id, None  # status: how the store recorded the end
         self.recorder = None
@@ -120,8 +150,9 @@ class Runner:
                 callback(event)
 
         try:
-            result = train(self.config, events, stop, self.dataset, world, resume=self.resume,
-                           on_epoch=recorder.on_epoch)
+            result = train(
+                self.config, events, stop, self.dataset, world, resume=self.resume, on_epoch=recorder.on_epoch
+            )
         except KeyboardInterrupt:
             self._interrupted()
             raise

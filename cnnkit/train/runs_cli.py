@@ -1,4 +1,5 @@
 """``cnnkit runs``: the run store from the command line (list, show, compare, rm, export)."""
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,23 @@ def _percent(value: float | None) -> str:
 
 
 def list_json(run: Run) -> dict:
-    return {"id": run.id, "name": run.name, "status": run.status, "source": run.source, "created": run.created,
-            "finished": run.finished, "dataset": run.dataset, "epochs": len(run.epochs),
-            "epochs_planned": run.config.get("epochs"), "progress": round(run.progress, 4),
-            "test_accuracy": run.test_accuracy, "best_accuracy": run.best_accuracy, "parameters": run.parameters,
-            "device": run.device, "reason": reason_text(run.reason, "en")}
+    return {
+        "id": run.id,
+        "name": run.name,
+        "status": run.status,
+        "source": run.source,
+        "created": run.created,
+        "finished": run.finished,
+        "dataset": run.dataset,
+        "epochs": len(run.epochs),
+        "epochs_planned": run.config.get("epochs"),
+        "progress": round(run.progress, 4),
+        "test_accuracy": run.test_accuracy,
+        "best_accuracy": run.best_accuracy,
+        "parameters": run.parameters,
+        "device": run.device,
+        "reason": reason_text(run.reason, "en"),
+    }
 
 
 def cmd_list(args, store: RunStore) -> int:
@@ -36,8 +49,10 @@ def cmd_list(args, store: RunStore) -> int:
         return 0
     print(f"{'id':>4}  {'created':16}  {'status':8}  {'epochs':>6}  {'test acc':>8}  {'source':8}  name")
     for r in runs:
-        print(f"{r.id:>4}  {_when(r.created):16}  {r.status:8}  {len(r.epochs):>3}/{r.config.get('epochs', '?'):<2}  "
-              f"{_percent(r.test_accuracy):>8}  {r.source:8}  {r.name}")
+        print(
+            f"{r.id:>4}  {_when(r.created):16}  {r.status:8}  {len(r.epochs):>3}/{r.config.get('epochs', '?'):<2}  "
+            f"{_percent(r.test_accuracy):>8}  {r.source:8}  {r.name}"
+        )
     return 0
 
 
@@ -47,12 +62,16 @@ def cmd_show(args, store: RunStore) -> int:
         print(json.dumps({**run.to_json(), "reason": reason_text(run.reason, "en")}))
         return 0
     print(f"run {run.id}: {run.name} — {run.status}" + (f" ({reason_text(run.reason, 'en')})" if run.reason else ""))
-    print(f"  {run.dataset}, {run.train_images} training / {run.test_images} test images; device {run.device}; "
-          f"{run.parameters} parameters; created {_when(run.created)}, finished {_when(run.finished)}")
+    print(
+        f"  {run.dataset}, {run.train_images} training / {run.test_images} test images; device {run.device}; "
+        f"{run.parameters} parameters; created {_when(run.created)}, finished {_when(run.finished)}"
+    )
     print(f"  config: {json.dumps(run.config)}")
     for e in run.epochs:
-        print(f"  epoch {e.epoch}: train loss {e.train_loss:.4f}, test loss {e.test_loss:.4f}, "
-              f"test accuracy {e.test_accuracy:.4f}, {e.seconds:.1f} s")
+        print(
+            f"  epoch {e.epoch}: train loss {e.train_loss:.4f}, test loss {e.test_loss:.4f}, "
+            f"test accuracy {e.test_accuracy:.4f}, {e.seconds:.1f} s"
+        )
     return 0
 
 

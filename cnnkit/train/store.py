@@ -6,6 +6,7 @@ Several processes read and write it at once (the app and a CLI run): each write 
 and a busy database is waited for. The schema version is SQLite's ``user_version``; ``MIGRATIONS`` brings an
 older database up to date, a newer or corrupt one is refused with a clear message.
 """
+
 from __future__ import annotations
 
 import io
@@ -21,10 +22,10 @@ from pathlib import Path
 import torch
 
 from cnnkit.errors import CnnkitError, FailureKind
-from cnnkit.paths import runs_dir
 from cnnkit.files import write_atomic
 from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from cnnkit.paths import runs_dir
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
 from cnnkit.train.naming import default_name
@@ -178,8 +179,7 @@ class RunStore:
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise CnnkitError("runs.errors.newer", path=str(self.path), version=version,
-                                  supported=SCHEMA_VERSION)
+                raise CnnkitError("runs.errors.newer", path=str(self.path), version=version, supported=SCHEMA_VERSION)
             if version == SCHEMA_VERSION:
                 return
             db.execute("BEGIN IMMEDIATE")
@@ -207,33 +207,77 @@ class RunStore:
             raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
 
     # ------------------------------------------------------------------ runs
-    def create(self, config: TrainConfig, *, name: str = "", source: str = "cli", owner: str | None = None,
-               status: str = "running", train_images: int | None = None, test_images: int | None = None,
-               dataset: str | None = None) -> int:
+    def create(
+        self,
+        config: TrainConfig,
+        *,
+        name: str = "",
+        source: str = "cli",
+        owner: str | None = None,
+        status: str = "running",
+        train_images: int | None = None,
+        test_images: int | None = None,
+        dataset: str | None = None,
+    ) -> int:
         """A new run's row; its id. ``dataset``: what it trains on (``DatasetInfo.recorded``; default the config's).
         Without a ``name`` it is named by its number and settings: ``#3 ConvNet · BatchNorm · Adam 0.001``."""
         now = time.time()
         run_id = self._write(
             "INSERT INTO runs (name, source, owner, status, created, started, config, dataset, train_images, "
             "test_images, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (name or default_name(config), source, owner, status, now, now if status == "running" else None,
-             json.dumps(config.to_dict()), dataset or config.dataset, train_images, test_images, socket.gethostname(),
-             os.getpid()))
+            (
+                name or default_name(config),
+                source,
+                owner,
+                status,
+                now,
+                now if status == "running" else None,
+                json.dumps(config.to_dict()),
+                dataset or config.dataset,
+                train_images,
+                test_images,
+                socket.gethostname(),
+                os.getpid(),
+            ),
+        )
         if not name:
             self.update(run_id, name=f"#{run_id} {default_name(config)}")
         self.folder(run_id).mkdir(parents=True, exist_ok=True)
         return run_id
 
-    def add_model(self, ckpt: Checkpoint, config: dict, *, name: str, source: str, owner: str | None,
-                  train_images: int, test_images: int) -> int:
+    def add_model(
+        self,
+        ckpt: Checkpoint,
+        config: dict,
+        *,
+        name: str,
+        source: str,
+        owner: str | None,
+        train_images: int,
+        test_images: int,
+    ) -> int:
         """A model made without a training run (a kept fine-tuning) as a finished run: its row, with ``config``
         as its stored settings and the card's test accuracy, and its ``best.pt``; its id."""
-        run_id = self.create(TrainConfig(), name=name, source=source, owner=owner, train_images=train_images,
-                             test_images=test_images, dataset=ckpt.dataset)
+        run_id = self.create(
+            TrainConfig(),
+            name=name,
+            source=source,
+            owner=owner,
+            train_images=train_images,
+            test_images=test_images,
+            dataset=ckpt.dataset,
+        )
         save_checkpoint(ckpt, self.folder(run_id) / "best.pt")
         accuracy = ckpt.metrics.get("test_accuracy")
-        self.update(run_id, config=config, parameters=count_parameters(ckpt.model),
-                    test_accuracy=accuracy, best_accuracy=accuracy, device="cpu", progress=1.0)
+        self.update(
+            run_id,
+            config=config,
+            parameters=count_parameters(ckpt.model),
+            test_accuracy=accuracy,
+            best_accuracy=accuracy,
+            device="cpu",
+            progress=1.0,
+        )
         self.finish(run_id, "finished")
         return run_id
 
@@ -245,12 +289,14 @@ class RunStore:
         return self._run(rows[0], self._epochs([run_id]).get(run_id, ()))
 
     def list(self, *, owner: str | None = None, include_others: bool = True) -> list[Run]:
-        """Runs, newest first: all of them, or only ``owner``'s (and, with ``include_others``, everyone's ended ones)."""
+        """Runs, newest first: all of them, or only ``owner``'s (with ``include_others``, everyone's ended ones)."""
         if owner is None:
             rows = self._read("SELECT * FROM runs ORDER BY id DESC")
         elif include_others:
-            rows = self._read("SELECT * FROM runs WHERE owner = ? OR status IN ('finished','stopped','failed') "
-                              "ORDER BY id DESC", (owner,))
+            rows = self._read(
+                "SELECT * FROM runs WHERE owner = ? OR status IN ('finished','stopped','failed') ORDER BY id DESC",
+                (owner,),
+            )
         else:
             rows = self._read("SELECT * FROM runs WHERE owner = ? ORDER BY id DESC", (owner,))
         epochs = self._epochs([r["id"] for r in rows])
@@ -270,14 +316,30 @@ class RunStore:
         status = values["status"]
         if status == "running" and _process_gone(values["host"], values["pid"]):
             status, values["reason"] = "failed", json.dumps({"key": "runs.reasons.process_gone", "values": {}})
-        return Run(id=values["id"], name=values["name"], source=values["source"], owner=values["owner"],
-                   status=status, reason=json.loads(values["reason"]) if values["reason"] else None, created=values["created"], started=values["started"],
-                   finished=values["finished"], config=json.loads(values["config"]), dataset=values["dataset"],
-                   train_images=values["train_images"], test_images=values["test_images"], device=values["device"],
-                   parameters=values["parameters"], progress=values["progress"],
-                   test_accuracy=values["test_accuracy"], best_accuracy=values["best_accuracy"],
-                   seconds=values["seconds"], loss_trace=json.loads(values["loss_trace"]),
-                   evaluation=json.loads(values["evaluation"]) if values["evaluation"] else None, epochs=epochs)
+        return Run(
+            id=values["id"],
+            name=values["name"],
+            source=values["source"],
+            owner=values["owner"],
+            status=status,
+            reason=json.loads(values["reason"]) if values["reason"] else None,
+            created=values["created"],
+            started=values["started"],
+            finished=values["finished"],
+            config=json.loads(values["config"]),
+            dataset=values["dataset"],
+            train_images=values["train_images"],
+            test_images=values["test_images"],
+            device=values["device"],
+            parameters=values["parameters"],
+            progress=values["progress"],
+            test_accuracy=values["test_accuracy"],
+            best_accuracy=values["best_accuracy"],
+            seconds=values["seconds"],
+            loss_trace=json.loads(values["loss_trace"]),
+            evaluation=json.loads(values["evaluation"]) if values["evaluation"] else None,
+            epochs=epochs,
+        )
 
     def update(self, run_id: int, **values) -> None:
         """Set columns of a run (``config``, ``loss_trace`` and ``evaluation`` as Python values)."""
@@ -309,8 +371,9 @@ class RunStore:
         """Forget the epochs after ``keep`` (a resumed run redoes them)."""
         self._write("DELETE FROM epochs WHERE run_id = ? AND epoch > ?", (run_id, keep))
 
-    def finish(self, run_id: int, status: str, *, reason: dict | None = None,
-               result: TrainResult | None = None) -> None:
+    def finish(
+        self, run_id: int, status: str, *, reason: dict | None = None, result: TrainResult | None = None
+    ) -> None:
         """The run has ended with ``status`` (finished, stopped or failed), why (a message key and its values)
         and, when there is one, its result."""
         values = {"status": status, "reason": json.dumps(reason) if reason else "", "finished": time.time()}
@@ -358,10 +421,14 @@ class RunStore:
         accuracies = [e.test_accuracy for e in result.history]
         if accuracies[-1] >= max(accuracies):
             save_checkpoint(ckpt, folder / "best.pt")
-        state = {"model": {k: v.detach().cpu() for k, v in resume.model_state.items()},
-                 "optimizer": resume.optimizer_state, "scheduler": resume.scheduler_state,
-                 "generator": resume.generator_state, "seconds": resume.seconds,
-                 "history": json.dumps([asdict(e) for e in resume.history])}
+        state = {
+            "model": {k: v.detach().cpu() for k, v in resume.model_state.items()},
+            "optimizer": resume.optimizer_state,
+            "scheduler": resume.scheduler_state,
+            "generator": resume.generator_state,
+            "seconds": resume.seconds,
+            "history": json.dumps([asdict(e) for e in resume.history]),
+        }
         buffer = io.BytesIO()
         torch.save(state, buffer)
         write_atomic(folder / "resume.pt", buffer.getvalue())
@@ -378,9 +445,14 @@ class RunStore:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             history = [EpochStats(**e) for e in json.loads(state["history"])]
-            return Resume(model_state=state["model"], optimizer_state=state["optimizer"],
-                          scheduler_state=state["scheduler"], generator_state=state["generator"],
-                          history=history, seconds=float(state["seconds"]))
+            return Resume(
+                model_state=state["model"],
+                optimizer_state=state["optimizer"],
+                scheduler_state=state["scheduler"],
+                generator_state=state["generator"],
+                history=history,
+                seconds=float(state["seconds"]),
+            )
         except Exception:  # a damaged file: say which run, not a traceback
             raise CnnkitError("runs.errors.bad_resume", id=run.id) from None
 
@@ -411,14 +483,27 @@ def _process_gone(host: str, pid: int | None) -> bool:
 
 def evaluation_to_dict(ev: Evaluation, keep: int = 200) -> dict:
     """The test evaluation for the store; the most confident mistakes only (``keep``)."""
-    return {"accuracy": ev.accuracy, "loss": ev.loss, "per_class": ev.per_class, "confusion": ev.confusion,
-            "misclassified": ev.misclassified[:keep], "predicted": ev.predicted[:keep],
-            "confidence": ev.confidence[:keep]}
+    return {
+        "accuracy": ev.accuracy,
+        "loss": ev.loss,
+        "per_class": ev.per_class,
+        "confusion": ev.confusion,
+        "misclassified": ev.misclassified[:keep],
+        "predicted": ev.predicted[:keep],
+        "confidence": ev.confidence[:keep],
+    }
 
 
 def evaluation_from_dict(values: dict) -> Evaluation:
-    return Evaluation(values["accuracy"], values["loss"], values["per_class"], values["confusion"],
-                      values.get("misclassified", []), values.get("predicted", []), values.get("confidence", []))
+    return Evaluation(
+        values["accuracy"],
+        values["loss"],
+        values["per_class"],
+        values["confusion"],
+        values.get("misclassified", []),
+        values.get("predicted", []),
+        values.get("confidence", []),
+    )
 
 
 def result_reason(result: TrainResult) -> dict | None:
@@ -435,8 +520,11 @@ def error_reason(exc: BaseException) -> dict:
     "unexpected" with the exception's type."""
     if isinstance(exc, CnnkitError):
         kind = {"kind": exc.kind} if exc.kind else {}
-        return {"key": exc.key, **kind,
-                "values": {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in exc.values.items()}}
+        return {
+            "key": exc.key,
+            **kind,
+            "values": {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in exc.values.items()},
+        }
     if isinstance(exc, KeyboardInterrupt):
         return {"key": "runs.reasons.interrupted", "values": {}}
     return {"key": "runs.reasons.unexpected", "values": {"kind": type(exc).__name__}}
@@ -447,4 +535,3 @@ def reason_text(reason: dict | None, lang: str) -> str:
     if not reason:
         return ""
     return CnnkitError(reason["key"], **reason.get("values", {})).message(lang)
-

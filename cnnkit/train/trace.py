@@ -1,5 +1,6 @@
 """A run's batch losses for a chart, thinned to a bounded number of real batches: the page's live chart and the
 run store's ``loss_trace`` keep them the same way."""
+
 from __future__ import annotations
 
 import numpy as np

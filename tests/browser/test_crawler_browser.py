@@ -4,6 +4,7 @@ radio option and segment once, found on the page itself (what AppTest cannot run
 component, runs here). After each step the page shows no exception, no message key,
 no formula KaTeX could not read, no "None"/"nan"/"inf", and the step ends within 10 s. The app runs on a run store
 of three finished runs and one of another session (``kept_runs``)."""
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,11 @@ def crawled_url(kept_runs, page_digits, tmp_path_factory):
 
 def problems(page, where: str, seconds: float) -> list[str]:
     body = page.inner_text(MAIN)
-    found = [f"exception: {page.locator('[data-testid=stException]').first.inner_text()[:200]}"
-             ] if page.locator("[data-testid='stException']").count() else []
+    found = (
+        [f"exception: {page.locator('[data-testid=stException]').first.inner_text()[:200]}"]
+        if page.locator("[data-testid='stException']").count()
+        else []
+    )
     found += [f"a message key: {m.group()}" for m in KEY_SHOWN.finditer(body)]
     found += [f"an empty value: {m.group()!r}" for m in EMPTY_SHOWN.finditer(body)]
     found += ["a formula KaTeX could not read"] * bool(page.locator(f"{MAIN} .katex-error").count())
@@ -66,7 +70,7 @@ def operate(page, name: str, done: Counter) -> list[str]:
             target = page.locator(selector).nth(i)
             if target.is_visible() and target.is_enabled():
                 label = re.sub(r"\s+", " ", target.inner_text())[:40]
-                found += step(page, f"{name} · {kind} {label!r}", lambda: target.click())
+                found += step(page, f"{name} · {kind} {label!r}", target.click)
                 done[kind] += 1
             i += 1
     return found
@@ -86,12 +90,12 @@ def test_every_page_tab_and_switch_in_the_browser(browser, crawled_url, lang):
     done = Counter()
     for href in hrefs:
         name = href.rsplit("/", 1)[-1] or "home"
-        found += step(page, name, lambda: page.locator(f"[data-testid='stSidebarNav'] a[href='{href}']").click())
+        found += step(page, name, page.locator(f"[data-testid='stSidebarNav'] a[href='{href}']").click)
         tabs = page.locator(TABS).count()
         for t in range(max(tabs, 1)):
             if tabs:
                 tab = page.locator(TABS).nth(t)
-                found += step(page, f"{name} · tab {tab.inner_text()!r}", lambda: tab.click())
+                found += step(page, f"{name} · tab {tab.inner_text()!r}", tab.click)
                 done["tab"] += 1
             found += operate(page, name, done)
     context.close()

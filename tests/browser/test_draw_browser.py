@@ -1,6 +1,7 @@
 """In a real browser: draw a "1" on the canvas with the mouse, see the answer 1 and the probability chart;
 clear the canvas; undo and redo strokes with the canvas's toolbar (streamlit-drawable-canvas's); the drawing kept
 through a new stroke width and a new language."""
+
 import re
 
 import pytest
@@ -58,8 +59,10 @@ def test_the_drawing_survives_a_new_stroke_width_and_language(page):
     expect(page.locator("h1")).to_contain_text("Рисуй")
     wait_for_app(page)
     expect(page.get_by_test_id("stMetricValue")).to_have_text("1", timeout=30_000)  # the same "1", still drawn
-    centre = find_canvas(page).evaluate("c => [...c.parentElement.querySelector('canvas.lower-canvas')"
-                                        ".getContext('2d').getImageData(140, 140, 1, 1).data]")
+    centre = find_canvas(page).evaluate(
+        "c => [...c.parentElement.querySelector('canvas.lower-canvas')"
+        ".getContext('2d').getImageData(140, 140, 1, 1).data]"
+    )
     assert centre == [255, 255, 255, 255]  # white ink where the stroke went
 
 
@@ -94,7 +97,8 @@ def test_the_preparation_steps_fit_their_columns(page, app_url, lang, width):
     page.locator(".st-key-draw_mode button").nth(1).click()
     wait_for_app(page)
     page.locator(".st-key-draw_upload input[type=file]").set_input_files(
-        {"name": "seven.png", "mimeType": "image/png", "buffer": SEVEN})
+        {"name": "seven.png", "mimeType": "image/png", "buffer": SEVEN}
+    )
     expect(page.get_by_test_id("stMetricValue")).to_have_text("7", timeout=30_000)
     wait_for_app(page)
     found = page.evaluate(STEP_PICTURES)

@@ -1,5 +1,6 @@
 """In a real browser: click an output pixel of the guide's convolution and see its computation; draw a digit
 and see the whole network's response, then open one feature map."""
+
 import os
 import re
 from pathlib import Path
@@ -10,9 +11,9 @@ from playwright.sync_api import expect
 
 from cnnkit.devtools.browser import wait_for_app
 from cnnkit.guide import blocks
+from cnnkit.i18n import text
 from cnnkit.infer import overview as ov
 from cnnkit.infer.predict import load_model
-from cnnkit.i18n import text
 from tests.support.browser import draw_a_one
 
 pytestmark = pytest.mark.browser

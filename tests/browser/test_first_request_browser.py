@@ -1,5 +1,6 @@
 """The very first request of a fresh app server may be a bookmark of a page: it opens that page in the app's
 own navigation (its pages, the language switch), not in Streamlit's legacy mode for a `pages/` folder."""
+
 import pytest
 from playwright.sync_api import expect
 

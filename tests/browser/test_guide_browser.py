@@ -1,14 +1,14 @@
 """The architecture guide in Chromium: open it, switch the language, open two cards, click a point of a chart."""
+
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from cnnkit.guide.totals import totals
-from cnnkit.guide.registry import architecture_of
-from cnnkit.i18n import number
-from cnnkit.i18n import text
 from cnnkit.devtools.browser import wait_for_app
+from cnnkit.guide.registry import architecture_of
+from cnnkit.guide.totals import totals
+from cnnkit.i18n import number, text
 
 pytestmark = pytest.mark.browser
 
@@ -60,8 +60,9 @@ def test_building_blocks_formulas_render_and_play_leaves_the_page_free(page):
     expect(main.get_by_role("button", name=text("explore.stop", "en")).first).to_be_visible()
     expect(position).not_to_have_value(opened, timeout=15_000)
     main.get_by_role("tab", name=text("guide.tabs.transfer", "en")).click()  # while it plays
-    expect(main.get_by_test_id("stMetricLabel").first).to_have_text(text("guide.transfer.trainable", "en"),
-                                                                   timeout=15_000)
+    expect(main.get_by_test_id("stMetricLabel").first).to_have_text(
+        text("guide.transfer.trainable", "en"), timeout=15_000
+    )
     assert page.locator("[data-testid='stException']").count() == 0
 
 

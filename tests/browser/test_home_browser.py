@@ -1,4 +1,5 @@
 """The app starts in a real browser and its home page renders without an exception."""
+
 import re
 
 import pytest

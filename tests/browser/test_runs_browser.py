@@ -1,5 +1,6 @@
 """A run started on the training page survives a browser reload and a visit to another page, with live
 progress and a Stop that works there."""
+
 import re
 
 import pytest

@@ -1,5 +1,6 @@
 """A short run from the training page in a real browser: the live Plotly chart appears and grows, then the
 final test accuracy is shown."""
+
 import re
 
 import pytest

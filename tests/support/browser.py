@@ -1,4 +1,5 @@
 """What the browser tests of the drawing page share: open it and draw a "1" with the mouse."""
+
 import re
 
 import pytest

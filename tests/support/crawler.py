@@ -11,6 +11,7 @@ are crawled at once, before the next choice hides them. After every step the pag
 message key (``⟨…⟩``), no "None"/"nan"/"inf", no Latin prose in Russian, and the step must take at most
 ``STEP_LIMIT_S`` seconds.
 """
+
 from __future__ import annotations
 
 import io
@@ -40,6 +41,7 @@ CHOICES = ("selectbox", "radio", "button_group", "select_slider", "multiselect")
 @dataclass(frozen=True, kw_only=True)
 class Step:
     """One operation and its rerun: on which page, in which language, what was done, how long it took."""
+
     page: str
     lang: str
     control: str
@@ -52,6 +54,7 @@ class Step:
 class Control:
     """A control the page shows: its identity across reruns, its kind, and the steps that operate it (each
     stages a change on the current element tree, or sets the session state, before a rerun)."""
+
     name: str
     kind: str
     steps: list[tuple[str, Callable[[AppTest], None]]]
@@ -110,8 +113,9 @@ class Crawl:
             self.problems.append((where, f"{type(exc).__name__}: {exc}"))
             return
         seconds = time.perf_counter() - start
-        self.steps.append(Step(page=path, lang=self.lang, control=control.name, kind=control.kind, action=action,
-                               seconds=seconds))
+        self.steps.append(
+            Step(page=path, lang=self.lang, control=control.name, kind=control.kind, action=action, seconds=seconds)
+        )
         self.problems += [(where, problem) for problem in self.check(at, seconds)]
 
     def check(self, at: AppTest, seconds: float) -> Iterator[str]:
@@ -137,6 +141,7 @@ def app_pages() -> list[str]:
 
 
 # ---------------------------------------------------------------- what the page shows
+
 
 def inventory(at: AppTest) -> list[Control]:
     """The controls on the page now, in the order it shows them (disabled ones are not operable)."""
@@ -167,8 +172,14 @@ def find(at: AppTest, name: str):
 
 def _operable(node) -> bool:
     kind = getattr(node, "type", "")
-    return isinstance(node, Widget) or kind == "tab_container" and bool(node.key) or \
-        kind in ("dataframe", "plotly_chart") and bool(node.key) and _selectable(node)
+    return (
+        isinstance(node, Widget)
+        or kind == "tab_container"
+        and bool(node.key)
+        or kind in ("dataframe", "plotly_chart")
+        and bool(node.key)
+        and _selectable(node)
+    )
 
 
 def _selectable(node) -> bool:
@@ -188,6 +199,7 @@ def control_of(node) -> Control | None:
 
 # ---------------------------------------------------------------- how each kind is operated
 
+
 def _staged(name: str, change: Callable) -> Callable[[AppTest], None]:
     """A step that finds the control on the current tree and stages ``change(widget)``."""
     return lambda at: change(find(at, name))
@@ -195,6 +207,7 @@ def _staged(name: str, change: Callable) -> Callable[[AppTest], None]:
 
 def _shown(name: str, shown: list[str]) -> Callable[[AppTest], None]:
     """Choose options by the texts the page shows (as a click does; AppTest's set_value wants the values)."""
+
     def stage(at: AppTest) -> None:
         widget = find(at, name)
 
@@ -209,12 +222,14 @@ def _shown(name: str, shown: list[str]) -> Callable[[AppTest], None]:
                 return state
 
         widget.__class__ = Chosen
+
     return stage
 
 
 def _state(key: str, value) -> Callable[[AppTest], None]:
     def stage(at: AppTest) -> None:
         at.session_state[key] = value
+
     return stage
 
 
@@ -222,10 +237,13 @@ def _choice_steps(node, name: str) -> list:
     options = _options(node)
     current = _current_shown(node)
     if node.type == "multiselect":
-        return [(f"only {o!r}", _shown(name, [o])) for o in options] + \
-            [("all", _shown(name, options)), ("as before", _shown(name, current))]
-    return [(repr(o), _shown(name, [o])) for o in options if [o] != current] + \
-        ([("as before", _shown(name, current))] if current else [])
+        return [(f"only {o!r}", _shown(name, [o])) for o in options] + [
+            ("all", _shown(name, options)),
+            ("as before", _shown(name, current)),
+        ]
+    return [(repr(o), _shown(name, [o])) for o in options if [o] != current] + (
+        [("as before", _shown(name, current))] if current else []
+    )
 
 
 def _options(node) -> list[str]:
@@ -244,8 +262,10 @@ def _current_shown(node) -> list[str]:
 
 def _switch_steps(node, name: str) -> list:
     value = bool(node.value)
-    return [(str(not value), _staged(name, lambda w: w.set_value(not value))),
-            (str(value), _staged(name, lambda w: w.set_value(value)))]
+    return [
+        (str(not value), _staged(name, lambda w: w.set_value(not value))),
+        (str(value), _staged(name, lambda w: w.set_value(value))),
+    ]
 
 
 def _range_steps(node, name: str) -> list:
@@ -258,17 +278,22 @@ def _range_steps(node, name: str) -> list:
         low = int(low) if node.proto.data_type == node.proto.INT else low
         high = int(high) if node.proto.data_type == node.proto.INT else high
         if isinstance(value, (list, tuple)):
-            return [("whole range", _staged(name, lambda w: w.set_value([low, high]))),
-                    ("as before", _staged(name, lambda w: w.set_value(list(value))))]
+            return [
+                ("whole range", _staged(name, lambda w: w.set_value([low, high]))),
+                ("as before", _staged(name, lambda w: w.set_value(list(value)))),
+            ]
     ends = [v for v in (low, high) if v is not None]
-    return [(f"= {v}", _staged(name, lambda w, v=v: w.set_value(v))) for v in ends] + \
-        [("as before", _staged(name, lambda w: w.set_value(value)))]
+    return [(f"= {v}", _staged(name, lambda w, v=v: w.set_value(v))) for v in ends] + [
+        ("as before", _staged(name, lambda w: w.set_value(value)))
+    ]
 
 
 def _text_steps(node, name: str) -> list:
     value = node.value or ""
-    return [(f"typed {TYPED!r}", _staged(name, lambda w: w.set_value(TYPED))),
-            ("as before", _staged(name, lambda w: w.set_value(value)))]
+    return [
+        (f"typed {TYPED!r}", _staged(name, lambda w: w.set_value(TYPED))),
+        ("as before", _staged(name, lambda w: w.set_value(value))),
+    ]
 
 
 def _click_steps(node, name: str) -> list:
@@ -281,8 +306,12 @@ def _upload_steps(node, name: str) -> list:
     if not types or "png" in types:
         return [("a drawn digit", _staged(name, lambda w: w.set_value(("digit.png", digit_png(), "image/png"))))]
     junk = f"junk.{types[0]}"
-    return [(junk, _staged(name, lambda w: w.set_value((junk, b"not what it claims to be" * 8,
-                                                        "application/octet-stream"))))]
+    return [
+        (
+            junk,
+            _staged(name, lambda w: w.set_value((junk, b"not what it claims to be" * 8, "application/octet-stream"))),
+        )
+    ]
 
 
 def _tab_steps(node, name: str) -> list:
@@ -298,20 +327,30 @@ def _selection_steps(node, name: str) -> list:
 
     def rows_of(chosen: list[int]) -> dict:
         return {"selection": {"rows": chosen, "columns": [], "cells": []}}
+
     several = list(range(min(rows, 3)))
-    return [("no rows", _state(name, rows_of([]))), (f"rows {several}", _state(name, rows_of(several))),
-            ("row 0", _state(name, rows_of([0] if rows else [])))]
+    return [
+        ("no rows", _state(name, rows_of([]))),
+        (f"rows {several}", _state(name, rows_of(several))),
+        ("row 0", _state(name, rows_of([0] if rows else []))),
+    ]
 
 
 STEPS: dict[str, Callable[[object, str], list]] = {
     **dict.fromkeys(CHOICES, _choice_steps),
-    "checkbox": _switch_steps, "toggle": _switch_steps,
-    "slider": _range_steps, "number_input": _range_steps,
-    "text_input": _text_steps, "text_area": _text_steps,
-    "button": _click_steps, "download_button": _click_steps,
-    "file_uploader": _upload_steps, "camera_input": _upload_steps,
+    "checkbox": _switch_steps,
+    "toggle": _switch_steps,
+    "slider": _range_steps,
+    "number_input": _range_steps,
+    "text_input": _text_steps,
+    "text_area": _text_steps,
+    "button": _click_steps,
+    "download_button": _click_steps,
+    "file_uploader": _upload_steps,
+    "camera_input": _upload_steps,
     "tab_container": _tab_steps,
-    "dataframe": _selection_steps, "plotly_chart": _selection_steps,
+    "dataframe": _selection_steps,
+    "plotly_chart": _selection_steps,
 }
 
 

@@ -1,5 +1,6 @@
 """Digits, letters and strokes the tests draw the way a person would, the shapes of a 28×28 result, and a
 small learnable IDX dataset of drawn digits (``write_digit_idx``) for tests that train without the real data."""
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,9 @@ from cnnkit.data.preprocess import INK
 
 
 def _arc(cx, cy, rx, ry, start, stop, n=24):
-    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
-            for a in np.linspace(start, stop, n)]
+    return [
+        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a))) for a in np.linspace(start, stop, n)
+    ]
 
 
 # Each digit as pen strokes in a unit box (y down, angles clockwise from +x), the way one writes it.
@@ -45,8 +47,14 @@ VARIANTS = {
 }
 
 
-def draw_digit(digit: str, box: tuple[float, float, float, float], width: int = 22, size: int = 280,
-               slant: float = 0.0, dark_on_light: bool = False) -> Image.Image:
+def draw_digit(
+    digit: str,
+    box: tuple[float, float, float, float],
+    width: int = 22,
+    size: int = 280,
+    slant: float = 0.0,
+    dark_on_light: bool = False,
+) -> Image.Image:
     """``digit`` drawn with a round brush into ``box`` (left, top, width, height) of a size×size picture;
     ``slant`` leans it right (a fraction of the height)."""
     background, ink = (255, 0) if dark_on_light else (0, 255)
@@ -91,8 +99,11 @@ def strokes(box, width=20, size=280, dark_on_light=False, shape="seven"):
     background, ink = (1.0, 0.0) if dark_on_light else (0.0, 1.0)
     img = Image.new("F", (size, size), background)
     x0, y0, x1, y1 = box
-    points = {"seven": [(x0, y0), (x1, y0), ((x0 + x1) / 2, y1)], "one": [((x0 + x1) / 2, y0), ((x0 + x1) / 2, y1)],
-              "bar": [(x0, (y0 + y1) / 2), (x1, (y0 + y1) / 2)]}[shape]
+    points = {
+        "seven": [(x0, y0), (x1, y0), ((x0 + x1) / 2, y1)],
+        "one": [((x0 + x1) / 2, y0), ((x0 + x1) / 2, y1)],
+        "bar": [(x0, (y0 + y1) / 2), (x1, (y0 + y1) / 2)],
+    }[shape]
     ImageDraw.Draw(img).line(points, fill=ink, width=width, joint="curve")
     return LoadedImage(np.asarray(img, dtype=np.float64))
 
@@ -130,15 +141,23 @@ def canvas_png(strokes, box=(60, 40, 160, 200), width=20) -> bytes:
     return png(img.convert("RGBA"))
 
 
-NOISE = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8))  # an RGB picture of noise
+NOISE = Image.fromarray(
+    np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+)  # an RGB picture of noise
 
 
 def png_header(width, height):
     """A PNG whose header claims width×height pixels, with almost no data behind it."""
+
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 100))
+        + chunk(b"IEND", b"")
+    )
 
 
 SEVEN = png(draw_digit("7", (150, 140, 90, 125), dark_on_light=True))  # small, low right, dark on light

@@ -1,4 +1,5 @@
 """Checkpoints the tests make: an untrained network of any architecture, with a dataset's classes."""
+
 from __future__ import annotations
 
 import torch

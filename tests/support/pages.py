@@ -1,5 +1,6 @@
 """Helpers for AppTest of the pages: open one in a new session, read its texts, upload, and follow a
 training run on the training page."""
+
 from __future__ import annotations
 
 import os
@@ -39,6 +40,7 @@ def upload(at: AppTest, name: str, data: bytes, key: str = "draw_upload") -> App
 
 
 # The training page
+
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)

@@ -1,5 +1,6 @@
 """Photos and pictures the tests and benchmarks/trust.py make: digits in ink on paper under uneven light,
 and pictures that are no digits (noise, shapes, letters, a red/green picture)."""
+
 from __future__ import annotations
 
 import io
@@ -20,18 +21,33 @@ def place(stroke: float, fill: float, seed: int) -> tuple[int, tuple[float, floa
     width = max(2, round(stroke * SIZE))
     h = fill * SIZE - width
     w = 0.7 * h
-    return width, ((SIZE - w) / 2 + rng.uniform(-0.05, 0.05) * SIZE, (SIZE - h) / 2 + rng.uniform(-0.04, 0.04) * SIZE,
-                   w, h)
+    return width, (
+        (SIZE - w) / 2 + rng.uniform(-0.05, 0.05) * SIZE,
+        (SIZE - h) / 2 + rng.uniform(-0.04, 0.04) * SIZE,
+        w,
+        h,
+    )
 
 
-def paper_photo(digit: str, stroke: float, fill: float, seed: int = 0, light: float = 0.5, angle: float = 30.0,
-                slant: float = 0.0, blur: float = 1.0, grain: float = 0.03) -> bytes:
+def paper_photo(
+    digit: str,
+    stroke: float,
+    fill: float,
+    seed: int = 0,
+    light: float = 0.5,
+    angle: float = 30.0,
+    slant: float = 0.0,
+    blur: float = 1.0,
+    grain: float = 0.03,
+) -> bytes:
     """A JPEG photo of ``digit`` in dark ink on light paper: the light falls from 1 to ``light`` across the
     page in direction ``angle`` (degrees), the lens blurs by ``blur`` px, the paper has grain."""
     rng = np.random.default_rng(seed)
     width, box = place(stroke, fill, seed)
-    ink = np.asarray(draw_digit(digit, box, width, SIZE, slant).filter(ImageFilter.GaussianBlur(blur)),
-                     dtype=np.float64) / 255
+    ink = (
+        np.asarray(draw_digit(digit, box, width, SIZE, slant).filter(ImageFilter.GaussianBlur(blur)), dtype=np.float64)
+        / 255
+    )
     yy, xx = np.mgrid[0:SIZE, 0:SIZE] / SIZE
     ramp = np.cos(np.radians(angle)) * xx + np.sin(np.radians(angle)) * yy
     lit = light + (1 - light) * (ramp - ramp.min()) / np.ptp(ramp)
@@ -44,15 +60,27 @@ def paper_photo(digit: str, stroke: float, fill: float, seed: int = 0, light: fl
 
 # Brush widths from a fine liner (2% of the picture) to a thick marker (15%), digits from a third of the frame
 # high to filling it; a marker's stroke is at most about a quarter of the digit's height, as people write.
-CASES = [(stroke, fill) for stroke in (0.02, 0.04, 0.07, 0.10, 0.12, 0.15) for fill in (0.35, 0.6, 0.9)
-         if stroke / fill <= 0.26]
+CASES = [
+    (stroke, fill)
+    for stroke in (0.02, 0.04, 0.07, 0.10, 0.12, 0.15)
+    for fill in (0.35, 0.6, 0.9)
+    if stroke / fill <= 0.26
+]
 
 
 def photo_case(digit: str, stroke: float, fill: float) -> dict:
     """One photo's settings: light, its direction, slant and blur vary with the digit."""
     i = int(digit)
-    return dict(digit=digit, stroke=stroke, fill=fill, seed=i, light=(0.3, 0.5, 0.7)[i % 3], angle=37.0 * i,
-                slant=0.15 * (i % 2), blur=(0.6, 1.2, 1.8)[i % 3])
+    return dict(
+        digit=digit,
+        stroke=stroke,
+        fill=fill,
+        seed=i,
+        light=(0.3, 0.5, 0.7)[i % 3],
+        angle=37.0 * i,
+        slant=0.15 * (i % 2),
+        blur=(0.6, 1.2, 1.8)[i % 3],
+    )
 
 
 ALL = [photo_case(d, s, f) for s, f in CASES for d in STROKES]
@@ -74,8 +102,10 @@ def shape(kind: str) -> bytes:
     elif kind == "triangle":
         pen.polygon([(140, 40), (240, 230), (40, 230)], outline=255, width=18)
     elif kind == "star":
-        points = [(140 + 110 * math.cos(math.radians(-90 + 144 * k)), 140 + 110 * math.sin(math.radians(-90 + 144 * k)))
-                  for k in range(6)]
+        points = [
+            (140 + 110 * math.cos(math.radians(-90 + 144 * k)), 140 + 110 * math.sin(math.radians(-90 + 144 * k)))
+            for k in range(6)
+        ]
         pen.line(points, fill=255, width=16)
     elif kind == "two dots":
         pen.ellipse((30, 30, 70, 70), fill=255)
@@ -121,7 +151,15 @@ SLANTS = (0.0, 0.2, -0.1)
 
 def drawn_variants(slants: tuple[float, ...] = SLANTS) -> list[tuple[str, str, bytes]]:
     """(digit, what was drawn, the canvas's PNG) for each form × box × pen × slant."""
-    return [(kind[0], f"{kind} in {box}, pen {pen}, slant {slant}",
-             png(draw_digit(kind, box, pen, slant=slant).convert("RGBA")))
-            for kind in [*STROKES, *VARIANTS] for box in [*BOXES, TINY] for pen in PENS if pen <= box[3] / 4
-            for slant in slants]
+    return [
+        (
+            kind[0],
+            f"{kind} in {box}, pen {pen}, slant {slant}",
+            png(draw_digit(kind, box, pen, slant=slant).convert("RGBA")),
+        )
+        for kind in [*STROKES, *VARIANTS]
+        for box in [*BOXES, TINY]
+        for pen in PENS
+        if pen <= box[3] / 4
+        for slant in slants
+    ]

@@ -1,4 +1,5 @@
 """Class folders the tests draw themselves: circles, squares and triangles of random size, place and colour."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,9 @@ def shape_image(kind: str, rng: np.random.Generator, size: tuple[int, int], mode
     return img.convert(mode)
 
 
-def draw_folder(root: Path, per_class: int = 40, mode: str = "RGB", sizes=((40, 40), (64, 48)),
-                classes=SHAPES, seed: int = 0) -> Path:
+def draw_folder(
+    root: Path, per_class: int = 40, mode: str = "RGB", sizes=((40, 40), (64, 48)), classes=SHAPES, seed: int = 0
+) -> Path:
     """``root/<class>/<n>.png|jpg`` with ``per_class`` images per class, alternating the two sizes and formats."""
     rng = np.random.default_rng(seed)
     for kind in classes:

@@ -1,6 +1,7 @@
 """What a page shows, read from AppTest's element tree: every visible string (texts, labels, options, help,
 metrics, table cells as shown, chart titles and ticks), and the Latin words among them that a Russian page should
 not have."""
+
 from __future__ import annotations
 
 import json
@@ -18,19 +19,132 @@ from cnnkit.guide.registry import ARCHITECTURES, builders
 # Names, abbreviations and code words a Russian text keeps in Latin letters.
 ALLOWED = {
     "english",  # the language switch names each language in its own words
-    "bias", "dilation",  # PyTorch's own names, given in brackets beside the Russian terms
-    "mnist", "fashion", "imagenet", "idx", "pytorch", "torch", "torchvision", "python", "streamlit", "plotly",
-    "jupyter", "cnnkit", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "swish", "hardswish", "leaky",
-    "batchnorm", "dropout", "adam", "adamw", "sgd", "rmsprop", "cuda", "gpu", "cpu", "mps", "apple", "metal",
-    "nvidia", "amd", "intel", "png", "jpeg", "jpg", "bmp", "webp", "gif", "tiff", "exif", "rgb", "rgba", "gzip", "zip",
-    "pt", "pth", "safetensors", "top", "flops", "gflops", "macs", "gmacs", "k", "m", "s", "p", "d", "n", "x",
-    "px", "lenet", "convnet", "alexnet", "vgg", "googlenet", "inception", "resnet", "resnext", "densenet",
-    "squeezenet", "mobilenet", "efficientnet", "shufflenet", "convnext", "regnet", "wide", "conv", "fc",
-    "linear", "avgpool", "maxpool", "sequential", "fire", "se", "nan", "bf16", "fp32", "ddp", "nccl", "gloo",
-    "grad", "cam", "lr", "hub", "keras", "timm", "tf", "meta", "flop", "gflop", "mac", "cnn", "gan", "yolo",
-    "u-net", "r-cnn", "faster", "mask", "retinanet", "deeplab", "cifar", "ilsvrc", "one-cycle",
+    "bias",
+    "dilation",  # PyTorch's own names, given in brackets beside the Russian terms
+    "mnist",
+    "fashion",
+    "imagenet",
+    "idx",
+    "pytorch",
+    "torch",
+    "torchvision",
+    "python",
+    "streamlit",
+    "plotly",
+    "jupyter",
+    "cnnkit",
+    "relu",
+    "gelu",
+    "silu",
+    "tanh",
+    "sigmoid",
+    "softmax",
+    "swish",
+    "hardswish",
+    "leaky",
+    "batchnorm",
+    "dropout",
+    "adam",
+    "adamw",
+    "sgd",
+    "rmsprop",
+    "cuda",
+    "gpu",
+    "cpu",
+    "mps",
+    "apple",
+    "metal",
+    "nvidia",
+    "amd",
+    "intel",
+    "png",
+    "jpeg",
+    "jpg",
+    "bmp",
+    "webp",
+    "gif",
+    "tiff",
+    "exif",
+    "rgb",
+    "rgba",
+    "gzip",
+    "zip",
+    "pt",
+    "pth",
+    "safetensors",
+    "top",
+    "flops",
+    "gflops",
+    "macs",
+    "gmacs",
+    "k",
+    "m",
+    "s",
+    "p",
+    "d",
+    "n",
+    "x",
+    "px",
+    "lenet",
+    "convnet",
+    "alexnet",
+    "vgg",
+    "googlenet",
+    "inception",
+    "resnet",
+    "resnext",
+    "densenet",
+    "squeezenet",
+    "mobilenet",
+    "efficientnet",
+    "shufflenet",
+    "convnext",
+    "regnet",
+    "wide",
+    "conv",
+    "fc",
+    "linear",
+    "avgpool",
+    "maxpool",
+    "sequential",
+    "fire",
+    "se",
+    "nan",
+    "bf16",
+    "fp32",
+    "ddp",
+    "nccl",
+    "gloo",
+    "grad",
+    "cam",
+    "lr",
+    "hub",
+    "keras",
+    "timm",
+    "tf",
+    "meta",
+    "flop",
+    "gflop",
+    "mac",
+    "cnn",
+    "gan",
+    "yolo",
+    "u-net",
+    "r-cnn",
+    "faster",
+    "mask",
+    "retinanet",
+    "deeplab",
+    "cifar",
+    "ilsvrc",
+    "one-cycle",
     # the English term beside its Russian name, as the guide teaches it: «Шаг (stride)»
-    "stride", "padding", "max", "avg", "autograd", "log-softmax",
+    "stride",
+    "padding",
+    "max",
+    "avg",
+    "autograd",
+    "log-softmax",
 }
 
 
@@ -40,8 +154,9 @@ def _allowed_words() -> frozenset[str]:
     import torch.nn
     import torchvision.models
 
-    classes = [name for module in (torch.nn, *vars(torchvision.models).values()) for name in dir(module)
-               if name[:1].isupper()]
+    classes = [
+        name for module in (torch.nn, *vars(torchvision.models).values()) for name in dir(module) if name[:1].isupper()
+    ]
     sources = [*builders(), *classes, *(d.name for d in list_devices())]
     for a in ARCHITECTURES.values():
         sources += [a.title, a.authors, *a.libraries, *a.libraries.values()]
@@ -53,8 +168,9 @@ def _prose(value: str) -> str:
     """A text without what is code or a name by nature: `code`, $math$, links, paths, identifiers, format fields,
     file names with numbers, names with inner capitals (ResNet, CVPR, arXiv), and the English original given
     beside a Russian term or title: «Шаг (stride)», «One weird trick…»."""
-    value = re.sub(r"```.*?```|`[^`]*`|\$\$?[^$]*\$\$?|https?://\S+|\]\([^)]*\)|%\{[^}]*\}|<[^>]+>", " ", value,
-                   flags=re.S)
+    value = re.sub(
+        r"```.*?```|`[^`]*`|\$\$?[^$]*\$\$?|https?://\S+|\]\([^)]*\)|%\{[^}]*\}|<[^>]+>", " ", value, flags=re.S
+    )
     value = re.sub(r"\([^()А-Яа-яЁё]*\)|«[^«»А-Яа-яЁё]*»", " ", value)
     value = re.sub(r"\b[A-Za-z]+[A-Z][\w-]*", " ", value)
     return re.sub(r"\S*[/\\_.:=]\S*[A-Za-z]\S*|\S*[A-Za-z]\S*[/\\_:=]\S*|\S*\d\S*", " ", value)
@@ -73,8 +189,24 @@ def _strings(node, out: list[str]) -> None:
             out.append(node)
     elif isinstance(node, dict):
         for key, value in node.items():
-            if key not in ("id", "formId", "key", "type", "icon", "format", "url", "src", "language", "config",
-                           "theme", "useContainerWidth", "selectionMode", "elementType", "page", "pageScriptHash"):
+            if key not in (
+                "id",
+                "formId",
+                "key",
+                "type",
+                "icon",
+                "format",
+                "url",
+                "src",
+                "language",
+                "config",
+                "theme",
+                "useContainerWidth",
+                "selectionMode",
+                "elementType",
+                "page",
+                "pageScriptHash",
+            ):
                 _strings(value, out)
     elif isinstance(node, list):
         for value in node:
@@ -83,9 +215,13 @@ def _strings(node, out: list[str]) -> None:
 
 def _figure_texts(spec: dict) -> list:
     layout = spec.get("layout", {})
-    found = [layout.get("title"), [layout.get(k, {}).get("title") for k in layout if "axis" in k],
-             [layout.get(k, {}).get("ticktext") for k in layout if "axis" in k],
-             [a.get("text") for a in layout.get("annotations", [])], layout.get("legend", {}).get("title")]
+    found = [
+        layout.get("title"),
+        [layout.get(k, {}).get("title") for k in layout if "axis" in k],
+        [layout.get(k, {}).get("ticktext") for k in layout if "axis" in k],
+        [a.get("text") for a in layout.get("annotations", [])],
+        layout.get("legend", {}).get("title"),
+    ]
     for trace in spec.get("data", []):
         found += [trace.get("name"), trace.get("text"), trace.get("hovertemplate")]
     return [f for f in found if f]
@@ -121,8 +257,11 @@ def english_words(at: AppTest, names: frozenset[str] = frozenset()) -> set[str]:
     allowed = _allowed_words() | names
     words = set()
     for value in visible_texts(at):
-        words |= {w for w in re.findall(r"[A-Za-z][A-Za-z'-]*", _prose(value))
-                  if len(w) > 1 and not _allowed(w.lower().strip("-'"), allowed)}  # single letters: variables
+        words |= {
+            w
+            for w in re.findall(r"[A-Za-z][A-Za-z'-]*", _prose(value))
+            if len(w) > 1 and not _allowed(w.lower().strip("-'"), allowed)
+        }  # single letters: variables
     return words
 
 
