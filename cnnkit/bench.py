@@ -3,7 +3,8 @@
 Sections: ``compare`` — the source notebook's loop as written against cnnkit's engine with the same model,
 batch size and optimizer; ``target`` — time to a test accuracy with the "fast" preset, the same recipe on the
 notes' ConvNet, and the notebook's settings; ``latency`` — one image through the shipped model, p50/p95;
-``app`` — ``streamlit run`` to the first page rendered in headless Chromium. Figures and the commands that produced them: docs/speed.md.
+``app`` — ``streamlit run`` to the first page rendered in headless Chromium. Figures and the commands that
+produced them: docs/speed.md.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 ``torchrun --nproc_per_node=N -m cnnkit train ...`` starts N copies of the CLI. Each finds its place in the
 environment (``world_from_env``), joins the process group (gloo on CPUs, NCCL on CUDA GPUs, one GPU per
 process), trains on its own part of the training set (``cnnkit.data.tensors.part_of``) while DDP averages the
-gradients, and only rank 0 writes the output. ``--batch-size`` stays the global batch: each process takes ``batch_size / N`` of it.
+gradients, and only rank 0 writes the output. ``--batch-size`` stays the global batch: each process takes
+``batch_size / N`` of it.
 """
 
 from __future__ import annotations
