@@ -6,11 +6,11 @@ import pytest
 
 from cnnkit.bench import recorded_run
 from cnnkit.cli import main
-from cnnkit.errors import CnnkitError
+from cnnkit.errors import CnnkitError, FailureKind
 from cnnkit.train import runner
 from cnnkit.train.jobs import JobManager
 from cnnkit.train.loop import BatchProgress, TrainConfig
-from cnnkit.train.store import RunStore
+from cnnkit.train.store import RunStore, reason_text
 
 SUBSET = 300  # images trained on; the calibration uses the others
 ENDINGS = {  # how a run ends: (status, reason key, epochs kept, calibrated)
@@ -104,9 +104,10 @@ def test_the_job_manager(ending, digits_data, tmp_path):
     run_id = manager.submit(config(ending), digits_data, owner="a-learner")
     job = manager.job(run_id)
     assert job.join(300), "the job did not end in 300 s"
-    snap = job.snapshot()
-    assert snap.state == ENDINGS[ending][0] and snap.diverged == (ending == "divergence")
-    assert ("RuntimeError" in str(snap.error)) == (ending == "failure")
+    assert job.snapshot().state == ENDINGS[ending][0]
+    run = store.get(run_id)
+    assert (run.failure is FailureKind.DIVERGED) == (ending == "divergence")
+    assert ("RuntimeError" in reason_text(run.reason, "en")) == (ending == "failure")
     assert_recorded(store, ending)
 
 
