@@ -38,11 +38,71 @@ def _batchnorm(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ..
     return nn.BatchNorm2d(in_shape[0]) if len(in_shape) == 3 else nn.BatchNorm1d(in_shape[0])
 
 
+class _Stop(Exception):
+    """A layer that cannot work on its input: a ``Problem``'s message key and values."""
+
+    def __init__(self, key: str, **values):
+        super().__init__(key)
+        self.key, self.values = key, values
+
+
+@dataclass(frozen=True, kw_only=True)
+class Planning:
+    """What a layer's planning step knows besides its input shape: its number (1-based), the layers planned before
+    it, whether it is the last Linear, the class count."""
+
+    n: int
+    before: tuple[Row, ...]
+    last_linear: bool
+    num_classes: int
+
+
+Step = tuple[tuple[int, ...], int, int, str]  # output shape, parameters, multiply–adds, torch module name
+
+
+def _conv_step(layer: Layer, shape: tuple[int, ...], at: Planning) -> Step:
+    c, h, w = shape
+    k, s, p, out = layer.get("kernel"), layer.get("stride"), layer.get("padding"), layer.get("out")
+    if h + 2 * p < k or w + 2 * p < k:
+        raise _Stop("kernel", n=at.n, label=layer.label(), h=h, w=w, padding=p)
+    shape = (out, _out_size(h, k, s, p), _out_size(w, k, s, p))
+    return shape, out * c * k * k + out, out * shape[1] * shape[2] * c * k * k, "Conv2d"
+
+
+def _pool_step(layer: Layer, shape: tuple[int, ...], at: Planning) -> Step:
+    c, h, w = shape
+    k, s = layer.get("kernel"), layer.get("stride")
+    if h < k or w < k:
+        raise _Stop("window", n=at.n, label=layer.label(), h=h, w=w)
+    return (c, _out_size(h, k, s), _out_size(w, k, s)), 0, 0, f"{KINDS[layer.type].label}2d"
+
+
+def _batchnorm_step(layer: Layer, shape: tuple[int, ...], at: Planning) -> Step:
+    return shape, 2 * shape[0], 0, "BatchNorm2d" if len(shape) == 3 else "BatchNorm1d"
+
+
+def _flatten_step(layer: Layer, shape: tuple[int, ...], at: Planning) -> Step:
+    return (math.prod(shape),), 0, 0, "Flatten"
+
+
+def _linear_step(layer: Layer, shape: tuple[int, ...], at: Planning) -> Step:
+    if len(shape) != 1:
+        after_conv = any(row.layer.type == "conv" for row in at.before)
+        raise _Stop("linear_after_conv" if after_conv else "linear_on_image", n=at.n, shape="×".join(map(str, shape)))
+    out = layer.get("out")
+    if out is None and not at.last_linear:
+        raise _Stop("out_missing", n=at.n)
+    if at.last_linear and out is not None and out != at.num_classes:
+        raise _Stop("classes_mismatch", n=at.n, out=out, classes=at.num_classes)
+    out = at.num_classes if out is None else out
+    return (out,), shape[0] * out + out, shape[0] * out, "Linear"
+
+
 @dataclass(frozen=True)
 class Kind:
     """A layer type: its settings in positional order, their defaults, what it needs as input, the name prefix
-    of its layers (conv1, pool1, fc1…) and the torch module it becomes (from the layer, its input and output
-    shapes without the batch)."""
+    of its layers (conv1, pool1, fc1…), what it does to its input's shape (``step``: None keeps the shape, with no
+    parameters) and the torch module it becomes (from the layer, its input and output shapes without the batch)."""
 
     label: str
     settings: tuple[str, ...] = ()
@@ -50,6 +110,7 @@ class Kind:
     image: bool = False  # needs channels × height × width
     prefix: str = ""  # "": the type itself
     module: Callable[[Layer, tuple[int, ...], tuple[int, ...]], nn.Module] | None = None  # None: ACTIVATIONS'
+    step: Callable[[Layer, tuple[int, ...], Planning], Step] | None = None
 
 
 def _plain(module: Callable[..., nn.Module], *settings: str):
@@ -60,23 +121,31 @@ def _plain(module: Callable[..., nn.Module], *settings: str):
 ACTIVATIONS = {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 POOL = (("kernel", "stride"), (("stride", None),), True, "pool")
 KINDS: dict[str, Kind] = {
-    "conv": Kind("Conv", ("out", "kernel", "stride", "padding"), (("stride", 1), ("padding", 0)), True, module=_conv),
-    "maxpool": Kind("MaxPool", *POOL, module=_plain(nn.MaxPool2d, "kernel", "stride")),
-    "avgpool": Kind("AvgPool", *POOL, module=_plain(nn.AvgPool2d, "kernel", "stride")),
-    "batchnorm": Kind("BatchNorm", prefix="bn", module=_batchnorm),
+    "conv": Kind(
+        "Conv",
+        ("out", "kernel", "stride", "padding"),
+        (("stride", 1), ("padding", 0)),
+        True,
+        module=_conv,
+        step=_conv_step,
+    ),
+    "maxpool": Kind("MaxPool", *POOL, module=_plain(nn.MaxPool2d, "kernel", "stride"), step=_pool_step),
+    "avgpool": Kind("AvgPool", *POOL, module=_plain(nn.AvgPool2d, "kernel", "stride"), step=_pool_step),
+    "batchnorm": Kind("BatchNorm", prefix="bn", module=_batchnorm, step=_batchnorm_step),
     "relu": Kind("ReLU"),
     "leakyrelu": Kind("LeakyReLU", ("slope",), (("slope", 0.01),), module=_plain(nn.LeakyReLU, "slope")),
     "gelu": Kind("GELU"),
     "tanh": Kind("Tanh"),
     "sigmoid": Kind("Sigmoid"),
     "dropout": Kind("Dropout", ("p",), (("p", 0.5),), module=_plain(nn.Dropout, "p")),
-    "flatten": Kind("Flatten", module=_plain(nn.Flatten)),
+    "flatten": Kind("Flatten", module=_plain(nn.Flatten), step=_flatten_step),
     "linear": Kind(
         "Linear",
         ("out",),
         (("out", None),),
         prefix="fc",
         module=lambda layer, in_shape, out_shape: nn.Linear(in_shape[0], out_shape[0]),
+        step=_linear_step,
     ),
 }
 WHOLE = {"out": 1, "kernel": 1, "stride": 1, "padding": 0}  # whole-number settings and their smallest value
@@ -306,7 +375,6 @@ def plan(
     shape = tuple(input_shape)
     names = _Names()
     last_linear = max((i for i, layer in enumerate(spec) if layer.type == "linear"), default=None)
-    conv_seen = False
 
     def stop(index, key, **values) -> Plan:
         return Plan(tuple(input_shape), tuple(rows), Problem(index, key, tuple(values.items())))
@@ -315,46 +383,21 @@ def plan(
         return stop(None, "empty")
     values_kept = 0
     for i, layer in enumerate(spec):
-        n, kind, params, macs = i + 1, layer.type, 0, 0
-        module = KINDS[kind].label
-        if KINDS[kind].image and len(shape) != 3:
-            return stop(i, "needs_image", n=n, label=layer.label(), features=shape[0])
-        if kind == "conv":
-            c, h, w = shape
-            k, s, p, out = layer.get("kernel"), layer.get("stride"), layer.get("padding"), layer.get("out")
-            if h + 2 * p < k or w + 2 * p < k:
-                return stop(i, "kernel", n=n, label=layer.label(), h=h, w=w, padding=p)
-            shape = (out, _out_size(h, k, s, p), _out_size(w, k, s, p))
-            params, macs, module = out * c * k * k + out, out * shape[1] * shape[2] * c * k * k, "Conv2d"
-            conv_seen = True
-        elif kind in ("maxpool", "avgpool"):
-            c, h, w = shape
-            k, s = layer.get("kernel"), layer.get("stride")
-            if h < k or w < k:
-                return stop(i, "window", n=n, label=layer.label(), h=h, w=w)
-            shape, module = (c, _out_size(h, k, s), _out_size(w, k, s)), f"{KINDS[kind].label}2d"
-        elif kind == "batchnorm":
-            params, module = 2 * shape[0], "BatchNorm2d" if len(shape) == 3 else "BatchNorm1d"
-        elif kind == "flatten":
-            shape = (math.prod(shape),)
-        elif kind == "linear":
-            if len(shape) != 1:
-                after = "linear_after_conv" if conv_seen else "linear_on_image"
-                return stop(i, after, n=n, shape="×".join(map(str, shape)))
-            out = layer.get("out")
-            if out is None and i != last_linear:
-                return stop(i, "out_missing", n=n)
-            if i == last_linear and out is not None and out != num_classes:
-                return stop(i, "classes_mismatch", n=n, out=out, classes=num_classes)
-            out = num_classes if out is None else out
-            params, macs, shape = shape[0] * out + out, shape[0] * out, (out,)
-        rows.append(Row(i, names(KINDS[kind].prefix or kind), layer, module, shape, params, macs))
+        kind = KINDS[layer.type]
+        if kind.image and len(shape) != 3:
+            return stop(i, "needs_image", n=i + 1, label=layer.label(), features=shape[0])
+        at = Planning(n=i + 1, before=tuple(rows), last_linear=i == last_linear, num_classes=num_classes)
+        try:
+            shape, params, macs, module = kind.step(layer, shape, at) if kind.step else (shape, 0, 0, kind.label)
+        except _Stop as problem:
+            return stop(i, problem.key, **problem.values)
+        rows.append(Row(i, names(kind.prefix or layer.type), layer, module, shape, params, macs))
         values_kept += math.prod(shape)
         total = sum(r.params for r in rows)
         if total > max_params:
             return stop(i, "too_many_params", params=total, limit=max_params)
         if values_kept > max_values:
-            return stop(i, "too_many_values", n=n, values=values_kept, limit=max_values)
+            return stop(i, "too_many_values", n=i + 1, values=values_kept, limit=max_values)
     if spec[-1].type != "linear":
         return stop(len(spec) - 1, "last_not_linear", classes=num_classes, label=spec[-1].label())
     return Plan(tuple(input_shape), tuple(rows), None)
