@@ -188,8 +188,8 @@ def markdown(result: dict, command: str) -> str:
     s, bare = result["strokes"], result["bare_strokes"]
     return "\n".join(
         [
-            f"Measured {result['date']} with `{command}` (headless Chromium, {result['cpus']} CPU cores shared with "
-            f"other agents' jobs; load average before the run {result['load_before']}, after {result['load_after']}):",
+            f"Measured {result['date']} with `{command}` (headless Chromium, {result['cpus']} CPU cores; load average "
+            f"before the run {result['load_before']}, after {result['load_after']}):",
             "",
             "| from | to | median | max |",
             "| --- | --- | --- | --- |",
