@@ -41,9 +41,12 @@ def dotted(at: AppTest) -> list[str]:
 
 
 @pytest.fixture
-def drawn():
+def drawn(tmp_path, monkeypatch):
+    """The Russian drawing page after an upload, with a run store of its own: the runs' names in the model choice
+    are the users' words, not the page's (a name typed with "0.001" stays so)."""
     if not DEFAULT_CHECKPOINT.is_file():
         pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
     at = draw_page("ru")
     at.segmented_control(key="draw_mode").set_value("upload").run()
     return upload(at, "seven.png", SEVEN)
