@@ -61,6 +61,17 @@ def runs_dir_of_the_session(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shipped():
+    """The shipped model (cnnkit/nets/shipped/mnist_convnet.pt), or a skip that says it is absent."""
+    from cnnkit.infer.predict import load_model
+    from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT
+
+    if not DEFAULT_CHECKPOINT.is_file():
+        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
+    return load_model()
+
+
+@pytest.fixture(scope="session")
 def mnist5k() -> Path:
     """The real MNIST (5,000 training images, the official 10,000 test images): for accuracy thresholds."""
     return _need("mnist-5k")

@@ -12,19 +12,12 @@ from PIL import Image
 from cnnkit.data.datasets import DATASETS
 from cnnkit.i18n import text
 from cnnkit.infer.imagenet import weights_for
-from cnnkit.infer.predict import DEFAULT_CHECKPOINT
 from cnnkit.nets.checkpoints import save_checkpoint, to_bytes
 from cnnkit.train.loop import EpochStats, TrainConfig
 from cnnkit.train.store import RunStore
 from tests.support.drawing import NOISE, SEVEN, png, png_header
 from tests.support.models import random_checkpoint
 from tests.support.pages import draw_page, texts, upload
-
-
-@pytest.fixture
-def shipped():
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])

@@ -5,7 +5,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.i18n import text
-from cnnkit.infer.predict import DEFAULT_CHECKPOINT
 from cnnkit.nets.checkpoints import to_bytes
 from tests.support.drawing import SEVEN
 from tests.support.models import random_checkpoint
@@ -18,12 +17,6 @@ DIGIT = {"en": "digit", "ru": "цифр"}
 def shown(at: AppTest) -> str:
     assert not at.exception, at.exception
     return " ".join(visible_texts(at)).lower()
-
-
-@pytest.fixture
-def shipped():
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])

@@ -3,17 +3,8 @@ sizes, positions, slants and brush widths, and phone photos of digits on paper â
 
 from __future__ import annotations
 
-import pytest
-
-from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image
+from cnnkit.infer.predict import predict_image
 from tests.support.drawing import BOXES, STROKES, draw_digit, phone_photo, png
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
-    return load_model()
 
 
 def test_drawn_digits_are_read_at_90_percent(shipped):

@@ -13,7 +13,7 @@ import pytest
 from cnnkit.cli import main
 from cnnkit.data.images import LoadedImage
 from cnnkit.data.preprocess import INK, prepare_digit
-from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image, predict_steps, read_digit
+from cnnkit.infer.predict import predict_image, predict_steps, read_digit
 from tests.support.drawing import centre_of_mass, draw_digit, ink_box
 from tests.support.photos import ALL, CASES, SIZE, paper_photo, photo_case, place
 
@@ -43,13 +43,6 @@ def near(mask: np.ndarray) -> np.ndarray:
     """``mask`` grown by one pixel (8 neighbours): ink at most a pixel away."""
     padded = np.pad(mask, 1)
     return np.any([padded[dy : dy + mask.shape[0], dx : dx + mask.shape[1]] for dy in range(3) for dx in range(3)], 0)
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
-    return load_model()
 
 
 @pytest.mark.parametrize("stroke, fill", CASES, ids=[f"pen {s:.0%}, digit {f:.0%}" for s, f in CASES])

@@ -10,7 +10,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.i18n import formatter, text
-from cnnkit.infer.predict import DEFAULT_CHECKPOINT
 from tests.support.drawing import SEVEN
 from tests.support.pages import draw_page, upload
 from tests.support.texts import visible_texts
@@ -41,11 +40,9 @@ def dotted(at: AppTest) -> list[str]:
 
 
 @pytest.fixture
-def drawn(tmp_path, monkeypatch):
+def drawn(shipped, tmp_path, monkeypatch):
     """The Russian drawing page after an upload, with a run store of its own: the runs' names in the model choice
     are the users' words, not the page's (a name typed with "0.001" stays so)."""
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
     monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path / "runs"))
     at = draw_page("ru")
     at.segmented_control(key="draw_mode").set_value("upload").run()

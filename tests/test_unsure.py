@@ -12,19 +12,12 @@ from PIL import Image
 
 from cnnkit.cli import main
 from cnnkit.data.datasets import Split
-from cnnkit.infer.predict import DEFAULT_CHECKPOINT, load_model, predict_image
+from cnnkit.infer.predict import predict_image
 from cnnkit.infer.unsure import REASONS, reason_text
 from cnnkit.train.calibration import calibrate, expected_calibration_error, fit_temperature
 from tests.support.drawing import BOXES, draw_digit, png
 from tests.support.models import random_checkpoint
 from tests.support.photos import canvas_digits, drawn_variants, noise, non_digits
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip(f"the shipped model {DEFAULT_CHECKPOINT} is absent")
-    return load_model()
 
 
 def test_temperature_fitted_by_hand_and_ece_by_hand():
