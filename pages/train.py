@@ -42,6 +42,7 @@ from pages.ui import (
     error_text,
     fmt,
     job_manager,
+    keep_in_url,
     lang,
     names,
     num,
@@ -93,8 +94,7 @@ def current_run() -> int | None:
         return None
     if run_id is not None:
         st.session_state["train_run"] = run_id
-        if st.query_params.get("run") != str(run_id):
-            st.query_params["run"] = str(run_id)
+        keep_in_url("run", str(run_id))
     return run_id
 
 

@@ -137,8 +137,14 @@ def language_switch() -> None:
         label_visibility="collapsed",
         on_change=relabel_widgets,
     )
-    if st.query_params.get("lang") != lang():
-        st.query_params["lang"] = lang()
+    keep_in_url("lang", lang())
+
+
+def keep_in_url(name: str, value: str) -> None:
+    """``?name=value`` in the URL (written only when it differs: each write is a message to the browser), so that a
+    reload or a bookmark finds it again."""
+    if st.query_params.get(name) != value:
+        st.query_params[name] = value
 
 
 def error_text(exc: CnnkitError) -> str:
@@ -178,8 +184,7 @@ def owner() -> str:
     if not (16 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()):
         token = secrets.token_urlsafe(18)
     st.session_state["owner"] = token
-    if st.query_params.get("u") != token:
-        st.query_params["u"] = token
+    keep_in_url("u", token)
     return token
 
 
