@@ -23,6 +23,7 @@ from cnnkit.nets.layers import read_spec
 from cnnkit.options import Flag, flags_of, positive_int
 from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
 from cnnkit.train.evaluation import evaluate
+from cnnkit.train.export import FORMATS
 from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig
 from cnnkit.train.presets import PRESETS, apply_preset
 from cnnkit.train.runner import Runner
@@ -142,9 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
             c.add_argument("ids", nargs="+" if name != "show" else None, metavar="ID")
         if name != "rm":
             c.add_argument("--json", action="store_true")
-    x = rsub.add_parser("export", help="write a run's best checkpoint to a file")
+    x = rsub.add_parser("export", help="write a run's model to a file: checkpoint, PyTorch script, TorchScript, ONNX")
     x.add_argument("id", metavar="ID")
-    x.add_argument("--out", required=True, help="FILE.pt or FILE.safetensors")
+    x.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        help="py (a standalone PyTorch script), torchscript, onnx, pt or safetensors (default: by the file name: "
+        + ", ".join(FORMATS.values())
+        + ")",
+    )
+    x.add_argument("--out", required=True, metavar="FILE")
     x.add_argument("--last", action="store_true", help="the last epoch's checkpoint instead of the best")
 
     b = sub.add_parser(

@@ -36,7 +36,7 @@ from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
-from pages import images, network
+from pages import exports, images, network
 from pages.ui import (
     classroom,
     error_text,
@@ -463,6 +463,7 @@ def actions(run: Run, place: str) -> None:
         icon="✏️",
         key=f"{place}_use_{run.id}",
     )
+    exports.downloads(run, place)
 
 
 def results(run: Run, *, place: str = "train", with_actions: bool = True) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
-from cnnkit.nets.checkpoints import save_checkpoint
+from cnnkit.files import write_atomic
 from cnnkit.train.comparison import comparison_rows
+from cnnkit.train.export import export_run, format_of
 from cnnkit.train.store import Run, RunStore, reason_text
 
 
@@ -100,8 +102,10 @@ def cmd_rm(args, store: RunStore) -> int:
 
 
 def cmd_export(args, store: RunStore) -> int:
-    ckpt = store.load(args.id, "last" if args.last else "best")
-    print(f"saved {save_checkpoint(ckpt, args.out)}", file=sys.stderr)
+    """The run's model as ``--format`` (or the format that ``--out``'s name says), written atomically."""
+    fmt = format_of(args.out, args.format)
+    data = export_run(store, args.id, fmt, which="last" if args.last else "best", stem=Path(args.out).stem)
+    print(f"saved {write_atomic(args.out, data)}", file=sys.stderr)
     return 0
 
 
