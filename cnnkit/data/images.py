@@ -48,8 +48,8 @@ def canvas_png(drawn: object, size: int) -> bytes | None:
         if image.size != (size, size):
             raise ValueError(image.size)
         image.load()
-    except (AttributeError, TypeError, ValueError, OSError, SyntaxError) as exc:  # binascii's, PIL's among them
-        raise CnnkitError("errors.canvas_unreadable") from exc
+    except (AttributeError, TypeError, ValueError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise CnnkitError("errors.canvas_unreadable") from exc  # binascii's and PIL's errors among them
     return data
 
 
@@ -57,6 +57,17 @@ def _too_large(name: str, pixels: int) -> CnnkitError:
     return CnnkitError(
         "errors.image_too_many_pixels", name=name, millions=round(pixels / 1e6), limit=round(MAX_PIXELS / 1e6)
     )
+
+
+def declared_pixels(data: bytes) -> int:
+    """The pixels that an image's header declares (nothing is decoded); 0 for what is no image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            width, height = Image.open(io.BytesIO(data)).size
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError, struct.error):
+        return 0  # UnidentifiedImageError is an OSError
+    return width * height
 
 
 def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.Image, list[Note]]:
