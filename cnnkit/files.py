@@ -1,13 +1,46 @@
-"""Writing files so that a failed write never damages what was there: a temporary file in the same folder,
-flushed and synced, then renamed over the target (``os.replace`` is atomic)."""
+"""Reading and writing the files users name.
+
+Reads take regular files only, up to a byte limit: a device (``/dev/zero``), a pipe or a folder is refused before
+anything is read, so that no read can grow without end or wait for ever. Writes go to a temporary file in the
+same folder, flushed and synced, then renamed over the target (``os.replace`` is atomic), so that a failed write
+never damages what was there.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from cnnkit.errors import CnnkitError
+
+
+def open_regular(path: str | Path, name: str | None = None) -> BinaryIO:
+    """``path`` opened for reading when it is a regular file; anything else is refused before a byte is read.
+    It is opened without blocking (a pipe with no writer would wait for ever) and checked once open, so that
+    nothing can be swapped in between. ``OSError`` as ``open`` raises it (missing, not allowed)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CnnkitError("files.errors.not_regular", name=name or str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_limited(path: str | Path, limit: int, name: str | None = None) -> bytes:
+    """The bytes of the regular file ``path``, refused when it holds more than ``limit`` bytes (checked before
+    reading, and while reading: a file that grows stops at the limit). ``OSError`` as ``open`` raises it."""
+    name = name or str(path)
+    with open_regular(path, name) as file:
+        if os.fstat(file.fileno()).st_size <= limit:
+            data = file.read(limit + 1)
+            if len(data) <= limit:
+                return data
+    raise CnnkitError("files.errors.too_large", name=name, mb=round(limit / 2**20, 1))
 
 
 def write_atomic(path: str | Path, data: bytes) -> Path:

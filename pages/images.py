@@ -76,13 +76,14 @@ def folder_data() -> Dataset | None:
                 dataset, stats = from_folder(path, chosen)
                 st.session_state["train_data_dir"] = path
             else:
-                upload = st.file_uploader(
-                    t("build.data.zip"),
-                    type=["zip"],
-                    key="train_images_zip",
-                    help=t("build.data.limits", mb=folders.MAX_ZIP_BYTES // 2**20, files=num(folders.MAX_FILES)),
+                limits = t(
+                    "build.data.limits",
+                    mb=folders.MAX_ZIP_BYTES // 2**20,
+                    files=num(folders.MAX_FILES),
+                    pixels=folders.MAX_PIXELS_IN_ALL // 10**6,
                 )
-                st.caption(t("build.data.limits", mb=folders.MAX_ZIP_BYTES // 2**20, files=num(folders.MAX_FILES)))
+                upload = st.file_uploader(t("build.data.zip"), type=["zip"], key="train_images_zip", help=limits)
+                st.caption(limits)
                 if upload is None:
                     return None
                 dataset, stats = from_zip(upload.getvalue(), upload.name, chosen)

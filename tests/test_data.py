@@ -1,6 +1,8 @@
 """IDX parsing and dataset loading: real folders, torchvision's layout, and every kind of bad file."""
 
 import gzip
+import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -78,6 +80,34 @@ def test_damaged_gzip_data_is_reported(tiny_idx):
     path.write_bytes(bytes(raw))
     with pytest.raises(CnnkitError, match="Cannot read .*train-images.*copy it again"):
         load_dataset("mnist", tiny_idx, download=False)
+
+
+@pytest.mark.parametrize("name", ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"])
+def test_a_header_that_declares_too_much_is_refused_before_reading(tmp_path, name):
+    """A billion 28×28 images declared (a 4 MB gzip bomb trained at 8.9 GB): refused from the header."""
+    path = tmp_path / name
+    header = struct.pack(">HBBIII", 0, 8, 3, 10**9, 28, 28) + bytes(4096)
+    path.write_bytes(gzip.compress(header) if name.endswith(".gz") else header)
+    with pytest.raises(CnnkitError) as err:
+        read_idx(path)
+    assert str(err.value) == (
+        f"{path} declares 1,000,000,000 items, 747,681 MB of data, more than the 256 MB one IDX file may hold here; "
+        "it was not read (nor decompressed)."
+    )
+
+
+def test_a_gzip_is_decompressed_no_further_than_its_header_declares(tmp_path):
+    """Ten images declared, 64 MB of zeros behind them in a 64 KB gzip: the ten come back, in little memory."""
+    images = np.arange(10 * 28 * 28, dtype=np.uint8).reshape(10, 28, 28)
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(struct.pack(">HBBIII", 0, 8, 3, 10, 28, 28) + images.tobytes() + bytes(2**26)))
+    tracemalloc.start()
+    try:
+        read = read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(read, images) and peak < 2**23
 
 
 def test_image_label_count_mismatch_is_reported(tiny_idx):

@@ -12,10 +12,12 @@ from PIL import Image
 from cnnkit.data import folders
 from cnnkit.data.folders import FolderOptions, load_folder, load_zip, samples
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.layers import parse_spec
 from cnnkit.train.loop import TrainConfig, train
-from tests.support import cli
+from tests.support import cli, fifo
+from tests.support.drawing import png_header
 from tests.support.shapes import SHAPES, draw_folder, shape_image
 
 SMALL_NET = (
@@ -188,6 +190,73 @@ def test_a_zip_bomb_that_lies_about_its_size_is_stopped(monkeypatch):
     assert caught.value.key in ("build.folder.zip_too_large", "build.folder.bad_zip")
     with pytest.raises(CnnkitError, match="not a readable zip"):
         load_zip(b"PK\x03\x04 not really", "bad.zip")
+
+
+def test_an_encrypted_zip_gets_one_clear_message():
+    """The encrypted flag set on a member (zipfile would raise a RuntimeError on opening it)."""
+    data = bytearray(_zip([("a/1.png", PNG.getvalue(), 0), ("b/1.png", PNG.getvalue(), 0)]))
+    for header, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # general purpose flags, bit 0: encrypted
+        for at in (i for i in range(len(data)) if data.startswith(header, i)):
+            data[at + flags] |= 1
+    with pytest.raises(CnnkitError) as err:
+        load_zip(bytes(data), "secret.zip")
+    assert str(err.value) == (
+        "The zip was refused: its entry “a/1.png” is encrypted (password-protected); make the zip again without a "
+        "password."
+    )
+
+
+def test_a_pipe_in_a_class_folder_is_skipped_without_waiting(tmp_path):
+    draw_folder(tmp_path, per_class=4)
+    with fifo(tmp_path / "circle" / "pipe.png"):
+        _, stats = load_folder(tmp_path)
+    assert stats.skipped == [("circle/pipe.png", "not_file")]
+    assert text("build.skip.not_file") == "not a regular file (a device or a pipe)"
+
+
+def test_images_of_too_many_pixels_in_all_are_refused_from_their_headers():
+    """40 PNGs of 36 megapixels in a 1.9 MB zip took 35 s to decode; headers that claim as much are refused."""
+    claims = [(f"{kind}/{i}.png", png_header(6000, 6000), 0) for kind in ("a", "b") for i in range(20)]
+    with pytest.raises(CnnkitError) as err:
+        load_zip(_zip(claims), "big.zip")
+    assert str(err.value) == (
+        "The images hold 1440 million pixels in all (read from their headers; nothing was decoded), above the "
+        "limit of 500 million for one dataset here. Scale them down first (they are resized to at most 64×64 "
+        "anyway) or use fewer."
+    )
+
+
+@pytest.mark.parametrize(
+    "lang, count, start",
+    [
+        ("en", 1, "1 file was skipped"),
+        ("en", 2, "2 files were skipped"),
+        ("ru", 1, "Пропущен 1 файл"),
+        ("ru", 3, "Пропущено 3 файла"),
+        ("ru", 5, "Пропущено 5 файлов"),
+        ("ru", 21, "Пропущен 21 файл"),
+    ],
+)
+def test_the_skipped_files_warning_agrees_with_its_count(tmp_path, lang, count, start):
+    draw_folder(tmp_path, per_class=3)
+    for i in range(count):
+        (tmp_path / "circle" / f"notes{i}.txt").write_text("not an image")
+    _, stats = load_folder(tmp_path)
+    assert text("build.warn.skipped", lang, **dict(stats.warnings)["skipped"]).startswith(start)
+
+
+@pytest.mark.parametrize(
+    "lang, count, start",
+    [
+        ("en", 1, "1 test image is a byte-for-byte copy of a training image"),
+        ("en", 2, "2 test images are byte-for-byte copies of training images"),
+        ("ru", 1, "1 проверочное изображение побайтно совпадает с обучающим"),
+        ("ru", 2, "2 проверочных изображения побайтно совпадают с обучающими"),
+        ("ru", 5, "5 проверочных изображений побайтно совпадают с обучающими"),
+    ],
+)
+def test_the_duplicates_warning_agrees_with_its_count(lang, count, start):
+    assert text("build.warn.duplicates", lang, count=count, names="x.png").startswith(start)
 
 
 def test_training_on_drawn_shapes_reaches_90_percent(gray_folder):

@@ -159,6 +159,7 @@ def test_the_canvas_value_is_its_png_and_anything_else_is_refused(canvas_result)
         drawn(canvas_result, encode(square(size=(60, 60)), "JPEG")),
         drawn(canvas_result, png[:30]),
         drawn(canvas_result, encode(Image.new("L", (60, 50_000)), "PNG")),  # another size: never decoded
+        drawn(canvas_result, png_header(20_000, 10_000)),  # beyond Pillow's own bomb limit
         *(
             canvas_result(json_data=None, image_data_url=url, return_image_data=True)
             for url in ("data:image/png;base64,not base64!", "data:image/png;base64,AAAA=", 5)

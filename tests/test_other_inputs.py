@@ -1,4 +1,5 @@
-"""Other inputs a clumsy or hostile user types: kernel text, subset sizes, an empty device, huge images."""
+"""Other inputs a clumsy or hostile user types: kernel text, subset sizes, an empty device, huge images, paths
+that are no files (a device, a pipe) or too large ones."""
 
 import time
 
@@ -6,12 +7,26 @@ import pytest
 from PIL import Image
 
 from cnnkit.data.datasets import subset_choices
-from cnnkit.data.images import open_image
+from cnnkit.data.idx import read_idx
+from cnnkit.data.images import open_image, open_rgb
 from cnnkit.errors import CnnkitError
 from cnnkit.guide.blocks import parse_kernel
+from cnnkit.infer.imagenet import load_classifier
+from cnnkit.nets.checkpoints import load_checkpoint
+from cnnkit.nets.layers import read_spec
 from cnnkit.train.loop import TrainConfig
-from tests.support import cli
+from tests.support import cli, fifo
 from tests.support.drawing import png_header
+
+NOT_A_FILE = "is not a regular file (a device, a pipe or a folder); it was not read. Give the path of a file."
+READERS = {  # each reader of a path a user names, and a file name it takes
+    "image": (open_image, "digit.png"),
+    "photo": (open_rgb, "photo.jpg"),
+    "checkpoint": (load_checkpoint, "model.pt"),
+    "idx": (read_idx, "train-images-idx3-ubyte"),
+    "layers": (lambda path: read_spec(str(path)), "layers.json"),
+    "imagenet weights": (lambda path: load_classifier("resnet18", path), "resnet18.pth"),
+}
 
 
 def kernel_message(typed: str) -> str:
@@ -70,3 +85,29 @@ def test_the_far_too_large_message_states_the_real_limit():
         open_image(png_header(20_000, 10_000), "bomb.png")
     assert str(err.value) == "bomb.png is far too large (over 40 million pixels); it was not decoded."
     assert Image.MAX_IMAGE_PIXELS != 40_000_000  # Pillow's limit is another one
+
+
+@pytest.mark.parametrize("reader", [r for r in READERS if r != "imagenet weights"])  # that one checks is_file()
+def test_a_pipe_is_refused_at_once_by_every_reader(tmp_path, reader):
+    read, name = READERS[reader]
+    with fifo(tmp_path / name) as pipe, pytest.raises(CnnkitError) as err:
+        read(pipe)
+    assert str(err.value) == f"{pipe} {NOT_A_FILE}"
+
+
+@pytest.mark.parametrize("reader", ["image", "checkpoint", "imagenet weights"])
+def test_a_file_beyond_its_reader_limit_is_not_read(tmp_path, reader):
+    read, name = READERS[reader]
+    huge = tmp_path / name
+    with open(huge, "wb") as f:
+        f.truncate(2**30)  # 1 GB that takes no disk
+    with pytest.raises(CnnkitError) as err:
+        read(huge)
+    assert err.value.key == "files.errors.too_large" and str(err.value).startswith(f"{huge} is larger than ")
+
+
+def test_predict_on_a_device_says_so_in_one_line():
+    """``/dev/zero`` is endless: reading it grew to 9 GB."""
+    run = cli("predict", "/dev/zero")
+    assert run.returncode != 0
+    assert run.stderr.strip() == f"error: /dev/zero {NOT_A_FILE}"

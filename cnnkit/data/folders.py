@@ -2,10 +2,12 @@
 
 Layouts (torchvision's ``ImageFolder`` convention): ``DIR/<class>/*`` — split here, seeded and stratified — or
 ``DIR/train/<class>/*`` with ``DIR/test/<class>/*``; a zip of either, read in memory with every path checked
-(no ``..``, no absolute paths, no links) under a size and a count cap, nothing extracted to disk. A folder
-holding a single folder is read as that folder (a zip usually wraps its content so).
+(no ``..``, no absolute paths, no links, no encryption) under a size and a count cap, nothing extracted to disk.
+A folder holding a single folder is read as that folder (a zip usually wraps its content so).
 
-Every image is decoded once by ``cnnkit.data.images`` (bomb limit, EXIF orientation, transparency on white,
+Only regular files are read (a pipe or a device in a folder is skipped), each up to a byte limit, and the pixels
+that all images declare in their headers are counted before any is decoded, under a cap. Every image is decoded
+once by ``cnnkit.data.images`` (bomb limit, EXIF orientation, transparency on white,
 16-bit, CMYK, first frame of an animation), turned gray or RGB and fitted into a square (padding with its border
 colour, or a centre crop). Mean and std come from the training split. What was found (counts per class, skipped
 files, duplicates, warnings) comes back as ``FolderStats``; warnings are ``(code, values)`` a page words.
@@ -28,16 +30,18 @@ import torch
 from PIL import Image, ImageOps
 
 from cnnkit.data.datasets import Dataset, DatasetInfo, Split
-from cnnkit.data.images import open_rgb
+from cnnkit.data.images import MAX_FILE_BYTES, MAX_PIXELS, declared_pixels, open_rgb
 from cnnkit.errors import CnnkitError
+from cnnkit.files import read_limited
 from cnnkit.options import setting
 
 SIZES = (28, 32, 48, 64)
 FITS = ("pad", "crop")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_FILES = 10_000  # images (and other files) in a folder or a zip
-MAX_FILE_BYTES = 20 * 2**20  # one image file
 MAX_ZIP_BYTES = 200 * 2**20  # a zip, as uploaded and as uncompressed in total
+MAX_PIXELS_IN_ALL = 500_000_000  # the images of one dataset, from their headers: about 12 s of decoding
+ENCRYPTED = 0x1  # a zip member's flag bit
 FEW_IMAGES = 5  # fewer training images in a class are warned about
 IMBALANCE = 5.0  # largest / smallest class above this is warned about
 SHOWN_NAMES = 5  # file names listed in a warning
@@ -109,7 +113,8 @@ def _hidden(part: str) -> bool:
 
 
 def folder_entries(root: Path) -> tuple[list[Entry], list[tuple[str, str]]]:
-    """The files under ``root`` (links not followed, skipped), hidden files and folders left out."""
+    """The files under ``root`` (links not followed, skipped; so are pipes and devices), hidden files and folders
+    left out."""
     entries, skipped = [], []
     for folder, dirs, files in os.walk(root, followlinks=False):
         here = Path(folder)
@@ -123,12 +128,13 @@ def folder_entries(root: Path) -> tuple[list[Entry], list[tuple[str, str]]]:
             rel = path.relative_to(root).parts
             if _hidden(name):
                 continue
-            if path.is_symlink():
-                skipped.append(("/".join(rel), "link"))
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                skipped.append(("/".join(rel), "link" if stat.S_ISLNK(info.st_mode) else "not_file"))
                 continue
             if len(entries) >= MAX_FILES:
                 raise CnnkitError("build.folder.too_many_files", limit=MAX_FILES)
-            entries.append(Entry(rel, path.stat().st_size, path.read_bytes))
+            entries.append(Entry(rel, info.st_size, lambda p=path: read_limited(p, MAX_FILE_BYTES)))
         dirs.sort()
     return entries, skipped
 
@@ -153,6 +159,8 @@ def zip_entries(data: bytes) -> list[Entry]:
             raise CnnkitError("build.folder.zip_unsafe_path", path=member.filename[:80])
         if stat.S_ISLNK(member.external_attr >> 16):
             raise CnnkitError("build.folder.zip_link", path=member.filename[:80])
+        if member.flag_bits & ENCRYPTED:
+            raise CnnkitError("build.folder.zip_encrypted", path=member.filename[:80])
         total += member.file_size
         if total > MAX_ZIP_BYTES:
             raise CnnkitError("build.folder.zip_too_large", mb=MAX_ZIP_BYTES // 2**20)
@@ -234,16 +242,40 @@ def to_channels(images: np.ndarray, channels: int) -> np.ndarray:
     return ((images.astype(np.uint32) * weights).sum(1, keepdims=True) // 1000).astype(np.uint8)
 
 
+def _skip_reason(entry: Entry) -> str | None:
+    """Why a file is not decoded (``not_image``, ``too_large``), None when it is."""
+    if Path(entry.parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
+        return "not_image"
+    return "too_large" if entry.size > MAX_FILE_BYTES else None
+
+
+def _check_pixels(entries: list[Entry]) -> None:
+    """Refuse images that hold too many pixels in all, counted from their headers before any is decoded (an
+    image beyond ``MAX_PIXELS`` is never decoded: it does not count)."""
+    total = 0
+    for entry in (e for e in entries if _skip_reason(e) is None):
+        try:
+            pixels = declared_pixels(entry.read())
+        except (CnnkitError, OSError):  # read again, and skipped, when decoding
+            continue
+        total += pixels if pixels <= MAX_PIXELS else 0
+    if total > MAX_PIXELS_IN_ALL:
+        raise CnnkitError(
+            "build.folder.too_many_pixels",
+            millions=round(total / 1e6),
+            limit=MAX_PIXELS_IN_ALL // 10**6,
+            side=max(SIZES),
+        )
+
+
 def _decode_all(
     files: list[tuple[Entry, int]], options: FolderOptions, skipped: list
 ) -> tuple[list[np.ndarray], list[int], list[str], list[str]]:
     images, labels, names, digests = [], [], [], []
     for entry, label in files:
-        if Path(entry.parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
-            skipped.append((entry.name, "not_image"))
-            continue
-        if entry.size > MAX_FILE_BYTES:
-            skipped.append((entry.name, "too_large"))
+        reason = _skip_reason(entry)
+        if reason:
+            skipped.append((entry.name, reason))
             continue
         try:
             data = entry.read()
@@ -294,6 +326,7 @@ def load_entries(
     index = {c: i for i, c in enumerate(classes)}
     ordered = [(e, index[c]) for c in classes for e in train_files[c]]
     ordered_test = [(e, index[c]) for c in classes for e in test_files.get(c, [])]
+    _check_pixels([e for e, _ in ordered + ordered_test])
     train_x, train_y, train_names, train_digests = _decode_all(ordered, options, skipped)
     test_x, test_y, test_names, test_digests = _decode_all(ordered_test, options, skipped)
     empty = [c for c in classes if index[c] not in train_y]
@@ -344,7 +377,7 @@ def load_source(path: str | Path, options: FolderOptions) -> tuple[Dataset, Fold
     """The CLI's ``--data-dir`` of a folder dataset: a folder or a ``.zip`` file."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".zip":
-        return load_zip(path.read_bytes(), path.name, options)
+        return load_zip(read_limited(path, MAX_ZIP_BYTES), path.name, options)
     return load_folder(path, options)
 
 

@@ -4,39 +4,56 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from cnnkit.errors import CnnkitError
+from cnnkit.files import open_regular
 
 _UBYTE = 0x08
+MAX_BYTES = 256 * 2**20  # the pixels (or labels) one file may declare: 342,000 images of 28×28, MNIST's 60,000 × 5.7
+TRAILING = 2**20  # bytes read, and ignored, after the declared data
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """Return the array stored in an IDX file of unsigned bytes (images: N×H×W, labels: N)."""
+    """Return the array stored in an IDX file of unsigned bytes (images: N×H×W, labels: N). The size its header
+    declares is checked before the data is read (or decompressed), and no more than that is read."""
     path = Path(path)
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        with open_regular(path) as file, gzip.GzipFile(fileobj=file) if path.suffix == ".gz" else file as stream:
+            return _read_stream(stream, path)
     except (OSError, zlib.error) as exc:  # also gzip.BadGzipFile; zlib.error: damaged compressed data
         raise CnnkitError("errors.idx_unreadable", path=path, detail=exc) from None
     except EOFError:
         raise CnnkitError("errors.idx_truncated_gzip", path=path) from None
-    if len(raw) < 4:
-        raise CnnkitError("errors.idx_too_short", path=path, size=len(raw))
-    zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
+
+
+def _read_stream(stream: BinaryIO, path: Path) -> np.ndarray:
+    start = stream.read(4)
+    if len(start) < 4:
+        raise CnnkitError("errors.idx_too_short", path=path, size=len(start))
+    zero, dtype, ndim = struct.unpack(">HBB", start)
     if zero != 0 or dtype != _UBYTE or ndim not in (1, 3):
-        raise CnnkitError("errors.idx_magic", path=path, magic=raw[:4].hex())
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+        raise CnnkitError("errors.idx_magic", path=path, magic=start.hex())
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise CnnkitError("errors.idx_header", path=path)
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(shape))
-    if len(raw) - header < expected:
-        raise CnnkitError("errors.idx_truncated", path=path, items=shape[0], expected=expected, got=len(raw) - header)
-    return np.frombuffer(raw, dtype=np.uint8, count=expected, offset=header).reshape(shape)
+    shape = struct.unpack(f">{ndim}I", dims)
+    expected = math.prod(shape)
+    if expected > MAX_BYTES:
+        raise CnnkitError(
+            "errors.idx_too_large", path=path, items=shape[0], mb=round(expected / 2**20), limit=MAX_BYTES // 2**20
+        )
+    data = stream.read(expected)
+    if len(data) < expected:
+        raise CnnkitError("errors.idx_truncated", path=path, items=shape[0], expected=expected, got=len(data))
+    stream.read(TRAILING)  # a gzip's checksum is checked at its end: reached unless more than this follows
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def _header(array: np.ndarray) -> bytes:

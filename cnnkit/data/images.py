@@ -17,8 +17,10 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from cnnkit.errors import CnnkitError
+from cnnkit.files import read_limited
 
 MAX_PIXELS = 40_000_000  # refuse larger images before decoding them
+MAX_FILE_BYTES = 30 * 2**20  # one image file, as the pages' uploads (cnnkit.infer.uploads.UPLOAD_MB)
 HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I", "F")  # 16/32-bit gray and float modes
 TRANSPARENT_LAYER = 0.2  # share of transparent pixels above which the opaque ones are the ink
 
@@ -46,8 +48,8 @@ def canvas_png(drawn: object, size: int) -> bytes | None:
         if image.size != (size, size):
             raise ValueError(image.size)
         image.load()
-    except (AttributeError, TypeError, ValueError, OSError, SyntaxError) as exc:  # binascii's, PIL's among them
-        raise CnnkitError("errors.canvas_unreadable") from exc
+    except (AttributeError, TypeError, ValueError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise CnnkitError("errors.canvas_unreadable") from exc  # binascii's and PIL's errors among them
     return data
 
 
@@ -57,11 +59,22 @@ def _too_large(name: str, pixels: int) -> CnnkitError:
     )
 
 
+def declared_pixels(data: bytes) -> int:
+    """The pixels that an image's header declares (nothing is decoded); 0 for what is no image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            width, height = Image.open(io.BytesIO(data)).size
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError, struct.error):
+        return 0  # UnidentifiedImageError is an OSError
+    return width * height
+
+
 def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.Image, list[Note]]:
     """Decode PNG/JPEG/BMP/WebP/GIF/TIFF bytes or a file into a PIL image (first frame, upright)."""
     name = name or (str(source) if not isinstance(source, bytes) else "the image")
     try:
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        data = source if isinstance(source, bytes) else read_limited(source, MAX_FILE_BYTES, name)
     except OSError as exc:
         raise CnnkitError("errors.file_unreadable", name=name, reason=exc.strerror or exc) from None
     notes: list[Note] = []

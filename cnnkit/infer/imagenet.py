@@ -21,7 +21,8 @@ from torch import nn
 
 from cnnkit.data.images import Note, open_rgb
 from cnnkit.errors import CnnkitError, unknown_choice
-from cnnkit.infer.uploads import SessionCache
+from cnnkit.files import read_limited
+from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, SessionCache
 from cnnkit.nets.checkpoints import read_state_dict
 
 MODELS = ("mobilenet_v3_large", "mobilenet_v3_small", "resnet18", "resnet50")
@@ -58,7 +59,7 @@ def _read(source: bytes | Path, name: str) -> bytes:
     if isinstance(source, bytes):
         return source
     try:
-        return source.read_bytes()
+        return read_limited(source, IMAGENET_WEIGHTS_MB * 2**20, name)
     except OSError as exc:
         raise CnnkitError("errors.file_unreadable", name=name, reason=exc.strerror or exc) from None
 

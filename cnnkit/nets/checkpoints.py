@@ -22,7 +22,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from cnnkit.errors import CnnkitError, Term
-from cnnkit.files import write_atomic
+from cnnkit.files import read_limited, write_atomic
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.checkpoint_schema import build_checked, shown, validate_meta, validate_weights
 
@@ -30,6 +30,7 @@ FORMAT = "cnnkit-checkpoint"
 VERSION = 1
 CALIBRATION = "~calibration/"  # the names of the calibration's tensors among a safetensors file's weights
 DEFAULT_CHECKPOINT = Path(str(resources.files("cnnkit.nets") / "shipped" / "mnist_convnet.pt"))  # the shipped model
+MAX_FILE_BYTES = 256 * 2**20  # a checkpoint file: 50 million float32 weights (the schema's limit) and more
 MAX_CALIBRATION = 2**16  # numbers in one calibration tensor at most (a 128×128 precision matrix is 16,384)
 OLD_STATISTICS = ("centres", "precision")  # the feature statistics of cards before 2025-12, as JSON lists
 
@@ -95,7 +96,7 @@ def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
 def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_limited(path, MAX_FILE_BYTES)
     except OSError as exc:
         raise CnnkitError("errors.checkpoint_unreadable_file", path=path, reason=exc.strerror or exc) from None
     return from_bytes(data, str(path))

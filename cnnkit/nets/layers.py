@@ -19,15 +19,16 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from torch import nn
 
 from cnnkit.errors import CnnkitError
+from cnnkit.files import read_limited
 from cnnkit.i18n import DEFAULT_LANGUAGE, text
 
 MAX_PARAMETERS = 50_000_000  # weights + gradients + Adam's two moments: 16 bytes each, 800 MB at the limit
 MAX_VALUES = 20_000_000  # activations per image kept for the backward pass (80 MB per image in fp32)
+MAX_SPEC_BYTES = 2**20  # a --layers JSON file
 
 
 def _conv(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> nn.Module:
@@ -431,7 +432,7 @@ def read_spec(argument: str) -> Spec:
     """The CLI's ``--layers``: a ``.json`` file's content, or the JSON or compact text itself."""
     if argument.strip().lower().endswith(".json"):
         try:
-            argument = Path(argument.strip()).read_text(encoding="utf-8")
+            argument = read_limited(argument.strip(), MAX_SPEC_BYTES).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise _fail("spec_file", path=argument, reason=getattr(exc, "strerror", None) or exc) from None
     return parse_spec(argument)
