@@ -15,11 +15,15 @@ from hypothesis import strategies as st
 
 from cnnkit.data.folders import FolderOptions
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import text
 from cnnkit.infer.predict import predict_image
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes, to_bytes
+from cnnkit.train.loop import EpochStats, TrainConfig
+from cnnkit.train.store import RunStore
 from tests.support import ROOT
 from tests.support.drawing import SEVEN
+from tests.support.pages import draw_page, upload
 
 
 def good() -> tuple[dict, dict]:
@@ -374,3 +378,35 @@ def test_any_value_in_any_field_gives_our_error_or_a_model(shipped, card_fields,
         tracemalloc.stop()
     assert peak < 64 * 2**20  # bytes that Python and numpy took at most
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KB: torch's too
+
+
+# The drawing page: a bad card, uploaded or picked among the stored runs, gives one translated message.
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_bad_card_uploaded_on_the_drawing_page_gives_one_translated_message(shipped, lang):
+    meta, state, tensors = shipped_parts(shipped)
+    meta["calibration"]["ink"] = "ab"
+    at = draw_page(lang)
+    at.selectbox(key="draw_model").set_value("upload").run()
+    upload(at, "evil.pt", saved(meta, state, tensors), key="draw_model_file")
+    expected = text("safety.kinds.list", lang)
+    refused = text("safety.ckpt_type", lang, name="evil.pt", field="calibration.ink", expected=expected, got="'ab'")
+    assert [e.value for e in at.error] == [refused]
+    assert not at.metric  # no answer from the refused model
+
+
+def test_a_bad_card_picked_among_the_runs_gives_one_message(shipped, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    run_id = store.create(TrainConfig(), name="tampered")
+    meta, state, tensors = shipped_parts(shipped)
+    folder_of(3000)(meta, tensors)
+    (store.folder(run_id) / "best.pt").write_bytes(saved(meta, state, tensors))
+    store.add_epoch(run_id, EpochStats(**meta["history"][0]), 1.0)
+    store.finish(run_id, "finished")
+    at = draw_page("ru")
+    at.selectbox(key="draw_model").set_value(f"run:{run_id}").run()
+    assert not at.exception and len(at.error) == 1
+    reason = text("build.folder.bad_size", "ru", size=3000, sizes="28, 32, 48, 64")
+    assert at.error[0].value.endswith(f"«train_config.folder» недопустимо: {reason}")
