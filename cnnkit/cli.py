@@ -55,9 +55,9 @@ def given_settings(args, prefix: str = "") -> dict:
     return {name: value for name, value in vars(args).items() if name in SETTINGS and name.startswith(prefix)}
 
 
-def folder_options(args, saved: dict | None = None) -> FolderOptions:
+def folder_options(args, saved: FolderOptions | None = None) -> FolderOptions:
     """The folder options a checkpoint was trained with (``saved``), else the defaults, then the options given."""
-    base = FolderOptions(**saved) if saved else FolderOptions(seed=vars(args).get("seed", 0))
+    base = saved or FolderOptions(seed=vars(args).get("seed", 0))
     return replace(base, **{k.removeprefix("folder."): v for k, v in given_settings(args, "folder.").items()})
 
 
@@ -354,7 +354,7 @@ def cmd_evaluate(args) -> int:
     ckpt = _checkpoint(args)
     if ckpt.dataset != args.dataset:
         print(f"note: the checkpoint was trained on {ckpt.dataset}, evaluating on {args.dataset}", file=sys.stderr)
-    folder = folder_options(args, ckpt.train_config.get("folder")) if args.dataset == "folder" else None
+    folder = folder_options(args, ckpt.folder) if args.dataset == "folder" else None
     dataset = load_data(args.dataset, args.data_dir, args.offline, folder)
     if folder and tuple(ckpt.classes) != dataset.info.classes:
         raise CnnkitError(

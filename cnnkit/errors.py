@@ -39,7 +39,7 @@ class CnnkitError(Exception):
         super().__init__(key)
 
     def message(self, lang: str = DEFAULT_LANGUAGE, surface: str = "cli") -> str:
-        values = {k: text(v.key, lang) if isinstance(v, Term) else v for k, v in self.values.items()}
+        values = {k: _said(v, lang, surface) for k, v in self.values.items()}
         section, _, rest = self.key.partition(".")
         page_key = f"{section}.page.{rest}"
         key = page_key if surface == "page" and lookup(page_key, lang) is not None else self.key
@@ -47,6 +47,13 @@ class CnnkitError(Exception):
 
     def __str__(self) -> str:
         return self.message()
+
+
+def _said(value, lang: str, surface: str):
+    """A message's value as said in ``lang``: a ``Term`` or another error (the reason of this one) translated."""
+    if isinstance(value, Term):
+        return text(value.key, lang)
+    return value.message(lang, surface) if isinstance(value, CnnkitError) else value
 
 
 class GpuOutOfMemory(CnnkitError):

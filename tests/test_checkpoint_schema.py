@@ -3,16 +3,27 @@ given memory (a file claiming image_size 100000 is refused without allocating it
 
 import io
 import json
+import resource
 import subprocess
 import sys
+import tracemalloc
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from cnnkit.data.folders import FolderOptions
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import text
+from cnnkit.infer.predict import predict_image
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
 from cnnkit.nets.checkpoints import Checkpoint, from_bytes, to_bytes
+from cnnkit.train.loop import EpochStats, TrainConfig
+from cnnkit.train.store import RunStore
 from tests.support import ROOT
+from tests.support.drawing import SEVEN
+from tests.support.pages import draw_page, upload
 
 
 def good() -> tuple[dict, dict]:
@@ -65,7 +76,10 @@ CASES = {
         lambda m, s: m.update(mean="abc"),
         "evil.pt was refused: its metadata field “mean” must be a number, not 'abc'.",
     ),
-    "std_0": (lambda m, s: m.update(std=0), "evil.pt was refused: its normalization std must be above 0, not 0.0."),
+    "std_0": (
+        lambda m, s: m.update(std=0),
+        "evil.pt was refused: its normalization std must be at least 0.001, not 0.0.",
+    ),
     "mean_nan": (
         lambda m, s: m.update(mean=float("nan")),
         "evil.pt was refused: its metadata field “mean” must be a finite number, not nan.",
@@ -191,7 +205,7 @@ def test_safetensors_metadata_is_validated_too():
     data = to_bytes(ckpt, "safetensors")
     bad = data.replace(b'\\"std\\": 0.3081', b'\\"std\\": -0.001')
     assert bad != data
-    with pytest.raises(CnnkitError, match="std must be above 0, not -0.001"):
+    with pytest.raises(CnnkitError, match="std must be at least 0.001, not -0.001"):
         from_bytes(bad, "evil.safetensors")
 
 
@@ -202,3 +216,197 @@ def test_imagenet_weights_with_an_int_inside_are_refused():
     torch.save({"conv1.weight": torch.zeros(1), "fc.bias": 7}, buffer)
     with pytest.raises(CnnkitError, match="its weight 'fc.bias' is not a tensor but a Python int"):
         read_state_dict(buffer.getvalue(), "w.pth")
+
+
+# Every field of a real card: the shipped model's (a trained ConvNet with its calibration).
+
+
+def shipped_parts(shipped) -> tuple[dict, dict, dict]:
+    """The shipped model's card, weights and calibration tensors, as copies to edit."""
+    meta = json.loads(json.dumps(shipped.meta()))
+    return meta, dict(shipped.model.state_dict()), {k: v.clone() for k, v in shipped.calibration_tensors().items()}
+
+
+def saved(meta: dict, state: dict, tensors) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"meta": json.dumps(meta), "state_dict": state, "calibration": tensors}, buffer)
+    return buffer.getvalue()
+
+
+def shipped_refusal(shipped, edit) -> CnnkitError:
+    meta, state, tensors = shipped_parts(shipped)
+    edit(meta, tensors)
+    with pytest.raises(CnnkitError) as err:
+        from_bytes(saved(meta, state, tensors), "evil.pt")
+    return err.value
+
+
+def folder_of(size: int, fit: str = "pad"):
+    """An edit that makes the card a class-folder model's, its images ``size``×``size`` gray."""
+    return lambda m, t: m["train_config"].update(folder={"size": size, "channels": 1, "fit": fit})
+
+
+# the cases of issue 25 (the first five) and the calibration's tensors: (edit, the field the message names)
+CARD_CASES = {
+    "folder_size_3000": (folder_of(3000), "train_config.folder"),
+    "folder_size_100000": (folder_of(100000), "train_config.folder"),
+    "far_0": (lambda m, t: m["calibration"].update(far=0), "calibration.far"),
+    "ink_text": (lambda m, t: m["calibration"].update(ink="ab"), "calibration.ink"),
+    "centres_text": (lambda m, t: m["calibration"].update(centres="x"), "calibration.centres"),
+    "ink_upside_down": (lambda m, t: m["calibration"].update(ink=[0.3, 0.03]), "calibration.ink"),
+    "folder_other_size": (folder_of(32), "train_config.folder"),
+    "folder_as_text": (lambda m, t: m["train_config"].update(folder="big"), "train_config.folder"),
+    "folder_unknown_fit": (folder_of(28, "zoom"), "train_config.folder"),
+    "seed_huge": (lambda m, t: m["train_config"].update(seed=10**30), "train_config.seed"),
+    "history_junk": (lambda m, t: m.update(history=[{"epoch": "one"}]), "history[0].epoch"),
+    "temperature_0": (lambda m, t: m.update(temperature=0), "temperature"),
+    "centres_wrong_shape": (lambda m, t: t.update(centres=torch.zeros(3, 128)), "calibration.centres"),
+    "precision_huge": (lambda m, t: t.update(precision=torch.zeros(4096, 4096)), "calibration.precision"),
+    "precision_int": (lambda m, t: t.update(precision=torch.zeros(128, 128).long()), "calibration.precision"),
+    "precision_nan": (lambda m, t: t["precision"].fill_(float("nan")), "calibration.precision"),
+    "tensor_unknown": (lambda m, t: t.update(extra=torch.zeros(1)), "extra"),
+    "tensor_missing": (lambda m, t: t.pop("pooled_centre"), "calibration.pooled_centre"),
+    "tensor_not_tensor": (lambda m, t: t.update(centres=[1, 2]), "calibration.centres"),
+}
+
+
+@pytest.mark.parametrize("case", CARD_CASES)
+def test_every_field_of_a_real_card_is_checked(shipped, case):
+    edit, field = CARD_CASES[case]
+    err = shipped_refusal(shipped, edit)
+    english, russian = err.message("en"), err.message("ru")
+    assert english.startswith("evil.pt was refused") and field in english
+    assert russian.startswith("evil.pt отклонён") and field in russian
+
+
+def test_a_wrong_type_is_said_in_russian(shipped):
+    err = shipped_refusal(shipped, lambda m, t: m["calibration"].update(far="x"))
+    assert err.message("ru") == "evil.pt отклонён: поле метаданных «calibration.far» должно быть числом, а не 'x'."
+
+
+def test_a_folder_models_options_are_read_from_its_card(shipped):
+    """A valid card of a class-folder model (its images 28×28 gray, as its network reads them) loads, and an
+    image is made as its training images were."""
+    meta, state, tensors = shipped_parts(shipped)
+    folder_of(28)(meta, tensors)
+    ckpt = from_bytes(saved(meta, state, tensors), "folder.pt")
+    assert ckpt.folder == FolderOptions(size=28, channels=1, fit="pad")
+    assert predict_image(ckpt, SEVEN, "seven.png").label in ckpt.classes
+
+
+def test_an_older_card_with_json_statistics_still_loads(shipped):
+    meta, state, _ = shipped_parts(shipped)
+    meta["calibration"] |= {"centres": [[0.0] * 128] * 10, "precision": [[0.0] * 128] * 128}
+    old = from_bytes(saved(meta, state, None), "old.pt")
+    assert "centres" not in old.calibration and old.calibration["far"] == shipped.calibration["far"]
+
+
+# Hypothesis: any value in any field gives our own error or a model that answers, in bounded memory.
+
+DELETED = object()
+JUNK = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.sampled_from([0, -1, 0.0, 1e-300, 1e308, 3000, 100000, 10**30, "x" * 5000, "", "ab", [0.5] * 20000])
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=8,
+)
+TENSORS = st.builds(
+    lambda shape, dtype, fill: torch.full(shape, fill).to(dtype),
+    st.sampled_from([(), (0,), (128,), (10, 128), (128, 128), (128, 10), (3000,), (3000, 128), (1, 1, 1)]),
+    st.sampled_from([torch.float32, torch.float16, torch.int64, torch.bool]),
+    st.sampled_from([0.0, 1.0, float("nan"), float("inf"), -1e30]),
+)
+
+
+def paths(value, at=()) -> list[tuple]:
+    """Every field of a card: each key of each table, and the first entry of each list, at every depth."""
+    if isinstance(value, dict):
+        children = [(k, value[k]) for k in value]
+    elif isinstance(value, list) and value:
+        children = [(0, value[0])]
+    else:
+        children = []
+    return [at + (k,) for k, _ in children] + [p for k, child in children for p in paths(child, at + (k,))]
+
+
+def replaced(meta: dict, path: tuple, value) -> None:
+    *parents, last = path
+    for key in parents:
+        meta = meta[key]
+    if value is DELETED:
+        del meta[last]
+    else:
+        meta[last] = value
+
+
+def answers_or_refuses(data: bytes) -> None:
+    """Loading ``data`` and reading a drawn seven with it gives our own error, or an answer of its classes."""
+    try:
+        ckpt = from_bytes(data, "fuzzed.pt")
+        assert predict_image(ckpt, SEVEN, "seven.png").label in ckpt.classes
+    except CnnkitError as exc:
+        assert exc.message("ru") != exc.message("en")
+
+
+@pytest.fixture(scope="module")
+def card_fields(shipped) -> list[tuple]:
+    meta, _, tensors = shipped_parts(shipped)
+    answers_or_refuses(saved(meta, shipped.model.state_dict(), tensors))  # once before measuring: torch's own start
+    return [p for p in paths(meta) if p != ("format",)] + [("~tensor", name) for name in tensors]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_value_in_any_field_gives_our_error_or_a_model(shipped, card_fields, data):
+    path = data.draw(st.sampled_from(card_fields), label="field")
+    meta, state, tensors = shipped_parts(shipped)
+    if path[0] == "~tensor":
+        value = data.draw(st.just(DELETED) | TENSORS | JUNK, label="tensor")
+        replaced(tensors, path[1:], value)
+    else:
+        replaced(meta, path, data.draw(st.just(DELETED) | JUNK, label="value"))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    try:
+        answers_or_refuses(saved(meta, state, tensors))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20  # bytes that Python and numpy took at most
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KB: torch's too
+
+
+# The drawing page: a bad card, uploaded or picked among the stored runs, gives one translated message.
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_bad_card_uploaded_on_the_drawing_page_gives_one_translated_message(shipped, lang):
+    meta, state, tensors = shipped_parts(shipped)
+    meta["calibration"]["ink"] = "ab"
+    at = draw_page(lang)
+    at.selectbox(key="draw_model").set_value("upload").run()
+    upload(at, "evil.pt", saved(meta, state, tensors), key="draw_model_file")
+    expected = text("safety.kinds.list", lang)
+    refused = text("safety.ckpt_type", lang, name="evil.pt", field="calibration.ink", expected=expected, got="'ab'")
+    assert [e.value for e in at.error] == [refused]
+    assert not at.metric  # no answer from the refused model
+
+
+def test_a_bad_card_picked_among_the_runs_gives_one_message(shipped, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    run_id = store.create(TrainConfig(), name="tampered")
+    meta, state, tensors = shipped_parts(shipped)
+    folder_of(3000)(meta, tensors)
+    (store.folder(run_id) / "best.pt").write_bytes(saved(meta, state, tensors))
+    store.add_epoch(run_id, EpochStats(**meta["history"][0]), 1.0)
+    store.finish(run_id, "finished")
+    at = draw_page("ru")
+    at.selectbox(key="draw_model").set_value(f"run:{run_id}").run()
+    assert not at.exception and len(at.error) == 1
+    reason = text("build.folder.bad_size", "ru", size=3000, sizes="28, 32, 48, 64")
+    assert at.error[0].value.endswith(f"«train_config.folder» недопустимо: {reason}")

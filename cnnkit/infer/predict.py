@@ -112,24 +112,18 @@ class Prediction:
         }
 
 
-def folder_options(ckpt: Checkpoint) -> FolderOptions | None:
-    """How a class-folder model's images were made; None for MNIST-style models."""
-    saved = ckpt.train_config.get("folder")
-    return FolderOptions(**saved) if saved else None
-
-
 def takes_digits(ckpt: Checkpoint) -> bool:
     """Whether ``ckpt`` reads 1×28×28 digits prepared as MNIST's (a drawing, the digit steps); otherwise it
     reads its own kind of images (``read_image``)."""
     config = ckpt.model_config
-    return folder_options(ckpt) is None and (config.in_channels, config.image_size) == (1, 28)
+    return ckpt.folder is None and (config.in_channels, config.image_size) == (1, 28)
 
 
 def read_image(ckpt: Checkpoint, source: bytes | str | Path, name: str | None = None) -> torch.Tensor:
     """An image for a model of other images than digits, made as its training images were (resized, padded
     or cropped, gray or colour): normalized 1×C×S×S."""
     config = ckpt.model_config
-    options = folder_options(ckpt) or FolderOptions(size=config.image_size, channels=config.in_channels)
+    options = ckpt.folder or FolderOptions(size=config.image_size, channels=config.in_channels)
     return prepare_image(source, options, config.in_channels, ckpt.mean, ckpt.std, name)
 
 

@@ -18,8 +18,9 @@ import torch
 
 from cnnkit.data.preprocess import INK, DigitSteps, blobs, normalize
 from cnnkit.i18n import DEFAULT_LANGUAGE, text
+from cnnkit.nets.checkpoint_schema import DOUBT_TENSORS
 from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.train.calibration import DOUBT_TENSORS, distances, folded
+from cnnkit.train.calibration import distances, folded
 
 LOW_CONFIDENCE = 0.7
 PART = 0.15  # a separate stroke holding at least this share of the ink counts as a part

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import pickle
 import re
 from dataclasses import dataclass, field
@@ -21,18 +20,24 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
+from cnnkit.data.folders import FolderOptions
 from cnnkit.errors import CnnkitError, Term
 from cnnkit.files import read_limited, write_atomic
 from cnnkit.nets.builder import ModelConfig
-from cnnkit.nets.checkpoint_schema import build_checked, shown, validate_meta, validate_weights
+from cnnkit.nets.checkpoint_schema import (
+    build_checked,
+    shown,
+    validate_doubt_tensors,
+    validate_meta,
+    validate_weights,
+)
 
 FORMAT = "cnnkit-checkpoint"
 VERSION = 1
 CALIBRATION = "~calibration/"  # the names of the calibration's tensors among a safetensors file's weights
 DEFAULT_CHECKPOINT = Path(str(resources.files("cnnkit.nets") / "shipped" / "mnist_convnet.pt"))  # the shipped model
 MAX_FILE_BYTES = 256 * 2**20  # a checkpoint file: 50 million float32 weights (the schema's limit) and more
-MAX_CALIBRATION = 2**16  # numbers in one calibration tensor at most (a 128×128 precision matrix is 16,384)
-OLD_STATISTICS = ("centres", "precision")  # the feature statistics of cards before 2025-12, as JSON lists
+MAX_META = 8 * 2**20  # characters of a card's JSON, read before parsing it (the shipped model's is 10 KB)
 
 
 @dataclass
@@ -51,6 +56,12 @@ class Checkpoint:
     source: str = ""
     temperature: float = 1.0  # the logits are divided by it before the softmax (``cnnkit.train.calibration``)
     calibration: dict = field(default_factory=dict)  # what the temperature was fitted on, ECE, feature statistics
+
+    @property
+    def folder(self) -> FolderOptions | None:
+        """How a class-folder model's images were made (validated with the card); None for other models."""
+        saved = self.train_config.get("folder")
+        return FolderOptions(**saved) if saved else None
 
     def meta(self) -> dict:
         """The card as JSON; the calibration's tensors are stored beside the weights (``calibration_tensors``)."""
@@ -104,12 +115,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
     """Load a checkpoint from bytes (a file's content or an upload); safetensors or torch, never pickle code.
-    The metadata and the weights are validated (``checkpoint_schema``) before the network gets any memory."""
+    Every field of the card, the calibration's tensors and the weights are validated (``checkpoint_schema``)
+    before the network gets any memory."""
     meta, state, tensors = _read_safetensors(data, name) if _is_safetensors(data) else _read_torch(data, name)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CnnkitError("errors.checkpoint_not_cnnkit", name=name)
     card = validate_meta(meta, name)
     model = build_checked(card.model_config, name)
+    statistics = validate_doubt_tensors(tensors, name, model, card)
     model.load_state_dict(validate_weights(model, state, name, card.model_config.describe()), assign=True)
     model.eval()
     return Checkpoint(
@@ -123,38 +136,19 @@ def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:
         card.history,
         card.train_config,
         name,
-        _temperature(meta),
-        _calibration(meta, tensors),
+        card.temperature,
+        card.calibration | statistics,
     )
 
 
-def _calibration(meta: dict, tensors: dict) -> dict:
-    """The card's calibration facts with its tensors (small, finite floating-point ones only). An older card's
-    feature statistics (JSON lists) are dropped: its temperature still counts, and the "unfamiliar" check
-    waits for a new calibration (``cnnkit.train.calibration.calibrate``)."""
-    facts = meta.get("calibration")
-    facts = {k: v for k, v in facts.items() if k not in OLD_STATISTICS} if isinstance(facts, dict) else {}
-    return facts | {
-        k: v.float()
-        for k, v in tensors.items()
-        if isinstance(k, str)
-        and isinstance(v, torch.Tensor)
-        and v.is_floating_point()
-        and v.numel() <= MAX_CALIBRATION
-        and bool(v.isfinite().all())
-    }
-
-
-def _temperature(meta: dict) -> float:
-    """The calibration temperature; 1 (uncalibrated) when absent or not a sensible positive number."""
-    value = meta.get("temperature", 1.0)
-    ok = (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0.05 <= value <= 100
-    )
-    return float(value) if ok else 1.0
+def _card(text: str, name: str) -> dict:
+    """The card's JSON text parsed, when it is of a sensible length and depth."""
+    if not isinstance(text, str) or len(text) > MAX_META:
+        raise CnnkitError("errors.checkpoint_corrupt_meta", name=name)
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise CnnkitError("errors.checkpoint_corrupt_meta", name=name) from None
 
 
 def read_state_dict(data: bytes, name: str) -> dict:
@@ -182,11 +176,7 @@ def _read_torch(data: bytes, name: str) -> tuple[dict, dict, dict]:
     obj = _torch_load(data, name)
     if not isinstance(obj, dict) or "state_dict" not in obj or not isinstance(obj.get("meta"), str):
         raise CnnkitError("errors.checkpoint_bare_state_dict", name=name)
-    tensors = obj.get("calibration")
-    try:
-        return json.loads(obj["meta"]), obj["state_dict"], tensors if isinstance(tensors, dict) else {}
-    except (json.JSONDecodeError, RecursionError):
-        raise CnnkitError("errors.checkpoint_corrupt_meta", name=name) from None
+    return _card(obj["meta"], name), obj["state_dict"], obj.get("calibration")
 
 
 def _torch_load(data: bytes, name: str, kind: str = "checkpoint"):
@@ -209,9 +199,9 @@ def _read_safetensors(data: bytes, name: str, kind: str = "checkpoint") -> tuple
     """The card, the weights and the calibration's tensors of a safetensors file."""
     try:
         state = st_load(data)
-        header_len = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8 : 8 + header_len])
-        tensors = {k.removeprefix(CALIBRATION): state.pop(k) for k in list(state) if k.startswith(CALIBRATION)}
-        return json.loads(header.get("__metadata__", {}).get("cnnkit", "{}")), state, tensors
+        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+        card = header.get("__metadata__", {}).get("cnnkit", "{}")
     except Exception as exc:  # SafetensorError, ValueError, UnicodeDecodeError, IndexError on a few bytes, ...
         raise CnnkitError("errors.unreadable", name=name, kind=Term(f"errors.kind.{kind}"), detail=exc) from None
+    tensors = {k.removeprefix(CALIBRATION): state.pop(k) for k in list(state) if k.startswith(CALIBRATION)}
+    return _card(card, name), state, tensors

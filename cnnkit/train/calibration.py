@@ -28,14 +28,13 @@ from torch import nn
 from cnnkit.data.datasets import Dataset, DatasetInfo, Split, subset
 from cnnkit.data.images import LoadedImage
 from cnnkit.data.preprocess import prepare_digit
+from cnnkit.nets.checkpoint_schema import FEATURES
 from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, load_checkpoint, save_checkpoint
 
 HELD_BACK = 2000  # images used for calibration at most
 BINS = 15
 FAR_QUANTILE = 0.975  # farther from the class they are read as than this share of the held-back images …
 RELATIVE_QUANTILE = 0.9  # … and relatively farther than this share of them: unfamiliar
-FEATURES = 128  # the penultimate features are folded into at most this many numbers
-DOUBT_TENSORS = ("centres", "precision", "pooled_centre", "pooled_precision")  # the stored statistics
 SHRINK = 1e-3  # the covariance is shrunk towards a multiple of the identity, so that it can be inverted
 
 
