@@ -17,6 +17,7 @@ from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.jobs import Snapshot
 from cnnkit.train.loop import EpochStats
+from cnnkit.train.snapshots import first_conv
 from cnnkit.train.store import Run
 
 COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
@@ -224,11 +225,6 @@ def _picture(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3:
         return image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
     return image
-
-
-def first_conv(model: nn.Module) -> nn.Conv2d | None:
-    """The model's first convolution; None for a network without one."""
-    return next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
 
 
 def kernel_grid(model: nn.Module, columns: int = 8) -> tuple[np.ndarray, np.ndarray]:
