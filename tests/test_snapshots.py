@@ -2,6 +2,7 @@
 kernels, the feature maps of its conv blocks for one test image and its answer, small whatever the network, safe
 to read; a resumed run continues them."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -16,6 +17,7 @@ from cnnkit.train import snapshots
 from cnnkit.train.loop import TrainConfig
 from cnnkit.train.runner import Runner
 from cnnkit.train.store import SNAPSHOTS, RunStore
+from tests.support.pages import open_page
 from tests.test_runner import breaking_in_epoch_2
 
 WIDE = "conv(256,31,padding=15) relu conv(256,3,stride=2) relu conv(128,3,padding=1) relu conv(64,3) flatten linear"
@@ -144,3 +146,56 @@ def test_a_file_out_of_bounds_is_refused(changes, small_digits):
 def test_a_run_without_snapshots_has_none(tmp_path):
     store = RunStore(tmp_path / "runs")
     assert store.snapshots(store.create(config())) is None
+
+
+# The training page
+
+
+@pytest.fixture
+def kept_run(small_digits, runs_dir, page_digits, monkeypatch) -> int:
+    """A finished 2-epoch run in the page's run store; its id."""
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    runner = Runner(RunStore(runs_dir), config(), small_digits)
+    runner.train()
+    return runner.run_id
+
+
+def charts(at) -> dict:
+    """The page's snapshot charts by their key's end (``answer``, ``kernels``, ``maps_0``, …) as Plotly specs."""
+    found = {}
+    for chart in at.get("plotly_chart"):
+        key = chart.proto.id.split("train_snap_")[-1] if "train_snap_" in chart.proto.id else None
+        if key:
+            found[key.split("-")[0]] = json.loads(chart.proto.spec)
+    return found
+
+
+def test_a_finished_run_goes_through_its_epochs_with_the_slider_and_play(kept_run):
+    at = open_page("pages/train.py", run=str(kept_run))
+    slider = at.select_slider(key=f"train_snap_epoch_{kept_run}")
+    assert slider.options == ["0 (random start)", "1", "2"] and slider.value == 2
+    last = charts(at)
+    assert "Epoch 2: the answer is" in last["answer"]["layout"]["title"]["text"]
+    slider.set_value(0).run()
+    start = charts(at)
+    assert "Epoch 0: the answer is" in start["answer"]["layout"]["title"]["text"]
+    assert start["kernels"]["data"][0]["z"] != last["kernels"]["data"][0]["z"]
+    assert start["maps_0"]["data"][0]["z"] != last["maps_0"]["data"][0]["z"]
+    at.toggle(key=f"train_snap_play_{kept_run}").set_value(True).run()  # play: the next epoch at each step
+    assert at.select_slider(key=f"train_snap_epoch_{kept_run}").value == 1
+    assert not at.exception
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_an_old_run_without_snapshots_gets_a_note(kept_run, runs_dir, lang):
+    (runs_dir / str(kept_run) / SNAPSHOTS).unlink()
+    at = open_page("pages/train.py", lang, run=str(kept_run))
+    note = {"en": "trained before cnnkit kept snapshots", "ru": "обучен до того, как cnnkit стал сохранять снимки"}
+    assert note[lang] in " ".join(i.value for i in at.info) and not at.exception
+
+
+def test_a_damaged_snapshot_file_gives_a_message_not_a_traceback(kept_run, runs_dir):
+    (runs_dir / str(kept_run) / SNAPSHOTS).write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    at = open_page("pages/train.py", run=str(kept_run))
+    assert f"The epoch snapshots of run {kept_run} are damaged" in " ".join(w.value for w in at.warning)
+    assert not at.exception and "Traceback" not in str(at)
