@@ -36,7 +36,7 @@ from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
-from pages import exports, images, network
+from pages import exports, images, network, snapshots
 from pages.ui import (
     classroom,
     error_text,
@@ -487,13 +487,14 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
         if run.dataset in DATASETS
         else images.run_classes(run) or [str(i) for i in range(len(ev.per_class))]
     )
-    curves, per_class, confusion, wrong, kernels = st.tabs(
+    curves, per_class, confusion, wrong, kernels, epochs = st.tabs(
         [
             t("train.tab_curves"),
             t("train.tab_per_class"),
             t("train.tab_confusion"),
             t("train.tab_mistakes"),
             t("train.tab_kernels"),
+            t("snapshots.tab"),
         ]
     )
     with curves:
@@ -538,6 +539,8 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
             else:
                 st.caption(t("train.kernels_colour_help" if conv.in_channels == 3 else "train.kernels_help"))
                 st.plotly_chart(kernels_figure(model, lang()), key=f"{place}_kernels_chart")
+    with epochs:
+        snapshots.through_epochs(run, place)
 
 
 def editable(run: Run) -> bool:
@@ -694,6 +697,7 @@ with train_tab:
         st.fragment(live_progress, run_every=REFRESH_S)()
         if st.session_state["train_live_charts"]:
             st.fragment(live_charts, run_every=CHART_REFRESH_S)()
+            snapshots.live(current_run())
         else:
             st.caption(t("train.live_charts_off"))
     elif current_run() is not None:

@@ -39,6 +39,22 @@ def _scaled(a: torch.Tensor) -> np.ndarray:
     return (a / top if top > 0 else torch.zeros_like(a)).numpy()
 
 
+def conv_blocks(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """``model``'s children run one by one on ``x``: the output of each conv block (conv → (batchnorm) →
+    activation, up to a pooling or a flatten) by its conv's name, and the model's output."""
+    outputs: dict[str, torch.Tensor] = {}
+    block, h = None, x
+    for name, layer in model.named_children():
+        h = layer(h)
+        if isinstance(layer, nn.Conv2d):
+            block = name
+        elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten)):
+            block = None
+        if block:  # the last one written is the block's output
+            outputs[block] = h
+    return outputs, h
+
+
 def explain(ckpt: Checkpoint, image28: np.ndarray, target: int | None = None) -> Explanation:
     """Feature maps, saliency and Grad-CAM of ``ckpt`` for one 28×28 image in [0, 1] (ink bright)."""
     return explain_input(ckpt, normalize(image28, ckpt.mean, ckpt.std), target)
@@ -49,18 +65,8 @@ def explain_input(ckpt: Checkpoint, x: torch.Tensor, target: int | None = None) 
     """Feature maps, saliency and Grad-CAM of ``ckpt`` for one normalized 1×C×H×W input, as it was trained on."""
     model = ckpt.model.eval()
     x = x.detach().clone().requires_grad_(True)
-    outputs: dict[str, torch.Tensor] = {}
-    block = None
     with torch.enable_grad():
-        h = x
-        for name, layer in model.named_children():
-            h = layer(h)
-            if isinstance(layer, nn.Conv2d):
-                block = name
-            elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten)):
-                block = None
-            if block:  # conv → (batchnorm) → activation: the last one written is the block's output
-                outputs[block] = h
+        outputs, h = conv_blocks(model, x)
         target = int(h.argmax(1)) if target is None else target
         last = list(outputs)[-1] if outputs else None
         grads = torch.autograd.grad(h[0, target], [x] + ([outputs[last]] if last else []))

@@ -17,6 +17,7 @@ from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.jobs import Snapshot
 from cnnkit.train.loop import EpochStats
+from cnnkit.train.snapshots import first_conv
 from cnnkit.train.store import Run
 
 COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
@@ -226,17 +227,12 @@ def _picture(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def first_conv(model: nn.Module) -> nn.Conv2d | None:
-    """The model's first convolution; None for a network without one."""
-    return next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
-
-
-def kernel_grid(model: nn.Module, columns: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The first convolution's kernels tiled ``columns`` to a row, one pixel apart, and the 1-based kernel
-    number of each pixel (0 in the gaps). A gray input's kernels are their weights, NaN in the gaps; a colour
-    input's (three channels) are small RGB pictures in [0, 1], each scaled to its own largest weight (0.5: a
-    weight of 0), white in the gaps."""
-    weights = first_conv(model).weight.detach().float().cpu().numpy()
+def kernel_grid(weights: np.ndarray, columns: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Kernels (n×C×k×k weights) tiled ``columns`` to a row, one pixel apart, and the 1-based kernel number of each
+    pixel (0 in the gaps). A gray input's kernels are their weights, NaN in the gaps; a colour input's (three
+    channels) are small RGB pictures in [0, 1], each scaled to its own largest weight (0.5: a weight of 0), white
+    in the gaps."""
+    weights = np.asarray(weights, dtype=np.float32)
     if weights.shape[1] == 3:
         top = np.abs(weights).max((1, 2, 3), keepdims=True)
         kernels, gap = (0.5 + 0.5 * weights / np.where(top > 0, top, 1)).transpose(0, 2, 3, 1), 1.0
@@ -255,7 +251,16 @@ def kernel_grid(model: nn.Module, columns: int = 8) -> tuple[np.ndarray, np.ndar
 def kernels_figure(model: nn.Module, lang: str, columns: int = 8) -> go.Figure:
     """The first convolution's kernels: of a gray input red positive and blue negative, on one scale for all;
     of a colour input each one as a small colour picture."""
-    grid, number = kernel_grid(model, columns)
+    weights = first_conv(model).weight.detach().float().cpu().numpy()
+    return weights_figure(weights, lang, columns=columns, title=_t("kernels", lang, n=len(weights)))
+
+
+def weights_figure(
+    weights: np.ndarray, lang: str, *, title: str, columns: int = 8, bound: float | None = None, width: int = 900
+) -> go.Figure:
+    """Kernels (n×C×k×k) as ``kernels_figure`` draws them, gray ones on the scale ±``bound`` (default: their
+    largest weight), in a figure about ``width`` pixels wide."""
+    grid, number = kernel_grid(weights, columns)
     hover = _t("kernel", lang, n="%{customdata}")
     if grid.ndim == 3:
         trace = {
@@ -265,7 +270,7 @@ def kernels_figure(model: nn.Module, lang: str, columns: int = 8) -> go.Figure:
             "hovertemplate": hover + "<extra></extra>",
         }
     else:
-        bound = float(np.nanmax(np.abs(grid))) or 1.0
+        bound = bound or float(np.nanmax(np.abs(grid))) or 1.0
         trace = {
             "type": "heatmap",
             "z": grid,
@@ -279,12 +284,12 @@ def kernels_figure(model: nn.Module, lang: str, columns: int = 8) -> go.Figure:
     hidden = {"visible": False}
     return _figure(
         [trace],
-        _t("kernels", lang, n=int(number.max())),
+        title,
         hidden,
         {**hidden, "autorange": "reversed", "scaleanchor": "x"},
-        height=900 * grid.shape[0] // grid.shape[1] + 80,
+        height=width * grid.shape[0] // grid.shape[1] + 80,
         lang=lang,
-    )  # square pixels across a ~900 px page
+    )  # square pixels
 
 
 def runs_figure(runs: Sequence[Run], metric: str, lang: str) -> go.Figure:

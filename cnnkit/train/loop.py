@@ -379,6 +379,7 @@ class Resume:
 
 
 EpochHook = Callable[["TrainResult", "Resume"], None]
+StartHook = Callable[[nn.Module], None]
 
 
 def train(
@@ -390,15 +391,17 @@ def train(
     *,
     resume: Resume | None = None,
     on_epoch: EpochHook | None = None,
+    on_start: StartHook | None = None,
 ) -> TrainResult:
     """Train ``config``; return the model, its history and its final test evaluation.
 
     ``world`` (from ``cnnkit.train.distributed``) makes this process one of several that train together;
     ``resume`` continues a stopped run after its last finished epoch; ``on_epoch`` gets the result so far and
-    the state to resume from after every finished epoch (the run store keeps them)."""
+    the state to resume from after every finished epoch (the run store keeps them); ``on_start`` gets the model
+    before its first step (after a resume's weights are loaded)."""
     run = prepare(config, dataset, world)
     try:
-        return _fit(run, callback or (lambda event: None), stop or threading.Event(), resume, on_epoch)
+        return _fit(run, callback or (lambda event: None), stop or threading.Event(), resume, on_epoch, on_start)
     except torch.cuda.OutOfMemoryError:
         raise GpuOutOfMemory("errors.gpu_out_of_memory", batch_size=config.batch_size) from None
 
@@ -559,10 +562,17 @@ def _optimization(run: Prepared, resume: Resume | None):
 
 
 def _fit(
-    run: Prepared, callback: Callback, stop: threading.Event, resume: Resume | None, on_epoch: EpochHook | None
+    run: Prepared,
+    callback: Callback,
+    stop: threading.Event,
+    resume: Resume | None,
+    on_epoch: EpochHook | None,
+    on_start: StartHook | None = None,
 ) -> TrainResult:
     config, model = run.config, run.model
     optimizer, scheduler = _optimization(run, resume)
+    if on_start:
+        on_start(model)
     net = _training_module(run)
     result = TrainResult(
         config,

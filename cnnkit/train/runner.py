@@ -1,10 +1,11 @@
 """One training run from start to end, the same for the command line, the page's jobs and the benchmarks.
 
 A ``Runner`` creates the run's row in the store (or claims a queued or resumed one), trains with a ``Recorder``
-that keeps every batch's progress and every finished epoch (``last.pt``, ``best.pt``, ``resume.pt``), calibrates a
-digit model that finished or stopped after an epoch, and records how the run ended: finished, stopped, failed
-(diverged or an error) or interrupted by Ctrl-C (stopped, keeping its epochs). An error or a Ctrl-C is recorded,
-then raised again for its caller to report.
+that keeps every batch's progress and every finished epoch (``last.pt``, ``best.pt``, ``resume.pt``, and the
+epoch's snapshot of kernels, maps and answer from epoch 0 on: ``cnnkit.train.snapshots``), calibrates a digit model
+that finished or stopped after an epoch, and records how the run ended: finished, stopped, failed (diverged or an
+error) or interrupted by Ctrl-C (stopped, keeping its epochs). An error or a Ctrl-C is recorded, then raised again
+for its caller to report.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from torch import nn
+
 from cnnkit.data.datasets import Dataset, subset_size
 from cnnkit.errors import CnnkitError
 from cnnkit.files import write_atomic
@@ -20,6 +23,7 @@ from cnnkit.nets.checkpoints import from_bytes, to_bytes
 from cnnkit.train.calibration import calibrated_checkpoint, calibrates
 from cnnkit.train.distributed import World
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult, train
+from cnnkit.train.snapshots import joined, take
 from cnnkit.train.store import RunStore, error_reason, result_reason
 from cnnkit.train.trace import LossTrace
 
@@ -59,6 +63,7 @@ class Recorder:
     store: RunStore
     run_id: int
     epochs: int
+    dataset: Dataset  # its first test image is followed by the snapshots
     trace_seconds: float = 1.0
     trace: LossTrace = field(default_factory=LossTrace)
     _written: float = 0.0
@@ -73,8 +78,21 @@ class Recorder:
             progress = ((event.epoch - 1) * event.batches + event.batch) / (self.epochs * event.batches)
             self.store.update(self.run_id, progress=progress, loss_trace=self.trace.points())
 
+    def snapshot(self, model: nn.Module, epoch: int = 0) -> None:
+        """Add the model's snapshot at ``epoch`` to the run's (0: before any step). A damaged file is started
+        afresh; a snapshot that cannot be written is logged: it never stops a training."""
+        try:
+            kept = self.store.snapshots(self.run_id)
+        except CnnkitError:
+            kept = None
+        try:
+            self.store.save_snapshots(self.run_id, joined(kept, take(model, self.dataset, epoch)))
+        except CnnkitError:
+            log.warning("could not keep the snapshot of run %s at epoch %s", self.run_id, epoch, exc_info=True)
+
     def on_epoch(self, result: TrainResult, resume: Resume) -> None:
         self.store.save_epoch(self.run_id, result, resume)
+        self.snapshot(result.model, len(result.history))
         self.store.add_epoch(self.run_id, result.history[-1], len(result.history) / self.epochs)
         self.store.update(
             self.run_id,
@@ -131,7 +149,7 @@ class Runner:
             if resume is not None:
                 store.truncate_epochs(run_id, len(resume.history))
             store.claim(run_id)
-        self.recorder = Recorder(store, self.run_id, config.epochs)
+        self.recorder = Recorder(store, self.run_id, config.epochs, dataset)
 
     @property
     def kept_epochs(self) -> int:
@@ -151,7 +169,14 @@ class Runner:
 
         try:
             result = train(
-                self.config, events, stop, self.dataset, world, resume=self.resume, on_epoch=recorder.on_epoch
+                self.config,
+                events,
+                stop,
+                self.dataset,
+                world,
+                resume=self.resume,
+                on_epoch=recorder.on_epoch,
+                on_start=None if self.resume else recorder.snapshot,  # a resumed run has its start already
             )
         except KeyboardInterrupt:
             self._interrupted()

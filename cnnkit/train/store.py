@@ -1,6 +1,7 @@
 """The run store: every training run (CLI, page, benchmark, torchrun's rank 0) as one row of an SQLite
 database, ``<runs dir>/runs.db`` in WAL mode, with its files in ``<runs dir>/<id>/``: ``last.pt`` (the last
-finished epoch), ``best.pt`` (the best test accuracy so far) and ``resume.pt`` (what ``--resume`` needs).
+finished epoch), ``best.pt`` (the best test accuracy so far), ``resume.pt`` (what ``--resume`` needs) and
+``snapshots.safetensors`` (the network after each epoch, small: ``cnnkit.train.snapshots``).
 
 Several processes read and write it at once (the app and a CLI run): each write is one short transaction,
 and a busy database is waited for. The schema version is SQLite's ``user_version``; ``MIGRATIONS`` brings an
@@ -29,12 +30,16 @@ from cnnkit.paths import runs_dir
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
 from cnnkit.train.naming import default_name
+from cnnkit.train.snapshots import EpochSnapshots
+from cnnkit.train.snapshots import from_bytes as snapshots_from_bytes
+from cnnkit.train.snapshots import to_bytes as snapshots_to_bytes
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
 SOURCES = ("cli", "page", "bench", "torchrun", "finetune")
 FINETUNE = "finetune"  # a model fine-tuned on a learner's drawings and kept (``infer/finetune.py`` ``keep_as_run``)
 FILES = ("last", "best")
+SNAPSHOTS = "snapshots.safetensors"
 
 MIGRATIONS = (
     # 1: the first schema
@@ -432,6 +437,19 @@ class RunStore:
         buffer = io.BytesIO()
         torch.save(state, buffer)
         write_atomic(folder / "resume.pt", buffer.getvalue())
+
+    def save_snapshots(self, run_id: int, snaps: EpochSnapshots) -> None:
+        write_atomic(self.folder(run_id) / SNAPSHOTS, snapshots_to_bytes(snaps))
+
+    def snapshots(self, run_id: int) -> EpochSnapshots | None:
+        """The run's per-epoch snapshots; None for a run that has none (trained before they were kept)."""
+        path = self.folder(run_id) / SNAPSHOTS
+        if not path.is_file():
+            return None
+        try:
+            return snapshots_from_bytes(path.read_bytes())
+        except Exception:  # a damaged or foreign file: say which run, not a traceback
+            raise CnnkitError("runs.errors.bad_snapshots", id=run_id) from None
 
     def model_files(self, run_id: int) -> list[Path]:
         """The run's model checkpoints that exist (``last.pt``, ``best.pt``)."""

@@ -1,0 +1,65 @@
+"""Figures of a run's per-epoch snapshots (``cnnkit.train.snapshots``) at one frame: the followed test image, the
+network's answer for it, the first layer's kernels and the feature maps of its conv blocks. Labels in ``lang``."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from cnnkit.i18n import formatter, text
+from cnnkit.infer.charts import feature_grid, probability_bars
+from cnnkit.train.charts import weights_figure
+from cnnkit.train.snapshots import EpochSnapshots
+
+IMAGE_PIXELS = 112  # the followed image is enlarged to about this many pixels a side, its pixels kept sharp
+
+
+def epoch_label(snaps: EpochSnapshots, epoch: int, lang: str) -> str:
+    """How the slider names an epoch: epoch 0 is the random start."""
+    return text("snapshots.start", lang) if epoch == 0 else formatter(lang).value(epoch)
+
+
+def followed_image(snaps: EpochSnapshots) -> np.ndarray:
+    """The followed test image as uint8 H×W (gray) or H×W×3, enlarged without smoothing."""
+    image = snaps.image[0] if snaps.image.shape[0] == 1 else snaps.image.transpose(1, 2, 0)
+    scale = max(1, IMAGE_PIXELS // max(image.shape[:2]))
+    return np.repeat(np.repeat(image, scale, 0), scale, 1)
+
+
+def answer_figure(snaps: EpochSnapshots, frame: int, lang: str) -> go.Figure:
+    """The probabilities for the followed image at ``frame``, the answer highlighted and named in the title."""
+    answer, probs = snaps.answer(frame), snaps.outputs[frame].astype(float)
+    title = text(
+        "snapshots.answer",
+        lang,
+        epoch=snaps.epochs[frame],
+        answer=snaps.classes[answer],
+        p=formatter(lang).percent(probs[answer], 0),
+        label=snaps.classes[snaps.label],
+    )
+    return probability_bars(list(snaps.classes), probs, title=title, height=300, lang=lang)
+
+
+def kernels_figure(snaps: EpochSnapshots, frame: int, lang: str) -> go.Figure | None:
+    """The first layer's kernels at ``frame``, gray ones on the scale of their largest weight over all the frames
+    (so that growing weights show); None for a network without a convolution."""
+    if snaps.kernels is None:
+        return None
+    kernels = snaps.kernels.astype(np.float32)
+    title = text("snapshots.kernels", lang, shown=kernels.shape[1], total=snaps.kernel_count)
+    bound = float(np.abs(kernels).max()) or 1.0
+    return weights_figure(kernels[frame], lang, title=title, bound=bound, width=520)
+
+
+def maps_figures(snaps: EpochSnapshots, frame: int, lang: str) -> list[go.Figure]:
+    """For each conv block shown, its feature maps of the followed image at ``frame``."""
+    return [
+        feature_grid(
+            maps[frame].astype(np.float32),
+            text("snapshots.maps", lang, block=block, shown=maps.shape[1], total=total),
+            columns=maps.shape[1],
+            width=900,
+            lang=lang,
+        )
+        for block, maps, total in zip(snaps.blocks, snaps.maps, snaps.map_counts)
+    ]

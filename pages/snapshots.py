@@ -1,0 +1,78 @@
+"""The training page's filters and maps through the epochs: a run's snapshots (``cnnkit.train.snapshots``) — the
+followed test image and the answer for it, the first layer's kernels, the feature maps of its conv blocks — live
+while it trains, and after it with a slider and play from epoch 0 (the random start) to the last."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnkit.errors import CnnkitError
+from cnnkit.train import snapshot_charts as charts
+from cnnkit.train.snapshots import EpochSnapshots
+from cnnkit.train.store import Run
+from pages.ui import error_text, lang, run_store, t
+
+LIVE_REFRESH_S = 3.0  # snapshots change once an epoch: the live view is redrawn less often than the charts
+PLAY_S = 1.0  # one epoch a second while playing
+LIVE = {"staticPlot": True}  # while training, pictures: cheaper to redraw
+
+
+def frame_view(snaps: EpochSnapshots, frame: int, place: str, live: bool = False) -> None:
+    """One frame: the image and the answer, the kernels, the maps of each conv block."""
+    config = LIVE if live else None
+    image_col, answer_col, kernels_col = st.columns([1, 2, 2])
+    image_col.image(charts.followed_image(snaps), caption=t("snapshots.image", label=snaps.classes[snaps.label]))
+    answer_col.plotly_chart(charts.answer_figure(snaps, frame, lang()), key=f"{place}_snap_answer", config=config)
+    kernels = charts.kernels_figure(snaps, frame, lang())
+    if kernels is None:
+        kernels_col.info(t("snapshots.no_kernels"))
+    else:
+        kernels_col.plotly_chart(kernels, key=f"{place}_snap_kernels", config=config)
+    for i, figure in enumerate(charts.maps_figures(snaps, frame, lang())):
+        st.plotly_chart(figure, key=f"{place}_snap_maps_{i}", config=config)
+
+
+def live(run_id: int) -> None:
+    """Beside the live charts of a training run: its newest snapshot, redrawn every ``LIVE_REFRESH_S`` seconds."""
+    st.fragment(_live_frame, run_every=LIVE_REFRESH_S)(run_id)
+
+
+def _live_frame(run_id: int) -> None:
+    try:
+        snaps = run_store().snapshots(run_id)
+    except CnnkitError:  # being rewritten by another process's older cnnkit, or damaged: the results will say
+        snaps = None
+    if snaps is not None:
+        epoch = snaps.epochs[-1]
+        st.caption(t("snapshots.live", epoch=epoch) if epoch else t("snapshots.live_start"))
+        frame_view(snaps, len(snaps.epochs) - 1, "live", live=True)
+
+
+def through_epochs(run: Run, place: str) -> None:
+    """A finished run's snapshots with a slider over its epochs and a play switch; a note for a run without
+    snapshots, the message for a damaged file."""
+    try:
+        snaps = run_store().snapshots(run.id)
+    except CnnkitError as exc:
+        st.warning(error_text(exc))
+        return
+    if snaps is None:
+        st.info(t("snapshots.none"))
+        return
+    st.caption(t("snapshots.help"))
+    play_key = f"{place}_snap_play_{run.id}"
+    playing = st.toggle(t("snapshots.play"), key=play_key, help=t("snapshots.play_help")) and len(snaps.epochs) > 1
+    st.fragment(_epochs_view, run_every=PLAY_S if playing else None)(snaps, place, run.id, playing)
+
+
+def _epochs_view(snaps: EpochSnapshots, place: str, run_id: int, playing: bool) -> None:
+    key, epochs = f"{place}_snap_epoch_{run_id}", list(snaps.epochs)
+    if st.session_state.get(key) not in epochs:
+        st.session_state[key] = epochs[-1]
+    elif playing:  # the next epoch, from the last back to the start
+        st.session_state[key] = epochs[(epochs.index(st.session_state[key]) + 1) % len(epochs)]
+    language = lang()
+    epoch = st.select_slider(
+        t("snapshots.epoch"), epochs, key=key, format_func=lambda e: charts.epoch_label(snaps, e, language)
+    )
+    frame_view(snaps, epochs.index(epoch), place)
