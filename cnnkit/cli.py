@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
 
     p = sub.add_parser("predict", help="classify image files as the drawing page does")
-    p.add_argument("images", nargs="+")
+    p.add_argument("images", nargs="+", help="image files or folders of them")
     p.add_argument("--checkpoint", help="a file or a run id (default: the shipped model)")
     _add_runs_arg(p)
     p.add_argument("--json", action="store_true")
@@ -387,21 +387,31 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _image_files(names: list[str]) -> list[str]:
+    """The files named, a folder standing for the files in it (by name, hidden ones left out)."""
+    files = []
+    for name in names:
+        folder = Path(name)
+        if folder.is_dir():
+            files += sorted(str(f) for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+        else:
+            files.append(name)
+    return files
+
+
 def cmd_predict(args) -> int:
-    from cnnkit.infer.predict import predict_image
+    from cnnkit.infer.predict import predict_files
 
     ckpt = _checkpoint(args)
     results, failures = [], 0
-    for path in args.images:
-        try:
-            pred = predict_image(ckpt, path)
-        except CnnkitError as exc:
+    for pred in predict_files(ckpt, _image_files(args.images)):
+        if isinstance(pred, str):
             failures += 1
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {pred}", file=sys.stderr)
             continue
         results.append(pred.to_json())
         if not args.json:
-            print(f"{path}: {pred.label} ({pred.probability:.1%})")
+            print(f"{pred.path}: {pred.label} ({pred.probability:.1%})")
     if args.json:
         print(json.dumps(results))
     return 1 if failures else 0

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import itertools
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,10 +20,11 @@ from cnnkit.data.images import open_image
 from cnnkit.data.preprocess import DigitSteps, normalize, prepare_digit
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE
-from cnnkit.infer.unsure import reason_text, reasons
+from cnnkit.infer.unsure import reason_text, reasons, unfamiliar
 from cnnkit.infer.uploads import SessionCache
 from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, from_bytes, load_checkpoint
+from cnnkit.train.calibration import features_and_logits
 
 
 @lru_cache(maxsize=8)
@@ -150,11 +155,25 @@ def classify(ckpt: Checkpoint, image28: np.ndarray) -> np.ndarray:
     return probabilities(ckpt, normalize(image28, ckpt.mean, ckpt.std))[0]
 
 
-@one_thread()  # the doubts pass through the network a second time (its features)
+@torch.inference_mode()
+def answers(ckpt: Checkpoint, images28: np.ndarray, names: list[str]) -> list[Prediction]:
+    """The answers, with their doubts, for N prepared digits (N×28×28 in [0, 1], ink bright): one pass
+    through the network, whose penultimate features the doubt check (``unfamiliar``) reads on the way."""
+    x = ((torch.from_numpy(np.asarray(images28, dtype=np.float32)) - ckpt.mean) / ckpt.std).unsqueeze(1)
+    feats, logits = features_and_logits(ckpt.model, x)
+    probs = (logits / ckpt.temperature).softmax(1).numpy()
+    best = probs.argmax(1)
+    odd = unfamiliar(ckpt, feats, torch.from_numpy(best))
+    return [
+        Prediction(name, ckpt.classes[b], float(p[b]), p.tolist(), None, reasons(ckpt, image, p, o))
+        for name, image, p, b, o in zip(names, images28, probs, best, odd)
+    ]
+
+
+@one_thread()
 def predict_steps(ckpt: Checkpoint, steps: DigitSteps, name: str = "") -> Prediction:
-    probs = classify(ckpt, steps.centered)
-    best = int(probs.argmax())
-    return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), steps, reasons(ckpt, steps, probs))
+    """The answer for one prepared digit, its steps kept."""
+    return replace(answers(ckpt, steps.centered[None], [name])[0], steps=steps)
 
 
 def predict_image(
@@ -169,3 +188,46 @@ def predict_image(
     if steps.problem:
         raise CnnkitError(f"errors.image_{steps.problem}", name=name)
     return predict_steps(ckpt, steps, name)
+
+
+BATCH = 256  # prepared digits answered in one pass through the network
+PER_WORKER = 16  # files a preparing process is worth starting for
+
+
+def _prepared(path: str) -> np.ndarray | str:
+    """A file's prepared 28×28 digit, or the message saying why there is none (a process pool's task)."""
+    try:
+        steps = read_digit(path)
+        if steps.problem:
+            raise CnnkitError(f"errors.image_{steps.problem}", name=path)
+    except CnnkitError as exc:
+        return str(exc)
+    return steps.centered
+
+
+def _workers(count: int) -> int:
+    """Processes worth starting for ``count`` files: one per core, each for at least ``PER_WORKER`` files."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, count // PER_WORKER))
+
+
+def predict_files(ckpt: Checkpoint, paths: list[str]) -> Iterator[Prediction | str]:
+    """The answers for many image files, in their order; for a file with no answer, the message saying why.
+
+    A digit model's files are prepared by a process per core, and answered ``BATCH`` at a time in one pass
+    through the network each: a folder of 1,000 scans takes seconds, not minutes."""
+    if not takes_digits(ckpt):
+        for path in paths:
+            try:
+                yield predict_image(ckpt, path)
+            except CnnkitError as exc:
+                yield str(exc)
+        return
+    workers = _workers(len(paths))
+    with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        prepared = pool.map(_prepared, paths, chunksize=8) if pool else map(_prepared, paths)
+        for start in range(0, len(paths), BATCH):
+            batch = list(itertools.islice(prepared, BATCH))
+            digits = [(path, image) for path, image in zip(paths[start:], batch) if not isinstance(image, str)]
+            answered = iter(answers(ckpt, np.array([d for _, d in digits]), [p for p, _ in digits]) if digits else [])
+            yield from (image if isinstance(image, str) else next(answered) for image in batch)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cnnkit.data.preprocess import INK, DigitSteps, blobs, normalize
+from cnnkit.data.preprocess import INK, blobs
 from cnnkit.i18n import DEFAULT_LANGUAGE, text
 from cnnkit.nets.checkpoint_schema import DOUBT_TENSORS
 from cnnkit.nets.checkpoints import Checkpoint
@@ -53,30 +53,30 @@ def _statistics(ckpt: Checkpoint, width: int) -> dict | None:
     return stats if shapes == [(len(ckpt.classes), width), (width, width), (width,), (width, width)] else None
 
 
-def unfamiliar(ckpt: Checkpoint, image28: np.ndarray, read_as: int) -> bool | None:
-    """Whether the input's features, read as class ``read_as``, are both farther from that class and
-    relatively farther than the model's limits; None when the model's card has no usable statistics."""
-    with torch.inference_mode():
-        feats = folded(ckpt.model.eval()[:-1](normalize(image28, ckpt.mean, ckpt.std)).flatten(1).float())
+def unfamiliar(ckpt: Checkpoint, feats: torch.Tensor, read_as: torch.Tensor) -> list[bool | None]:
+    """For the penultimate features of N inputs (the input of the last layer) read as the classes ``read_as``:
+    whether each is both farther from that class and relatively farther than the model's limits; None for each
+    when the model's card has no usable statistics."""
+    feats = folded(feats.flatten(1).float())
     stats = _statistics(ckpt, feats.shape[1])
     if stats is None:
-        return None
-    far, relative = distances(feats, torch.tensor([read_as]), stats)
-    return bool(far[0] > ckpt.calibration["far"] and relative[0] > ckpt.calibration["relative"])
+        return [None] * len(feats)
+    far, relative = distances(feats, read_as, stats)
+    return ((far > ckpt.calibration["far"]) & (relative > ckpt.calibration["relative"])).tolist()
 
 
-def reasons(ckpt: Checkpoint, steps: DigitSteps, probs: np.ndarray) -> list[str]:
-    """The reasons (codes of ``REASONS``) to doubt the answer ``probs`` for the prepared input; [] when none."""
+def reasons(ckpt: Checkpoint, image28: np.ndarray, probs: np.ndarray, odd: bool | None) -> list[str]:
+    """The reasons (codes of ``REASONS``) to doubt the answer ``probs`` for the prepared 28×28 input, whose
+    features were found unfamiliar or not (``odd``, from ``unfamiliar``); [] when there are none."""
     found = []
-    best = int(np.argmax(probs))
-    if probs[best] < LOW_CONFIDENCE:
+    if probs.max() < LOW_CONFIDENCE:
         found.append("low_confidence")
-    if unfamiliar(ckpt, steps.centered, best):
+    if odd:
         found.append("unfamiliar")
-    if scattered(steps.centered):
+    if scattered(image28):
         found.append("scattered")
     low, high = ckpt.calibration.get("ink") or INK_RANGE
-    ink = float(steps.centered.mean())
+    ink = float(image28.mean())
     if ink < low:
         found.append("little_ink")
     elif ink > high:

@@ -163,3 +163,20 @@ def drawn_variants(slants: tuple[float, ...] = SLANTS) -> list[tuple[str, str, b
         if pen <= box[3] / 4
         for slant in slants
     ]
+
+
+def scanned(digit: np.ndarray, size: int, seed: int = 0, light: float = 0.6, fmt: str = "JPEG") -> bytes:
+    """A scan of a 28×28 digit (uint8, ink bright, as MNIST's) written in dark ink on paper: ``size`` pixels a
+    side, the digit 35–80% of it high somewhere on the page, the light falling to ``light`` across it, grain."""
+    rng = np.random.default_rng(seed)
+    height = int(size * rng.uniform(0.35, 0.8))
+    ink = np.asarray(Image.fromarray(digit).resize((height, height), Image.Resampling.BILINEAR), np.float64) / 255
+    top, left = (int(rng.integers(0, size - height + 1)) for _ in range(2))
+    page = np.zeros((size, size))
+    page[top : top + height, left : left + height] = ink
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * xx + np.sin(angle) * yy
+    lit = light + (1 - light) * (ramp - ramp.min()) / np.ptp(ramp)
+    gray = (0.92 - 0.8 * page) * lit + rng.normal(0, 0.02, page.shape)
+    return png(Image.fromarray(np.uint8(np.clip(gray, 0, 1) * 255)), fmt)

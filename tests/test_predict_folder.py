@@ -1,0 +1,67 @@
+"""Predicting a folder: the fast preprocessing gives what the slow one gave, and a folder's batched answers are
+the answers one file at a time (benchmarks/predict_folder.py measures the speed)."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from cnnkit.data.images import open_image
+from cnnkit.data.preprocess import blobs, paper_light
+from cnnkit.infer import predict
+from tests.support import cli, reference_preprocess
+from tests.support.drawing import digit_images
+from tests.support.photos import ALL, paper_photo, scanned
+
+DIGITS = digit_images(6, seed=3)[0]
+PICTURES = [paper_photo(**case) for case in ALL[::9]] + [
+    scanned(digit, size, seed=i, light=light, fmt=fmt)
+    for i, (digit, size, light, fmt) in enumerate(
+        zip(DIGITS, (90, 160, 300, 600, 1200, 257), (0.3, 0.5, 0.9, 0.4, 0.7, 1.0), ("JPEG", "PNG") * 3)
+    )
+]
+
+
+@pytest.mark.parametrize("picture", range(len(PICTURES)))
+def test_the_papers_light_is_the_rank_filters_closing(picture):
+    gray = open_image(PICTURES[picture]).gray
+    np.testing.assert_allclose(paper_light(gray), reference_preprocess.paper_light(gray), atol=1 / 255)
+
+
+def test_blobs_are_the_flood_fills():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        mask = rng.random(tuple(rng.integers(1, 40, 2))) < rng.uniform(0.05, 0.7)
+        assert (blobs(mask) == reference_preprocess.blobs(mask)).all()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for i, picture in enumerate(PICTURES * 2):
+        (tmp_path / f"{i:02d}.png").write_bytes(picture)
+    (tmp_path / "notes.png").write_bytes(b"not an image")
+    (tmp_path / "torn.png").write_bytes(PICTURES[0][:200])
+    return tmp_path
+
+
+def test_a_folders_answers_are_the_answers_one_file_at_a_time(shipped, folder, monkeypatch):
+    monkeypatch.setattr(predict, "BATCH", 5)  # batches of several sizes, a damaged file among them
+    files = sorted(str(f) for f in folder.iterdir())
+    assert predict._workers(len(files)) == min(2, len(os.sched_getaffinity(0)))  # prepared by a process pool
+    together = list(predict.predict_files(shipped, files))
+    for path, answer in zip(files, together, strict=True):
+        try:
+            alone = predict.predict_image(shipped, path)
+        except predict.CnnkitError as exc:
+            assert answer == str(exc)
+            continue
+        assert (answer.path, answer.label, answer.reasons) == (alone.path, alone.label, alone.reasons)
+        np.testing.assert_allclose(answer.probabilities, alone.probabilities, atol=1e-5)
+
+
+def test_predict_of_a_folder_answers_each_image_in_it(shipped, folder):
+    run = cli("predict", str(folder), "--json")
+    answers = json.loads(run.stdout)
+    assert [a["path"] for a in answers] == [str(folder / f"{i:02d}.png") for i in range(2 * len(PICTURES))]
+    assert run.returncode == 1 and run.stderr.count("error: ") == 2
