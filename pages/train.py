@@ -36,7 +36,7 @@ from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
-from pages import images, network
+from pages import embedmap, images, network
 from pages.ui import (
     classroom,
     error_text,
@@ -486,13 +486,14 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
         if run.dataset in DATASETS
         else images.run_classes(run) or [str(i) for i in range(len(ev.per_class))]
     )
-    curves, per_class, confusion, wrong, kernels = st.tabs(
+    curves, per_class, confusion, wrong, kernels, test_map = st.tabs(
         [
             t("train.tab_curves"),
             t("train.tab_per_class"),
             t("train.tab_confusion"),
             t("train.tab_mistakes"),
             t("train.tab_kernels"),
+            t("embedding.title"),
         ]
     )
     with curves:
@@ -503,14 +504,7 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
     with wrong:
         data = None
         try:
-            named = run.config.get("dataset")  # "custom" for custom IDX data: whatever its folder holds
-            data = (
-                images.run_data(run)
-                if run.dataset == FOLDER
-                else load(
-                    named if named in DATASETS else None, run.config.get("data_dir") or str(default_data_dir()), False
-                )
-            )
+            data = images.run_dataset(run)
         except CnnkitError:
             st.caption(t("runs.page.no_data"))
         if data is not None:
@@ -525,6 +519,8 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
                         for m in shown
                     ],
                 )
+    with test_map:
+        embedmap.run_section(run, classes, place)
     with kernels:
         try:
             model = stored_checkpoint(run.id, run.finished).model
