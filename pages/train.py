@@ -8,7 +8,7 @@ second tab finds it again. Fragments redraw it from snapshots while it trains.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import streamlit as st
 
@@ -36,6 +36,7 @@ from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
+from pages import augment as augment_settings
 from pages import embedmap, images, network
 from pages.ui import (
     classroom,
@@ -180,6 +181,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             t("train.subset"), offered, value=None, key="train_subset", format_func=lambda n: number(n) if n else whole
         )
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
+        augmentation = augment_settings.settings(dataset)
         labels = {d.id: d.label_in(lang()) for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
     with model_col:
@@ -249,6 +251,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             seed=st.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed"),
             train_subset=subset,
             augment=augment,
+            **asdict(augmentation),
             device=device,
         )
     return config, dataset
