@@ -73,7 +73,7 @@ def show_map(
         fmap.labels,
         fmap.answers,
         classes,
-        f"{title} · {heading}" if title else heading,
+        f"{title}<br><sup>{heading}</sup>" if title else heading,
         placed=placed(fmap, shown) if placed else None,
         lang=lang(),
     )

@@ -467,7 +467,7 @@ def images_map_figure(
     figure.update_layout(
         title=dict(text=title, font=dict(size=14)),
         height=height,
-        margin=dict(l=10, r=10, t=40, b=10),
+        margin=dict(l=10, r=10, t=60, b=10),
         xaxis=dict(visible=False),
         yaxis=dict(visible=False, scaleanchor="x"),
         legend=dict(itemsizing="constant"),
