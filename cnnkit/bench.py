@@ -30,7 +30,7 @@ from cnnkit.train.presets import apply_preset
 from cnnkit.train.runner import Runner
 from cnnkit.train.store import RunStore
 
-SECTIONS = ("compare", "target", "latency", "app")
+SECTIONS = ("compare", "target", "latency", "app", "augment")
 TARGETS = {"fashion-mnist": 0.90, "mnist": 0.98}
 
 
@@ -130,6 +130,19 @@ def notebook_vs_engine(base: TrainConfig, dataset: Dataset, store: RunStore | No
     a = notebook_run(dataset, subset(dataset.train, base.train_subset, base.seed), base.epochs, device, base.seed)
     b = engine_run(config, dataset, "cnnkit engine (same model, batch 64, Adam 1e-3)", store)
     return {"a": a, "b": b, "ratio_b_over_a": round(b["seconds_per_epoch"] / a["seconds_per_epoch"], 3)}
+
+
+BENCH_AUGMENTATION = {"rotation": 15.0, "shift": 0.1, "scale": 0.1, "shear": 10.0, "erasing": 0.25}
+
+
+def augmentation_cost(base: TrainConfig, dataset: Dataset, store: RunStore | None = None) -> dict:
+    """The engine without, then with augmentation (``BENCH_AUGMENTATION``, each image drawn anew by
+    torchvision.transforms.v2): the seconds it adds to an epoch."""
+    plain = engine_run(replace(base, augment=False), dataset, "no augmentation", store)
+    config = replace(base, augment=False, **BENCH_AUGMENTATION)
+    augmented = engine_run(config, dataset, f"augmentation {BENCH_AUGMENTATION}", store)
+    extra = augmented["seconds_per_epoch"] - plain["seconds_per_epoch"]
+    return {"plain": plain, "augmented": augmented, "extra_seconds_per_epoch": round(extra, 3)}
 
 
 def time_to_target(
@@ -296,6 +309,8 @@ def run_bench(
             out[section] = targets(base, dataset, target or TARGETS.get(dataset.info.name, 0.9), max_epochs, store)
         elif section == "latency":
             out[section] = latency(checkpoint, latency_runs)
+        elif section == "augment":
+            out[section] = augmentation_cost(base, dataset, store)
         else:
             from cnnkit.devtools.browser import app_cold_start
 
@@ -322,6 +337,12 @@ def format_report(out: dict) -> str:
                 f"test accuracy {r['test_accuracy']:.4f}, evaluation {r['eval_seconds']:.2f} s"
             )
         lines.append(f"ratio b/a: {c['ratio_b_over_a']:.3f}")
+    if "augment" in out:
+        a = out["augment"]
+        lines.append(
+            f"augmentation: {a['plain']['seconds_per_epoch']:.2f} s/epoch without, "
+            f"{a['augmented']['seconds_per_epoch']:.2f} s/epoch with ({a['extra_seconds_per_epoch']:+.2f} s)"
+        )
     if "target" in out:
         t = out["target"]
         for name, r in t["recipes"].items():

@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--sections",
         default="compare,target,latency",
-        help=f"comma-separated, from: {', '.join(SECTIONS)} (default: all but app)",
+        help=f"comma-separated, from: {', '.join(SECTIONS)} (default: compare, target, latency)",
     )
     b.add_argument("--subset", type=positive_int, help="train on this many random training images")
     b.add_argument("--epochs", type=positive_int, default=1, help="epochs of the side-by-side comparison")

@@ -34,6 +34,7 @@ from cnnkit.infer.unsure import confidence_text
 from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, UPLOAD_MB, SessionCache
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.paths import allowed_path
+from pages import embedmap
 from pages.ui import (
     error_text,
     fmt,
@@ -538,6 +539,7 @@ def show_digit(ckpt: Checkpoint, picture: tuple[DigitSteps, np.ndarray] | None, 
             ckpt, explain(ckpt, pred.steps.centered), partial(charts.heat_overlay, pred.steps.centered, lang=lang())
         )
         show_overview(ckpt, pred.steps.centered)
+        embedmap.drawing_section(ckpt, pred.steps.centered)
         show_teach(ckpt, pred)
 
 

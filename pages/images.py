@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnnkit.data import folders
 from cnnkit.data.charts import class_counts_figure
-from cnnkit.data.datasets import Dataset
+from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset
 from cnnkit.data.folders import FITS, SIZES, FolderOptions, FolderStats, load_folder, load_zip, samples
 from cnnkit.errors import CnnkitError
 from cnnkit.paths import allowed_path
@@ -139,3 +139,18 @@ def run_classes(run) -> list[str] | None:
         return list(run_data(run).info.classes)
     except CnnkitError:
         return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def named_data(name: str | None, folder: str) -> Dataset:
+    """A known dataset (or custom IDX data: ``name`` None) from ``folder``, without downloading."""
+    return load_dataset(name, folder, False, progress=lambda message: None)
+
+
+def run_dataset(run) -> Dataset:
+    """A stored run's data again: its class folder, or its IDX data (custom IDX data by whatever its folder
+    holds); a CnnkitError when it is not on this machine."""
+    if run.dataset == "folder":
+        return run_data(run)
+    named = run.config.get("dataset")
+    return named_data(named if named in DATASETS else None, run.config.get("data_dir") or str(default_data_dir()))

@@ -8,7 +8,7 @@ second tab finds it again. Fragments redraw it from snapshots while it trains.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import streamlit as st
 
@@ -36,7 +36,8 @@ from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
-from pages import exports, images, network, snapshots
+from pages import augment as augment_settings
+from pages import embedmap, exports, images, network, snapshots
 from pages.ui import (
     classroom,
     error_text,
@@ -180,6 +181,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             t("train.subset"), offered, value=None, key="train_subset", format_func=lambda n: number(n) if n else whole
         )
         augment = st.toggle(t("train.augment"), key="train_augment", help=t("train.augment_help"))
+        augmentation = augment_settings.settings(dataset)
         labels = {d.id: d.label_in(lang()) for d in devices()}
         device = st.selectbox(t("train.device"), list(labels), format_func=labels.get, key="train_device")
     with model_col:
@@ -249,6 +251,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             seed=st.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed"),
             train_subset=subset,
             augment=augment,
+            **asdict(augmentation),
             device=device,
         )
     return config, dataset
@@ -487,7 +490,7 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
         if run.dataset in DATASETS
         else images.run_classes(run) or [str(i) for i in range(len(ev.per_class))]
     )
-    curves, per_class, confusion, wrong, kernels, epochs = st.tabs(
+    curves, per_class, confusion, wrong, kernels, epochs, test_map = st.tabs(
         [
             t("train.tab_curves"),
             t("train.tab_per_class"),
@@ -495,6 +498,7 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
             t("train.tab_mistakes"),
             t("train.tab_kernels"),
             t("snapshots.tab"),
+            t("embedding.title"),
         ]
     )
     with curves:
@@ -505,14 +509,7 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
     with wrong:
         data = None
         try:
-            named = run.config.get("dataset")  # "custom" for custom IDX data: whatever its folder holds
-            data = (
-                images.run_data(run)
-                if run.dataset == FOLDER
-                else load(
-                    named if named in DATASETS else None, run.config.get("data_dir") or str(default_data_dir()), False
-                )
-            )
+            data = images.run_dataset(run)
         except CnnkitError:
             st.caption(t("runs.page.no_data"))
         if data is not None:
@@ -527,6 +524,8 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
                         for m in shown
                     ],
                 )
+    with test_map:
+        embedmap.run_section(run, classes, place)
     with kernels:
         try:
             model = stored_checkpoint(run.id, run.finished).model

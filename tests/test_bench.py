@@ -118,3 +118,13 @@ def test_cli_options_override_the_preset(digits, tmp_path):
     assert lenet.returncode == 0, lenet.stderr
     result = json.loads(lenet.stdout.strip().splitlines()[-1])  # a switch means the notes' network, not the preset's
     assert result["model"] == "lenet5" and result["config"]["label_smoothing"] == 0.0
+
+
+def test_bench_measures_the_cost_of_augmentation(digits):
+    run = cli("bench", "--dataset", "mnist", "--data-dir", digits, "--sections", "augment", "--subset", "256", "--json")
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.strip().splitlines()[-1])["augment"]
+    assert out["augmented"]["name"].startswith("augmentation") and out["plain"]["seconds_per_epoch"] > 0
+    assert out["extra_seconds_per_epoch"] == round(
+        out["augmented"]["seconds_per_epoch"] - out["plain"]["seconds_per_epoch"], 3
+    )

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
+from plotly.colors import qualitative
 
-from cnnkit.i18n import DEFAULT_LANGUAGE, formatter
+from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
 
 TOP, OTHER = "#4C6EF5", "#ADB5BD"
 HEAT = [[0.0, "rgba(255,64,0,0)"], [0.3, "rgba(255,64,0,0.25)"], [1.0, "rgba(255,230,0,0.95)"]]
@@ -404,3 +405,74 @@ def heat_on_photo(rgb: np.ndarray, heat: np.ndarray, strength: float = 0.6) -> n
     colour = np.stack([np.ones_like(heat), heat * 0.9, np.zeros_like(heat)], -1)
     alpha = strength * heat[..., None]
     return np.uint8(np.clip(rgb * (1 - alpha) + colour * alpha, 0, 1) * 255)
+
+
+CLASS_COLOURS = qualitative.D3 + qualitative.Pastel  # one per class, up to 20 classes
+
+
+def images_map_figure(
+    coords: np.ndarray,
+    labels: np.ndarray,
+    answers: np.ndarray,
+    classes: list[str],
+    title: str,
+    placed: np.ndarray | None = None,
+    height: int = 460,
+    lang: str = DEFAULT_LANGUAGE,
+) -> go.Figure:
+    """The map of test images: a point per image (``coords`` N×2) coloured by its true class, the model's mistakes
+    drawn as crosses; hover says the label and the answer, and each point's ``customdata`` is its place in the map
+    (for a click to show its image). ``placed`` (2): a new image (the drawing), as a large star."""
+    wrong = answers != labels
+    hover = [
+        text("embedding.hover", lang, label=classes[label], answer=classes[answer])
+        for label, answer in zip(labels, answers)
+    ]
+    figure = go.Figure()
+    for k, name in enumerate(classes):
+        for mistakes in (False, True):
+            shown = np.flatnonzero((labels == k) & (wrong == mistakes))
+            if not len(shown):
+                continue
+            figure.add_trace(
+                go.Scatter(
+                    x=coords[shown, 0],
+                    y=coords[shown, 1],
+                    mode="markers",
+                    name=text("embedding.mistakes_of", lang, label=name) if mistakes else name,
+                    legendgroup=name,
+                    showlegend=not mistakes,
+                    marker=dict(
+                        color=CLASS_COLOURS[k % len(CLASS_COLOURS)],
+                        size=10 if mistakes else 5,
+                        symbol="x" if mistakes else "circle",
+                        line=dict(width=1, color="#222222") if mistakes else dict(width=0),
+                    ),
+                    customdata=shown,
+                    hovertext=[hover[i] for i in shown],
+                    hoverinfo="text",
+                )
+            )
+    if placed is not None:
+        figure.add_trace(
+            go.Scatter(
+                x=[placed[0]],
+                y=[placed[1]],
+                mode="markers",
+                name=text("embedding.drawing", lang),
+                marker=dict(symbol="star", size=22, color="#000000", line=dict(width=2, color="#FFD43B")),
+                hoverinfo="name",
+            )
+        )
+    figure.update_layout(
+        title=dict(text=title, font=dict(size=14)),
+        height=height,
+        margin=dict(l=10, r=10, t=60, b=10),
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False, scaleanchor="x"),
+        legend=dict(itemsizing="constant"),
+        clickmode="event+select",
+        dragmode="pan",
+        separators=formatter(lang).separators,
+    )
+    return figure

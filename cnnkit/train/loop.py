@@ -18,12 +18,13 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnkit.data.augmentation import Augmentation
 from cnnkit.data.datasets import DATASETS, Dataset, DatasetInfo, augment, dataset_info, load_dataset, subset_size
 from cnnkit.data.folders import FolderOptions
 from cnnkit.data.tensors import DeviceData, on_device
@@ -79,6 +80,24 @@ class TrainConfig:
     seed: int = setting(0, "--seed", "seed of the weights, the shuffles and the subset (default 0)", type=int)
     train_subset: int | None = setting(None, "--subset", "train on this many random training images", type=positive_int)
     augment: bool = setting(False, "--augment", "small random shifts, rotations and scales", action="store_true")
+    # augmentation you set (cnnkit/data/augmentation.py, torchvision.transforms.v2), each image drawn anew
+    rotation: float = setting(
+        0.0, "--rotation", "random rotation up to DEG degrees either way", type=float, metavar="DEG"
+    )
+    shift: float = setting(0.0, "--shift", "random shift up to this share of the image size (0-0.5)", type=float)
+    scale: float = setting(0.0, "--scale", "random scaling by up to this share (0-0.9)", type=float)
+    shear: float = setting(0.0, "--shear", "random shear up to DEG degrees", type=float, metavar="DEG")
+    erasing: float = setting(
+        0.0, "--erasing", "chance of blacking out a random rectangle (0-1)", type=float, metavar="P"
+    )
+    flip: bool = setting(False, "--flip", "colour images: random left-right flips", action="store_true")
+    color_jitter: float = setting(
+        0.0,
+        "--color-jitter",
+        "colour images: brightness, contrast, saturation changed by up to S",
+        type=float,
+        metavar="S",
+    )
     device: str = setting("auto", "--device", "auto, cpu, cuda, cuda:N or mps", run=False)
     eval_batch_size: int = EVAL_BATCH
     channels_last: bool = True  # NHWC memory for the convolutions: faster on CPU (oneDNN) and GPU (cuDNN)
@@ -122,11 +141,17 @@ class TrainConfig:
             raise CnnkitError("safety.device_empty")
         if self.precision not in PRECISIONS:
             raise unknown_choice("precision", self.precision, PRECISIONS)
+        self.augmentation.validate()
         if self.report_every < 1 or self.eval_batch_size < 1 or self.report_seconds < 0:
             raise CnnkitError("errors.report_settings")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "model": self.model.to_dict()}
+
+    @property
+    def augmentation(self) -> Augmentation:
+        """The augmentation settings of the run (``augment`` is the older, fixed small augmentation)."""
+        return Augmentation(**{f.name: getattr(self, f.name) for f in fields(Augmentation)})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -419,6 +444,9 @@ def _train_step(
     ``run.amp`` when set; the loss and logits."""
     if run.config.augment:
         xb = augment(xb, run.data.background, run.generator)
+    augmentation = run.config.augmentation
+    if augmentation.active:
+        xb = augmentation.apply(xb, run.info.mean, run.info.std, run.generator)
     amp = run.amp
     with torch.autocast(xb.device.type, dtype=amp or torch.float32, enabled=amp is not None):
         logits = net(xb)

@@ -41,7 +41,7 @@ def training_summary(config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> list[
         parts.append(_t("smoothing", lang, value=number(config.label_smoothing)))
     if config.batch_size != DEFAULTS.batch_size:
         parts.append(_t("batch", lang, size=number(config.batch_size)))
-    if config.augment:
+    if config.augment or config.augmentation.active:
         parts.append(_t("augment", lang))
     return parts
 

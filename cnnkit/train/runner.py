@@ -19,6 +19,7 @@ from torch import nn
 from cnnkit.data.datasets import Dataset, subset_size
 from cnnkit.errors import CnnkitError
 from cnnkit.files import write_atomic
+from cnnkit.infer.embedding import keep_first_epoch
 from cnnkit.nets.checkpoints import from_bytes, to_bytes
 from cnnkit.train.calibration import calibrated_checkpoint, calibrates
 from cnnkit.train.distributed import World
@@ -57,13 +58,13 @@ def new_run(
 
 @dataclass
 class Recorder:
-    """Keeps a running run in the store: its progress and batch-loss trace (written every ``trace_seconds``) and
-    each finished epoch."""
+    """Keeps a running run in the store: its progress and batch-loss trace (written every ``trace_seconds``),
+    each finished epoch, and after the first one the map of its test images (``cnnkit.infer.embedding``)."""
 
     store: RunStore
     run_id: int
     epochs: int
-    dataset: Dataset  # its first test image is followed by the snapshots
+    dataset: Dataset  # its first test image is followed by the snapshots; its test images make the first map
     trace_seconds: float = 1.0
     trace: LossTrace = field(default_factory=LossTrace)
     _written: float = 0.0
@@ -93,6 +94,9 @@ class Recorder:
     def on_epoch(self, result: TrainResult, resume: Resume) -> None:
         self.store.save_epoch(self.run_id, result, resume)
         self.snapshot(result.model, len(result.history))
+        if len(result.history) == 1:
+            info = self.dataset.info
+            keep_first_epoch(self.store.folder(self.run_id), result.model, self.dataset.test, info.mean, info.std)
         self.store.add_epoch(self.run_id, result.history[-1], len(result.history) / self.epochs)
         self.store.update(
             self.run_id,
