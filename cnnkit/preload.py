@@ -1,10 +1,10 @@
 """torch, torchvision and the guide's first card made ready in the background once the first page is drawn.
 
-The first page never waits for torch (tests/test_cold_start.py); but the guide's first visit would wait ~3–4 s
-on 2 cores for torch and torchvision (whose models import ``torch._dynamo`` through ``torchvision.ops``) and for
-the profile of its first card. ``app.py`` starts this thread after its first page has run, so that a visitor who
-reads that page for a moment finds the guide ready; a page that needs a module meanwhile waits only for what is
-left of its import (Python's import lock). ``CNNKIT_PRELOAD=0`` turns it off.
+The first page never waits for torch or pandas (tests/test_cold_start.py); but the guide's first visit would wait
+~3–4 s on 2 cores for torch and torchvision (whose models import ``torch._dynamo`` through ``torchvision.ops``),
+pandas and the profile of its first card. ``app.py`` starts this thread after its first page has run, so that a
+visitor who reads that page for a moment finds the guide ready; a page that needs a module meanwhile waits only
+for what is left of its import (Python's import lock). ``CNNKIT_PRELOAD=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -13,8 +13,18 @@ import importlib
 import os
 import threading
 
-# what the guide's and the training page's first visits import, the heaviest first
-MODULES = ("torchvision", "cnnkit.guide.layers", "cnnkit.guide.charts", "cnnkit.train.charts")
+# what the guide's and the training page's first visits import, the heaviest first (pandas' Styler compiles its
+# templates when imported: the tables' styled data frames, pages.ui.table)
+MODULES = (
+    "torchvision",
+    "pandas.io.formats.style",
+    "cnnkit.guide.charts",
+    "cnnkit.guide.convolution",
+    "cnnkit.guide.layers",
+    "cnnkit.guide.snippets",
+    "cnnkit.guide.transfer",
+    "cnnkit.train.charts",
+)
 _started = threading.Lock()
 
 
