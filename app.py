@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cnnkit.preload import preload
 from pages.ui import app_navigation, language_switch, owner, t
 
 app_navigation()  # out of Streamlit's legacy mode for a `pages/` folder, before any widget
@@ -20,3 +21,4 @@ PAGES = [
     st.Page("pages/draw.py", title=t("nav.draw"), icon="✏️", url_path="draw"),
 ]
 st.navigation(PAGES).run()
+preload()  # torch, torchvision and the guide's first card, in the background now that a page is drawn

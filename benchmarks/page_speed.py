@@ -1,5 +1,6 @@
 """How fast the pages answer in a real browser: stroke to answer on the drawing page beside a bare canvas page,
-the guide's first Compare tab, the app's cold start. Headless Chromium (Debian's) drives ``streamlit run app.py``.
+the guide's first Compare tab and first visit, the app's cold start. Headless Chromium (Debian's) drives
+``streamlit run app.py``.
 
     python benchmarks/page_speed.py --strokes 20 --write-docs
 
@@ -12,6 +13,9 @@ the guide's first Compare tab, the app's cold start. Headless Chromium (Debian's
   line of text computed from its value (``BARE_PAGE``): the mouse-up to that text shown, what
   streamlit-drawable-canvas takes by itself (its 200 ms debounce included), measured as the drawing page's.
 - **Compare tab**: from the click on the tab of a fresh server until its two charts are drawn.
+- **Guide, first visit**: on a fresh server, from the click on the guide's link in the home page until its first
+  card's diagram is drawn; the click comes as soon as the home page is drawn, and (a reader's pace) after
+  ``READING_S`` seconds on it, while app.py's background preload (cnnkit/preload.py) readies torch and the card.
 - **Cold start**: ``cnnkit.devtools.browser.app_cold_start``, from ``streamlit run`` to the home page drawn.
 
 ``--write-docs`` puts the figures, the command, the date and the machine's load between the
@@ -172,6 +176,25 @@ def compare_tab(browser, data_dir: str | None) -> float:
     return round(seconds, 2)
 
 
+READING_S = 5.0  # seconds a newcomer spends on the home page before opening the guide, for the second figure
+
+
+def guide_first_visit(browser, data_dir: str | None, reading_s: float) -> float:
+    """Seconds from the click on the guide's link, ``reading_s`` after the home page of a fresh server was drawn,
+    to the first card's diagram drawn."""
+    with running_app(data_dir) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        wait_for_app(page)
+        page.wait_for_timeout(reading_s * 1000)
+        start = time.perf_counter()
+        page.get_by_role("link", name=re.compile(text("nav.guide", "en"))).click()
+        page.wait_for_selector(".st-key-guide_diagram .js-plotly-plot", timeout=120_000)
+        seconds = time.perf_counter() - start
+        page.close()
+    return round(seconds, 2)
+
+
 def write_docs(block: str) -> None:
     """Replace what stands between the markers of each doc (a temp file moved in place)."""
     for doc in (ROOT / "docs" / "inference.md", ROOT / "docs" / "guide.md"):
@@ -212,6 +235,11 @@ def markdown(result: dict, command: str) -> str:
                 )
             ),
             f"| click on the guide's Compare tab (fresh server) | both charts drawn | {result['compare_tab_s']} s | |",
+            *(
+                f"| click on the guide's link {when} (fresh server) | its first card's diagram drawn | "
+                f"{result['guide_first_visit_s'][key]} s | |"
+                for key, when in (("at_once", "as soon as the home page is drawn"), ("read", f"{READING_S:g} s later"))
+            ),
             f"| `streamlit run app.py` | home page drawn ({result['cold_start']['runs']} runs) | "
             f"{result['cold_start']['median_first_page_s']} s | "
             f"{max(result['cold_start']['first_page_rendered_s'])} s |",
@@ -236,6 +264,10 @@ def main() -> None:
         with running_app(data_dir) as url:
             result["strokes"] = strokes(browser, url, args.strokes)
         result["compare_tab_s"] = compare_tab(browser, data_dir)
+        result["guide_first_visit_s"] = {
+            "at_once": guide_first_visit(browser, data_dir, 0),
+            "read": guide_first_visit(browser, data_dir, READING_S),
+        }
     result["cold_start"] = app_cold_start(data_dir, runs=3)
     result["load_after"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(json.dumps(result, indent=1))

@@ -1,13 +1,18 @@
 """Is training from the page slower than from the CLI? The same config, alternately, end to end.
 
     python benchmarks/page_vs_cli.py --data-dir ../shared/data/mnist-5k --epochs 2 --repeats 3
-    python benchmarks/page_vs_cli.py --data-dir ../shared/data/mnist-5k --preset fast --epochs 4 --repeats 7
+    python benchmarks/page_vs_cli.py --preset fast --epochs 4 --repeats 7 --write-docs
+    python benchmarks/page_vs_cli.py --preset notebook --epochs 2 --repeats 7 --write-docs
 
 The CLI run is ``python -m cnnkit train --json``; the page run is a real ``streamlit run app.py`` driven by
 headless Chromium (Debian's /usr/bin/chromium), which picks the recipe (``--preset``), sets the live charts
 (``--live-charts``), clicks Train and waits for the result while the live view redraws. Both report the same
 figure: the seconds spent inside ``cnnkit.train.loop.train`` (epochs plus their test evaluations, without
 loading). Runs alternate so that a change in the machine's load hits both.
+
+``--write-docs`` puts the figures, the command, the date and the machine's load between the
+``<!-- page-vs-cli:RECIPE:begin -->`` markers of docs/training.md (RECIPE: the preset, or "default"; with
+``-charts-off`` when the live charts were off), appended under "The page against the CLI" the first time.
 """
 
 from __future__ import annotations
@@ -20,13 +25,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cnnkit.devtools.appserver import running_app
 from cnnkit.devtools.browser import chromium, wait_for_app
+from cnnkit.files import write_atomic
 from cnnkit.i18n import text
 
 ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "training.md"
+SECTION = "### Charts do not slow down as the history grows"  # the blocks go before it, the first time
 
 
 def cli_seconds(data_dir: str, epochs: int, preset: str | None, runs_dir: Path) -> float:
@@ -67,7 +76,7 @@ class PageRunner:
             self.page.get_by_test_id("stMain").get_by_text(text(f"train.recipes.{preset}", "en"), exact=True).click()
             wait_for_app(self.page)
         live = self.page.get_by_role("switch", name=text("train.live_charts", "en"))
-        if live.is_checked() != live_charts:  # the Fast recipe turns them off
+        if live.is_checked() != live_charts:
             self.page.get_by_test_id("stMain").get_by_text(text("train.live_charts", "en"), exact=True).click()
             wait_for_app(self.page)
         self.page.get_by_label("Epochs").fill(str(epochs))
@@ -83,26 +92,53 @@ class PageRunner:
         return float(re.search(r"in ([\d,.]+) s", done.inner_text()).group(1).replace(",", ""))
 
 
+def markdown(cli: list[float], page: list[float], args: argparse.Namespace, command: str, load: str) -> str:
+    """The run as a table row under its heading: medians, their ratio and every pair's."""
+    pairs = ", ".join(f"{b / a:.3f}" for a, b in zip(cli, page))
+    ratio = statistics.median(page) / statistics.median(cli)
+    return "\n".join(
+        [
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}` ({os.cpu_count()} CPU cores, "
+            f"load average before and after {load}):",
+            "",
+            "| recipe, live charts | CLI median | page median | page / CLI | pairs |",
+            "| --- | ---: | ---: | ---: | --- |",
+            f"| {args.preset or 'default settings'}, {args.epochs} epochs, live charts {args.live_charts} | "
+            f"{statistics.median(cli):.1f} s | {statistics.median(page):.1f} s | **{ratio:.3f}** | {pairs} |",
+        ]
+    )
+
+
+def write_docs(block: str, name: str) -> None:
+    """Replace what stands between the ``name`` markers of docs/training.md, or add them before ``SECTION``."""
+    begin, end = f"<!-- page-vs-cli:{name}:begin -->", f"<!-- page-vs-cli:{name}:end -->"
+    body = DOC.read_text(encoding="utf-8")
+    if begin in body:
+        head, rest = body.split(begin, 1)
+        body = head + begin + "\n" + block + "\n" + end + rest.split(end, 1)[1]
+    else:
+        head, rest = body.split(SECTION, 1)
+        body = head + begin + "\n" + block + "\n" + end + "\n\n" + SECTION + rest
+    write_atomic(DOC, body.encode("utf-8"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist-5k"))
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--preset", choices=["notebook", "fast"], help="a recipe, on both sides")
-    parser.add_argument(
-        "--live-charts",
-        choices=["on", "off"],
-        help="the page's live charts (default: as the recipe sets them: off for Fast, else on)",
-    )
+    parser.add_argument("--live-charts", choices=["on", "off"], default="on", help="the page's live charts")
+    parser.add_argument("--write-docs", action="store_true", help="the figures into docs/training.md")
     args = parser.parse_args()
 
     cli, page = [], []
+    load_before = f"{os.getloadavg()[0]:.2f}"
     # fresh run stores, one for each side: the page's runs are then numbered 1, 2, … (the messages it waits for)
     stores = Path(tempfile.mkdtemp(prefix="cnnkit-page-vs-cli-"))
     os.environ["CNNKIT_RUNS_DIR"] = str(stores / "page")
     with running_app(Path(args.data_dir).resolve()) as url, chromium() as browser:
-        live = args.preset != "fast" if args.live_charts is None else args.live_charts == "on"
-        runner = PageRunner(browser, url, args.epochs, args.preset, live)
+        runner = PageRunner(browser, url, args.epochs, args.preset, args.live_charts == "on")
         for i in range(args.repeats):
             cli.append(cli_seconds(args.data_dir, args.epochs, args.preset, stores / "cli"))
             page.append(runner.run())
@@ -114,6 +150,11 @@ def main() -> None:
         f"median: cli {statistics.median(cli):.1f} s, page {statistics.median(page):.1f} s, "
         f"page/cli {ratio:.3f} (pairs: {', '.join(f'{b / a:.3f}' for a, b in zip(cli, page))})"
     )
+    if args.write_docs:
+        command = " ".join(["python benchmarks/page_vs_cli.py", *(a for a in sys.argv[1:] if a != "--write-docs")])
+        load = f"{load_before} and {os.getloadavg()[0]:.2f}"
+        name = (args.preset or "default") + ("" if args.live_charts == "on" else "-charts-off")
+        write_docs(markdown(cli, page, args, command, load), name)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,15 @@ from cnnkit.errors import CnnkitError
 from cnnkit.guide import blocks, charts, convolution
 from cnnkit.guide.layers import TABLE_DEPTH, chain, profile
 from cnnkit.guide.meta import default_input_size, min_input_size, weights_info
-from cnnkit.guide.registry import ARCHITECTURES, CHOICES, architecture, architecture_of, builders, is_cnnkit
+from cnnkit.guide.registry import (
+    ARCHITECTURES,
+    CHOICES,
+    FIRST_ARCHITECTURE,
+    architecture,
+    architecture_of,
+    builders,
+    is_cnnkit,
+)
 from cnnkit.guide.snippets import load_snippet, transfer_snippet
 from cnnkit.guide.totals import TABLE_DIGITS, comparison, comparison_table, totals
 from cnnkit.guide.transfer import transfer_learning
@@ -63,7 +71,7 @@ def arch_label(key: str) -> str:
 
 
 def architecture_card() -> None:
-    st.session_state.setdefault("guide_arch", "resnet")
+    st.session_state.setdefault("guide_arch", FIRST_ARCHITECTURE)
     key = st.pills(
         t("guide.card.choose"),
         list(ARCHITECTURES),

@@ -4,7 +4,7 @@ import streamlit as st
 
 from cnnkit.devices import device_name
 from cnnkit.system import system_report
-from pages.ui import fmt, lang, page_navigation, t, table
+from pages.ui import fmt, lang, markdown_table, num, page_navigation, t
 
 page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
@@ -15,13 +15,13 @@ for item in t("home.inside"):
 
 report = system_report()
 st.subheader(t("home.devices"))
-table(
+markdown_table(
     [
         {
             t("home.device_id"): device_name(d.id, lang()),
             t("home.device_name"): d.name,
             t("home.device_memory"): fmt().unit(d.memory_gb, "gb", 1) if d.memory_gb else "—",
-            t("home.device_cores"): d.cores,
+            t("home.device_cores"): num(d.cores) if d.cores else "—",
         }
         for d in report.devices
     ]

@@ -20,6 +20,7 @@ from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.nets.summary import layer_table
 from cnnkit.paths import allowed_path
 from cnnkit.train.charts import (
+    LIVE_POINTS,
     batch_loss_figure,
     confusion_figure,
     devices_figure,
@@ -60,8 +61,9 @@ page_navigation()  # a first request of the server to this page's URL: see pages
 # How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
 # more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
 # made page training ~40% slower than the CLI, once a second ~7%, and the fast recipe (whose batches of 256
-# use both cores fully) ~30% slower with charts every 2 s (docs/training.md). Its page recipe turns the live
-# charts off: the charts are drawn once, when the run ends.
+# use both cores fully) ~30% slower with charts every 2 s (docs/training.md). So while live the batch-loss chart
+# has a bounded number of binned points (LIVE_POINTS), and the per-epoch charts go out unchanged between two
+# epochs (the same figure is the same element: the browser keeps its plot).
 REFRESH_S = 1.0  # progress bar, images/s, time left (each redraw of this long page costs the browser ~0.1 s)
 CHART_REFRESH_S = 2.0  # the batch-loss and per-epoch charts
 LIVE = {"staticPlot": True}  # while training, charts are pictures (cheaper to redraw); results are interactive
@@ -162,7 +164,6 @@ def use_recipe() -> None:
         if layers is not None:
             network.fill_spec(layers)
         st.session_state.update({f"train_{key}": value for key, value in values.items()})
-        st.session_state["train_live_charts"] = name != "fast"  # the charts' redraws would slow it (REFRESH_S)
 
 
 def settings() -> tuple[TrainConfig, Dataset | None]:
@@ -385,7 +386,8 @@ def live_charts() -> None:
 
 
 def batch_chart(snap: Snapshot, live: bool = False, place: str = "train") -> None:
-    st.plotly_chart(batch_loss_figure(snap, lang()), key=f"{place}_batch_chart", config=LIVE if live else None)
+    figure = batch_loss_figure(snap, lang(), LIVE_POINTS if live else None)
+    st.plotly_chart(figure, key=f"{place}_batch_chart", config=LIVE if live else None)
 
 
 def epoch_charts(snap: Snapshot, live: bool = False, place: str = "train") -> None:
@@ -686,7 +688,7 @@ with train_tab:
         disabled=dataset is None or busy() or not valid,
         help=t("train.start_busy") if busy() else None if valid else t("build.ui.fix_first"),
     )
-    st.session_state.setdefault("train_live_charts", True)  # a recipe may have set it (use_recipe)
+    st.session_state.setdefault("train_live_charts", True)
     live_col.toggle(t("train.live_charts"), key="train_live_charts", help=t("train.live_charts_help"))
     if (clicked or st.session_state.pop("train_autostart", False)) and dataset and valid and not busy():
         start(config, dataset)

@@ -8,6 +8,7 @@ from cnnkit.data.datasets import Split
 from cnnkit.devices import DeviceInfo
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.train.charts import (
+    LIVE_POINTS,
     batch_loss_figure,
     confusion_figure,
     devices_figure,
@@ -44,10 +45,10 @@ def epochs(*test_accuracies):
     ]
 
 
-def snapshot(batches: int, epochs_done=()) -> Snapshot:
+def snapshot(batches: int, epochs_done=(), per_epoch: int = 100) -> Snapshot:
     trace = LossTrace()
     for i in range(batches):
-        trace.add(i / 100, 2.0 / (1 + i / 100))
+        trace.add(i / per_epoch, 2.0 / (1 + i / per_epoch))
     return Snapshot(
         run_id=1,
         name="#1 convnet",
@@ -91,6 +92,16 @@ def test_batch_loss_shows_raw_and_smoothed_over_the_whole_run_in_both_languages(
 
 def test_a_long_run_is_drawn_with_a_bounded_number_of_points():
     assert len(batch_loss_figure(snapshot(100_000), "en").data[0].x) <= 2 * LossTrace().cap
+
+
+def test_the_live_chart_sends_the_same_bounded_number_of_points_per_curve_however_long_the_run():
+    def sent(batches: int, per_epoch: int) -> list[int]:
+        return [len(c.x) for c in batch_loss_figure(snapshot(batches, per_epoch=per_epoch), "en", LIVE_POINTS).data]
+
+    assert sent(3_000, 1_000) == sent(300_000, 100_000) == [LIVE_POINTS, LIVE_POINTS]  # 3 epochs of either length
+    assert sent(15_000, 10_000) == [LIVE_POINTS // 2] * 2  # half-way through the run: the bins it has reached
+    raw, smooth = batch_loss_figure(snapshot(3_000, per_epoch=1_000), "en", LIVE_POINTS).data
+    assert raw.y[0] > raw.y[-1] and max(raw.y) <= 2.0 and min(smooth.y) >= min(raw.y)  # a falling loss, averaged
 
 
 def test_epoch_curves_plot_train_and_test_and_say_when_they_will_appear():

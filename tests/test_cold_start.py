@@ -1,7 +1,8 @@
 """The app's first page comes up without waiting for torch where torch could only find the CPU (its import takes
-~2 s of the cold start; docs/speed.md has the measured cold start)."""
+~2 s of the cold start; docs/speed.md has the measured cold start), nor for pandas (with pyarrow ~0.6 s)."""
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import asdict
@@ -17,16 +18,39 @@ import json, sys
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file({str(APP)!r}, default_timeout=60).run()
 from cnnkit.system import system_report
-print(json.dumps({{"exception": bool(at.exception), "torch": "torch" in sys.modules,
+print(json.dumps({{"exception": bool(at.exception), "torch": "torch" in sys.modules, "pandas": "pandas" in sys.modules,
                   "title": at.title[0].value, "devices": [d.__dict__ for d in system_report().devices]}}))
 """
 
 
 @pytest.mark.skipif(accelerator_possible(), reason="a machine that may have a GPU asks torch for it")
 def test_the_home_page_renders_without_importing_torch_and_lists_what_torch_would():
-    run = subprocess.run([sys.executable, "-c", HOME], capture_output=True, text=True, timeout=120)
+    quiet = dict(
+        os.environ, CNNKIT_PRELOAD="0"
+    )  # what the page imports, without the thread that app.py starts after it
+    run = subprocess.run([sys.executable, "-c", HOME], capture_output=True, text=True, timeout=120, env=quiet)
     assert run.returncode == 0, run.stderr
     home = json.loads(run.stdout.strip().splitlines()[-1])
     assert not home["exception"] and home["title"] == "cnnkit — the CNN studio"
-    assert home["torch"] is False
+    assert home["torch"] is False and home["pandas"] is False
     assert home["devices"] == [asdict(d) for d in list_devices()]  # here torch is imported: what it finds
+
+
+GUIDE = f"""
+import json, threading
+from streamlit.testing.v1 import AppTest
+from cnnkit.guide.layers import profile
+at = AppTest.from_file({str(APP)!r}, default_timeout=120).run()
+next(t for t in threading.enumerate() if t.name == "cnnkit-preload").join()
+ready = profile.cache_info()
+at.switch_page("pages/guide.py").run()
+print(json.dumps({{"ready": ready.currsize, "visit": profile.cache_info()._asdict(), "exception": bool(at.exception)}}))
+"""
+
+
+def test_after_the_first_page_the_guides_first_card_is_made_ready_in_the_background():
+    run = subprocess.run([sys.executable, "-c", GUIDE], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    guide = json.loads(run.stdout.strip().splitlines()[-1])
+    assert guide["ready"] == 1 and not guide["exception"]
+    assert guide["visit"]["hits"] >= 1 and guide["visit"]["misses"] == 1  # the first visit found its card profiled

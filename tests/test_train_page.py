@@ -1,6 +1,7 @@
 """AppTest of the training page on a few hundred digits the tests drew: a run to the end, a stop, a divergence,
 bad input, in English and Russian."""
 
+import json
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.errors import CnnkitError, GpuOutOfMemory
+from cnnkit.train.charts import LIVE_POINTS
 from cnnkit.train.loop import TrainConfig
 from cnnkit.train.store import RunStore, error_reason
 from tests.support import ROOT
@@ -101,15 +103,22 @@ def test_stop_in_the_middle_keeps_what_was_learned_and_runs_survive_a_page_visit
     assert not at.button(key="train_start").disabled
 
 
-def test_live_charts_follow_their_toggle_and_the_fast_recipe_turns_them_off(at):
+def test_live_charts_follow_their_toggle_and_every_recipe_turns_them_on(at):
     def live_charts():
-        return {c.proto.id for c in at.get("plotly_chart")}, texts(at.caption)
+        charts = [c.proto for c in at.get("plotly_chart") if "-train_" in c.proto.id]  # not the builder's diagram
+        return charts, texts(at.caption)
 
+    at.segmented_control(key="train_recipe").set_value("fast").run()
+    assert at.toggle(key="train_live_charts").value
     at.number_input(key="train_epochs").set_value(50)
+    at.number_input(key="train_batch_size").set_value(8)  # 50 batches an epoch
     start(at)
     wait_until(at, lambda snap: len(snap.epochs) >= 1)
     charts, captions = live_charts()
     assert len(charts) == 3 and "Live charts are off" not in captions  # batch loss, loss and accuracy
+    batch_loss = json.loads(next(c for c in charts if c.id.endswith("train_batch_chart")).spec)["data"]
+    reached = 1 + max(x for curve in batch_loss for x in curve["x"])  # epochs begun, of 50
+    assert all(0 < len(curve["x"]) <= reached * LIVE_POINTS / 50 + 1 for curve in batch_loss)  # binned, not 50+
     at.toggle(key="train_live_charts").set_value(False).run()
     charts, captions = live_charts()
     assert not charts and "Live charts are off: the charts appear when the run ends." in captions
@@ -117,10 +126,6 @@ def test_live_charts_follow_their_toggle_and_the_fast_recipe_turns_them_off(at):
     at.button(key="train_stop").click().run()
     wait_until(at, lambda snap: snap.done)
     assert live_charts()[0]  # the results' charts, once it ended
-    at.segmented_control(key="train_recipe").set_value("fast").run()
-    assert not at.toggle(key="train_live_charts").value
-    at.segmented_control(key="train_recipe").set_value("notebook").run()
-    assert at.toggle(key="train_live_charts").value
 
 
 def test_two_sessions_queue_for_the_one_cpu_and_each_get_their_own_run(at, page_digits):

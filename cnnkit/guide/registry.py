@@ -164,6 +164,9 @@ ARCHITECTURES: dict[str, Architecture] = {a.key: a for a in _ARCHITECTURES}
 _BY_BUILDER = {builder: a for a in _ARCHITECTURES for builder in a.variants}
 
 
+FIRST_ARCHITECTURE = "resnet"  # the card the guide opens with
+
+
 def architecture(key: str) -> Architecture:
     try:
         return ARCHITECTURES[key]

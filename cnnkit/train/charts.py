@@ -19,6 +19,7 @@ from cnnkit.train.jobs import Snapshot
 from cnnkit.train.loop import EpochStats
 from cnnkit.train.snapshots import first_conv
 from cnnkit.train.store import Run
+from cnnkit.train.trace import binned, centred_average
 
 COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
 
@@ -111,23 +112,31 @@ def _metric_axis(metric: str, lang: str, values: Sequence[float] = (), titled: b
     return {**(_axis(metric, lang) if titled else {}), **clip, **spec}
 
 
-def batch_loss_figure(snap: Snapshot, lang: str) -> go.Figure:
-    """The loss of each batch (kept points) and its moving average, over the whole run's epochs."""
-    line = {"type": "scatter", "x": snap.steps, "mode": "lines"}
+LIVE_POINTS = 100  # points of each curve of the live batch-loss chart, however long the run (a redraw's cost)
+
+
+def batch_loss_figure(snap: Snapshot, lang: str, points: int | None = None) -> go.Figure:
+    """The loss of each batch (kept points) and its moving average, over the whole run's epochs; with ``points``
+    (the live chart), both curves binned into that many points of the run's length (``binned``)."""
+    steps, losses, smoothed = snap.steps, snap.losses, snap.smoothed
+    if points:
+        steps, losses = binned(snap.steps, snap.losses, snap.config.epochs, points)
+        smoothed = [round(v, 5) for v in centred_average(losses)]
+    line = {"type": "scatter", "x": steps, "mode": "lines"}
     return _figure(
         [
             {
                 **line,
-                "y": snap.losses,
+                "y": losses,
                 "name": _t("raw", lang),
                 "opacity": 0.4,
                 "line": {"width": 1, "color": COLORS[0]},
             },
-            {**line, "y": snap.smoothed, "name": _t("smoothed", lang), "line": {"width": 2.5, "color": COLORS[0]}},
+            {**line, "y": smoothed, "name": _t("smoothed", lang), "line": {"width": 2.5, "color": COLORS[0]}},
         ],
         _t("batch_loss", lang),
         _axis("epoch", lang, range=[0, snap.config.epochs]),
-        _metric_axis("loss", lang, values=snap.losses, titled=True),
+        _metric_axis("loss", lang, values=losses, titled=True),
         lang=lang,
     )
 

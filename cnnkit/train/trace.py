@@ -1,5 +1,5 @@
 """A run's batch losses for a chart, thinned to a bounded number of real batches: the page's live chart and the
-run store's ``loss_trace`` keep them the same way."""
+run store's ``loss_trace`` keep them the same way; the live chart bins them further (``binned``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,19 @@ def centred_average(values: list[float], share: float = 0.02) -> list[float]:
     half = np.minimum(np.minimum(np.arange(n), np.arange(n)[::-1]), reach)
     low, high = np.arange(n) - half, np.arange(n) + half + 1
     return ((sums[high] - sums[low]) / (high - low)).tolist()
+
+
+def binned(x: list[float], y: list[float], end: float, bins: int) -> tuple[list[float], list[float]]:
+    """The points ``(x, y)`` averaged in ``bins`` equal bins of ``[0, end]``: at most ``bins`` points whatever the
+    run's length, each at the mean position of the points in its bin (empty bins are left out, so a run part-way
+    through has as many points as bins it has reached). Rounded to what a chart can show, to keep them small."""
+    if not x:
+        return [], []
+    where = np.minimum((np.asarray(x) * (bins / end)).astype(int), bins - 1)
+    count = np.bincount(where, minlength=bins)
+    filled = count > 0
+    mean = [np.bincount(where, weights=values, minlength=bins)[filled] / count[filled] for values in (x, y)]
+    return np.round(mean[0], 4).tolist(), np.round(mean[1], 5).tolist()
 
 
 class LossTrace:

@@ -1,0 +1,54 @@
+"""torch, torchvision and the guide's first card made ready in the background once the first page is drawn.
+
+The first page never waits for torch or pandas (tests/test_cold_start.py); but the guide's first visit would wait
+~3–4 s on 2 cores for torch and torchvision (whose models import ``torch._dynamo`` through ``torchvision.ops``),
+pandas and the profile of its first card. ``app.py`` starts this thread after its first page has run, so that a
+visitor who reads that page for a moment finds the guide ready; a page that needs a module meanwhile waits only
+for what is left of its import (Python's import lock). ``CNNKIT_PRELOAD=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+
+# what the guide's and the training page's first visits import, the heaviest first (pandas' Styler compiles its
+# templates when imported: the tables' styled data frames, pages.ui.table)
+MODULES = (
+    "torchvision",
+    "pandas.io.formats.style",
+    "cnnkit.guide.charts",
+    "cnnkit.guide.convolution",
+    "cnnkit.guide.layers",
+    "cnnkit.guide.snippets",
+    "cnnkit.guide.transfer",
+    "cnnkit.train.charts",
+)
+_started = threading.Lock()
+
+
+def first_card() -> None:
+    """The guide's first card, profiled and kept (``profile``'s cache) as the page will ask for it."""
+    from cnnkit.guide.layers import profile
+    from cnnkit.guide.meta import default_input_size
+    from cnnkit.guide.registry import FIRST_ARCHITECTURE, architecture
+
+    builder = architecture(FIRST_ARCHITECTURE).default
+    profile(builder, default_input_size(builder))
+
+
+def preload() -> threading.Thread | None:
+    """Import ``MODULES`` and profile the guide's first card in a daemon thread, once per process; None when it
+    was started before or ``CNNKIT_PRELOAD`` is "0"."""
+    if os.environ.get("CNNKIT_PRELOAD") == "0" or not _started.acquire(blocking=False):
+        return None
+    thread = threading.Thread(target=_load, name="cnnkit-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def _load() -> None:
+    for name in MODULES:
+        importlib.import_module(name)
+    first_card()
