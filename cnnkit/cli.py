@@ -26,7 +26,7 @@ from cnnkit.train.evaluation import evaluate
 from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig
 from cnnkit.train.presets import PRESETS, apply_preset
 from cnnkit.train.runner import Runner
-from cnnkit.train.store import Run, RunStore
+from cnnkit.train.store import Run, RunStore, names_a_run
 
 # every setting of ``cnnkit train``, by its place in the config: declared on the fields (``cnnkit.options``)
 SETTINGS: dict[str, Flag] = {
@@ -337,7 +337,7 @@ def _checkpoint(args):
     from cnnkit.infer.predict import load_model
 
     value = args.checkpoint
-    if value and not Path(value).exists() and value.lstrip("#").isdigit():
+    if value and not Path(value).exists() and names_a_run(value):
         return RunStore(args.runs_dir).load(value)
     return load_model(value)
 

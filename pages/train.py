@@ -98,6 +98,15 @@ def current_run() -> int | None:
     return run_id
 
 
+def url_run_error() -> CnnkitError | None:
+    """Why the URL's ``?run=`` is not a run id, when it is not (a typed or damaged link)."""
+    try:
+        parse_id(st.query_params.get("run") or "0")
+    except CnnkitError as exc:
+        return exc
+    return None
+
+
 def job() -> TrainingJob | None:
     """The user's own queued or running job that this page shows, if any."""
     found = job_manager().job(current_run())
@@ -700,6 +709,8 @@ with train_tab:
             results(run_store().get(current_run()))
         except CnnkitError as exc:
             st.error(error_text(exc))
+    elif url_run_error() is not None:
+        st.error(error_text(url_run_error()))
 with runs_tab:
     history()
 with devices_tab:

@@ -120,3 +120,24 @@ def test_options_given_beside_a_preset_win_and_the_rest_keep_the_preset():
     assert config.model.batchnorm and config.model.layers is None  # a switch: the notes' network over the preset's
     plain = config_from_args(build_parser().parse_args(["train"]))
     assert plain == TrainConfig()
+
+
+def one_line_error(capsys, *args) -> str:
+    """The one line that ``python -m cnnkit ARGS`` (run in this process) prints for an error it refuses."""
+    from cnnkit.cli import main
+
+    assert main(list(map(str, args))) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    return err
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "²", "#٣"])
+def test_a_run_id_too_large_or_in_other_digits_is_one_clear_line_everywhere(tmp_path, capsys, value):
+    runs = tmp_path / "runs"
+    for args in (
+        ["runs", "--runs-dir", runs, "show", value],
+        ["predict", "--checkpoint", value, "--runs-dir", runs, "x.png"],
+        ["train", "--resume", value, "--runs-dir", runs],
+    ):
+        assert f"“{value}” is not a run id" in one_line_error(capsys, *args)

@@ -256,3 +256,9 @@ def test_a_run_out_of_gpu_memory_offers_the_cpu_by_its_failure_kind_not_its_clas
         shown = page(run=str(run_id))
         offers[type(error).__name__] = [b.label for b in shown.button if b.label == "Train on the CPU instead"]
     assert offers == {"CudaOutOfMemory": ["Train on the CPU instead"], "CnnkitError": []}
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "²"])
+def test_a_link_with_a_run_id_too_large_or_in_other_digits_says_so(runs_dir, value):
+    shown = page(run=value)
+    assert not shown.exception and f"“{value}” is not a run id" in texts(shown.error)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -35,6 +36,8 @@ ENDED = ("finished", "stopped", "failed")
 SOURCES = ("cli", "page", "bench", "torchrun", "finetune")
 FINETUNE = "finetune"  # a model fine-tuned on a learner's drawings and kept (``infer/finetune.py`` ``keep_as_run``)
 FILES = ("last", "best")
+RUN_ID = re.compile(r"#?[0-9]{1,19}")  # ASCII digits only
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 MIGRATIONS = (
     # 1: the first schema
@@ -462,10 +465,18 @@ def _statements(script: str) -> list[str]:
 
 
 def parse_id(value: int | str) -> int:
-    text = str(value).strip().lstrip("#")
-    if not text.isdigit():
+    """A run id from what a user typed (``12``, ``#12``): ASCII digits within SQLite's integers, else one message
+    (``²`` and ``٣`` are digits to Python, not run ids)."""
+    text = str(value).strip()
+    if not RUN_ID.fullmatch(text) or int(text.lstrip("#")) > MAX_ID:
         raise CnnkitError("runs.errors.bad_id", value=str(value)[:40])
-    return int(text)
+    return int(text.lstrip("#"))
+
+
+def names_a_run(value: str) -> bool:
+    """Whether ``value`` (not a file) is meant as a run id: ``#`` or digits of any script, so that ``²`` gets the
+    run-id message rather than a missing file's."""
+    return value.strip().lstrip("#").isdigit()
 
 
 def _process_gone(host: str, pid: int | None) -> bool:
