@@ -230,11 +230,11 @@ def config_from_args(args) -> TrainConfig:
         config = replace(config, folder=folder_options(args))
     switches = {k.removeprefix("model."): v for k, v in given_settings(args, "model.").items()}
     layers = switches.pop("layers", None)
-    if layers and switches:
+    if layers is not None and switches:
         raise CnnkitError(
             "build.errors.layers_and_switches", switches=", ".join(SETTINGS[f"model.{k}"].name for k in switches)
         )
-    if layers:
+    if layers is not None:  # also "": refused by ``read_spec``
         return replace(config, model=replace(config.model, layers=read_spec(layers)))
     if switches:  # the notes' network with these switches, also over a preset's own layer list
         return replace(config, model=replace(config.model, layers=None, **switches))

@@ -141,3 +141,17 @@ def test_a_run_id_too_large_or_in_other_digits_is_one_clear_line_everywhere(tmp_
         ["train", "--resume", value, "--runs-dir", runs],
     ):
         assert f"“{value}” is not a run id" in one_line_error(capsys, *args)
+
+
+@pytest.mark.parametrize(
+    "layers, message",
+    [
+        ("", "The network has no layers"),
+        ("  ", "The network has no layers"),
+        ("conv(8,3,stride=1e30) flatten linear", "“stride” must be a whole number from 1 to 100,000, got 1e+30"),
+        ("[" * 5000 + "]" * 5000, "more than 3 levels deep"),
+    ],
+)
+def test_a_layer_list_that_is_empty_out_of_bounds_or_too_deep_is_refused_before_training(tmp_path, capsys, layers, message):
+    error = one_line_error(capsys, "train", "--layers", layers, "--runs-dir", tmp_path / "runs", "--data-dir", tmp_path)
+    assert message in error and not (tmp_path / "runs").exists()  # refused before a run was recorded
