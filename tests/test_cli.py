@@ -152,6 +152,6 @@ def test_a_run_id_too_large_or_in_other_digits_is_one_clear_line_everywhere(tmp_
         ("[" * 5000 + "]" * 5000, "more than 3 levels deep"),
     ],
 )
-def test_a_layer_list_that_is_empty_out_of_bounds_or_too_deep_is_refused_before_training(tmp_path, capsys, layers, message):
+def test_an_empty_out_of_bounds_or_too_deep_layer_list_is_refused_before_training(tmp_path, capsys, layers, message):
     error = one_line_error(capsys, "train", "--layers", layers, "--runs-dir", tmp_path / "runs", "--data-dir", tmp_path)
     assert message in error and not (tmp_path / "runs").exists()  # refused before a run was recorded

@@ -204,9 +204,8 @@ def _number(layer: int, kind: str, name: str, value):
     if name in WHOLE:
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         if isinstance(value, bool) or not whole or not WHOLE[name] <= value <= MOST_WHOLE:
-            raise _fail(
-                "not_whole", n=layer, type=KINDS[kind].label, setting=name, low=WHOLE[name], high=MOST_WHOLE, value=value
-            )
+            label = KINDS[kind].label
+            raise _fail("not_whole", n=layer, type=label, setting=name, low=WHOLE[name], high=MOST_WHOLE, value=value)
         return int(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise _fail("not_number", n=layer, type=KINDS[kind].label, setting=name, value=value)
