@@ -15,6 +15,7 @@ import torch
 from cnnkit.bench import SECTIONS
 from cnnkit.data.datasets import DATASETS, Dataset, load_dataset, to_tensor
 from cnnkit.data.folders import FolderOptions, load_source
+from cnnkit.devices import cpu_threads
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig, build_model
@@ -185,13 +186,19 @@ def _add_threads_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads",
         type=positive_int,
-        help="CPU threads for torch (default: one per core; on a busy shared machine 1 can be much faster)",
+        help="CPU threads for torch, at most one per core (default: one per core; on a busy shared machine 1 can be "
+        "much faster)",
     )
 
 
 def _set_threads(args) -> None:
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    """``--threads``, at most one per core (a note says so)."""
+    if not args.threads:
+        return
+    threads, note = cpu_threads(args.threads)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    torch.set_num_threads(threads)
 
 
 class ProgressBar:

@@ -1,6 +1,7 @@
 """The CLI as a user runs it: a short train, evaluate, predict on PNGs, and one-line errors."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -155,3 +156,16 @@ def test_a_run_id_too_large_or_in_other_digits_is_one_clear_line_everywhere(tmp_
 def test_an_empty_out_of_bounds_or_too_deep_layer_list_is_refused_before_training(tmp_path, capsys, layers, message):
     error = one_line_error(capsys, "train", "--layers", layers, "--runs-dir", tmp_path / "runs", "--data-dir", tmp_path)
     assert message in error and not (tmp_path / "runs").exists()  # refused before a run was recorded
+
+
+def test_threads_above_the_cores_are_bounded_by_them_with_a_note(tmp_path, capsys, monkeypatch):
+    from cnnkit.cli import main
+
+    cores = len(os.sched_getaffinity(0))
+    used = []
+    monkeypatch.setattr(torch, "set_num_threads", used.append)  # this process's threads stay as they are
+    for threads in ("1", "100000"):  # then stops at the absent data
+        assert main(["train", "--threads", threads, "--data-dir", str(tmp_path), "--runs-dir", str(tmp_path)]) == 2
+    assert used == [1, cores]
+    note = capsys.readouterr().err.splitlines()[1]
+    assert note.startswith(f"note: --threads 100,000 is more than the {cores} core")
