@@ -35,7 +35,7 @@ from cnnkit.train.comparison import compare_devices, comparison_table, epoch_sec
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnkit.train.presets import PRESETS, preset_values
-from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
+from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text, unended_text
 from pages import images, network
 from pages.ui import (
     classroom,
@@ -406,8 +406,10 @@ def epoch_charts(snap: Snapshot, live: bool = False, place: str = "train") -> No
 
 
 def outcome(run: Run) -> None:
-    """How the run ended, in words, with a way forward where it failed."""
-    if run.status == "finished":
+    """How the run ended, in words, with a way forward where it failed; what it does while it has not ended."""
+    if not run.ended:
+        st.info(unended_text(run, lang()))
+    elif run.status == "finished":
         st.success(
             t(
                 "train.completed",

@@ -262,3 +262,33 @@ def test_a_run_out_of_gpu_memory_offers_the_cpu_by_its_failure_kind_not_its_clas
 def test_a_link_with_a_run_id_too_large_or_in_other_digits_says_so(runs_dir, value):
     shown = page(run=value)
     assert not shown.exception and f"“{value}” is not a run id" in texts(shown.error)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_another_sessions_queued_or_training_run_says_what_it_is_doing(runs_dir, page_digits, monkeypatch, lang):
+    from cnnkit.train.loop import EpochStats
+
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    store = RunStore(runs_dir)
+    training = store.create(TrainConfig(epochs=3), owner="another session", source="page", status="running")
+    store.add_epoch(
+        training,
+        EpochStats(
+            epoch=1,
+            seconds=1.0,
+            train_loss=0.5,
+            train_accuracy=0.8,
+            test_loss=0.4,
+            test_accuracy=0.85,
+            images_per_s=100.0,
+        ),
+        1 / 3,
+    )
+    queued = store.create(TrainConfig(epochs=2), owner="another session", source="page", status="queued")
+    expected = {
+        "en": (f"#{training} ConvNet · Adam 0.001 is training: 1 of 3 epochs done", "waits in the queue to be trained"),
+        "ru": (f"#{training} ConvNet · Adam 0.001 обучается: готово эпох — 1 из 3", "ждёт своей очереди на обучение"),
+    }[lang]
+    for run_id, said in zip((training, queued), expected):
+        shown = open_page("pages/train.py", lang, run=str(run_id))
+        assert said in texts(shown.info) and not shown.error  # not "failed:" with no reason

@@ -24,6 +24,7 @@ import torch
 
 from cnnkit.errors import CnnkitError, FailureKind
 from cnnkit.files import write_atomic
+from cnnkit.i18n import text
 from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cnnkit.paths import runs_dir
@@ -539,6 +540,12 @@ def error_reason(exc: BaseException) -> dict:
     if isinstance(exc, KeyboardInterrupt):
         return {"key": "runs.reasons.interrupted", "values": {}}
     return {"key": "runs.reasons.unexpected", "values": {"kind": type(exc).__name__}}
+
+
+def unended_text(run: Run, lang: str) -> str:
+    """What a queued or training run is doing, for a visitor who does not follow it live (another session's run)."""
+    planned = run.config.get("epochs", len(run.epochs))
+    return text(f"runs.page.others_{run.status}", lang, name=run.name, epochs=len(run.epochs), planned=planned)
 
 
 def reason_text(reason: dict | None, lang: str) -> str:
