@@ -2,6 +2,9 @@
 
 import json
 import os
+import shutil
+import subprocess
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -169,3 +172,35 @@ def test_threads_above_the_cores_are_bounded_by_them_with_a_note(tmp_path, capsy
     assert used == [1, cores]
     note = capsys.readouterr().err.splitlines()[1]
     assert note.startswith(f"note: --threads 100,000 is more than the {cores} core")
+
+
+@contextmanager
+def read_only(*paths):
+    """``paths`` made read-only for this process: by their mode, or (root writes whatever the mode) immutable."""
+    if os.geteuid() != 0:
+        modes = [p.stat().st_mode for p in paths]
+        for p in paths:
+            p.chmod(0o555)
+        yield
+        for p, mode in zip(paths, modes):
+            p.chmod(mode)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", *paths]).returncode:
+        pytest.skip("running as root without chattr +i: nothing here can be read-only")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *paths], check=True)
+
+
+def test_a_read_only_run_store_is_read_and_said_to_be_read_only_not_damaged(tmp_path, capsys):
+    from cnnkit.cli import main
+
+    store = RunStore(tmp_path / "runs")
+    store.finish(store.create(TrainConfig(epochs=2), name="kept"), "stopped")
+    runs = ["runs", "--runs-dir", str(store.root)]
+    with read_only(store.root, store.path):
+        assert main([*runs, "list"]) == 0 and "kept" in capsys.readouterr().out
+        assert main([*runs, "show", "1"]) == 0 and capsys.readouterr().out.startswith("run 1: kept — stopped")
+        error = one_line_error(capsys, *runs, "rm", "1")
+    assert "is read-only here" in error and "damaged" not in error and (store.root / "1").is_dir()

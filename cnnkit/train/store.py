@@ -17,6 +17,8 @@ import shutil
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -165,19 +167,47 @@ class RunStore:
         except OSError as exc:
             raise CnnkitError("runs.errors.no_dir", path=str(self.root), reason=exc.strerror or str(exc)) from None
         self.path = self.root / "runs.db"
-        with self._connect() as db:
+        # a folder or database this process cannot write (permissions, a read-only mount): its runs can be read
+        self.read_only = not os.access(self.root, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK))
+        with self._session() as db:
             self._migrate(db)
 
     # ------------------------------------------------------------------ the database
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only and not self.path.is_file():
+            raise self._refused()
         try:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            if self.read_only:  # immutable: without it, reading a WAL database needs a file written beside it
+                uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+                db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            else:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
             return db
         except sqlite3.DatabaseError as exc:
-            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+            raise self._failure(exc) from None
+
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction, closed after it: the last one closed folds the write-ahead log into
+        the database, which then holds every run even when read as a read-only (immutable) file."""
+        db = self._connect()
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def _refused(self) -> CnnkitError:
+        return CnnkitError("runs.errors.read_only", path=str(self.root))
+
+    def _failure(self, exc: sqlite3.DatabaseError) -> CnnkitError:
+        """A database error in the user's words: read-only (never "damaged") where it could not write."""
+        if (getattr(exc, "sqlite_errorname", "") or "").startswith("SQLITE_READONLY"):
+            return self._refused()
+        return CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc))
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         try:
@@ -186,6 +216,8 @@ class RunStore:
                 raise CnnkitError("runs.errors.newer", path=str(self.path), version=version, supported=SCHEMA_VERSION)
             if version == SCHEMA_VERSION:
                 return
+            if self.read_only:  # an older store is brought up to date by a process that may write it
+                raise self._refused()
             db.execute("BEGIN IMMEDIATE")
             version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
             for number in range(version, SCHEMA_VERSION):
@@ -194,21 +226,23 @@ class RunStore:
                 db.execute(f"PRAGMA user_version = {number + 1}")
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+            raise self._failure(exc) from None
 
     def _write(self, sql: str, values: tuple = ()) -> int:
+        if self.read_only:
+            raise self._refused()
         try:
-            with self._connect() as db:
+            with self._session() as db:
                 return db.execute(sql, values).lastrowid
         except sqlite3.DatabaseError as exc:
-            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+            raise self._failure(exc) from None
 
     def _read(self, sql: str, values: tuple = ()) -> list[sqlite3.Row]:
         try:
-            with self._connect() as db:
+            with self._session() as db:
                 return db.execute(sql, values).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+            raise self._failure(exc) from None
 
     # ------------------------------------------------------------------ runs
     def create(
