@@ -10,6 +10,17 @@ from pathlib import Path
 from cnnkit.errors import CnnkitError
 
 
+def _umask() -> int:
+    """This process's umask: read where Linux shows it (setting it to read it back would race other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
 def write_atomic(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; on failure the previous file is intact and the error says why."""
     path = Path(path)
@@ -24,6 +35,7 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
         raise CnnkitError("files.errors.write", path=str(path), reason=exc.strerror or str(exc)) from None
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())  # as any new file, not mkstemp's private 0600
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
