@@ -266,6 +266,16 @@ def _resumed(args, store: RunStore, config: TrainConfig) -> tuple[TrainConfig, R
     return replace(run.train_config, device=config.device, data_dir=config.data_dir or run.train_config.data_dir), run
 
 
+def stop_hint(run_id: int, kept_epochs: int) -> str:
+    """What a run stopped by Ctrl-C kept, and how to go on: ``--resume`` only where an epoch was kept."""
+    if not kept_epochs:
+        return f"stopped: run {run_id} finished no epoch, so there is nothing to resume; start a new run instead"
+    return (
+        f"stopped: run {run_id} keeps its {kept_epochs} finished epoch(s); continue it with "
+        f"cnnkit train --resume {run_id}"
+    )
+
+
 def cmd_train(args) -> int:
     config = config_from_args(args)
     config.validate()
@@ -309,11 +319,7 @@ def cmd_train(args) -> int:
             result = runner.train(callback=ProgressBar(config.epochs) if main else None, world=world)
         except KeyboardInterrupt:  # the runner has recorded it
             if main:
-                print(
-                    f"\nstopped: run {run_id} keeps its {runner.kept_epochs} finished epoch(s); continue it with "
-                    f"cnnkit train --resume {run_id}",
-                    file=sys.stderr,
-                )
+                print(f"\n{stop_hint(run_id, runner.kept_epochs)}", file=sys.stderr)
             return 130
     if not main:
         return 0 if result.status != "diverged" else 3

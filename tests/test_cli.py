@@ -204,3 +204,18 @@ def test_a_read_only_run_store_is_read_and_said_to_be_read_only_not_damaged(tmp_
         assert main([*runs, "show", "1"]) == 0 and capsys.readouterr().out.startswith("run 1: kept — stopped")
         error = one_line_error(capsys, *runs, "rm", "1")
     assert "is read-only here" in error and "damaged" not in error and (store.root / "1").is_dir()
+
+
+def test_ctrl_c_before_the_first_epoch_does_not_suggest_a_resume_that_is_refused(digits, tmp_path, capsys, monkeypatch):
+    from cnnkit.cli import main
+    from cnnkit.train import runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "train", interrupted)  # Ctrl-C during the first epoch
+    runs = ["--runs-dir", str(tmp_path / "runs")]
+    assert main(["train", "--data-dir", str(digits), "--device", "cpu", "--subset", "100", *runs]) == 130
+    hint = capsys.readouterr().err.strip().splitlines()[-1]
+    assert hint == "stopped: run 1 finished no epoch, so there is nothing to resume; start a new run instead"
+    assert "cannot be resumed" in one_line_error(capsys, "train", "--resume", "1", "--device", "cpu", *runs)
