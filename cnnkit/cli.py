@@ -24,7 +24,7 @@ from cnnkit.nets.layers import read_spec
 from cnnkit.options import Flag, flags_of, positive_int
 from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
 from cnnkit.train.evaluation import evaluate
-from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig
+from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, batch_images, check_batch
 from cnnkit.train.presets import PRESETS, apply_preset
 from cnnkit.train.runner import Runner
 from cnnkit.train.store import Run, RunStore, names_a_run
@@ -266,6 +266,19 @@ def _resumed(args, store: RunStore, config: TrainConfig) -> tuple[TrainConfig, R
     return replace(run.train_config, device=config.device, data_dir=config.data_dir or run.train_config.data_dir), run
 
 
+def fitted_batch(args, config: TrainConfig, dataset: Dataset, processes: int) -> TrainConfig:
+    """``config`` with a batch the training set can fill: a batch size not given (the default, a preset's) is cut
+    to the training images, with a note; one given larger than them is refused before a run is recorded."""
+    images = batch_images(config, dataset, processes)
+    if "batch_size" not in vars(args) and not args.resume and 0 < images < config.batch_size:
+        print(
+            f"note: batch size {images}, the whole training set ({config.batch_size} would be larger)", file=sys.stderr
+        )
+        config = replace(config, batch_size=images)
+    check_batch(config, dataset, processes)
+    return config
+
+
 def stop_hint(run_id: int, kept_epochs: int) -> str:
     """What a run stopped by Ctrl-C kept, and how to go on: ``--resume`` only where an epoch was kept."""
     if not kept_epochs:
@@ -292,6 +305,7 @@ def cmd_train(args) -> int:
         with main_first(world):  # rank 0 downloads the data, if needed, before the others read it
             dataset = load_data(config.dataset, config.data_dir, args.offline, config.folder)
         build_model(config.model.for_data(dataset.info))  # an invalid layer list is named before anything runs
+        config = fitted_batch(args, config, dataset, world.size if world else 1)
         runner = Runner(
             store,
             config,

@@ -219,3 +219,20 @@ def test_ctrl_c_before_the_first_epoch_does_not_suggest_a_resume_that_is_refused
     hint = capsys.readouterr().err.strip().splitlines()[-1]
     assert hint == "stopped: run 1 finished no epoch, so there is nothing to resume; start a new run instead"
     assert "cannot be resumed" in one_line_error(capsys, "train", "--resume", "1", "--device", "cpu", *runs)
+
+
+def test_a_batch_larger_than_the_training_set_is_refused_without_a_run_and_the_default_fits_it(tmp_path, capsys):
+    from cnnkit.cli import main
+    from tests.support.shapes import draw_folder
+
+    images = draw_folder(tmp_path / "shapes", per_class=8, classes=("circle", "square"))  # 16 images: 12 to train
+    train = ["train", "--dataset", "folder", "--data-dir", str(images), "--device", "cpu"]
+    runs = ["--runs-dir", str(tmp_path / "runs")]
+    assert main([*train, *runs, "--batch-size", "64"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: Batch size 64 is larger than the training set (12 images)")
+    assert RunStore(tmp_path / "runs").list() == []  # no failed run left behind
+    assert main([*train, *runs]) == 0  # the default batch of 64 is cut to the training set
+    assert "note: batch size 12, the whole training set" in capsys.readouterr().err
+    (run,) = RunStore(tmp_path / "runs").list()
+    assert run.status == "finished" and run.train_config.batch_size == 12

@@ -212,11 +212,11 @@ def test_a_diverging_learning_rate_explains_and_offers_a_lower_one(at):
     )  # the retry started by itself
 
 
-def test_bad_input_gives_clear_messages_not_tracebacks(at, tmp_path):
+def test_bad_input_gives_clear_messages_not_tracebacks(at, runs_dir, tmp_path):
     at.number_input(key="train_batch_size").set_value(5000)
     start(at)
-    wait_until(at, lambda snap: snap.done)
     assert "Batch size 5000 is larger than the training set (300 images)" in texts(at.error)
+    assert RunStore(runs_dir).list() == []  # refused at once: no failed run is left behind
     at.selectbox(key="train_dataset").set_value("local").run()
     at.text_input(key="train_folder").set_value(str(tmp_path / "absent")).run()
     assert "can be opened here" in texts(at.error) and "Local IDX folder" in texts(at.info)
