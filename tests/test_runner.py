@@ -123,3 +123,22 @@ def test_the_benchmarks(ending, digits_data, tmp_path):
             assert "Training diverged at epoch 1" in str(caught.value)
     assert store.list()[0].name == "bench: a benchmark"
     assert_recorded(store, ending)
+
+
+def test_a_full_disk_after_last_pt_leaves_the_run_and_last_pt_agreeing_on_its_epochs(
+    small_digits, tmp_path, monkeypatch
+):
+    from cnnkit.nets.checkpoints import load_checkpoint
+    from cnnkit.train import store as store_module
+
+    def disk_full(path, data):
+        raise CnnkitError("files.errors.write", path=str(path), reason="No space left on device")
+
+    monkeypatch.setattr(store_module, "write_atomic", disk_full)  # resume.pt, written after last.pt, cannot be
+    store = RunStore(tmp_path / "runs")
+    training = runner.Runner(store, TrainConfig(epochs=3, train_subset=SUBSET, device="cpu"), small_digits)
+    with pytest.raises(CnnkitError, match="No space left"):
+        training.train()
+    run = store.get(training.run_id)
+    last = load_checkpoint(store.folder(run.id) / "last.pt")
+    assert run.status == "failed" and len(run.epochs) == len(last.history) == 1  # not 0/3 beside an epoch-1 file

@@ -74,8 +74,7 @@ class Recorder:
             self.store.update(self.run_id, progress=progress, loss_trace=self.trace.points())
 
     def on_epoch(self, result: TrainResult, resume: Resume) -> None:
-        self.store.save_epoch(self.run_id, result, resume)
-        self.store.add_epoch(self.run_id, result.history[-1], len(result.history) / self.epochs)
+        self.store.save_epoch(self.run_id, result, resume, len(result.history) / self.epochs)
         self.store.update(
             self.run_id,
             loss_trace=self.trace.points(),

@@ -450,12 +450,15 @@ class RunStore:
         ckpt.source = f"run {run.id} ({run.name})"
         return ckpt
 
-    def save_epoch(self, run_id: int, result: TrainResult, resume: Resume) -> None:
-        """After a finished epoch: ``last.pt``, ``best.pt`` when it is the best so far, ``resume.pt``."""
+    def save_epoch(self, run_id: int, result: TrainResult, resume: Resume, progress: float) -> None:
+        """After a finished epoch: ``last.pt``, then the epoch in the run's row (the run's epochs are always those
+        of ``last.pt``, even when a later file cannot be written, as on a full disk), ``best.pt`` when it is the
+        best so far, ``resume.pt``."""
         folder = self.folder(run_id)
         folder.mkdir(parents=True, exist_ok=True)
         ckpt = result.to_checkpoint()
         save_checkpoint(ckpt, folder / "last.pt")
+        self.add_epoch(run_id, result.history[-1], progress)
         accuracies = [e.test_accuracy for e in result.history]
         if accuracies[-1] >= max(accuracies):
             save_checkpoint(ckpt, folder / "best.pt")
