@@ -292,3 +292,12 @@ def test_another_sessions_queued_or_training_run_says_what_it_is_doing(runs_dir,
     for run_id, said in zip((training, queued), expected):
         shown = open_page("pages/train.py", lang, run=str(run_id))
         assert said in texts(shown.info) and not shown.error  # not "failed:" with no reason
+
+
+def test_a_run_stopped_before_its_first_epoch_does_not_offer_to_continue_it(runs_dir, page_digits, monkeypatch):
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    store = RunStore(runs_dir)
+    run_id = store.create(TrainConfig(epochs=3))
+    store.finish(run_id, "stopped", reason={"key": "runs.reasons.stopped", "values": {"epochs": 0}})
+    warning = texts(page(run=str(run_id)).warning)
+    assert "stopped before its first epoch ended" in warning and "--resume" not in warning
