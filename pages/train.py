@@ -420,7 +420,8 @@ def outcome(run: Run) -> None:
         )
     elif run.status == "stopped":
         kept = "stopped" if run.epochs else "stopped_empty"  # nothing kept: nothing to resume
-        st.warning(t(f"runs.page.{kept}", name=run.name, epochs=len(run.epochs), reason=reason_text(run.reason, lang())))
+        reason = reason_text(run.reason, lang())
+        st.warning(t(f"runs.page.{kept}", name=run.name, epochs=len(run.epochs), reason=reason))
     elif run.failure is FailureKind.DIVERGED:  # the stored cause: NaN loss, growing loss or NaN weights
         lower = run.train_config.lr / 10
         st.error(reason_text(run.reason, lang()))
