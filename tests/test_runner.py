@@ -125,20 +125,26 @@ def test_the_benchmarks(ending, digits_data, tmp_path):
     assert_recorded(store, ending)
 
 
-def test_a_full_disk_after_last_pt_leaves_the_run_and_last_pt_agreeing_on_its_epochs(
-    small_digits, tmp_path, monkeypatch
-):
+def test_a_disk_full_in_epoch_2_leaves_the_run_and_its_files_agreeing_on_epoch_1(small_digits, tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
     from cnnkit.nets.checkpoints import load_checkpoint
-    from cnnkit.train import store as store_module
 
-    def disk_full(path, data):
-        raise CnnkitError("files.errors.write", path=str(path), reason="No space left on device")
+    real_mkstemp, resumes = tempfile.mkstemp, []
 
-    monkeypatch.setattr(store_module, "write_atomic", disk_full)  # resume.pt, written after last.pt, cannot be
+    def full_disk(*args, prefix="", **kwargs):  # the disk fills when epoch 2's resume.pt (the largest file) is due
+        resumes.extend([prefix] if prefix.startswith(".resume.pt") else [])
+        if len(resumes) >= 2 and prefix.startswith(".resume.pt"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_mkstemp(*args, prefix=prefix, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_disk)
     store = RunStore(tmp_path / "runs")
     training = runner.Runner(store, TrainConfig(epochs=3, train_subset=SUBSET, device="cpu"), small_digits)
     with pytest.raises(CnnkitError, match="No space left"):
         training.train()
-    run = store.get(training.run_id)
-    last = load_checkpoint(store.folder(run.id) / "last.pt")
-    assert run.status == "failed" and len(run.epochs) == len(last.history) == 1  # not 0/3 beside an epoch-1 file
+    run, folder = store.get(training.run_id), store.folder(training.run_id)
+    assert run.status == "failed" and len(run.epochs) == 1  # "1/3 epochs", as its files hold
+    assert len(load_checkpoint(folder / "last.pt").history) == len(store.resume_state(run.id).history) == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["best.pt", "last.pt", "resume.pt"]  # no partial file left

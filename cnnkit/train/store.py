@@ -25,10 +25,10 @@ from pathlib import Path
 import torch
 
 from cnnkit.errors import CnnkitError, FailureKind
-from cnnkit.files import write_atomic
+from cnnkit.files import write_all_atomic
 from cnnkit.i18n import text
 from cnnkit.nets.builder import count_parameters
-from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint, to_bytes
 from cnnkit.paths import runs_dir
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
@@ -451,17 +451,12 @@ class RunStore:
         return ckpt
 
     def save_epoch(self, run_id: int, result: TrainResult, resume: Resume, progress: float) -> None:
-        """After a finished epoch: ``last.pt``, then the epoch in the run's row (the run's epochs are always those
-        of ``last.pt``, even when a later file cannot be written, as on a full disk), ``best.pt`` when it is the
-        best so far, ``resume.pt``."""
-        folder = self.folder(run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        ckpt = result.to_checkpoint()
-        save_checkpoint(ckpt, folder / "last.pt")
-        self.add_epoch(run_id, result.history[-1], progress)
+        """After a finished epoch: ``last.pt``, ``best.pt`` when it is the best so far and ``resume.pt``, all or
+        none (a full disk leaves the previous epoch's), then the epoch in the run's row: the run's epochs are
+        always those of its files."""
+        ckpt = to_bytes(result.to_checkpoint(), "pt")
         accuracies = [e.test_accuracy for e in result.history]
-        if accuracies[-1] >= max(accuracies):
-            save_checkpoint(ckpt, folder / "best.pt")
+        best = {"best": ckpt} if accuracies[-1] >= max(accuracies) else {}
         state = {
             "model": {k: v.detach().cpu() for k, v in resume.model_state.items()},
             "optimizer": resume.optimizer_state,
@@ -472,7 +467,9 @@ class RunStore:
         }
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        write_atomic(folder / "resume.pt", buffer.getvalue())
+        files = {"last": ckpt, **best, "resume": buffer.getvalue()}
+        write_all_atomic({self.folder(run_id) / f"{name}.pt": data for name, data in files.items()})
+        self.add_epoch(run_id, result.history[-1], progress)
 
     def model_files(self, run_id: int) -> list[Path]:
         """The run's model checkpoints that exist (``last.pt``, ``best.pt``)."""
