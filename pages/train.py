@@ -33,7 +33,7 @@ from cnnkit.train.charts import (
 )
 from cnnkit.train.comparison import compare_devices, comparison_table, epoch_seconds
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
-from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
+from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig, default_batch
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text, unended_text
 from pages import images, network
@@ -234,7 +234,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             model=model,
             folder=st.session_state.get("train_folder_options") if dataset and dataset.info.name == FOLDER else None,
             epochs=st.number_input(t("train.epochs"), 1, 100, 1, key="train_epochs"),
-            batch_size=st.number_input(t("train.batch_size"), 1, 60_000, 64, key="train_batch_size"),
+            batch_size=batch_input(dataset, subset),
             optimizer=st.selectbox(
                 t("train.optimizer"), OPTIMIZERS, key="train_optimizer", format_func=names("train.optimizers")
             ),
@@ -261,6 +261,14 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             device=device,
         )
     return config, dataset
+
+
+def batch_input(dataset: Dataset | None, subset: int | None) -> int:
+    """The batch size control: it starts at the default batch, or at the training set's size where that is
+    smaller (a small class folder), so that the first run does not start with a batch its data cannot fill."""
+    images = subset_size(dataset.train, subset) if dataset else None
+    st.session_state.setdefault("train_batch_size", default_batch(images))
+    return st.number_input(t("train.batch_size"), 1, 60_000, key="train_batch_size")
 
 
 def summary(config: TrainConfig, dataset: Dataset) -> None:

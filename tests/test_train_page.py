@@ -301,3 +301,10 @@ def test_a_run_stopped_before_its_first_epoch_does_not_offer_to_continue_it(runs
     store.finish(run_id, "stopped", reason={"key": "runs.reasons.stopped", "values": {"epochs": 0}})
     warning = texts(page(run=str(run_id)).warning)
     assert "stopped before its first epoch ended" in warning and "--resume" not in warning
+
+
+def test_the_batch_control_starts_at_a_small_training_sets_size(tiny_idx, runs_dir, monkeypatch):
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tiny_idx))  # 60 training images: fewer than the default batch of 64
+    shown = page()
+    assert shown.number_input(key="train_batch_size").value == 60
+    assert not shown.button(key="train_start").disabled

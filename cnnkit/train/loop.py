@@ -336,6 +336,12 @@ def batch_images(config: TrainConfig, dataset: Dataset, processes: int = 1) -> i
     return subset_size(dataset.train, config.train_subset) // processes * processes
 
 
+def default_batch(images: int | None) -> int:
+    """The batch a run starts from: ``TrainConfig``'s, or ``images`` (a training set that small) if fewer."""
+    default = TrainConfig().batch_size
+    return min(default, images) if images else default
+
+
 def check_batch(config: TrainConfig, dataset: Dataset, processes: int = 1) -> None:
     """A batch larger than the training images is refused (before a run is recorded for it)."""
     images = batch_images(config, dataset, processes)
