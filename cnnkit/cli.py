@@ -15,6 +15,7 @@ import torch
 from cnnkit.bench import SECTIONS
 from cnnkit.data.datasets import DATASETS, Dataset, load_dataset, to_tensor
 from cnnkit.data.folders import FolderOptions, load_source
+from cnnkit.devices import cpu_threads
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig, build_model
@@ -24,10 +25,10 @@ from cnnkit.options import Flag, flags_of, positive_int
 from cnnkit.train.distributed import main_first, one_line_when_stopped, process_group, rank_device, world_from_env
 from cnnkit.train.evaluation import evaluate
 from cnnkit.train.export import FORMATS
-from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig
+from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, batch_images, check_batch
 from cnnkit.train.presets import PRESETS, apply_preset
 from cnnkit.train.runner import Runner
-from cnnkit.train.store import Run, RunStore
+from cnnkit.train.store import Run, RunStore, names_a_run
 
 # every setting of ``cnnkit train``, by its place in the config: declared on the fields (``cnnkit.options``)
 SETTINGS: dict[str, Flag] = {
@@ -193,13 +194,19 @@ def _add_threads_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads",
         type=positive_int,
-        help="CPU threads for torch (default: one per core; on a busy shared machine 1 can be much faster)",
+        help="CPU threads for torch, at most one per core (default: one per core; on a busy shared machine 1 can be "
+        "much faster)",
     )
 
 
 def _set_threads(args) -> None:
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    """``--threads``, at most one per core (a note says so)."""
+    if not args.threads:
+        return
+    threads, note = cpu_threads(args.threads)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    torch.set_num_threads(threads)
 
 
 class ProgressBar:
@@ -238,11 +245,11 @@ def config_from_args(args) -> TrainConfig:
         config = replace(config, folder=folder_options(args))
     switches = {k.removeprefix("model."): v for k, v in given_settings(args, "model.").items()}
     layers = switches.pop("layers", None)
-    if layers and switches:
+    if layers is not None and switches:
         raise CnnkitError(
             "build.errors.layers_and_switches", switches=", ".join(SETTINGS[f"model.{k}"].name for k in switches)
         )
-    if layers:
+    if layers is not None:  # also "": refused by ``read_spec``
         return replace(config, model=replace(config.model, layers=read_spec(layers)))
     if switches:  # the notes' network with these switches, also over a preset's own layer list
         return replace(config, model=replace(config.model, layers=None, **switches))
@@ -267,6 +274,29 @@ def _resumed(args, store: RunStore, config: TrainConfig) -> tuple[TrainConfig, R
     return replace(run.train_config, device=config.device, data_dir=config.data_dir or run.train_config.data_dir), run
 
 
+def fitted_batch(args, config: TrainConfig, dataset: Dataset, processes: int) -> TrainConfig:
+    """``config`` with a batch the training set can fill: a batch size not given (the default, a preset's) is cut
+    to the training images, with a note; one given larger than them is refused before a run is recorded."""
+    images = batch_images(config, dataset, processes)
+    if "batch_size" not in vars(args) and not args.resume and 0 < images < config.batch_size:
+        print(
+            f"note: batch size {images}, the whole training set ({config.batch_size} would be larger)", file=sys.stderr
+        )
+        config = replace(config, batch_size=images)
+    check_batch(config, dataset, processes)
+    return config
+
+
+def stop_hint(run_id: int, kept_epochs: int) -> str:
+    """What a run stopped by Ctrl-C kept, and how to go on: ``--resume`` only where an epoch was kept."""
+    if not kept_epochs:
+        return f"stopped: run {run_id} finished no epoch, so there is nothing to resume; start a new run instead"
+    return (
+        f"stopped: run {run_id} keeps its {kept_epochs} finished epoch(s); continue it with "
+        f"cnnkit train --resume {run_id}"
+    )
+
+
 def cmd_train(args) -> int:
     config = config_from_args(args)
     config.validate()
@@ -283,6 +313,7 @@ def cmd_train(args) -> int:
         with main_first(world):  # rank 0 downloads the data, if needed, before the others read it
             dataset = load_data(config.dataset, config.data_dir, args.offline, config.folder)
         build_model(config.model.for_data(dataset.info))  # an invalid layer list is named before anything runs
+        config = fitted_batch(args, config, dataset, world.size if world else 1)
         runner = Runner(
             store,
             config,
@@ -310,11 +341,7 @@ def cmd_train(args) -> int:
             result = runner.train(callback=ProgressBar(config.epochs) if main else None, world=world)
         except KeyboardInterrupt:  # the runner has recorded it
             if main:
-                print(
-                    f"\nstopped: run {run_id} keeps its {runner.kept_epochs} finished epoch(s); continue it with "
-                    f"cnnkit train --resume {run_id}",
-                    file=sys.stderr,
-                )
+                print(f"\n{stop_hint(run_id, runner.kept_epochs)}", file=sys.stderr)
             return 130
     if not main:
         return 0 if result.status != "diverged" else 3
@@ -345,7 +372,7 @@ def _checkpoint(args):
     from cnnkit.infer.predict import load_model
 
     value = args.checkpoint
-    if value and not Path(value).exists() and value.lstrip("#").isdigit():
+    if value and not Path(value).exists() and names_a_run(value):
         return RunStore(args.runs_dir).load(value)
     return load_model(value)
 

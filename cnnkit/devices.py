@@ -86,11 +86,24 @@ def accelerator_possible() -> bool:
     )
 
 
+def cpu_cores() -> int:
+    """The CPU cores this process may run on (its affinity, where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def cpu_threads(asked: int) -> tuple[int, str | None]:
+    """The CPU threads to train with when ``asked`` for: at most one per core (more only wait for each other, and
+    tens of thousands crash the OpenMP runtime), with a note when fewer than asked."""
+    cores = cpu_cores()
+    if asked <= cores:
+        return asked, None
+    return cores, text("devices.threads_above", asked=asked, count=cores)
+
+
 def list_devices() -> list[DeviceInfo]:
     """The devices present, best first (CUDA GPUs, then MPS, then the CPU)."""
     found = []
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cpu = DeviceInfo("cpu", "cpu", cpu_name(), cores=cores)
+    cpu = DeviceInfo("cpu", "cpu", cpu_name(), cores=cpu_cores())
     if "torch" not in sys.modules and not accelerator_possible():
         return [cpu]
     import torch

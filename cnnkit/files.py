@@ -43,9 +43,19 @@ def read_limited(path: str | Path, limit: int, name: str | None = None) -> bytes
     raise CnnkitError("files.errors.too_large", name=name, mb=round(limit / 2**20, 1))
 
 
-def write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; on failure the previous file is intact and the error says why."""
-    path = Path(path)
+def _umask() -> int:
+    """This process's umask: read where Linux shows it (setting it to read it back would race other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
+def _staged(path: Path, data: bytes) -> str:
+    """``data`` written and synced to a new temporary file beside ``path``; its name."""
     if path.is_dir():
         raise CnnkitError("files.errors.is_folder", path=str(path))
     if path.exists() and not path.is_file():  # a device or a pipe: never replaced by a file
@@ -57,14 +67,41 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
         raise CnnkitError("files.errors.write", path=str(path), reason=exc.strerror or str(exc)) from None
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())  # as any new file, not mkstemp's private 0600
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _remove(tmp)
         raise CnnkitError("files.errors.write", path=str(path), reason=exc.strerror or str(exc)) from None
-    return path
+    return tmp
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; on failure the previous file is intact and the error says why."""
+    return write_all_atomic({Path(path): data})[0]
+
+
+def write_all_atomic(files: dict[Path, bytes]) -> list[Path]:
+    """Write several files all or none: each to a temporary file first (where a full disk fails, leaving every
+    file as it was), then each renamed over its target; the paths."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            staged.append((_staged(Path(path), data), Path(path)))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except (OSError, CnnkitError) as exc:
+        for tmp, _ in staged:
+            _remove(tmp)
+        if isinstance(exc, CnnkitError):
+            raise
+        raise CnnkitError("files.errors.write", path=str(path), reason=exc.strerror or str(exc)) from None
+    return [path for _, path in staged]

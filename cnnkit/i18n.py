@@ -63,7 +63,7 @@ def text(key: str, lang: str = DEFAULT_LANGUAGE, **values):
         return f"⟨{key}⟩"
     if isinstance(found, dict) and "one" in found and isinstance(values.get("count"), numbers.Number):
         found = found[plural_form(values["count"], lang)]
-    return _Sentence(lang).format(found, **values) if values and isinstance(found, str) else found
+    return _Sentence(lang).format(found, **values) if isinstance(found, str) else found
 
 
 class _Sentence(string.Formatter):

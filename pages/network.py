@@ -13,7 +13,7 @@ from cnnkit.errors import CnnkitError
 from cnnkit.guide.charts import architecture_diagram
 from cnnkit.guide.layers import plan_chain
 from cnnkit.nets.builder import NETWORK_PRESETS, ModelConfig, preset_spec
-from cnnkit.nets.layers import KINDS, Plan, make_layer, parse_spec, plan, to_compact
+from cnnkit.nets.layers import KINDS, MOST_WHOLE, Plan, make_layer, parse_spec, plan, to_compact
 from pages.ui import error_text, lang, names, num, t
 
 LAYERS = "build_layers"
@@ -99,7 +99,7 @@ def _value_input(row: dict, name: str, where) -> None:
     else:
         low = 0 if name == "padding" else 1
         row[name] = where.number_input(
-            label, low, 100_000, step=1, key=key, placeholder=t(OPTIONAL[name]) if name in OPTIONAL else None
+            label, low, MOST_WHOLE, step=1, key=key, placeholder=t(OPTIONAL[name]) if name in OPTIONAL else None
         )
 
 

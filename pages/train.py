@@ -34,9 +34,9 @@ from cnnkit.train.charts import (
 )
 from cnnkit.train.comparison import compare_devices, comparison_table, epoch_seconds
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
-from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig
+from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig, default_batch
 from cnnkit.train.presets import PRESETS, preset_values
-from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text
+from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text, unended_text
 from pages import augment as augment_settings
 from pages import embedmap, exports, images, network, snapshots
 from pages.ui import (
@@ -99,6 +99,15 @@ def current_run() -> int | None:
         st.session_state["train_run"] = run_id
         keep_in_url("run", str(run_id))
     return run_id
+
+
+def url_run_error() -> CnnkitError | None:
+    """Why the URL's ``?run=`` is not a run id, when it is not (a typed or damaged link)."""
+    try:
+        parse_id(st.query_params.get("run") or "0")
+    except CnnkitError as exc:
+        return exc
+    return None
 
 
 def job() -> TrainingJob | None:
@@ -228,7 +237,7 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             model=model,
             folder=st.session_state.get("train_folder_options") if dataset and dataset.info.name == FOLDER else None,
             epochs=st.number_input(t("train.epochs"), 1, 100, 1, key="train_epochs"),
-            batch_size=st.number_input(t("train.batch_size"), 1, 60_000, 64, key="train_batch_size"),
+            batch_size=batch_input(dataset, subset),
             optimizer=st.selectbox(
                 t("train.optimizer"), OPTIMIZERS, key="train_optimizer", format_func=names("train.optimizers")
             ),
@@ -256,6 +265,14 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             device=device,
         )
     return config, dataset
+
+
+def batch_input(dataset: Dataset | None, subset: int | None) -> int:
+    """The batch size control: it starts at the default batch, or at the training set's size where that is
+    smaller (a small class folder), so that the first run does not start with a batch its data cannot fill."""
+    images = subset_size(dataset.train, subset) if dataset else None
+    st.session_state.setdefault("train_batch_size", default_batch(images))
+    return st.number_input(t("train.batch_size"), 1, 60_000, key="train_batch_size")
 
 
 def summary(config: TrainConfig, dataset: Dataset) -> None:
@@ -402,8 +419,10 @@ def epoch_charts(snap: Snapshot, live: bool = False, place: str = "train") -> No
 
 
 def outcome(run: Run) -> None:
-    """How the run ended, in words, with a way forward where it failed."""
-    if run.status == "finished":
+    """How the run ended, in words, with a way forward where it failed; what it does while it has not ended."""
+    if not run.ended:
+        st.info(unended_text(run, lang()))
+    elif run.status == "finished":
         st.success(
             t(
                 "train.completed",
@@ -413,9 +432,9 @@ def outcome(run: Run) -> None:
             )
         )
     elif run.status == "stopped":
-        st.warning(
-            t("runs.page.stopped", name=run.name, epochs=len(run.epochs), reason=reason_text(run.reason, lang()))
-        )
+        kept = "stopped" if run.epochs else "stopped_empty"  # nothing kept: nothing to resume
+        reason = reason_text(run.reason, lang())
+        st.warning(t(f"runs.page.{kept}", name=run.name, epochs=len(run.epochs), reason=reason))
     elif run.failure is FailureKind.DIVERGED:  # the stored cause: NaN loss, growing loss or NaN weights
         lower = run.train_config.lr / 10
         st.error(reason_text(run.reason, lang()))
@@ -706,6 +725,8 @@ with train_tab:
             results(run_store().get(current_run()))
         except CnnkitError as exc:
             st.error(error_text(exc))
+    elif url_run_error() is not None:
+        st.error(error_text(url_run_error()))
 with runs_tab:
     history()
 with devices_tab:

@@ -123,3 +123,19 @@ def test_a_built_network_trains_on_the_folder_and_its_results_name_the_classes(a
     assert any("mistakes the model was surest about" in c.value for c in at.caption)
     next(b for b in at.button if b.label == "Use for drawing").click().run()  # its own images' upload path
     assert at.session_state["draw_model"] == f"run:{run_id}"
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("conv(8,3,stride=1e30) flatten linear", "“stride” must be a whole number from 1 to 100,000, got 1e+30"),
+        ("[" * 3000 + "]" * 3000, "nests lists or objects more than 3 levels deep"),
+    ],
+)
+def test_a_typed_layer_list_out_of_bounds_or_too_deep_is_refused_not_changed(at, typed, message):
+    at.segmented_control(key="train_network").set_value("layers").run()
+    before = shapes_column(at)
+    at.text_input(key="build_typed").input(typed).run()
+    at.button(key="build_read").click().run()
+    assert not at.exception and message in " ".join(e.value for e in at.error)
+    assert shapes_column(at) == before  # the list it showed is kept, not silently replaced by another

@@ -1,6 +1,10 @@
 """The CLI as a user runs it: a short train, evaluate, predict on PNGs, and one-line errors."""
 
 import json
+import os
+import shutil
+import subprocess
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -120,3 +124,115 @@ def test_options_given_beside_a_preset_win_and_the_rest_keep_the_preset():
     assert config.model.batchnorm and config.model.layers is None  # a switch: the notes' network over the preset's
     plain = config_from_args(build_parser().parse_args(["train"]))
     assert plain == TrainConfig()
+
+
+def one_line_error(capsys, *args) -> str:
+    """The one line that ``python -m cnnkit ARGS`` (run in this process) prints for an error it refuses."""
+    from cnnkit.cli import main
+
+    assert main(list(map(str, args))) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    return err
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "²", "#٣"])
+def test_a_run_id_too_large_or_in_other_digits_is_one_clear_line_everywhere(tmp_path, capsys, value):
+    runs = tmp_path / "runs"
+    for args in (
+        ["runs", "--runs-dir", runs, "show", value],
+        ["predict", "--checkpoint", value, "--runs-dir", runs, "x.png"],
+        ["train", "--resume", value, "--runs-dir", runs],
+    ):
+        assert f"“{value}” is not a run id" in one_line_error(capsys, *args)
+
+
+@pytest.mark.parametrize(
+    "layers, message",
+    [
+        ("", "The network has no layers"),
+        ("  ", "The network has no layers"),
+        ("conv(8,3,stride=1e30) flatten linear", "“stride” must be a whole number from 1 to 100,000, got 1e+30"),
+        ("[" * 5000 + "]" * 5000, "more than 3 levels deep"),
+    ],
+)
+def test_an_empty_out_of_bounds_or_too_deep_layer_list_is_refused_before_training(tmp_path, capsys, layers, message):
+    error = one_line_error(capsys, "train", "--layers", layers, "--runs-dir", tmp_path / "runs", "--data-dir", tmp_path)
+    assert message in error and not (tmp_path / "runs").exists()  # refused before a run was recorded
+
+
+def test_threads_above_the_cores_are_bounded_by_them_with_a_note(tmp_path, capsys, monkeypatch):
+    from cnnkit.cli import main
+
+    cores = len(os.sched_getaffinity(0))
+    used = []
+    monkeypatch.setattr(torch, "set_num_threads", used.append)  # this process's threads stay as they are
+    for threads in ("1", "100000"):  # then stops at the absent data
+        assert main(["train", "--threads", threads, "--data-dir", str(tmp_path), "--runs-dir", str(tmp_path)]) == 2
+    assert used == [1, cores]
+    note = capsys.readouterr().err.splitlines()[1]
+    assert note.startswith(f"note: --threads 100,000 is more than the {cores} core")
+
+
+@contextmanager
+def read_only(*paths):
+    """``paths`` made read-only for this process: by their mode, or (root writes whatever the mode) immutable."""
+    if os.geteuid() != 0:
+        modes = [p.stat().st_mode for p in paths]
+        for p in paths:
+            p.chmod(0o555)
+        yield
+        for p, mode in zip(paths, modes):
+            p.chmod(mode)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", *paths]).returncode:
+        pytest.skip("running as root without chattr +i: nothing here can be read-only")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *paths], check=True)
+
+
+def test_a_read_only_run_store_is_read_and_said_to_be_read_only_not_damaged(tmp_path, capsys):
+    from cnnkit.cli import main
+
+    store = RunStore(tmp_path / "runs")
+    store.finish(store.create(TrainConfig(epochs=2), name="kept"), "stopped")
+    runs = ["runs", "--runs-dir", str(store.root)]
+    with read_only(store.root, store.path):
+        assert main([*runs, "list"]) == 0 and "kept" in capsys.readouterr().out
+        assert main([*runs, "show", "1"]) == 0 and capsys.readouterr().out.startswith("run 1: kept — stopped")
+        error = one_line_error(capsys, *runs, "rm", "1")
+    assert "is read-only here" in error and "damaged" not in error and (store.root / "1").is_dir()
+
+
+def test_ctrl_c_before_the_first_epoch_does_not_suggest_a_resume_that_is_refused(digits, tmp_path, capsys, monkeypatch):
+    from cnnkit.cli import main
+    from cnnkit.train import runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "train", interrupted)  # Ctrl-C during the first epoch
+    runs = ["--runs-dir", str(tmp_path / "runs")]
+    assert main(["train", "--data-dir", str(digits), "--device", "cpu", "--subset", "100", *runs]) == 130
+    hint = capsys.readouterr().err.strip().splitlines()[-1]
+    assert hint == "stopped: run 1 finished no epoch, so there is nothing to resume; start a new run instead"
+    assert "cannot be resumed" in one_line_error(capsys, "train", "--resume", "1", "--device", "cpu", *runs)
+
+
+def test_a_batch_larger_than_the_training_set_is_refused_without_a_run_and_the_default_fits_it(tmp_path, capsys):
+    from cnnkit.cli import main
+    from tests.support.shapes import draw_folder
+
+    images = draw_folder(tmp_path / "shapes", per_class=8, classes=("circle", "square"))  # 16 images: 12 to train
+    train = ["train", "--dataset", "folder", "--data-dir", str(images), "--device", "cpu"]
+    runs = ["--runs-dir", str(tmp_path / "runs")]
+    assert main([*train, *runs, "--batch-size", "64"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: Batch size 64 is larger than the training set (12 images)")
+    assert RunStore(tmp_path / "runs").list() == []  # no failed run left behind
+    assert main([*train, *runs]) == 0  # the default batch of 64 is cut to the training set
+    assert "note: batch size 12, the whole training set" in capsys.readouterr().err
+    (run,) = RunStore(tmp_path / "runs").list()
+    assert run.status == "finished" and run.train_config.batch_size == 12

@@ -114,13 +114,18 @@ def test_each_invalid_network_names_its_layer_and_the_reason(spec, shape, messag
         ('[{"type": "relu", "inplace": true}]', "unknown setting “inplace”"),
         ('{"type": "relu"}', "must be a JSON list of layers"),
         ('[{"type": "conv", "out": 32, "kernel": 3,]', "not valid JSON"),
-        ("conv(-4,3) flatten linear", "“out” must be a whole number of at least 1, got -4"),
-        ("conv(8,0) flatten linear", "“kernel” must be a whole number of at least 1, got 0"),
+        ("conv(-4,3) flatten linear", "“out” must be a whole number from 1 to 100,000, got -4"),
+        ("conv(8,0) flatten linear", "“kernel” must be a whole number from 1 to 100,000, got 0"),
         ("conv(8,2.5) flatten linear", "“kernel” must be a whole number"),
         ("dropout(1) linear", "p must be at least 0 and below 1, got 1"),
         ("relu(3)", "Layer 1 (ReLU): too many values"),
         ("conv(8,3) %% linear", "Cannot read “%% linear”"),
         ("[]", "The network has no layers"),
+        ("conv(8,3,stride=1e30) flatten linear", "“stride” must be a whole number from 1 to 100,000, got 1e"),
+        ("conv(8,3,padding=100001) flatten linear", "“padding” must be a whole number from 0 to 100,000"),
+        ("[" * 5000 + "]" * 5000, "nests lists or objects more than 3 levels deep"),
+        ("conv(8," + "[" * 5000 + "3" + "]" * 5000 + ") flatten linear", "more than 3 levels deep"),
+        ("relu " * 5000 + "linear", "The layer list has 25,006 characters, more than the 20,000"),
     ],
 )
 def test_each_unreadable_spec_is_one_clear_message(spec, message):
@@ -219,3 +224,18 @@ def test_cli_trains_a_network_given_as_layers_and_reports_parameters(tiny_idx, t
         "error: Layer 3: Linear after a conv without Flatten: its input is a 4×26×26 image. "
         "Add a Flatten layer before it."
     ]
+
+
+def test_a_message_with_a_json_example_shows_single_braces():
+    with pytest.raises(CnnkitError) as caught:
+        parse_spec('{"type": "relu"}')
+    for lang in ("en", "ru"):
+        shown = caught.value.message(lang)
+        assert '[{"type": "conv", "out": 32, "kernel": 3}, {"type": "relu"}' in shown and "{{" not in shown
+
+
+def test_a_strided_network_within_the_bounds_runs():
+    import torch
+
+    model = build(parse_spec("conv(8,3,stride=100000) flatten linear"), (1, 28, 28), 10)
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)  # the largest stride allowed still computes

@@ -123,3 +123,28 @@ def test_the_benchmarks(ending, digits_data, tmp_path):
             assert "Training diverged at epoch 1" in str(caught.value)
     assert store.list()[0].name == "bench: a benchmark"
     assert_recorded(store, ending)
+
+
+def test_a_disk_full_in_epoch_2_leaves_the_run_and_its_files_agreeing_on_epoch_1(small_digits, tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    from cnnkit.nets.checkpoints import load_checkpoint
+
+    real_mkstemp, resumes = tempfile.mkstemp, []
+
+    def full_disk(*args, prefix="", **kwargs):  # the disk fills when epoch 2's resume.pt (the largest file) is due
+        resumes.extend([prefix] if prefix.startswith(".resume.pt") else [])
+        if len(resumes) >= 2 and prefix.startswith(".resume.pt"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_mkstemp(*args, prefix=prefix, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_disk)
+    store = RunStore(tmp_path / "runs")
+    training = runner.Runner(store, TrainConfig(epochs=3, train_subset=SUBSET, device="cpu"), small_digits)
+    with pytest.raises(CnnkitError, match="No space left"):
+        training.train()
+    run, folder = store.get(training.run_id), store.folder(training.run_id)
+    assert run.status == "failed" and len(run.epochs) == 1  # "1/3 epochs", as its files hold
+    assert len(load_checkpoint(folder / "last.pt").history) == len(store.resume_state(run.id).history) == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["best.pt", "last.pt", "resume.pt"]  # no partial file left

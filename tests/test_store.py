@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -321,3 +322,16 @@ def test_compared_runs_show_what_differs_first_in_the_page_s_words(tmp_path, lan
         and not any("." in c or "_" in c for c in columns)
     )  # no raw setting names
     assert formats[accuracy](0.9443).startswith("94")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_run_files_are_written_with_the_umask_as_any_other_file(tmp_path, umask):
+
+    before = os.umask(umask)
+    try:
+        written = write_atomic(tmp_path / "run" / "last.pt", b"weights")
+        (tmp_path / "plain.txt").write_bytes(b"any other file")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(written.stat().st_mode) == stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~umask

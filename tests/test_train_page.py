@@ -219,11 +219,11 @@ def test_a_diverging_learning_rate_explains_and_offers_a_lower_one(at):
     )  # the retry started by itself
 
 
-def test_bad_input_gives_clear_messages_not_tracebacks(at, tmp_path):
+def test_bad_input_gives_clear_messages_not_tracebacks(at, runs_dir, tmp_path):
     at.number_input(key="train_batch_size").set_value(5000)
     start(at)
-    wait_until(at, lambda snap: snap.done)
     assert "Batch size 5000 is larger than the training set (300 images)" in texts(at.error)
+    assert RunStore(runs_dir).list() == []  # refused at once: no failed run is left behind
     at.selectbox(key="train_dataset").set_value("local").run()
     at.text_input(key="train_folder").set_value(str(tmp_path / "absent")).run()
     assert "can be opened here" in texts(at.error) and "Local IDX folder" in texts(at.info)
@@ -264,3 +264,55 @@ def test_a_run_out_of_gpu_memory_offers_the_cpu_by_its_failure_kind_not_its_clas
         shown = page(run=str(run_id))
         offers[type(error).__name__] = [b.label for b in shown.button if b.label == "Train on the CPU instead"]
     assert offers == {"CudaOutOfMemory": ["Train on the CPU instead"], "CnnkitError": []}
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "²"])
+def test_a_link_with_a_run_id_too_large_or_in_other_digits_says_so(runs_dir, value):
+    shown = page(run=value)
+    assert not shown.exception and f"“{value}” is not a run id" in texts(shown.error)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_another_sessions_queued_or_training_run_says_what_it_is_doing(runs_dir, page_digits, monkeypatch, lang):
+    from cnnkit.train.loop import EpochStats
+
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    store = RunStore(runs_dir)
+    training = store.create(TrainConfig(epochs=3), owner="another session", source="page", status="running")
+    store.add_epoch(
+        training,
+        EpochStats(
+            epoch=1,
+            seconds=1.0,
+            train_loss=0.5,
+            train_accuracy=0.8,
+            test_loss=0.4,
+            test_accuracy=0.85,
+            images_per_s=100.0,
+        ),
+        1 / 3,
+    )
+    queued = store.create(TrainConfig(epochs=2), owner="another session", source="page", status="queued")
+    expected = {
+        "en": (f"#{training} ConvNet · Adam 0.001 is training: 1 of 3 epochs done", "waits in the queue to be trained"),
+        "ru": (f"#{training} ConvNet · Adam 0.001 обучается: готово эпох — 1 из 3", "ждёт своей очереди на обучение"),
+    }[lang]
+    for run_id, said in zip((training, queued), expected):
+        shown = open_page("pages/train.py", lang, run=str(run_id))
+        assert said in texts(shown.info) and not shown.error  # not "failed:" with no reason
+
+
+def test_a_run_stopped_before_its_first_epoch_does_not_offer_to_continue_it(runs_dir, page_digits, monkeypatch):
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    store = RunStore(runs_dir)
+    run_id = store.create(TrainConfig(epochs=3))
+    store.finish(run_id, "stopped", reason={"key": "runs.reasons.stopped", "values": {"epochs": 0}})
+    warning = texts(page(run=str(run_id)).warning)
+    assert "stopped before its first epoch ended" in warning and "--resume" not in warning
+
+
+def test_the_batch_control_starts_at_a_small_training_sets_size(tiny_idx, runs_dir, monkeypatch):
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tiny_idx))  # 60 training images: fewer than the default batch of 64
+    shown = page()
+    assert shown.number_input(key="train_batch_size").value == 60
+    assert not shown.button(key="train_start").disabled

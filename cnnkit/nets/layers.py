@@ -28,7 +28,10 @@ from cnnkit.i18n import DEFAULT_LANGUAGE, text
 
 MAX_PARAMETERS = 50_000_000  # weights + gradients + Adam's two moments: 16 bytes each, 800 MB at the limit
 MAX_VALUES = 20_000_000  # activations per image kept for the backward pass (80 MB per image in fp32)
-MAX_SPEC_BYTES = 2**20  # a --layers JSON file
+MOST_WHOLE = 100_000  # the largest size setting: far above any image, far below what overflows torch's int64 maths
+MAX_SPEC_CHARS = 20_000  # a layer list as text: a few hundred layers
+MAX_SPEC_BYTES = 4 * MAX_SPEC_CHARS  # a --layers JSON file (UTF-8: at most 4 bytes a character)
+MAX_NESTING = 3  # a list of layer objects is 2 levels deep; one more still gets the message of the wrong value
 
 
 def _conv(layer: Layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> nn.Module:
@@ -200,11 +203,11 @@ def _fail(key: str, **values) -> CnnkitError:
 def _number(layer: int, kind: str, name: str, value):
     """A setting's value checked: whole numbers for sizes, p in [0, 1), a finite slope."""
     if name in WHOLE:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < WHOLE[name]:
-            raise _fail("not_whole", n=layer, type=KINDS[kind].label, setting=name, low=WHOLE[name], value=value)
-        return value
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole or not WHOLE[name] <= value <= MOST_WHOLE:
+            label = KINDS[kind].label
+            raise _fail("not_whole", n=layer, type=label, setting=name, low=WHOLE[name], high=MOST_WHOLE, value=value)
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise _fail("not_number", n=layer, type=KINDS[kind].label, setting=name, value=value)
     if name == "p" and not 0 <= value < 1:
@@ -280,11 +283,35 @@ def from_compact(source: str) -> Spec:
     return tuple(layers)
 
 
+def _nesting(source: str, most: int) -> int:
+    """How deep JSON text nests lists and objects, counted up to ``most + 1`` (brackets in strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in source:
+        if in_string:
+            in_string, escaped = (escaped or char != '"'), (not escaped and char == "\\")
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > most:
+                break
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_spec(source) -> Spec:
-    """A spec from the JSON list (text or parsed) or the compact text."""
+    """A spec from the JSON list (text or parsed) or the compact text, of at most ``MAX_SPEC_CHARS`` characters
+    and (JSON) ``MAX_NESTING`` levels: checked before parsing, so that no text exhausts the parser."""
     if isinstance(source, (list, tuple)):
         return from_objects(list(source))
     source = str(source).strip()
+    if len(source) > MAX_SPEC_CHARS:
+        raise _fail("too_long", length=len(source), limit=MAX_SPEC_CHARS)
+    if _nesting(source, MAX_NESTING) > MAX_NESTING:
+        raise _fail("too_deep", limit=MAX_NESTING)
     if source.startswith(("[", "{")):
         try:
             return from_objects(json.loads(source))
@@ -429,10 +456,13 @@ def build(
 
 
 def read_spec(argument: str) -> Spec:
-    """The CLI's ``--layers``: a ``.json`` file's content, or the JSON or compact text itself."""
+    """The CLI's ``--layers``: a ``.json`` file's content, or the JSON or compact text itself; never empty."""
     if argument.strip().lower().endswith(".json"):
         try:
             argument = read_limited(argument.strip(), MAX_SPEC_BYTES).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise _fail("spec_file", path=argument, reason=getattr(exc, "strerror", None) or exc) from None
-    return parse_spec(argument)
+    spec = parse_spec(argument)
+    if not spec:  # ``--layers ""`` is a mistake, not a wish for the default network
+        raise _fail("empty")
+    return spec

@@ -18,7 +18,7 @@ import torch
 
 from cnnkit.data.datasets import Dataset
 from cnnkit.errors import CnnkitError
-from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig
+from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, check_batch
 from cnnkit.train.runner import Runner, new_run
 from cnnkit.train.store import Run, RunStore
 from cnnkit.train.trace import LossTrace
@@ -200,6 +200,7 @@ class JobManager:
             if self.active(owner) is not None:
                 raise CnnkitError("runs.errors.one_per_session")
             self.seen(owner)
+            check_batch(config, dataset)  # refused at once: no failed run is recorded for it
             run_id = new_run(self.store, config, dataset, source="page", name=name, owner=owner, status="queued")
             name = name or self.store.get(run_id).name
             self._jobs[run_id] = TrainingJob(

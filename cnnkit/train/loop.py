@@ -355,6 +355,25 @@ class Prepared:
         return math.ceil(len(self.data.y_train) / self.batch_size)
 
 
+def batch_images(config: TrainConfig, dataset: Dataset, processes: int = 1) -> int:
+    """The training images that ``config`` takes of ``dataset`` (its subset), in equal parts for ``processes``:
+    the largest batch it can train with."""
+    return subset_size(dataset.train, config.train_subset) // processes * processes
+
+
+def default_batch(images: int | None) -> int:
+    """The batch a run starts from: ``TrainConfig``'s, or ``images`` (a training set that small) if fewer."""
+    default = TrainConfig().batch_size
+    return min(default, images) if images else default
+
+
+def check_batch(config: TrainConfig, dataset: Dataset, processes: int = 1) -> None:
+    """A batch larger than the training images is refused (before a run is recorded for it)."""
+    images = batch_images(config, dataset, processes)
+    if config.batch_size > images:
+        raise CnnkitError("errors.batch_too_large", batch_size=config.batch_size, images=images)
+
+
 def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | None = None) -> Prepared:
     """Validate the config, put this process's data on its device, build the model."""
     config.validate()
@@ -364,9 +383,7 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
     if config.batch_size % processes:
         raise CnnkitError("errors.batch_per_process", batch_size=config.batch_size, processes=processes)
     dataset = dataset or load_dataset(config.dataset, config.data_dir)
-    train_images = subset_size(dataset.train, config.train_subset) // processes * processes
-    if config.batch_size > train_images:
-        raise CnnkitError("errors.batch_too_large", batch_size=config.batch_size, images=train_images)
+    check_batch(config, dataset, processes)
     fmt = torch.channels_last if config.channels_last else torch.contiguous_format
     data = on_device(
         dataset,

@@ -92,12 +92,11 @@ class Recorder:
             log.warning("could not keep the snapshot of run %s at epoch %s", self.run_id, epoch, exc_info=True)
 
     def on_epoch(self, result: TrainResult, resume: Resume) -> None:
-        self.store.save_epoch(self.run_id, result, resume)
+        self.store.save_epoch(self.run_id, result, resume, len(result.history) / self.epochs)
         self.snapshot(result.model, len(result.history))
         if len(result.history) == 1:
             info = self.dataset.info
             keep_first_epoch(self.store.folder(self.run_id), result.model, self.dataset.test, info.mean, info.std)
-        self.store.add_epoch(self.run_id, result.history[-1], len(result.history) / self.epochs)
         self.store.update(
             self.run_id,
             loss_trace=self.trace.points(),

@@ -13,19 +13,23 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from cnnkit.errors import CnnkitError, FailureKind
-from cnnkit.files import write_atomic
+from cnnkit.files import write_all_atomic
+from cnnkit.i18n import text
 from cnnkit.nets.builder import count_parameters
-from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint, to_bytes
 from cnnkit.paths import runs_dir
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
@@ -40,6 +44,8 @@ SOURCES = ("cli", "page", "bench", "torchrun", "finetune")
 FINETUNE = "finetune"  # a model fine-tuned on a learner's drawings and kept (``infer/finetune.py`` ``keep_as_run``)
 FILES = ("last", "best")
 SNAPSHOTS = "snapshots.safetensors"
+RUN_ID = re.compile(r"#?[0-9]{1,19}")  # ASCII digits only
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 MIGRATIONS = (
     # 1: the first schema
@@ -166,19 +172,47 @@ class RunStore:
         except OSError as exc:
             raise CnnkitError("runs.errors.no_dir", path=str(self.root), reason=exc.strerror or str(exc)) from None
         self.path = self.root / "runs.db"
-        with self._connect() as db:
+        # a folder or database this process cannot write (permissions, a read-only mount): its runs can be read
+        self.read_only = not os.access(self.root, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK))
+        with self._session() as db:
             self._migrate(db)
 
     # ------------------------------------------------------------------ the database
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only and not self.path.is_file():
+            raise self._refused()
         try:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            if self.read_only:  # immutable: without it, reading a WAL database needs a file written beside it
+                uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+                db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            else:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
             return db
         except sqlite3.DatabaseError as exc:
-            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+            raise self._failure(exc) from None
+
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction, closed after it: the last one closed folds the write-ahead log into
+        the database, which then holds every run even when read as a read-only (immutable) file."""
+        db = self._connect()
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def _refused(self) -> CnnkitError:
+        return CnnkitError("runs.errors.read_only", path=str(self.root))
+
+    def _failure(self, exc: sqlite3.DatabaseError) -> CnnkitError:
+        """A database error in the user's words: read-only (never "damaged") where it could not write."""
+        if (getattr(exc, "sqlite_errorname", "") or "").startswith("SQLITE_READONLY"):
+            return self._refused()
+        return CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc))
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         try:
@@ -187,6 +221,8 @@ class RunStore:
                 raise CnnkitError("runs.errors.newer", path=str(self.path), version=version, supported=SCHEMA_VERSION)
             if version == SCHEMA_VERSION:
                 return
+            if self.read_only:  # an older store is brought up to date by a process that may write it
+                raise self._refused()
             db.execute("BEGIN IMMEDIATE")
             version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
             for number in range(version, SCHEMA_VERSION):
@@ -195,21 +231,23 @@ class RunStore:
                 db.execute(f"PRAGMA user_version = {number + 1}")
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+            raise self._failure(exc) from None
 
     def _write(self, sql: str, values: tuple = ()) -> int:
+        if self.read_only:
+            raise self._refused()
         try:
-            with self._connect() as db:
+            with self._session() as db:
                 return db.execute(sql, values).lastrowid
         except sqlite3.DatabaseError as exc:
-            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+            raise self._failure(exc) from None
 
     def _read(self, sql: str, values: tuple = ()) -> list[sqlite3.Row]:
         try:
-            with self._connect() as db:
+            with self._session() as db:
                 return db.execute(sql, values).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise CnnkitError("runs.errors.corrupt", path=str(self.path), reason=str(exc)) from None
+            raise self._failure(exc) from None
 
     # ------------------------------------------------------------------ runs
     def create(
@@ -417,15 +455,13 @@ class RunStore:
         ckpt.source = f"run {run.id} ({run.name})"
         return ckpt
 
-    def save_epoch(self, run_id: int, result: TrainResult, resume: Resume) -> None:
-        """After a finished epoch: ``last.pt``, ``best.pt`` when it is the best so far, ``resume.pt``."""
-        folder = self.folder(run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        ckpt = result.to_checkpoint()
-        save_checkpoint(ckpt, folder / "last.pt")
+    def save_epoch(self, run_id: int, result: TrainResult, resume: Resume, progress: float) -> None:
+        """After a finished epoch: ``last.pt``, ``best.pt`` when it is the best so far and ``resume.pt``, all or
+        none (a full disk leaves the previous epoch's), then the epoch in the run's row: the run's epochs are
+        always those of its files."""
+        ckpt = to_bytes(result.to_checkpoint(), "pt")
         accuracies = [e.test_accuracy for e in result.history]
-        if accuracies[-1] >= max(accuracies):
-            save_checkpoint(ckpt, folder / "best.pt")
+        best = {"best": ckpt} if accuracies[-1] >= max(accuracies) else {}
         state = {
             "model": {k: v.detach().cpu() for k, v in resume.model_state.items()},
             "optimizer": resume.optimizer_state,
@@ -436,7 +472,9 @@ class RunStore:
         }
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        write_atomic(folder / "resume.pt", buffer.getvalue())
+        files = {"last": ckpt, **best, "resume": buffer.getvalue()}
+        write_all_atomic({self.folder(run_id) / f"{name}.pt": data for name, data in files.items()})
+        self.add_epoch(run_id, result.history[-1], progress)
 
     def save_snapshots(self, run_id: int, snaps: EpochSnapshots) -> None:
         write_atomic(self.folder(run_id) / SNAPSHOTS, snapshots_to_bytes(snaps))
@@ -480,10 +518,18 @@ def _statements(script: str) -> list[str]:
 
 
 def parse_id(value: int | str) -> int:
-    text = str(value).strip().lstrip("#")
-    if not text.isdigit():
+    """A run id from what a user typed (``12``, ``#12``): ASCII digits within SQLite's integers, else one message
+    (``²`` and ``٣`` are digits to Python, not run ids)."""
+    text = str(value).strip()
+    if not RUN_ID.fullmatch(text) or int(text.lstrip("#")) > MAX_ID:
         raise CnnkitError("runs.errors.bad_id", value=str(value)[:40])
-    return int(text)
+    return int(text.lstrip("#"))
+
+
+def names_a_run(value: str) -> bool:
+    """Whether ``value`` (not a file) is meant as a run id: ``#`` or digits of any script, so that ``²`` gets the
+    run-id message rather than a missing file's."""
+    return value.strip().lstrip("#").isdigit()
 
 
 def _process_gone(host: str, pid: int | None) -> bool:
@@ -546,6 +592,12 @@ def error_reason(exc: BaseException) -> dict:
     if isinstance(exc, KeyboardInterrupt):
         return {"key": "runs.reasons.interrupted", "values": {}}
     return {"key": "runs.reasons.unexpected", "values": {"kind": type(exc).__name__}}
+
+
+def unended_text(run: Run, lang: str) -> str:
+    """What a queued or training run is doing, for a visitor who does not follow it live (another session's run)."""
+    planned = run.config.get("epochs", len(run.epochs))
+    return text(f"runs.page.others_{run.status}", lang, name=run.name, epochs=len(run.epochs), planned=planned)
 
 
 def reason_text(reason: dict | None, lang: str) -> str:
