@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from cnnkit.errors import CnnkitError, FailureKind
-from cnnkit.files import write_all_atomic
+from cnnkit.files import write_all_atomic, write_atomic
 from cnnkit.i18n import text
 from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint, to_bytes
