@@ -174,7 +174,8 @@ def calibration_of(ckpt: Checkpoint, images: Split, source: str) -> tuple[float,
         "ece_before": round(before, 5),
         "ece_after": round(after, 5),
         **{name: value.float() for name, value in stats.items()},
-        "far": round(float(torch.quantile(far, FAR_QUANTILE)), 4),
+        # at least the rounding's step: features that collapse to one point (a network that learned nothing) give 0
+        "far": max(round(float(torch.quantile(far, FAR_QUANTILE)), 4), 1e-4),
         "relative": round(float(torch.quantile(relative, RELATIVE_QUANTILE)), 4),
         "ink": [round(float(torch.quantile(ink, q)), 5) for q in (0.001, 0.999)],
     }
