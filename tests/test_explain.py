@@ -118,3 +118,29 @@ def test_one_digit_runs_on_its_own_thread_only():
     worker.join()
     explain(random_checkpoint(), DIGIT)
     assert seen == {"start": before, "during": before, "page": 1} and torch.get_num_threads() == before
+
+
+def test_a_drawing_is_explained_while_another_visitor_counts_a_guide_networks_operations(shipped):
+    """The guide's operation count hooks every module of the process while it runs; a Grad-CAM in another
+    session's thread meanwhile failed inside those hooks (a guide visitor broke a drawer's page)."""
+    from cnnkit.guide.meta import build_on_meta, count_macs
+
+    image = read_digit(png(draw_digit("7", (75, 40, 130, 200))), invert=False).centered
+    model, failures, done = build_on_meta("resnet18"), [], threading.Event()
+
+    def count_until_done():
+        while not done.is_set():
+            count_macs(lambda: model(torch.zeros(1, 3, 224, 224, device="meta")))
+
+    counter = threading.Thread(target=count_until_done)
+    counter.start()
+    try:
+        for _ in range(20):
+            try:
+                explain(shipped, image)
+            except RuntimeError as exc:
+                failures.append(exc)
+    finally:
+        done.set()
+        counter.join()
+    assert not failures, failures[0]

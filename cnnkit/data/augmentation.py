@@ -11,7 +11,6 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
-from torchvision.transforms import v2
 
 from cnnkit.errors import CnnkitError
 
@@ -40,8 +39,11 @@ class Augmentation:
             if not 0 <= value <= most:
                 raise CnnkitError("errors.augmentation_range", setting=name, value=value, most=most)
 
-    def transform(self, channels: int) -> v2.Compose:
-        """The random transform of one image (C×H×W in [0, 1], black filling what moves in)."""
+    def transform(self, channels: int):
+        """The random transform of one image (C×H×W in [0, 1], black filling what moves in): a ``v2.Compose``.
+        torchvision is imported here, by a run that augments (importing it costs a second: ``predict`` does not)."""
+        from torchvision.transforms import v2
+
         steps = []
         if self.rotation or self.shift or self.scale or self.shear:
             steps.append(

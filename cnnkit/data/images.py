@@ -109,10 +109,11 @@ def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.I
     return upright, notes
 
 
-def open_image(source: bytes | str | Path, name: str | None = None) -> LoadedImage:
-    """Read an image file (or its bytes) into a gray array."""
+def open_image(source: bytes | str | Path, name: str | None = None, longest: int | None = None) -> LoadedImage:
+    """Read an image file (or its bytes) into a gray array; one with a longer side over ``longest`` is reduced
+    to it (area average) while still 8-bit, before a float array of the full picture is ever made."""
     img, notes = decode(source, name)
-    return _to_gray(img, notes)
+    return _to_gray(img, notes, longest)
 
 
 def open_rgb(source: bytes | str | Path, name: str | None = None) -> tuple[Image.Image, list[Note]]:
@@ -127,7 +128,13 @@ def open_rgb(source: bytes | str | Path, name: str | None = None) -> tuple[Image
     return img.convert("RGB"), notes
 
 
-def _to_gray(img: Image.Image, notes: list[Note]) -> LoadedImage:
+def reduced_size(height: int, width: int, longest: int) -> tuple[int, int]:
+    """(width, height) of a picture scaled down so that its longer side is ``longest``."""
+    scale = longest / max(height, width)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _to_gray(img: Image.Image, notes: list[Note], longest: int | None = None) -> LoadedImage:
     if img.mode in HIGH_DEPTH:
         arr = np.asarray(img, dtype=np.float64)
         low, high = min(arr.min(), 0.0), arr.max()
@@ -142,4 +149,8 @@ def _to_gray(img: Image.Image, notes: list[Note]) -> LoadedImage:
             # A drawing on a transparent layer: opaque pixels are the ink, whatever their colour. (A few
             # transparent pixels, such as a screenshot's rounded corners, do not make a layer.)
             return LoadedImage(alpha, notes + [("alpha_ink", {})], True)
-    return LoadedImage(np.asarray(img.convert("L"), dtype=np.float64) / 255, notes)
+    gray = img.convert("L")
+    if longest and max(gray.size) > longest:
+        size = reduced_size(gray.height, gray.width, longest)
+        return LoadedImage(np.asarray(gray.convert("F").resize(size, Image.Resampling.BOX), np.float64) / 255, notes)
+    return LoadedImage(np.asarray(gray, dtype=np.float64) / 255, notes)

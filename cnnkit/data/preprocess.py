@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from cnnkit.data.images import LoadedImage, Note
+from cnnkit.data.images import LoadedImage, Note, reduced_size
 
 INK = 0.1  # a pixel with at least this much ink counts as ink
 WORK_SIZE = 400  # large photos are reduced to this longer side before processing
@@ -101,8 +101,7 @@ def ink_image(loaded: LoadedImage, invert: bool | None = None) -> tuple[np.ndarr
     """
     gray = loaded.gray
     if max(gray.shape) > WORK_SIZE:
-        scale = WORK_SIZE / max(gray.shape)
-        gray = _resize(gray, (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale))))
+        gray = _resize(gray, reduced_size(*gray.shape, WORK_SIZE))
     level = 0.0
     if loaded.alpha_ink:
         invert = False

@@ -7,7 +7,6 @@ counted during such a pass with ``torch.utils.flop_counter``.
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnnkit.errors import CnnkitError
 from cnnkit.guide.registry import architecture_of, is_cnnkit
 from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.nets.module_hooks import GLOBAL_HOOKS
 
 # How the weights' builders configure these models, so that what we build is what the weights fit.
 BUILD_OPTIONS = {
@@ -29,8 +29,6 @@ BUILD_OPTIONS = {
     "inception_v3": {"init_weights": False},
 }
 T = TypeVar("T")
-# Sessions share the models of ``shared_model``; the hooks of one measurement must not see another's pass.
-_ONE_AT_A_TIME = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ def count_macs(forward: Callable[[], T]) -> tuple[int, dict[str, int], T]:
     """Run ``forward()`` and count its multiply–adds: the total, per module name (``layer1.0.conv1``), and
     what ``forward`` returned. FlopCounterMode counts convolutions and matrix products, 2 FLOPs a MAC."""
     counter = FlopCounterMode(display=False)
-    with _ONE_AT_A_TIME, counter, torch.no_grad():
+    with GLOBAL_HOOKS, counter, torch.no_grad():
         result = forward()
     per_module = {}
     for path, ops in counter.get_flop_counts().items():

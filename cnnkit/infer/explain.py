@@ -17,6 +17,7 @@ from torch import nn
 from cnnkit.data.preprocess import normalize
 from cnnkit.infer.predict import one_thread
 from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.nets.module_hooks import GLOBAL_HOOKS
 
 
 @dataclass
@@ -65,7 +66,7 @@ def explain_input(ckpt: Checkpoint, x: torch.Tensor, target: int | None = None) 
     """Feature maps, saliency and Grad-CAM of ``ckpt`` for one normalized 1×C×H×W input, as it was trained on."""
     model = ckpt.model.eval()
     x = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
+    with GLOBAL_HOOKS, torch.enable_grad():
         outputs, h = conv_blocks(model, x)
         target = int(h.argmax(1)) if target is None else target
         last = list(outputs)[-1] if outputs else None

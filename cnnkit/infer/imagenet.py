@@ -24,6 +24,7 @@ from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.files import read_limited
 from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, SessionCache
 from cnnkit.nets.checkpoints import read_state_dict
+from cnnkit.nets.module_hooks import GLOBAL_HOOKS
 
 MODELS = ("mobilenet_v3_large", "mobilenet_v3_small", "resnet18", "resnet50")
 
@@ -131,7 +132,7 @@ def photo_gradcam(model: str, net: nn.Module, image: Image.Image) -> tuple[np.nd
     w = torchvision.models.get_model_weights(model).DEFAULT
     x = w.transforms()(image).unsqueeze(0)
     body, head = _body_and_head(net)
-    with torch.enable_grad():
+    with GLOBAL_HOOKS, torch.enable_grad():
         maps = body(x)
         logits = head(maps)
         top = int(logits.argmax(1))

@@ -22,6 +22,7 @@ from cnnkit.errors import CnnkitError
 from cnnkit.infer.predict import one_thread
 from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.nets.fields import receptive_fields
+from cnnkit.nets.module_hooks import GLOBAL_HOOKS
 
 TOP_UNITS = 10  # fully connected units shown per layer: the most active
 FEEDERS = 3  # for each shown unit, the strongest of the previous stage's shown units
@@ -222,7 +223,7 @@ def map_detail(ckpt: Checkpoint, image28: np.ndarray, view: Overview, stage_name
     values = stage.values[channel]
     peak = np.unravel_index(int(values.argmax()), values.shape)
     x = normalize(image28, ckpt.mean, ckpt.std).requires_grad_(True)
-    with torch.enable_grad():
+    with GLOBAL_HOOKS, torch.enable_grad():
         h = x
         for _, layer in children[: stage.layer + 1]:
             h = layer(h)

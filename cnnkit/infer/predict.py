@@ -17,7 +17,7 @@ import torch
 from cnnkit.data.datasets import DATASETS, recorded_title
 from cnnkit.data.folders import FolderOptions, prepare_image
 from cnnkit.data.images import open_image
-from cnnkit.data.preprocess import DigitSteps, normalize, prepare_digit
+from cnnkit.data.preprocess import WORK_SIZE, DigitSteps, normalize, prepare_digit
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.infer.unsure import reason_text, reasons, unfamiliar
@@ -147,7 +147,7 @@ def predict_input(ckpt: Checkpoint, x: torch.Tensor, name: str = "") -> Predicti
 
 def read_digit(source: bytes | str | Path, name: str | None = None, invert: bool | None = None) -> DigitSteps:
     """Open an image (a file, an upload or the canvas's PNG) and prepare it as MNIST's digits were."""
-    return prepare_digit(open_image(source, name), invert)
+    return prepare_digit(open_image(source, name, longest=WORK_SIZE), invert)
 
 
 def classify(ckpt: Checkpoint, image28: np.ndarray) -> np.ndarray:

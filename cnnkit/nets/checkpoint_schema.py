@@ -356,9 +356,12 @@ def _floats(name: str, key: str, value, shape: tuple[int, ...] | None = None) ->
 def doubt_shapes(model: nn.Sequential, config: ModelConfig) -> dict[str, tuple[int, ...]]:
     """The shapes of the feature statistics (``DOUBT_TENSORS``) of ``model`` (built on ``meta``): its classes
     and the width of its penultimate features, folded to at most ``FEATURES``."""
-    with torch.device("meta"):
-        probe = torch.zeros(1, config.in_channels, config.image_size, config.image_size)
-    width = min(model[:-1](probe).flatten(1).shape[1], FEATURES)
+    if isinstance(model[-1], nn.Linear):  # read off the last layer: a pass on ``meta`` imports torch._dynamo (1 s)
+        width = min(model[-1].in_features, FEATURES)
+    else:
+        with torch.device("meta"):
+            probe = torch.zeros(1, config.in_channels, config.image_size, config.image_size)
+        width = min(model[:-1](probe).flatten(1).shape[1], FEATURES)
     return {
         "centres": (config.num_classes, width),
         "precision": (width, width),
