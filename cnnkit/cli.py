@@ -267,8 +267,21 @@ def _resumed(args, store: RunStore, config: TrainConfig) -> tuple[TrainConfig, R
     return replace(run.train_config, device=config.device, data_dir=config.data_dir or run.train_config.data_dir), run
 
 
+def _started_from(args, config: TrainConfig) -> TrainConfig:
+    """``--from RUN|shipped|FILE``: the run's best checkpoint file for a run id, and that model's network."""
+    from cnnkit.train.transfer import SHIPPED, config_from, source_checkpoint
+
+    value = config.start_from
+    if value != SHIPPED and not Path(value).exists() and value.lstrip("#").isdigit():
+        value = str(RunStore(args.runs_dir).folder(int(value.lstrip("#"))) / "best.pt")
+    config = replace(config, start_from=value)
+    return config_from(config, source_checkpoint(value))
+
+
 def cmd_train(args) -> int:
     config = config_from_args(args)
+    if config.start_from and not args.resume:
+        config = _started_from(args, config)
     config.validate()
     _set_threads(args)
     world = world_from_env()  # set when torchrun started this process as one of several
