@@ -28,7 +28,7 @@ from cnnkit.train.export import FORMATS
 from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, batch_images, check_batch
 from cnnkit.train.presets import PRESETS, apply_preset
 from cnnkit.train.runner import Runner
-from cnnkit.train.store import Run, RunStore, names_a_run
+from cnnkit.train.store import Run, RunStore, names_a_run, parse_id
 
 # every setting of ``cnnkit train``, by its place in the config: declared on the fields (``cnnkit.options``)
 SETTINGS: dict[str, Flag] = {
@@ -297,8 +297,21 @@ def stop_hint(run_id: int, kept_epochs: int) -> str:
     )
 
 
+def _started_from(args, config: TrainConfig) -> TrainConfig:
+    """``--from RUN|shipped|FILE``: the run's best checkpoint file for a run id, and that model's network."""
+    from cnnkit.train.transfer import SHIPPED, config_from, source_checkpoint
+
+    value = config.start_from
+    if value != SHIPPED and not Path(value).exists() and names_a_run(value):
+        value = str(RunStore(args.runs_dir).folder(parse_id(value)) / "best.pt")
+    config = replace(config, start_from=value)
+    return config_from(config, source_checkpoint(value))
+
+
 def cmd_train(args) -> int:
     config = config_from_args(args)
+    if config.start_from and not args.resume:
+        config = _started_from(args, config)
     config.validate()
     _set_threads(args)
     world = world_from_env()  # set when torchrun started this process as one of several

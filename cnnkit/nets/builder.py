@@ -56,11 +56,30 @@ class ModelConfig:
         "'conv(32,3,padding=1) relu maxpool(2) flatten linear(128) relu linear'",
         metavar="SPEC",
     )
+    # transfer learning (``cnnkit.nets.transfer``): a torchvision classifier of the guide instead of the above
+    backbone: str | None = setting(
+        None,
+        "--arch",
+        "transfer learning: a torchvision architecture of the guide (resnet18, mobilenet_v3_small, …) with a new head",
+        metavar="ARCH",
+    )
+    pretrained: bool = setting(
+        False, "--pretrained", "--arch: start from its ImageNet weights (default: from scratch)", action="store_true"
+    )
+    # which layers learn: all (the head only), N (the last N blocks and the head), features (all after the
+    # convolutional features), none (every layer); None: "all" for pretrained weights, "features" with --from
+    freeze: str | None = setting(
+        None,
+        "--freeze",
+        "all (train the new head only, default with --pretrained), N (the last N blocks too), features "
+        "(the layers after the convolutions: default with --from) or none (fine-tune everything)",
+        metavar="all|N|features|none",
+    )
 
     def to_dict(self) -> dict:
         """Plain values, with the layer list always written out (a checkpoint rebuilds its network from it)."""
         try:
-            layers = to_json(spec_of(self))
+            layers = None if self.backbone is not None else to_json(spec_of(self))
         except CnnkitError:  # an unknown family or a bad switch: nothing to write out
             layers = None
         return {**asdict(replace(self, layers=None)), "layers": layers}
@@ -77,15 +96,22 @@ class ModelConfig:
             config = replace(config, layers=None if layers == spec_of(config) else layers)
         return config
 
+    @property
+    def freeze_mode(self) -> str:
+        """``freeze``, or its default: the head only on pretrained weights, every layer from scratch."""
+        return self.freeze or ("all" if self.pretrained else "none")
+
     def for_data(self, info) -> ModelConfig:
         """This model for a dataset's ``DatasetInfo``: its class count, channels and image size."""
         return replace(self, num_classes=len(info.classes), in_channels=info.channels, image_size=info.size)
 
     def describe(self) -> str:
         """Short name of the variant, e.g. ``convnet+extra_conv-pool``, or ``layers: conv(32,3) relu …``."""
+        if self.backbone is not None:
+            return f"{self.backbone}{'+imagenet' if self.pretrained else ''} freeze={self.freeze_mode}"
         if self.layers is not None:
             return f"layers: {to_compact(self.layers)}"
-        parts = [self.arch]
+        parts = [self.arch, f" freeze={self.freeze}" if self.freeze else ""]
         parts += ["+extra_conv"] if self.extra_conv else []
         parts += ["-pool"] if not self.pooling else []
         parts += ["-pad"] if not self.padding else []
@@ -128,7 +154,13 @@ def input_of(config: ModelConfig) -> tuple[int, int, int]:
 
 
 def build_model(config: ModelConfig = ModelConfig()) -> nn.Sequential:
-    """Build the network; layers are named (conv1, relu1, pool1, …, fc1, …) for hooks and tables."""
+    """Build the network; layers are named (conv1, relu1, pool1, …, fc1, …) for hooks and tables. A
+    ``backbone`` is torchvision's network with a new head (``cnnkit.nets.transfer``), without weights."""
+    if config.backbone is not None:
+        from cnnkit.nets.transfer import build_transfer, check_freeze
+
+        check_freeze(config.freeze_mode)
+        return build_transfer(config.backbone, config.num_classes, config.in_channels, config.pretrained)
     spec = spec_of(config)
     if config.layers is not None:
         return build(spec, input_of(config), config.num_classes)

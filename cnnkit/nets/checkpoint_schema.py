@@ -20,10 +20,12 @@ from torch import nn
 from cnnkit.data.folders import FolderOptions
 from cnnkit.errors import CnnkitError, Term
 from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
+from cnnkit.nets.transfer import BACKBONES, check_freeze
 
 MAX_CLASSES = 1000
 MAX_CLASS_NAME = 100  # characters
-MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights: far above any network cnnkit trains
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights: far above any network cnnkit designs
+MAX_TRANSFER_PARAMETERS = 200_000_000  # a torchvision backbone: ConvNeXt-Large's 198 M
 MAX_SHOWN = 40  # characters of a bad value quoted in a message
 MAX_TEXT = 1000  # characters of any other text of the card (a path, a device, where it was calibrated)
 MAX_EPOCHS = 10_000  # of a training, hence entries of its history
@@ -60,6 +62,9 @@ MODEL_FIELDS: dict[str, Rule] = {
     "num_classes": Rule(int, 1, MAX_CLASSES, optional=True),
     "image_size": Rule(int, 8, 256, optional=True),
     "layers": Rule(list, optional=True),  # its own layer list: checked by ``cnnkit.nets.layers.parse_spec``
+    "backbone": Rule(str, optional=True),  # one of ``cnnkit.nets.transfer.BACKBONES``
+    "pretrained": Rule(bool, optional=True),
+    "freeze": Rule(str, optional=True),  # ``cnnkit.nets.transfer.check_freeze``
 }
 assert set(MODEL_FIELDS) == {f.name for f in fields(ModelConfig)}, "every model field has its bounds"
 
@@ -101,6 +106,10 @@ TRAIN_FIELDS: dict[str, Rule] = {
     "compile": Rule(bool),
     "model": Rule(dict),
     "folder": Rule(dict, optional=True),
+    "start_from": Rule(str, optional=True),
+    "weights": Rule(str, optional=True),
+    "download": Rule(bool),
+    "cache_features": Rule(bool),
 }
 
 # what the training (``TrainResult.to_checkpoint``) and a fine-tuning (``cnnkit.infer.finetune``) write
@@ -221,6 +230,13 @@ def model_config(value, name: str, field: str = "model") -> ModelConfig:
     values = {k: v for k, v in table(name, field, model, MODEL_FIELDS).items() if v is not None}
     if values.get("arch", ModelConfig.arch) not in FAMILIES:
         raise CnnkitError("safety.ckpt_arch", name=name, got=shown(values["arch"]), known=", ".join(FAMILIES))
+    if values.get("backbone", BACKBONES[0]) not in BACKBONES:
+        raise CnnkitError("safety.ckpt_arch", name=name, got=shown(values["backbone"]), known=", ".join(BACKBONES))
+    if "freeze" in values:
+        try:
+            check_freeze(values["freeze"])
+        except CnnkitError as exc:
+            raise _invalid(name, f"{field}.freeze", exc) from None
     try:
         return ModelConfig.from_dict(values)
     except CnnkitError as exc:
@@ -329,7 +345,7 @@ def build_checked(config: ModelConfig, name: str) -> nn.Module:
     except CnnkitError as exc:
         raise CnnkitError("safety.ckpt_model", name=name, reason=exc) from None
     params = count_parameters(model)
-    if params > MAX_PARAMETERS:
+    if params > (MAX_TRANSFER_PARAMETERS if config.backbone else MAX_PARAMETERS):
         raise CnnkitError(
             "safety.ckpt_too_large",
             name=name,

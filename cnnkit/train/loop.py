@@ -31,11 +31,13 @@ from cnnkit.data.tensors import DeviceData, on_device
 from cnnkit.devices import cpu_computes_bf16
 from cnnkit.errors import CnnkitError, GpuOutOfMemory, unknown_choice
 from cnnkit.i18n import text
-from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
+from cnnkit.nets.builder import ModelConfig, count_parameters
 from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.nets.transfer import hold_frozen
 from cnnkit.options import positive_int, setting
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
 from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
+from cnnkit.train.transfer import starting_model, with_cached_features
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("constant", "onecycle")
@@ -115,6 +117,30 @@ class TrainConfig:
         False, "--compile", "torch.compile the model (pays the compile time once)", action="store_true"
     )
     folder: FolderOptions | None = None  # how a folder dataset's images were made (dataset "folder")
+    # transfer learning (``cnnkit.train.transfer``): where the first weights come from
+    start_from: str | None = setting(
+        None,
+        "--from",
+        "transfer learning from a cnnkit model: a run id, 'shipped' or a checkpoint file; its last layer is "
+        "replaced and --freeze says what learns",
+        metavar="RUN|shipped|FILE",
+    )
+    weights: str | None = setting(
+        None,
+        "--weights",
+        "--arch --pretrained: the ImageNet weights file (default: torchvision's file in $TORCH_HOME/hub/checkpoints)",
+        metavar="FILE",
+        run=False,
+    )
+    download: bool = setting(
+        False,
+        "--download-weights",
+        "--arch --pretrained: download the weights into torch's cache when they are not there",
+        action="store_true",
+        run=False,
+    )
+    # a frozen part at the start of the network is computed once per image, then only the rest trains
+    cache_features: bool = True
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -246,6 +272,11 @@ def make_optimizer(
     return torch.optim.RMSprop(params, lr=lr)
 
 
+def learning(model: nn.Module) -> list[nn.Parameter]:
+    """The parameters the optimizer steps: those not frozen."""
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes bf16 natively: CUDA GPUs from Ampere on, CPUs with AVX512-BF16 or AMX."""
     if device.type == "cuda":
@@ -339,6 +370,12 @@ class Prepared:
     generator: torch.Generator
     world: World | None = None  # the processes training together, None for a lone process
     amp: torch.dtype | None = None  # autocast dtype of the training steps, None for fp32
+    tail: nn.Module | None = None  # the part of ``model`` that trains on ``data`` when it holds cached features
+
+    @property
+    def trained(self) -> nn.Module:
+        """What the steps and the evaluations call: the model, or its tail on cached features."""
+        return self.tail if self.tail is not None else self.model
 
     @property
     def processes(self) -> int:
@@ -374,8 +411,12 @@ def check_batch(config: TrainConfig, dataset: Dataset, processes: int = 1) -> No
         raise CnnkitError("errors.batch_too_large", batch_size=config.batch_size, images=images)
 
 
-def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | None = None) -> Prepared:
-    """Validate the config, put this process's data on its device, build the model."""
+def prepare(
+    config: TrainConfig, dataset: Dataset | None = None, world: World | None = None, resume: Resume | None = None
+) -> Prepared:
+    """Validate the config, put this process's data on its device, build the model (its first weights: the
+    run's kept ones on a resume, else pretrained ones when asked; frozen layers frozen), and compute a frozen
+    start's features once when they can stand for the images (``cnnkit.train.transfer``)."""
     config.validate()
     device = rank_device(world, config.device)
     amp = autocast_dtype(config.precision, device)
@@ -395,8 +436,8 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
         memory_format=fmt,
     )
     torch.manual_seed(config.seed)
-    model = build_model(config.model.for_data(dataset.info)).to(device)
-    return Prepared(
+    model = starting_model(config, dataset.info, resume.model_state if resume else None).to(device)
+    run = Prepared(
         config=config,
         device=device,
         model=model.to(memory_format=fmt),
@@ -406,6 +447,7 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, world: World | 
         generator=torch.Generator().manual_seed(config.seed + (world.rank if world else 0)),
         amp=amp,
     )
+    return with_cached_features(run)
 
 
 @dataclass(kw_only=True)
@@ -441,7 +483,7 @@ def train(
     ``resume`` continues a stopped run after its last finished epoch; ``on_epoch`` gets the result so far and
     the state to resume from after every finished epoch (the run store keeps them); ``on_start`` gets the model
     before its first step (after a resume's weights are loaded)."""
-    run = prepare(config, dataset, world)
+    run = prepare(config, dataset, world, resume)
     try:
         return _fit(run, callback or (lambda event: None), stop or threading.Event(), resume, on_epoch, on_start)
     except torch.cuda.OutOfMemoryError:
@@ -450,7 +492,7 @@ def train(
 
 def _training_module(run: Prepared) -> nn.Module:
     """What the training steps call: the model, inside DDP under torchrun, compiled when asked."""
-    net = wrap(run.model, run.world, run.device)
+    net = wrap(run.trained, run.world, run.device)
     return torch.compile(net) if run.config.compile else net
 
 
@@ -558,6 +600,7 @@ def _train_epoch(
 ) -> tuple[Sums, EarlyEnd]:
     """One pass over this process's training data; the sums, and how it ended early, if it did."""
     net.train()
+    hold_frozen(run.model)
     sums = Sums(run.device)
     for batch, (xb, yb) in enumerate(run.data.epoch(run.batch_size, run.generator), 1):
         if stop.is_set():
@@ -576,7 +619,7 @@ def _train_epoch(
 def _end_epoch(run: Prepared, epoch: int, sums: Sums, seconds: float) -> tuple[EpochStats, Evaluation]:
     """The epoch's training totals over every process and its test evaluation."""
     loss, correct, seen = sums.across(run.world, sums.loss)
-    ev = evaluate(run.model, run.data.x_test, run.data.y_test, batch_size=run.config.eval_batch_size)
+    ev = evaluate(run.trained, run.data.x_test, run.data.y_test, batch_size=run.config.eval_batch_size)
     return EpochStats(
         epoch=epoch,
         seconds=seconds,
@@ -591,14 +634,13 @@ def _end_epoch(run: Prepared, epoch: int, sums: Sums, seconds: float) -> tuple[E
 def _optimization(run: Prepared, resume: Resume | None):
     """The optimizer and LR schedule, restored from ``resume`` when given."""
     config = run.config
-    optimizer = make_optimizer(config.optimizer, run.model.parameters(), config.lr, config.momentum, run.device)
+    optimizer = make_optimizer(config.optimizer, learning(run.model), config.lr, config.momentum, run.device)
     scheduler = (
         torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=run.steps * config.epochs)
         if config.schedule == "onecycle"
         else None
     )
-    if resume:
-        run.model.load_state_dict(resume.model_state)
+    if resume:  # the model has its weights from ``prepare``
         optimizer.load_state_dict(resume.optimizer_state)
         if scheduler and resume.scheduler_state:
             scheduler.load_state_dict(resume.scheduler_state)
@@ -670,7 +712,7 @@ def _fit(
             )
     result.seconds = done_before + time.perf_counter() - reporter.start
     if result.status == "stopped" and (trained_since_eval or result.evaluation is None):
-        result.evaluation = evaluate(model, run.data.x_test, run.data.y_test, batch_size=config.eval_batch_size)
+        result.evaluation = evaluate(run.trained, run.data.x_test, run.data.y_test, batch_size=config.eval_batch_size)
     return result
 
 
@@ -679,7 +721,7 @@ def measure_throughput(config: TrainConfig, dataset: Dataset, batches_to_time: i
     batch's, so that the slow first batches of a new network (kernels chosen, memory laid out) and a busy moment
     of the machine do not count as its speed."""
     run = prepare(replace(config, train_subset=None), dataset)
-    optimizer = make_optimizer(config.optimizer, run.model.parameters(), config.lr, config.momentum, run.device)
+    optimizer = make_optimizer(config.optimizer, learning(run.model), config.lr, config.momentum, run.device)
     net = _training_module(run)
     net.train()
     rates = []
