@@ -166,24 +166,31 @@ def editor() -> None:
         name_col, add_col = st.columns([3, 1], vertical_alignment="bottom")
         name_col.text_input(t("collect.new"), key="collect_new", max_chars=MAX_NAME)
         add_col.button(t("collect.add_class"), on_click=_add_class, key="collect_add_class", icon="➕", width="stretch")
-        if classes:
-            _chosen_class([c.name for c in classes])
+        chosen = _chosen_class([c.name for c in classes]) if classes else None
+        if chosen:
             _adders()
         _usage(found)
         for index, group in enumerate(classes):
             _grid(group, index)
-        if classes:
+        if chosen:
+            _manage(chosen)
             st.caption(t("collect.cli"))
             st.code(f"python -m cnnkit train --dataset folder --data-dir runs/datasets/{found.id}", language="bash")
 
 
-def _chosen_class(names: list[str]) -> None:
+def _chosen_class(names: list[str]) -> str:
+    """The class that new pictures go into (the newest one at first)."""
     if st.session_state.get(CLASS_KEY) not in names:
         st.session_state[CLASS_KEY] = names[-1]
-    chosen = st.radio(t("collect.chosen"), names, key=CLASS_KEY, horizontal=True)
+    return st.radio(t("collect.chosen"), names, key=CLASS_KEY, horizontal=True)
+
+
+def _manage(chosen: str) -> None:
+    """Rename or remove the chosen class (below its pictures: a removal takes them all)."""
     if st.session_state.get("collect_rename_of") != chosen:  # the name field shows the chosen class's name
         st.session_state["collect_rename"] = chosen
         st.session_state["collect_rename_of"] = chosen
+    st.markdown(t("collect.manage", name=chosen))
     name_col, rename_col, remove_col = st.columns([3, 1, 1], vertical_alignment="bottom")
     name_col.text_input(t("collect.rename"), key="collect_rename", max_chars=MAX_NAME)
     rename_col.button(t("collect.rename_button"), on_click=_rename, key="collect_rename_class", width="stretch")
