@@ -226,7 +226,7 @@ def _usage(found: Collection) -> None:
             "collect.usage",
             images=num(images),
             max_images=num(MAX_IMAGES),
-            mb=num(size / 2**20, 1),
+            mb=num(size / 2**20, 2),
             max_mb=num(MAX_BYTES // 2**20),
         )
     )
