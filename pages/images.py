@@ -12,6 +12,7 @@ from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_datas
 from cnnkit.data.folders import FITS, SIZES, FolderOptions, FolderStats, load_folder, load_zip, samples
 from cnnkit.errors import CnnkitError
 from cnnkit.paths import allowed_path
+from pages import collect
 from pages.ui import error_text, lang, names, num, t
 
 SHOWN_CLASSES = 12  # sample rows shown
@@ -56,7 +57,7 @@ def folder_data() -> Dataset | None:
     """The folder or zip the user chose, loaded; None (with the reason shown) until it is usable."""
     where = st.radio(
         t("build.data.where"),
-        ("folder", "zip"),
+        ("folder", "zip", "collect"),
         horizontal=True,
         key="train_images_from",
         format_func=names("build.data.from", "_"),
@@ -75,6 +76,12 @@ def folder_data() -> Dataset | None:
                     return None
                 dataset, stats = from_folder(path, chosen)
                 st.session_state["train_data_dir"] = path
+            elif where == "collect":
+                collected = collect.data(chosen)
+                if collected is None:
+                    return None
+                dataset, stats = collected
+                st.session_state["train_data_dir"] = str(collect.collection().root.resolve())
             else:
                 limits = t(
                     "build.data.limits",
@@ -102,6 +109,18 @@ def folder_data() -> Dataset | None:
         )
     )
     return dataset
+
+
+def collecting() -> bool:
+    """Whether the training page collects the user's pictures (then it shows ``collect.editor``)."""
+    return st.session_state.get("train_dataset") == "folder" and st.session_state.get("train_images_from") == "collect"
+
+
+def reopen_collection() -> None:
+    """A new session whose URL names a collection (``?ds=``: a reload, a bookmark) opens on it."""
+    if "train_dataset" not in st.session_state and st.query_params.get("ds"):
+        st.session_state["train_dataset"] = "folder"
+        st.session_state["train_images_from"] = "collect"
 
 
 def overview(dataset: Dataset) -> None:

@@ -38,7 +38,7 @@ from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig, default_batch
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text, unended_text
 from pages import augment as augment_settings
-from pages import embedmap, exports, images, network, snapshots
+from pages import collect, embedmap, exports, images, network, snapshots
 from pages.ui import (
     classroom,
     error_text,
@@ -128,6 +128,7 @@ def data_settings() -> Dataset | None:
         (LOCAL, t("train.local")),
         (FOLDER, t("build.data.choice")),
     ]
+    images.reopen_collection()
     source = st.selectbox(
         t("train.dataset"), [k for k, _ in sources], key="train_dataset", format_func=dict(sources).__getitem__
     )
@@ -688,6 +689,8 @@ st.markdown(t("train.intro"))
 train_tab, runs_tab, devices_tab = st.tabs([t("train.tab_train"), t("train.tab_runs"), t("train.tab_devices")])
 with train_tab:
     config, dataset = settings()
+    if images.collecting():
+        collect.editor()
     if dataset and dataset.info.name == FOLDER:
         images.overview(dataset)
     valid = True

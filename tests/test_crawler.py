@@ -53,6 +53,7 @@ def test_every_control_of_every_page(lang, crawl_env):
         "text_input",
         "text_area",
         "file_uploader",
+        "camera_input",
         "tab_container",
         "dataframe",
     } <= operated

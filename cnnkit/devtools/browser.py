@@ -22,6 +22,9 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # a webcam for st.camera_input (the training page's collection): Chromium's test pattern, allowed unasked
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 APP_READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 

@@ -95,8 +95,7 @@ class Recorder:
         self.store.save_epoch(self.run_id, result, resume, len(result.history) / self.epochs)
         self.snapshot(result.model, len(result.history))
         if len(result.history) == 1:
-            info = self.dataset.info
-            keep_first_epoch(self.store.folder(self.run_id), result.model, self.dataset.test, info.mean, info.std)
+            self.first_map(result.model)
         self.store.update(
             self.run_id,
             loss_trace=self.trace.points(),
@@ -104,6 +103,15 @@ class Recorder:
             parameters=result.params,
             seconds=round(result.seconds, 3),
         )
+
+    def first_map(self, model: nn.Module) -> None:
+        """The map of the test images after the first epoch; a map that cannot be made (a collection of a few
+        pictures has fewer test images than a map needs) is logged: it never stops a training."""
+        info = self.dataset.info
+        try:
+            keep_first_epoch(self.store.folder(self.run_id), model, self.dataset.test, info.mean, info.std)
+        except CnnkitError:
+            log.warning("no map of run %s after its first epoch", self.run_id, exc_info=True)
 
     def finish(self, status: str, reason: dict | None, result: TrainResult | None = None) -> None:
         self.store.update(self.run_id, loss_trace=self.trace.points())

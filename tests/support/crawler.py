@@ -302,6 +302,8 @@ def _click_steps(node, name: str) -> list:
 
 def _upload_steps(node, name: str) -> list:
     """A drawn digit where pictures are taken; elsewhere a file of the first accepted kind that holds junk."""
+    if node.type == "camera_input":  # a webcam's shot: always one JPEG
+        return [("a shot", _staged(name, lambda w: w.set_value(("shot.jpg", digit_png("JPEG"), "image/jpeg"))))]
     types = [t.lstrip(".").lower() for t in node.proto.type]
     if not types or "png" in types:
         return [("a drawn digit", _staged(name, lambda w: w.set_value(("digit.png", digit_png(), "image/png"))))]
@@ -354,10 +356,10 @@ STEPS: dict[str, Callable[[object, str], list]] = {
 }
 
 
-def digit_png() -> bytes:
-    """A 7 drawn in a bold marker on paper, as a photo would hold it."""
+def digit_png(kind: str = "PNG") -> bytes:
+    """A 7 drawn in a bold marker on paper, as a photo would hold it (a PNG, or a file of ``kind``)."""
     picture = Image.new("L", (160, 160), 235)
     ImageDraw.Draw(picture).line([(40, 40), (120, 40), (70, 130)], fill=20, width=12)
     out = io.BytesIO()
-    picture.save(out, "PNG")
+    picture.save(out, kind)
     return out.getvalue()
