@@ -89,7 +89,13 @@ def folder_data() -> Dataset | None:
                     files=num(folders.MAX_FILES),
                     pixels=folders.MAX_PIXELS_IN_ALL // 10**6,
                 )
-                upload = st.file_uploader(t("build.data.zip"), type=["zip"], key="train_images_zip", help=limits)
+                upload = st.file_uploader(
+                    t("build.data.zip"),
+                    type=["zip"],
+                    key="train_images_zip",
+                    help=limits,
+                    max_upload_size=folders.MAX_ZIP_BYTES // 2**20,  # the server's 30 MB is for one picture
+                )
                 st.caption(limits)
                 if upload is None:
                     return None
