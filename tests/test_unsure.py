@@ -156,3 +156,41 @@ def test_a_checkpoint_of_the_old_format_keeps_its_temperature_and_answers(shippe
     letter_x = non_digits()["letter X"]
     assert predict_image(shipped, letter_x, "X", invert=False).reasons == ["unfamiliar"]
     assert predict_image(old, letter_x, "X", invert=False).reasons == []
+
+
+WIDEST = "conv(6000,3,padding=1) flatten linear"  # 4.7 million features into the last layer: 47 M parameters
+
+
+def test_the_widest_network_the_builder_accepts_is_calibrated_in_bounded_memory_and_size(tmp_path):
+    """Its features of 2,000 held-back images would take 37 GB; they are folded batch by batch, and so many
+    values are measured on fewer images: the process stays within a few hundred MB over its model, and the
+    checkpoint grows by a few hundred KB."""
+    import subprocess
+    import sys
+
+    from cnnkit.nets.layers import parse_spec, plan
+
+    assert plan(parse_spec(WIDEST), (1, 28, 28), 10).problem is None  # accepted …
+    assert plan(parse_spec(WIDEST.replace("6000", "6400")), (1, 28, 28), 10).problem  # … and about the widest
+    script = f"""
+import resource, sys, torch
+from cnnkit.data.datasets import Split
+from cnnkit.nets.builder import ModelConfig
+from cnnkit.nets.checkpoints import save_checkpoint
+from cnnkit.nets.layers import parse_spec
+from cnnkit.train.calibration import calibrate
+from tests.support.drawing import digit_images
+from tests.support.models import random_checkpoint
+raw = random_checkpoint(ModelConfig(layers=parse_spec({WIDEST!r})))
+images, labels = digit_images(2000)
+split = Split(torch.tensor(images), torch.tensor(labels, dtype=torch.int64))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+tuned = calibrate(raw, split, "drawn digits")
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+bare, kept = save_checkpoint(raw, sys.argv[1] + "/raw.pt"), save_checkpoint(tuned, sys.argv[1] + "/tuned.pt")
+print(grown // 1024, kept.stat().st_size - bare.stat().st_size)
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    grown_mb, extra_bytes = map(int, done.stdout.split())
+    assert grown_mb < 1000 and extra_bytes < 300_000

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,9 @@ HELD_BACK = 2000  # images used for calibration at most
 BINS = 15
 FAR_QUANTILE = 0.975  # farther from the class they are read as than this share of the held-back images …
 RELATIVE_QUANTILE = 0.9  # … and relatively farther than this share of them: unfamiliar
+MAX_STREAMED = 2**30  # penultimate values a calibration computes in all (2,000 images × 500,000 features)
+MIN_IMAGES = 200  # … but never fewer images than this
+MAX_HELD = 2**24  # penultimate features held at once, before folding: 64 MB of float32
 SHRINK = 1e-3  # the covariance is shrunk towards a multiple of the identity, so that it can be inverted
 
 
@@ -45,10 +49,15 @@ def folded(feats: torch.Tensor) -> torch.Tensor:
     width = feats.shape[1]
     if width <= FEATURES:
         return feats
+    bucket, sign = _fold_of(width)
+    return torch.zeros(len(feats), FEATURES).index_add_(1, bucket, feats.float() * sign)
+
+
+@lru_cache(maxsize=4)
+def _fold_of(width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where ``folded`` adds each of ``width`` features, and with which sign (made once per width)."""
     hashed = torch.arange(width, dtype=torch.int64) * 2654435761 % 2**32
-    bucket = (hashed >> 25) % FEATURES
-    sign = 1 - 2 * ((hashed >> 24) & 1).to(feats.dtype)
-    return torch.zeros(len(feats), FEATURES, dtype=feats.dtype).index_add_(1, bucket, feats * sign)
+    return (hashed >> 25) % FEATURES, 1 - 2 * ((hashed >> 24) & 1).float()
 
 
 def _precision(spread: torch.Tensor) -> torch.Tensor:
@@ -86,13 +95,17 @@ def distances(feats: torch.Tensor, read_as: torch.Tensor, stats: dict) -> tuple[
 
 
 def features_and_logits(model: nn.Sequential, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """The input of the last layer (penultimate features) and the logits for a normalized N×1×28×28 batch."""
+    """The input of the last layer (penultimate features), folded (``folded``), and the logits for a normalized
+    N×C×H×W batch. The images go through in batches small enough that a very wide network's features never hold
+    more than ``MAX_HELD`` numbers at once (the widest network the builder accepts reads millions per image)."""
     model.eval()
     feats, logits = [], []
     with torch.inference_mode():
+        width = model[:-1](x[:1]).flatten(1).shape[1] if len(x) else 1
+        batch = max(1, min(batch, MAX_HELD // width))
         for start in range(0, len(x), batch):
             f = model[:-1](x[start : start + batch])
-            feats.append(f)
+            feats.append(folded(f.flatten(1).float()))
             logits.append(model[-1](f))
     return torch.cat(feats), torch.cat(logits)
 
@@ -149,10 +162,21 @@ def held_back(dataset: Dataset, train_subset: int | None, seed: int) -> tuple[Sp
     return half, "the first half of the test split (every training image was trained on)"
 
 
+def _bounded(images: Split, model: nn.Sequential) -> Split:
+    """The first of ``images`` whose penultimate features hold at most ``MAX_STREAMED`` numbers in all (at
+    least ``MIN_IMAGES``): all 2,000 held-back images up to 500,000 features a side."""
+    last = model[-1]
+    width = last.in_features if isinstance(last, nn.Linear) else FEATURES
+    keep = max(MIN_IMAGES, MAX_STREAMED // width)
+    return images if keep >= len(images) else Split(images.images[:keep], images.labels[:keep])
+
+
 def calibration_of(ckpt: Checkpoint, images: Split, source: str) -> tuple[float, dict]:
     """The temperature and the card's calibration facts measured on ``images`` (raw uint8 N×28×28 with
     labels): ECE before and after, the feature statistics (``doubt_statistics``, tensors), the distance and
-    relative distance beyond which an input is unfamiliar, the ink range of the inputs."""
+    relative distance beyond which an input is unfamiliar, the ink range of the inputs. A very wide network
+    is measured on fewer of them (``MAX_STREAMED``), so that calibrating it stays a small part of an epoch."""
+    images = _bounded(images, ckpt.model)
     x = (images.images.unsqueeze(1).float() / 255 - ckpt.mean) / ckpt.std
     _, logits = features_and_logits(ckpt.model, x)
     labels = images.labels
@@ -164,7 +188,7 @@ def calibration_of(ckpt: Checkpoint, images: Split, source: str) -> tuple[float,
     temperature = fit_temperature(logits, labels)
     before = expected_calibration_error(logits.softmax(1).numpy(), labels.numpy())
     after = expected_calibration_error((logits / temperature).softmax(1).numpy(), labels.numpy())
-    feats, read = folded(feats.flatten(1)), read_logits.argmax(1)
+    read = read_logits.argmax(1)
     stats = doubt_statistics(feats, labels, logits.shape[1])
     far, relative = distances(feats, read, stats)
     ink = torch.from_numpy(prepared).mean((1, 2))
