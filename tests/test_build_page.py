@@ -49,7 +49,8 @@ def test_a_class_folder_shows_counts_samples_and_warnings(at, roots):
     warnings = " ".join(w.value for w in at.warning)
     assert "star (2)" in warnings  # fewer than 5 training images (one of its 3 is held out)
     assert any(c.value.startswith("Samples of each class") for c in at.caption)
-    assert [c.key for c in at.get("plotly_chart")] == ["build_counts"] and len(at.get("image")) == 4  # a row a class
+    # a row of samples a class, and the augmentation's preview grid of one of them
+    assert [c.key for c in at.get("plotly_chart")] == ["build_counts"] and len(at.get("image")) == 4 + 1
     assert not at.button(key="train_start").disabled
 
 

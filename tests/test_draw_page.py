@@ -10,7 +10,7 @@ import torchvision
 from PIL import Image
 
 from cnnkit.data.datasets import DATASETS
-from cnnkit.i18n import text
+from cnnkit.i18n import lookup, text
 from cnnkit.infer.imagenet import weights_for
 from cnnkit.nets.checkpoints import save_checkpoint, to_bytes
 from cnnkit.train.loop import EpochStats, TrainConfig
@@ -74,7 +74,7 @@ def test_bad_and_unusual_files_get_a_clear_message(name, shipped):
         assert error in texts(at.error) and name in texts(at.error) and not at.metric
     else:
         assert not at.error and at.metric[0].value == "7"
-        assert any(e.value.startswith(text(f"draw.notes.{note}").split("{")[0]) for e in at.info)
+        assert any(e.value.startswith(lookup(f"draw.notes.{note}").split("{")[0]) for e in at.info)
 
 
 def test_a_blank_image_says_there_is_nothing_to_read(shipped):
