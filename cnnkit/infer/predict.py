@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -18,6 +17,7 @@ from cnnkit.data.datasets import DATASETS, recorded_title
 from cnnkit.data.folders import FolderOptions, prepare_image
 from cnnkit.data.images import open_image
 from cnnkit.data.preprocess import WORK_SIZE, DigitSteps, normalize, prepare_digit
+from cnnkit.devices import cpu_cores
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.infer.unsure import reason_text, reasons, unfamiliar
@@ -207,8 +207,7 @@ def _prepared(path: str) -> np.ndarray | str:
 
 def _workers(count: int) -> int:
     """Processes worth starting for ``count`` files: one per core, each for at least ``PER_WORKER`` files."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, count // PER_WORKER))
+    return max(1, min(cpu_cores(), count // PER_WORKER))
 
 
 def predict_files(ckpt: Checkpoint, paths: list[str]) -> Iterator[Prediction | str]:
