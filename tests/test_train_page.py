@@ -99,6 +99,7 @@ def test_stop_in_the_middle_keeps_what_was_learned_and_runs_survive_a_page_visit
     at.button(key="train_stop").click().run()
     wait_until(at, lambda snap: snap.done)
     assert "stopped after" in texts(at.warning) and stored(at).status == "stopped"
+    assert "--resume" not in texts(at.warning)  # a page names no command-line flag
     assert metric(at, "Test accuracy").endswith("%")
     assert not at.button(key="train_start").disabled
 
