@@ -39,11 +39,12 @@ def first_card() -> None:
 
 
 def preload() -> threading.Thread | None:
-    """Import ``MODULES`` and profile the guide's first card in a daemon thread, once per process; None when it
-    was started before or ``CNNKIT_PRELOAD`` is "0"."""
+    """Import ``MODULES`` and profile the guide's first card in a thread, once per process; None when it was
+    started before or ``CNNKIT_PRELOAD`` is "0". Not a daemon: a process that ends within its few seconds waits
+    for it, where a daemon thread stopped inside torch's C++ code would abort the process."""
     if os.environ.get("CNNKIT_PRELOAD") == "0" or not _started.acquire(blocking=False):
         return None
-    thread = threading.Thread(target=_load, name="cnnkit-preload", daemon=True)
+    thread = threading.Thread(target=_load, name="cnnkit-preload", daemon=False)  # not inherited from the caller
     thread.start()
     return thread
 

@@ -54,3 +54,20 @@ def test_after_the_first_page_the_guides_first_card_is_made_ready_in_the_backgro
     guide = json.loads(run.stdout.strip().splitlines()[-1])
     assert guide["ready"] == 1 and not guide["exception"]
     assert guide["visit"]["hits"] >= 1 and guide["visit"]["misses"] == 1  # the first visit found its card profiled
+
+
+def test_the_preload_thread_is_waited_for_at_exit_even_when_a_daemon_thread_starts_it(monkeypatch):
+    """Streamlit runs app.py in a daemon thread, whose daemon flag a new thread inherits; a daemon thread
+    stopped at exit inside torch's C++ code aborted pytest (exit 134, "terminate called")."""
+    import threading
+
+    from cnnkit import preload
+
+    monkeypatch.setattr(preload, "_started", threading.Lock())
+    monkeypatch.setattr(preload, "_load", lambda: None)
+    started = []
+    script = threading.Thread(target=lambda: started.append(preload.preload()), daemon=True)
+    script.start()
+    script.join()
+    assert started[0] is not None and started[0].daemon is False
+    started[0].join()

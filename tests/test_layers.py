@@ -115,6 +115,8 @@ def test_each_invalid_network_names_its_layer_and_the_reason(spec, shape, messag
         ('{"type": "relu"}', "must be a JSON list of layers"),
         ('[{"type": "conv", "out": 32, "kernel": 3,]', "not valid JSON"),
         ("conv(-4,3) flatten linear", "“out” must be a whole number from 1 to 100,000, got -4"),
+        ('[{"type": "conv", "out": null, "kernel": 3}]', "“out” must be a whole number from 1 to 100,000, got None"),
+        ("conv(null,3) flatten linear", "“out” must be a whole number from 1 to 100,000, got None"),
         ("conv(8,0) flatten linear", "“kernel” must be a whole number from 1 to 100,000, got 0"),
         ("conv(8,2.5) flatten linear", "“kernel” must be a whole number"),
         ("dropout(1) linear", "p must be at least 0 and below 1, got 1"),

@@ -156,12 +156,14 @@ def _with_meta(ckpt, meta) -> bytes:
 
 
 def test_the_plan_counts_codes_and_refuses_what_would_not_fit(monkeypatch):
+    monkeypatch.setattr("cnnkit.train.transfer.available_bytes", lambda device: 8 * 2**30)  # not this machine's
     plan = plan_transfer("resnet18", 3)
     assert plan.trainable == 512 * 3 + 3 and plan.frozen == 11_176_512 and plan.cached
     assert "model.fc = nn.Linear(512, 3)" in plan.code and "requires_grad = False" in plan.code
     assert plan.epoch_seconds == 0 and plan.first_seconds > 0
     squeeze = plan_transfer("squeezenet1_1", 2, images=10)
     assert "model.classifier[1] = nn.Conv2d(512, 2, kernel_size=1)" in squeeze.code
+    assert plan.memory_bytes < 2**29  # a frozen resnet18 computes its features batch by batch, without gradients
     monkeypatch.setattr("cnnkit.train.transfer.available_bytes", lambda device: 100 * 2**20)
     with pytest.raises(CnnkitError, match="MB"):
         plan_transfer("vgg16", 3, mode="none")

@@ -238,7 +238,8 @@ def make_layer(kind: str, n: int = 1, **given) -> Layer:
             raise _fail("missing", n=n, type=spec.label, setting=name)
         if value is None and name == "stride":
             value = values[0][1]  # a pool's stride is its window unless given
-        values.append((name, None if value is None else _number(n, kind, name, value)))
+        none_allowed = value is None and name in defaults and defaults[name] is None  # a linear's out: the classes
+        values.append((name, None if none_allowed else _number(n, kind, name, value)))
     return Layer(kind, tuple(values))
 
 

@@ -181,22 +181,29 @@ def _head_path(backbone: str) -> str:
 
 
 @cache
-def _activations(backbone: str, num_classes: int) -> int:
-    """The values one image's forward pass leaves behind (every leaf layer's output), counted on ``meta``."""
+def _activations(backbone: str, num_classes: int) -> tuple[int, int]:
+    """The values one image's forward pass leaves behind (every leaf layer's output) and the most any one
+    layer outputs, counted on ``meta``."""
     with torch.device("meta"):
         net = build_transfer(backbone, num_classes, 3, False)
         size = net.prep.crop
-        total = 0
+        sizes = []
 
         def count(_m, _args, out):
-            nonlocal total
-            total += out.numel() if isinstance(out, torch.Tensor) else 0
+            sizes.append(out.numel() if isinstance(out, torch.Tensor) else 0)
 
         hooks = [m.register_forward_hook(count) for m in net.modules() if next(m.children(), None) is None]
         net.eval()(torch.zeros(1, 3, size, size))
     for h in hooks:
         h.remove()
-    return total
+    return sum(sizes), max(sizes)
+
+
+def _feature_width(net: nn.Sequential) -> int:
+    """The values the frozen start computes for one image (``net`` on ``meta``)."""
+    size = net.prep.crop
+    with torch.no_grad():
+        return net[: frozen_prefix(net)](torch.zeros(1, 3, size, size, device="meta")).numel()
 
 
 @cache
@@ -212,9 +219,17 @@ def machine_gmacs(device: str = "cpu") -> float:
 
 
 def available_bytes(device: str = "cpu") -> int:
-    """Memory free for a training on ``device``."""
+    """Memory a training on ``device`` can have: the GPU's free memory, or the kernel's ``MemAvailable`` (free
+    pages and the cache it would give back; the free pages alone where the kernel does not say)."""
     if device.startswith("cuda"):
         return torch.cuda.mem_get_info(torch.device(device))[0]
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
@@ -239,8 +254,11 @@ def plan_transfer(
     trainable = count_parameters(net, trainable_only=True)
     params = count_parameters(net)
     cached = frozen_prefix(net) > 0
-    values = _activations(backbone, num_classes)
-    kept = batch_size * values * (1 if cached else 2)  # a learning network keeps its activations for backward
+    values, largest = _activations(backbone, num_classes)
+    if cached:  # the frozen start runs without gradients (a layer's input and output live at once), once
+        kept = 2 * batch_size * largest + images * _feature_width(net)
+    else:  # a learning network keeps its activations for backward
+        kept = 2 * batch_size * values
     memory = 4 * (params + 3 * trainable) + 4 * kept  # weights, then gradients and Adam's two moments
     have = available_bytes(device)
     if memory > have:
