@@ -13,11 +13,12 @@ import importlib
 import os
 import threading
 
-# what the guide's and the training page's first visits import, the heaviest first (pandas' Styler compiles its
-# templates when imported: the tables' styled data frames, pages.ui.table)
+# what the guide's and the training page's first visits import (pandas' Styler compiles its templates when
+# imported: the tables' styled data frames, pages.ui.table)
+PANDAS = "pandas.io.formats.style"  # first: see ``pandas_settled``
 MODULES = (
+    PANDAS,
     "torchvision",
-    "pandas.io.formats.style",
     "cnnkit.guide.charts",
     "cnnkit.guide.convolution",
     "cnnkit.guide.layers",
@@ -26,6 +27,7 @@ MODULES = (
     "cnnkit.train.charts",
 )
 _started = threading.Lock()
+_pandas_in = threading.Event()
 
 
 def first_card() -> None:
@@ -49,7 +51,20 @@ def preload() -> threading.Thread | None:
     return thread
 
 
+def pandas_settled(timeout: float = 60.0) -> None:
+    """Wait while the preload imports pandas. Plotly's figures look pandas up in ``sys.modules`` without importing
+    it (``_plotly_utils.optional_imports.get_module(should_load=False)``), and a pandas that another thread is
+    still importing has no ``Series`` yet: a chart built meanwhile fails with AttributeError. Returns at once
+    when the preload has not started or pandas is in."""
+    if _started.locked():
+        _pandas_in.wait(timeout)
+
+
 def _load() -> None:
-    for name in MODULES:
+    try:
+        importlib.import_module(PANDAS)
+    finally:
+        _pandas_in.set()
+    for name in MODULES[1:]:
         importlib.import_module(name)
     first_card()

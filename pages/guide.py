@@ -7,7 +7,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from cnnkit.errors import CnnkitError
-from cnnkit.guide import blocks, charts, convolution
+from cnnkit.guide import blocks, charts, comparison_charts, convolution
+from cnnkit.guide.comparison_charts import compact_text
 from cnnkit.guide.layers import TABLE_DEPTH, chain, profile
 from cnnkit.guide.meta import default_input_size, min_input_size, weights_info
 from cnnkit.guide.registry import (
@@ -15,7 +16,6 @@ from cnnkit.guide.registry import (
     CHOICES,
     FIRST_ARCHITECTURE,
     architecture,
-    architecture_of,
     builders,
     is_cnnkit,
 )
@@ -24,7 +24,7 @@ from cnnkit.guide.totals import TABLE_DIGITS, comparison, comparison_table, tota
 from cnnkit.guide.transfer import transfer_learning
 from cnnkit.i18n import text
 from cnnkit.nets.builder import ModelConfig
-from pages.ui import error_text, fmt, lang, latex_number, num, page_navigation, t, table
+from pages.ui import error_text, fmt, lang, latex_number, num, on_chart_select, open_card, page_navigation, t, table
 
 page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
@@ -38,19 +38,6 @@ def labels(prefix: str):
     so the labels stay right wherever Streamlit calls it (AppTest calls it outside the script run)."""
     chosen = lang()
     return lambda option: text(f"{prefix}.{option}", chosen)
-
-
-def open_card(builder: str) -> None:
-    """Callback: show the card of ``builder`` (from a chart point or a "how to choose" pick)."""
-    st.session_state["guide_arch"] = architecture_of(builder).key
-    st.session_state["guide_variant"] = builder
-    st.session_state["guide_tab"] = t("guide.tabs.cards")
-
-
-def on_chart_select(key: str) -> None:
-    points = st.session_state[key].selection.points
-    if points:
-        open_card(points[0]["customdata"][0])
 
 
 def train_link(label: str) -> None:
@@ -119,8 +106,8 @@ def card_figures(arch, builder: str, prof) -> None:
         st.caption(t("guide.card.byline", year=arch.year, authors=arch.authors, paper=arch.paper))
     cols = st.columns(4)
     cols[0].metric(t("guide.card.params"), num(fig.params), help=t("guide.card.params_help"))
-    cols[1].metric(t("guide.card.gmacs"), charts.compact_text(fig.macs, lang()), help=t("guide.card.gmacs_help"))
-    cols[2].metric(t("guide.card.gflops"), charts.compact_text(2 * fig.macs, lang()), help=t("guide.card.gflops_help"))
+    cols[1].metric(t("guide.card.gmacs"), compact_text(fig.macs, lang()), help=t("guide.card.gmacs_help"))
+    cols[2].metric(t("guide.card.gflops"), compact_text(2 * fig.macs, lang()), help=t("guide.card.gflops_help"))
     cols[3].metric(t("guide.card.input"), "×".join(map(str, prof.input_shape[1:])))
     if not info:
         st.caption(t("guide.card.no_weights"))
@@ -198,8 +185,8 @@ def compare() -> None:
     with st.spinner(t("guide.compare.measuring", count=len(builders()))):
         rows = comparison()
     for name, build in (
-        ("guide_chart_accuracy", charts.accuracy_vs_compute),
-        ("guide_chart_years", charts.params_by_year),
+        ("guide_chart_accuracy", comparison_charts.accuracy_vs_compute),
+        ("guide_chart_years", comparison_charts.params_by_year),
     ):
         st.plotly_chart(
             build(rows, lang()), key=name, on_select=partial(on_chart_select, name), selection_mode="points"
@@ -231,7 +218,7 @@ def choose() -> None:
                 cell.caption(
                     t(
                         "guide.choose.figures",
-                        params=charts.compact_text(f.params, lang()),
+                        params=compact_text(f.params, lang()),
                         gflops=num(f.gflops, 2),
                         top1=num(w.top1, 1),
                     )

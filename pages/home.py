@@ -1,10 +1,30 @@
-"""Home: what is inside, the devices found, the versions."""
+"""Home: what is inside, the guide's networks at a glance, the devices found, the versions."""
 
 import streamlit as st
 
 from cnnkit.devices import device_name
+from cnnkit.guide.comparison import shipped_rows
+from cnnkit.guide.comparison_charts import params_by_year
 from cnnkit.system import system_report
-from pages.ui import fmt, lang, markdown_table, num, page_navigation, t
+from pages.ui import fmt, lang, markdown_table, num, on_chart_select, page_navigation, t
+
+OPEN_GUIDE = "home_open_guide"
+
+
+def glance() -> None:
+    """The guide's networks by year and size, from the shipped figures (no torch); a click opens a card."""
+    rows = shipped_rows()
+    if not rows:
+        return
+    st.subheader(t("home.glance", count=len(rows)))
+    st.plotly_chart(params_by_year(rows, lang()), key="home_glance", on_select=open_guide, selection_mode="points")
+    st.caption(t("home.glance_click"))
+
+
+def open_guide() -> None:
+    if on_chart_select("home_glance"):
+        st.session_state[OPEN_GUIDE] = True
+
 
 page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
@@ -12,6 +32,9 @@ st.title(t("home.title"))
 st.markdown(t("home.intro"))
 for item in t("home.inside"):
     st.markdown(f"- {item}")
+glance()
+if st.session_state.pop(OPEN_GUIDE, False):
+    st.switch_page("pages/guide.py")
 
 report = system_report()
 st.subheader(t("home.devices"))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from cnnkit.errors import CnnkitError
+from cnnkit.guide.registry import architecture_of
 from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, Formatter, formatter, text
 
 if TYPE_CHECKING:
@@ -203,3 +204,19 @@ def private_runs() -> bool:
 def classroom() -> bool:
     """``CNNKIT_CLASSROOM=1``: the app serves a class, so the machine's own (CLI) runs are read-only here."""
     return os.environ.get("CNNKIT_CLASSROOM", "") in ("1", "true", "yes")
+
+
+def open_card(builder: str) -> None:
+    """Callback: the guide shows the card of ``builder`` on its next run (a chart point, a "how to choose" pick)."""
+    st.session_state["guide_arch"] = architecture_of(builder).key
+    st.session_state["guide_variant"] = builder
+    st.session_state["guide_tab"] = t("guide.tabs.cards")
+
+
+def on_chart_select(key: str) -> bool:
+    """Callback of a comparison chart (its points carry the builder first): open the clicked point's card; True
+    when one was clicked."""
+    points = st.session_state[key].selection.points
+    if points:
+        open_card(points[0]["customdata"][0])
+    return bool(points)

@@ -5,7 +5,8 @@ import torch
 import torchvision
 
 from cnnkit.errors import CnnkitError
-from cnnkit.guide.charts import accuracy_vs_compute, architecture_diagram, compact_text, params_by_year
+from cnnkit.guide.charts import architecture_diagram
+from cnnkit.guide.comparison_charts import accuracy_vs_compute, compact_text, params_by_year
 from cnnkit.guide.layers import chain, profile
 from cnnkit.guide.meta import build_on_meta, input_shape, weights_info
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES, builders, is_cnnkit

@@ -71,3 +71,25 @@ def test_the_preload_thread_is_waited_for_at_exit_even_when_a_daemon_thread_star
     script.join()
     assert started[0] is not None and started[0].daemon is False
     started[0].join()
+
+
+def test_a_page_run_waits_while_the_preload_imports_pandas(monkeypatch):
+    """Plotly's figures read ``sys.modules["pandas"]`` without importing it: a chart built while the preload
+    thread was half way through ``import pandas`` failed with "partially initialized module 'pandas' has no
+    attribute 'Series'" (the home page's chart, on a change of language just after the first page)."""
+    import threading
+
+    from cnnkit import preload
+
+    started, imported = threading.Lock(), threading.Event()
+    monkeypatch.setattr(preload, "_started", started)
+    monkeypatch.setattr(preload, "_pandas_in", imported)
+    preload.pandas_settled()  # no preload: no wait
+    started.acquire()
+    waiter = threading.Thread(target=preload.pandas_settled)
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive()  # pandas is being imported: the page waits
+    imported.set()
+    waiter.join(5)
+    assert not waiter.is_alive()

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.guide import blocks
-from cnnkit.guide.charts import compact_text
+from cnnkit.guide.comparison_charts import compact_text
 from cnnkit.guide.layers import profile
 from cnnkit.guide.meta import weights_info
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES

@@ -1,7 +1,12 @@
 """AppTest of the entry point and the home page in both languages."""
 
+import json
+
 from streamlit.testing.v1 import AppTest
 
+from cnnkit.guide.comparison import shipped_rows
+from cnnkit.guide.registry import builders
+from cnnkit.i18n import text
 from tests.support import ROOT
 
 
@@ -9,7 +14,7 @@ def test_home_in_english_and_russian():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value == "cnnkit — the CNN studio"
-    assert "torch" in at.caption[0].value
+    assert any("torchvision" in c.value for c in at.caption)  # the versions line
     devices = next(m.value for m in at.markdown if m.value.startswith("| Device |")).splitlines()
     cpu = next(row.strip("| ").split(" | ") for row in devices if row.startswith("| cpu |"))
     assert "None" not in cpu and cpu[2] == "—"  # the CPU has no memory of its own to show: a dash
@@ -31,3 +36,18 @@ def test_streamlit_still_starts_a_process_in_legacy_mode_for_the_pages_folder():
         assert PagesManager.uses_pages_directory is True
     finally:
         PagesManager.uses_pages_directory = saved
+
+
+def test_the_home_page_shows_every_network_of_the_guide_by_year_and_size_in_both_languages():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    for lang in ("en", "ru"):
+        if lang == "ru":
+            at.sidebar.radio(key="lang").set_value("ru").run()
+        chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+        points = [point[0] for trace in chart["data"] for point in trace["customdata"]]
+        dated = [
+            b for b in builders() if shipped_rows() and next(r for r in shipped_rows() if r.totals.builder == b).year
+        ]
+        assert sorted(points) == sorted(dated) and len(points) > 40
+        assert chart["layout"]["title"]["text"] == text("guide.compare.years_title", lang)
+        assert text("home.glance", lang, count=len(builders())) in [s.value for s in at.subheader]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TypeVar
 
@@ -19,6 +18,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnkit.errors import CnnkitError
+from cnnkit.guide.comparison import WeightsInfo
 from cnnkit.guide.registry import architecture_of, is_cnnkit
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.module_hooks import GLOBAL_HOOKS
@@ -29,21 +29,6 @@ BUILD_OPTIONS = {
     "inception_v3": {"init_weights": False},
 }
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class WeightsInfo:
-    """What torchvision's default weights of a model say about themselves."""
-
-    enum: str  # e.g. ResNet50_Weights
-    member: str  # e.g. IMAGENET1K_V2
-    num_params: int
-    top1: float
-    top5: float
-    gmacs: float  # torchvision calls it GFLOPS ("_ops"); it counts multiply–adds
-    file_mb: float
-    input_size: int  # the centre crop its transforms produce
-    min_size: int
 
 
 @cache

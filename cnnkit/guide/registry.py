@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cnnkit.errors import CnnkitError, unknown_choice
-from cnnkit.nets.builder import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,8 @@ class Architecture:
 
 def is_cnnkit(builder: str) -> bool:
     """True for cnnkit's own networks (LeNet-5, the notes' ConvNet), False for torchvision's."""
+    from cnnkit.nets.builder import FAMILIES  # torch: not for the home page's chart, which needs no network
+
     return builder in FAMILIES
 
 

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 import torch
 
-from cnnkit.guide.meta import WeightsInfo, count_macs, input_shape, shared_model, weights_info
+from cnnkit.guide.comparison import ComparisonRow, Totals, shipped_row
+from cnnkit.guide.meta import count_macs, input_shape, shared_model, weights_info
 from cnnkit.guide.precomputed import stored
 from cnnkit.guide.registry import architecture_of, builders
 from cnnkit.nets.builder import count_parameters
-
-
-@dataclass(frozen=True)
-class Totals:
-    builder: str
-    input_size: int
-    params: int
-    macs: int
-
-    @property
-    def gmacs(self) -> float:
-        return self.macs / 1e9
-
-    @property
-    def gflops(self) -> float:
-        return 2 * self.macs / 1e9
 
 
 @cache
@@ -38,31 +22,21 @@ def totals(builder: str, size: int | None = None) -> Totals:
     return Totals(builder, shape[-1], count_parameters(model), macs)
 
 
-@dataclass(frozen=True)
-class ComparisonRow:
-    architecture: str  # card key
-    family: str  # the card's title
-    year: int | None
-    totals: Totals  # at the builder's own input size
-    weights: WeightsInfo | None
-
-
 @cache
 def comparison() -> tuple[ComparisonRow, ...]:
     """Every builder of every card with its figures, for the comparison charts: from the shipped
     ``comparison.json`` (``cnnkit.guide.precomputed``), or computed live (about 10 s on 2 CPU cores) when it
     does not fit the installed torch and torchvision."""
-    shipped = stored()
+    shipped = stored() or {}
     rows = []
     for builder in builders():
-        arch = architecture_of(builder)
-        if shipped and builder in shipped:
-            figures = shipped[builder]
-            row_totals = Totals(builder, figures["input_size"], figures["params"], figures["macs"])
-            info = figures["weights"] and WeightsInfo(**figures["weights"])
+        if builder in shipped:
+            rows.append(shipped_row(builder, shipped[builder]))
         else:
-            row_totals, info = totals(builder), weights_info(builder)
-        rows.append(ComparisonRow(arch.key, arch.title, arch.variants[builder], row_totals, info))
+            arch = architecture_of(builder)
+            rows.append(
+                ComparisonRow(arch.key, arch.title, arch.variants[builder], totals(builder), weights_info(builder))
+            )
     return tuple(rows)
 
 

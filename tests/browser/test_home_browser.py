@@ -62,3 +62,15 @@ def test_a_reload_keeps_the_language_chosen(page):
     expect(page.locator("h1")).to_contain_text("Рисуй и распознавай")
     expect(page.get_by_test_id("stSidebar").get_by_role("radio", name="Русский")).to_be_checked()
     assert "u=" in page.url
+
+
+def test_a_point_of_the_home_pages_chart_opens_its_card_in_the_guide(page):
+    point = page.locator(".st-key-home_glance .scatterlayer .point").first
+    point.wait_for(timeout=60_000)
+    point.click(force=True)
+    wait_for_app(page)
+    expect(page.get_by_test_id("stMain").get_by_role("tab", name="Architectures")).to_have_attribute(
+        "aria-selected", "true", timeout=30_000
+    )
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "/guide" in page.url
