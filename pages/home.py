@@ -13,7 +13,7 @@ OPEN_GUIDE = "home_open_guide"
 
 def glance() -> None:
     """The guide's networks by year and size, from the shipped figures (no torch); a click opens a card."""
-    rows = shipped_rows()
+    rows = tuple(r for r in shipped_rows() or () if r.year)  # the notes' ConvNet has no paper, no year
     if not rows:
         return
     st.subheader(t("home.glance", count=len(rows)))
