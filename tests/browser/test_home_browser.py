@@ -14,7 +14,7 @@ def test_home_renders_and_switches_language(page):
     expect(page.locator("h1")).to_contain_text("cnnkit")
     assert "torchvision" in page.inner_text("[data-testid='stMain']")  # the versions line
     page.get_by_text("Русский").click()
-    expect(page.locator("h1")).to_contain_text("студия")
+    expect(page.locator("h1")).to_contain_text("студия", timeout=30_000)  # a fresh server: the preload is busy
     wait_for_app(page)
     assert page.locator("[data-testid='stException']").count() == 0
 
