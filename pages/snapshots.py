@@ -18,18 +18,25 @@ LIVE = {"staticPlot": True}  # while training, pictures: cheaper to redraw
 
 
 def frame_view(snaps: EpochSnapshots, frame: int, place: str, live: bool = False) -> None:
-    """One frame: the image and the answer, the kernels, the maps of each conv block."""
+    """One frame: the image and the answer, the kernels, the maps of each conv block; while live the kernels and
+    the maps as pictures (the browser keeps a picture that did not change)."""
     config = LIVE if live else None
     image_col, answer_col, kernels_col = st.columns([1, 2, 2])
     image_col.image(charts.followed_image(snaps), caption=t("snapshots.image", label=snaps.classes[snaps.label]))
     answer_col.plotly_chart(charts.answer_figure(snaps, frame, lang()), key=f"{place}_snap_answer", config=config)
-    kernels = charts.kernels_figure(snaps, frame, lang())
-    if kernels is None:
+    if snaps.kernels is None:
         kernels_col.info(t("snapshots.no_kernels"))
+    elif live:
+        picture, title = charts.kernels_picture(snaps, frame, lang())
+        kernels_col.image(picture, caption=title)
     else:
-        kernels_col.plotly_chart(kernels, key=f"{place}_snap_kernels", config=config)
+        kernels_col.plotly_chart(charts.kernels_figure(snaps, frame, lang()), key=f"{place}_snap_kernels")
+    if live:
+        for picture, title in charts.maps_pictures(snaps, frame, lang()):
+            st.image(picture, caption=title)
+        return
     for i, figure in enumerate(charts.maps_figures(snaps, frame, lang())):
-        st.plotly_chart(figure, key=f"{place}_snap_maps_{i}", config=config)
+        st.plotly_chart(figure, key=f"{place}_snap_maps_{i}")
 
 
 def live(run_id: int) -> None:

@@ -199,3 +199,31 @@ def test_a_damaged_snapshot_file_gives_a_message_not_a_traceback(kept_run, runs_
     at = open_page("pages/train.py", run=str(kept_run))
     assert f"The epoch snapshots of run {kept_run} are damaged" in " ".join(w.value for w in at.warning)
     assert not at.exception and "Traceback" not in str(at)
+
+
+def test_the_live_pictures_colour_the_kernels_and_maps_as_the_figures_do_and_change_with_the_epoch(
+    small_digits, tmp_path
+):
+    from cnnkit.train import snapshot_charts as charts
+
+    store = RunStore(tmp_path / "runs")
+    runner = Runner(store, config(), small_digits)
+    runner.train()
+    kept = store.snapshots(runner.run_id)
+    figure = charts.maps_figures(kept, 2, "en")[0]
+    (picture, title), *_ = charts.maps_pictures(kept, 2, "ru")
+    assert title == charts.maps_figures(kept, 2, "ru")[0].layout.title.text
+    z = np.asarray(figure.data[0].z, dtype=float)  # the heat map's values, NaN in the gaps
+    scale = picture.shape[1] // z.shape[1]
+    assert picture.shape[:2] == (z.shape[0] * scale, z.shape[1] * scale) and picture.dtype == np.uint8
+    assert (picture[::scale, ::scale][np.isnan(z)] == 255).all()  # the gaps white
+    darkest, brightest = np.unravel_index(np.nanargmin(z), z.shape), np.unravel_index(np.nanargmax(z), z.shape)
+    viridis_low, viridis_high = (68, 1, 84), (253, 231, 37)
+    assert np.abs(picture[darkest[0] * scale, darkest[1] * scale].astype(int) - viridis_low).max() <= 2
+    assert np.abs(picture[brightest[0] * scale, brightest[1] * scale].astype(int) - viridis_high).max() <= 2
+    first, _ = charts.kernels_picture(kept, 0, "en")
+    last, kernels_title = charts.kernels_picture(kept, 2, "en")
+    assert first.shape == last.shape and not np.array_equal(first, last)  # the kernels learned
+    assert kernels_title == charts.kernels_figure(kept, 2, "en").layout.title.text
+    again, _ = charts.kernels_picture(kept, 2, "en")
+    assert np.array_equal(again, last)  # the same frame is the same picture: the browser keeps it

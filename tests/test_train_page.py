@@ -117,7 +117,8 @@ def test_live_charts_follow_their_toggle_and_every_recipe_turns_them_on(at):
     wait_until(at, lambda snap: len(snap.epochs) >= 1)
     charts, captions = live_charts()
     assert len(charts) == 3 and "Live charts are off" not in captions  # batch loss, loss and accuracy
-    assert any("live_snap_kernels" in c.proto.id for c in at.get("plotly_chart"))  # the newest snapshot beside them
+    pictures = [caption for image in at.get("image") for caption in image.captions]  # the newest snapshot, beside
+    assert any(c.startswith("First-layer kernels") for c in pictures) and any("feature maps" in c for c in pictures)
     batch_loss = json.loads(next(c for c in charts if c.id.endswith("train_batch_chart")).spec)["data"]
     reached = 1 + max(x for curve in batch_loss for x in curve["x"])  # epochs begun, of 50
     assert all(0 < len(curve["x"]) <= reached * LIVE_POINTS / 50 + 1 for curve in batch_loss)  # binned, not 50+
@@ -125,6 +126,7 @@ def test_live_charts_follow_their_toggle_and_every_recipe_turns_them_on(at):
     charts, captions = live_charts()
     assert not charts and "Live charts are off: the charts appear when the run ends." in captions
     assert not any("live_snap" in c.proto.id for c in at.get("plotly_chart"))
+    assert not any("feature maps" in caption for image in at.get("image") for caption in image.captions)
     assert at.get("progress")  # the progress bar still moves
     at.button(key="train_stop").click().run()
     wait_until(at, lambda snap: snap.done)

@@ -87,12 +87,9 @@ def _image_layout(height: int, title: str, lang: str = DEFAULT_LANGUAGE) -> dict
     )
 
 
-def feature_grid(
-    maps: np.ndarray, title: str = "", columns: int = 16, width: int = 1000, lang: str = DEFAULT_LANGUAGE
-) -> go.Figure:
-    """C×H×W feature maps tiled into one grid, each scaled to its own range; hover names the map.
-
-    The height is set for a figure about ``width`` pixels wide, so that the maps stay square."""
+def tile_maps(maps: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """C×H×W maps tiled ``columns`` to a row, one pixel apart, each scaled to [0, 1] by its own range (NaN in the
+    gaps), and the 1-based number of the map of each pixel (NaN in the gaps)."""
     c, h, w = maps.shape
     rows = math.ceil(c / columns)
     tile = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
@@ -102,6 +99,16 @@ def feature_grid(
         r, col = divmod(k, columns)
         tile[r * (h + 1) : r * (h + 1) + h, col * (w + 1) : col * (w + 1) + w] = (m - low) / span if span else 0
         index[r * (h + 1) : r * (h + 1) + h, col * (w + 1) : col * (w + 1) + w] = k + 1
+    return tile, index
+
+
+def feature_grid(
+    maps: np.ndarray, title: str = "", columns: int = 16, width: int = 1000, lang: str = DEFAULT_LANGUAGE
+) -> go.Figure:
+    """C×H×W feature maps tiled into one grid, each scaled to its own range; hover names the map.
+
+    The height is set for a figure about ``width`` pixels wide, so that the maps stay square."""
+    tile, index = tile_maps(maps, columns)
     height = round(width * tile.shape[0] / tile.shape[1]) + (30 if title else 0)
     return go.Figure(
         go.Heatmap(

@@ -1,17 +1,25 @@
 """Figures of a run's per-epoch snapshots (``cnnkit.train.snapshots``) at one frame: the followed test image, the
-network's answer for it, the first layer's kernels and the feature maps of its conv blocks. Labels in ``lang``."""
+network's answer for it, the first layer's kernels and the feature maps of its conv blocks. Labels in ``lang``.
+
+While a run trains, the kernels and the maps are drawn as pictures (``kernels_picture``, ``maps_pictures``):
+the same picture is the same file to the browser, which redraws nothing between two epochs, where a Plotly
+heat map of the maps was rebuilt and redrawn at every refresh of the live view (150 kB of JSON each time)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale, unlabel_rgb
 
 from cnnkit.i18n import formatter, text
-from cnnkit.infer.charts import feature_grid, probability_bars
-from cnnkit.train.charts import weights_figure
+from cnnkit.infer.charts import feature_grid, probability_bars, tile_maps
+from cnnkit.train.charts import kernel_grid, weights_figure
 from cnnkit.train.snapshots import EpochSnapshots
 
 IMAGE_PIXELS = 112  # the followed image is enlarged to about this many pixels a side, its pixels kept sharp
+PICTURE_WIDTH = 900  # a live picture of maps or kernels is enlarged to about this many pixels wide, kept sharp
 
 
 def epoch_label(snaps: EpochSnapshots, epoch: int, lang: str) -> str:
@@ -63,3 +71,45 @@ def maps_figures(snaps: EpochSnapshots, frame: int, lang: str) -> list[go.Figure
         )
         for block, maps, total in zip(snaps.blocks, snaps.maps, snaps.map_counts)
     ]
+
+
+@cache
+def _palette(colorscale: str) -> np.ndarray:
+    """A Plotly colour scale as 256 RGB colours."""
+    return np.array([unlabel_rgb(c) for c in sample_colorscale(colorscale, np.linspace(0, 1, 256))], dtype=np.uint8)
+
+
+def _picture(values: np.ndarray, colorscale: str, low: float, high: float) -> np.ndarray:
+    """Values on ``colorscale`` from ``low`` to ``high`` as uint8 RGB (NaN, the gaps of a grid: white), enlarged
+    without smoothing to about ``PICTURE_WIDTH`` pixels wide."""
+    scaled = np.clip((np.nan_to_num(values, nan=low) - low) / ((high - low) or 1.0), 0, 1)
+    rgb = _palette(colorscale)[np.round(scaled * 255).astype(np.uint8)]
+    rgb[np.isnan(values)] = 255
+    scale = max(1, PICTURE_WIDTH // values.shape[1])
+    return np.repeat(np.repeat(rgb, scale, 0), scale, 1)
+
+
+def kernels_picture(snaps: EpochSnapshots, frame: int, lang: str) -> tuple[np.ndarray, str] | None:
+    """The first layer's kernels at ``frame`` as ``kernels_figure`` colours them, as an RGB picture with its
+    title; None for a network without a convolution."""
+    if snaps.kernels is None:
+        return None
+    kernels = snaps.kernels.astype(np.float32)
+    title = text("snapshots.kernels", lang, shown=kernels.shape[1], total=snaps.kernel_count)
+    grid, _ = kernel_grid(kernels[frame])
+    if grid.ndim == 3:  # a colour input's kernels are small colour pictures already
+        scale = max(1, PICTURE_WIDTH // 2 // grid.shape[1])
+        return np.repeat(np.repeat(np.uint8(np.round(grid * 255)), scale, 0), scale, 1), title
+    bound = float(np.abs(kernels).max()) or 1.0
+    return _picture(grid, "RdBu_r", -bound, bound), title
+
+
+def maps_pictures(snaps: EpochSnapshots, frame: int, lang: str) -> list[tuple[np.ndarray, str]]:
+    """For each conv block shown, its feature maps of the followed image at ``frame`` as ``maps_figures`` colours
+    them, as an RGB picture with its title."""
+    pictures = []
+    for block, maps, total in zip(snaps.blocks, snaps.maps, snaps.map_counts):
+        tile, _ = tile_maps(maps[frame].astype(np.float32), maps.shape[1])
+        title = text("snapshots.maps", lang, block=block, shown=maps.shape[1], total=total)
+        pictures.append((_picture(tile, "Viridis", 0.0, 1.0), title))
+    return pictures
