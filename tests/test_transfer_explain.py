@@ -82,7 +82,7 @@ def test_a_stored_transfer_run_is_reloaded_predicted_and_explained(store, arch, 
     assert said["label"] in ckpt.classes and len(said["probabilities"]) == 2
     ex = explain_input(ckpt, read_image(ckpt, _photo(), "photo.jpg"))
     assert ex.gradcam_layer.startswith("backbone.") and ex.gradcam.shape == (224, 224)
-    assert ex.seen.shape == (224, 224, 3) and ex.layers[0].name == ex.gradcam_layer
+    assert ex.seen.shape == (224, 224, 3) and ex.layers[0].name == ex.gradcam_layer and len(ex.layers[0].maps) == 64
 
 
 def test_gradcam_of_a_transfer_net_lies_on_the_crop_and_is_not_constant(store):

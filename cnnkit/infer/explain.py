@@ -25,6 +25,8 @@ from cnnkit.nets.checkpoints import Checkpoint
 from cnnkit.nets.module_hooks import GLOBAL_HOOKS
 from cnnkit.nets.transfer import TransferNet
 
+TRANSFER_MAPS = 64  # maps of a transfer network's last convolution shown (it has hundreds)
+
 
 @dataclass
 class LayerMaps:
@@ -121,7 +123,8 @@ def explain_input(ckpt: Checkpoint, x: torch.Tensor, target: int | None = None) 
 
 def _explain_transfer(model: TransferNet, x: torch.Tensor, target: int | None) -> Explanation:
     """A ``TransferNet`` on the crop its ``prep`` makes of ``x``: the maps of the backbone's last convolution,
-    saliency and Grad-CAM on that crop, and the crop as a picture (ImageNet's normalization undone)."""
+    saliency and Grad-CAM on that crop, and the crop as a picture (ImageNet's normalization undone). Of the
+    hundreds of maps, the ``TRANSFER_MAPS`` that Grad-CAM weighs most are kept, in that order."""
     name, conv = last_conv(model.backbone)
     with GLOBAL_HOOKS, torch.no_grad():
         crop = model.prep(x)
@@ -135,4 +138,5 @@ def _explain_transfer(model: TransferNet, x: torch.Tensor, target: int | None) -
     seen = (crop.detach()[0] * std + mean).clamp(0, 1).permute(1, 2, 0).numpy()
     layer = f"backbone.{name}"
     gradcam = _gradcam(act, grads[1], crop.shape[2:])
-    return Explanation(target, [LayerMaps(layer, act[0].numpy())], _saliency(grads[0]), gradcam, layer, seen)
+    weighed = grads[1][0].mean((1, 2)).argsort(descending=True)[:TRANSFER_MAPS]  # the maps that count most
+    return Explanation(target, [LayerMaps(layer, act[0, weighed].numpy())], _saliency(grads[0]), gradcam, layer, seen)
