@@ -29,6 +29,7 @@ from cnnkit.infer.predict import (
     seen_picture,
     subject,
     takes_digits,
+    weights_preprocessing,
 )
 from cnnkit.infer.unsure import confidence_text
 from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB, UPLOAD_MB, SessionCache
@@ -213,7 +214,10 @@ def show_steps(ckpt: Checkpoint, pred: Prediction, preview: np.ndarray) -> None:
 
 
 def show_inside(ckpt: Checkpoint, ex, overlay) -> None:
-    """The maps of each conv block, and saliency and Grad-CAM drawn by ``overlay(heat, title)`` on the input."""
+    """The maps of each conv block, and saliency and Grad-CAM drawn by ``overlay(heat, title)`` on the input
+    (on the picture the network read instead, when that is not its input: a transfer network's crop)."""
+    if ex.seen is not None:
+        overlay = partial(charts.photo_heat, ex.seen, lang=lang())
     st.subheader(t("draw.inside.title"))
     st.caption(t("draw.inside.maps_why"))
     for layer in ex.layers:
@@ -624,10 +628,14 @@ def image_mode(ckpt: Checkpoint, mode: str) -> None:
         return
     seen = seen_picture(ckpt, x)
     show_picture(left, charts.picture(seen, 168), t("draw.image.seen", **shape))
+    ex = explain_input(ckpt, x)
+    prep = weights_preprocessing(ckpt)
+    if prep:
+        show_picture(left, charts.picture(ex.seen, 168), t("draw.image.prep", **prep))
     with right:
         st.subheader(t("draw.answer.title"))
         show_prediction(ckpt, predict_input(ckpt, x, file.name))
-    show_inside(ckpt, explain_input(ckpt, x), partial(charts.photo_heat, seen, lang=lang()))
+    show_inside(ckpt, ex, partial(charts.photo_heat, seen, lang=lang()))
 
 
 def photo_mode() -> None:

@@ -1,12 +1,12 @@
 """The map of every test image: where up to 2,000 test images land in a network's own feature space.
 
-``feature_map`` runs the images through a model, keeping the input of its last Linear layer (the penultimate
-layer's features) and its answers, and reduces the features by PCA to at most ``PCA_DIMS`` coordinates; the first
-two are the PCA map. t-SNE (scikit-learn) places the same points by their neighbours: it takes seconds, so
-``TsneJobs`` computes it in a background thread. A run keeps its maps in its folder (``map-best.npz``, and
-``map-epoch1.npz`` written by the runner after the first epoch), as NumPy archives read without unpickling.
-A new image (a drawing) is placed by the PCA's own transform, or, on the t-SNE map, at the mean place of its
-nearest neighbours in feature space (t-SNE has no transform of new points).
+``feature_map`` runs the images through a model, keeping the input of its answering layer (its last Linear, a
+transfer network's head: the penultimate layer's features) and its answers, and reduces the features by PCA to at
+most ``PCA_DIMS`` coordinates; the first two are the PCA map. t-SNE (scikit-learn) places the same points by their
+neighbours: it takes seconds, so ``TsneJobs`` computes it in a background thread. A run keeps its maps in its
+folder (``map-best.npz``, and ``map-epoch1.npz`` written by the runner after the first epoch), as NumPy archives
+read without unpickling. A new image (a drawing) is placed by the PCA's own transform, or, on the t-SNE map, at
+the mean place of its nearest neighbours in feature space (t-SNE has no transform of new points).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from torch import nn
 from cnnkit.data.datasets import Split
 from cnnkit.errors import CnnkitError
 from cnnkit.files import write_atomic
+from cnnkit.nets.transfer import TransferNet
 
 MAP_IMAGES = 2000  # test images on a map, at most
 PCA_DIMS = 50  # features kept (by PCA) for t-SNE and the neighbours of a drawing
@@ -75,19 +76,29 @@ class FeatureMap:
         return self.tsne[nearest].mean(axis=1)
 
 
-def last_linear(model: nn.Module) -> nn.Linear:
-    """The model's last Linear layer, whose input is the penultimate layer's features."""
+def answer_layer(model: nn.Module) -> nn.Module:
+    """The layer whose input is the penultimate layer's features: a transfer network's head (SqueezeNet's is a
+    1×1 convolution), else the model's last Linear layer."""
+    if isinstance(model, TransferNet):
+        return model.head
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if not linears:
         raise CnnkitError("embedding.errors.no_linear")
     return linears[-1]
 
 
+def _features(h: torch.Tensor) -> torch.Tensor:
+    """N×D features of a layer's input: maps that a 1×1 convolution reads place by place are averaged over
+    the places (SqueezeNet's 512 maps of 13×13 give 512 features); a flat input as it is."""
+    return h.mean((2, 3)) if h.ndim == 4 else h.flatten(1)
+
+
 @torch.no_grad()
 def penultimate(model: nn.Module, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """The features (input of the last Linear layer, N×D) and answers (N) of a normalized batch ``x``."""
+    """The features (input of the answering layer, ``answer_layer``, N×D) and answers (N) of a normalized
+    batch ``x``."""
     kept: list[torch.Tensor] = []
-    hook = last_linear(model).register_forward_pre_hook(lambda _module, args: kept.append(args[0].flatten(1)))
+    hook = answer_layer(model).register_forward_pre_hook(lambda _module, args: kept.append(_features(args[0])))
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

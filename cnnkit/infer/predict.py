@@ -20,10 +20,11 @@ from cnnkit.data.preprocess import WORK_SIZE, DigitSteps, normalize, prepare_dig
 from cnnkit.devices import cpu_cores
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE
-from cnnkit.infer.unsure import reason_text, reasons, unfamiliar
+from cnnkit.infer.unsure import confidence_reasons, reason_text, reasons, unfamiliar
 from cnnkit.infer.uploads import SessionCache
 from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, from_bytes, load_checkpoint
+from cnnkit.nets.transfer import TransferNet
 from cnnkit.train.calibration import features_and_logits
 
 
@@ -138,11 +139,20 @@ def seen_picture(ckpt: Checkpoint, x: torch.Tensor) -> np.ndarray:
     return rgb.permute(1, 2, 0).numpy()
 
 
+def weights_preprocessing(ckpt: Checkpoint) -> dict | None:
+    """What a transfer network does to its input before its backbone reads it, as its weights' transforms
+    say (``model``, ``resize``, ``crop``: the sides in pixels); None for another network."""
+    model = ckpt.model
+    if not isinstance(model, TransferNet):
+        return None
+    return {"model": ckpt.model_config.backbone, "resize": model.prep.resize, "crop": model.prep.crop}
+
+
 def predict_input(ckpt: Checkpoint, x: torch.Tensor, name: str = "") -> Prediction:
-    """The answer for a normalized 1×C×S×S input (no digit steps)."""
+    """The answer for a normalized 1×C×S×S input (no digit steps), doubted when its probability is low."""
     probs = probabilities(ckpt, x)[0]
     best = int(probs.argmax())
-    return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), None)
+    return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), None, confidence_reasons(probs))
 
 
 def read_digit(source: bytes | str | Path, name: str | None = None, invert: bool | None = None) -> DigitSteps:

@@ -65,12 +65,16 @@ def unfamiliar(ckpt: Checkpoint, feats: torch.Tensor, read_as: torch.Tensor) -> 
     return ((far > ckpt.calibration["far"]) & (relative > ckpt.calibration["relative"])).tolist()
 
 
+def confidence_reasons(probs: np.ndarray) -> list[str]:
+    """``["low_confidence"]`` when the calibrated top probability of ``probs`` is below ``LOW_CONFIDENCE``; the
+    one reason that any input of any model can have (a picture that is no digit has no ink to measure)."""
+    return ["low_confidence"] if probs.max() < LOW_CONFIDENCE else []
+
+
 def reasons(ckpt: Checkpoint, image28: np.ndarray, probs: np.ndarray, odd: bool | None) -> list[str]:
     """The reasons (codes of ``REASONS``) to doubt the answer ``probs`` for the prepared 28×28 input, whose
     features were found unfamiliar or not (``odd``, from ``unfamiliar``); [] when there are none."""
-    found = []
-    if probs.max() < LOW_CONFIDENCE:
-        found.append("low_confidence")
+    found = confidence_reasons(probs)
     if odd:
         found.append("unfamiliar")
     if scattered(image28):
