@@ -177,3 +177,20 @@ def test_the_shipped_models_features_learn_fashion_well_above_chance(fashion):
     config = config_from(config, source_checkpoint("shipped"))
     result = train(config, dataset=data)
     assert result.evaluation.accuracy > 0.6  # chance: 0.1
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_transfer_run_is_named_by_its_architecture_weights_and_what_learns(lang):
+    from cnnkit.i18n import text
+    from cnnkit.train.naming import default_name
+
+    frozen = TrainConfig(model=ModelConfig(backbone="mobilenet_v3_small", pretrained=True))
+    name = default_name(frozen, lang)
+    assert name.startswith("mobilenet_v3_small") and text("runs.naming.imagenet", lang) in name
+    assert text("runs.naming.freeze.all", lang) in name and "ConvNet" not in name
+    last = default_name(TrainConfig(model=ModelConfig(backbone="resnet18", pretrained=True, freeze="2")), lang)
+    assert text("runs.naming.freeze.last", lang, count=2) in last and "2" in last
+    scratch = default_name(TrainConfig(model=ModelConfig(backbone="resnet18")), lang)
+    assert text("runs.naming.scratch", lang) in scratch and text("runs.naming.freeze.none", lang) in scratch
+    shipped = default_name(TrainConfig(model=ModelConfig(freeze="features")), lang)
+    assert text("runs.naming.freeze.features", lang) in shipped

@@ -25,10 +25,19 @@ def network_summary(model: ModelConfig, lang: str = DEFAULT_LANGUAGE) -> str:
         parts = [_t("own", lang, conv=types.count("conv"), fc=types.count("linear"))]
         parts += [_t(kind, lang) for kind in ("batchnorm", "dropout") if kind in types]
         return SEPARATOR.join(parts)
+    if model.backbone:
+        parts = [model.backbone, _t("imagenet" if model.pretrained else "scratch", lang)]
+        return SEPARATOR.join([*parts, freeze_summary(model.freeze_mode, lang)])
     parts = [_t(f"arch.{model.arch}", lang)]
     parts += [_t(name, lang) for name, on in SWITCHES if getattr(model, name) is on]
     parts += [_t("dropout_p", lang, p=number(model.dropout))] if model.dropout else []
+    parts += [freeze_summary(model.freeze, lang)] if model.freeze else []  # started from another model
     return SEPARATOR.join(parts)
+
+
+def freeze_summary(mode: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """What learns: the head only, the last N blocks and the head, all but the convolutional features, all."""
+    return _t("freeze.last", lang, count=int(mode)) if mode.isdigit() else _t(f"freeze.{mode}", lang)
 
 
 def training_summary(config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> list[str]:
