@@ -79,7 +79,7 @@ def _image_layout(height: int, title: str, lang: str = DEFAULT_LANGUAGE) -> dict
     return dict(
         title=title or None,
         height=height,
-        margin=dict(l=0, r=0, t=30 if title else 0, b=0),
+        margin=dict(l=0, r=0, t=(48 if "<br>" in title else 30) if title else 0, b=0),  # a second title line
         separators=formatter(lang).separators,
         plot_bgcolor="rgba(0,0,0,0)",
         xaxis=dict(visible=False, constrain="domain"),
