@@ -206,6 +206,7 @@ def settings() -> tuple[TrainConfig, Dataset | None, CnnkitError | None]:
             default="switches",
             format_func=names("build.ui.mode", "_"),
             help=t("build.ui.mode_help"),
+            wrap=True,  # three choices do not fit the column's width in one row
         )
         if own == "layers":
             st.info(t("build.ui.below"))

@@ -62,19 +62,17 @@ def controls(device: str) -> Choice:
     backbone = st.selectbox(t("train.transfer.arch"), PAGE_BACKBONES, format_func=title, key="train_backbone")
     if device == "cpu":
         st.caption(t("train.transfer.small", names=", ".join(map(title, SMALL_BACKBONES))))
-    start = st.segmented_control(
+    start = st.radio(
         t("train.transfer.weights"),
         ("imagenet", "scratch"),
-        default="imagenet",
         format_func=names("train.transfer"),
         key="train_weights",
         help=t("train.transfer.weights_help"),
     )
     pretrained = start != "scratch"
-    mode = st.segmented_control(
+    mode = st.radio(
         t("train.transfer.mode"),
         MODES,
-        default="all",
         format_func=names("train.transfer.mode", "_"),
         key="train_freeze",
         help=t("train.transfer.mode_help"),
@@ -159,7 +157,8 @@ def counts(found: TransferPlan) -> None:
     frozen.metric(t("train.transfer.frozen"), num(found.frozen))
     memory.metric(t("train.transfer.memory"), fmt().unit(found.memory_bytes / 2**20, "mb"))
     first.metric(t("train.transfer.first_epoch"), fmt().seconds(found.first_seconds))
-    later = t("train.transfer.next_cached") if found.cached else fmt().seconds(found.epoch_seconds)
+    seconds = fmt().seconds
+    later = t("train.transfer.next_cached", most=seconds(0.1)) if found.cached else seconds(found.epoch_seconds)
     then.metric(t("train.transfer.next_epochs"), later)
 
 

@@ -47,7 +47,7 @@ def offline(tmp_path, monkeypatch):
 def pretrained(at: AppTest, **controls) -> AppTest:
     at.segmented_control(key="train_network").set_value("pretrained").run()
     for key, value in controls.items():
-        at.segmented_control(key=key).set_value(value).run()
+        at.radio(key=key).set_value(value).run()
     assert not at.exception, at.exception
     return at
 
@@ -71,7 +71,7 @@ def test_the_notes_recipe_is_the_default_with_its_counts_code_and_preprocessing(
     shown = texts(at.markdown) + texts(at.info)
     assert "resized to 256 px (bilinear), centre-cropped to 224 × 224 px" in shown
     assert "(0.485, 0.456, 0.406)" in shown  # ImageNet's channel means
-    assert "takes milliseconds" in shown and metric(at, "Each further epoch") == "milliseconds"
+    assert "takes milliseconds" in shown and metric(at, "Each further epoch") == "< 0.1 s"
     assert "MobileNetV3-Small" in texts(at.caption)  # the small ones suggested on the CPU
     assert not at.warning and not start_disabled(at)
 
