@@ -15,9 +15,9 @@ import streamlit as st
 from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_choices, subset_size
 from cnnkit.devices import device_name, list_devices
 from cnnkit.errors import CnnkitError, FailureKind
-from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
+from cnnkit.nets.builder import FAMILIES, ModelConfig
 from cnnkit.nets.checkpoints import Checkpoint
-from cnnkit.nets.summary import layer_table
+from cnnkit.nets.summary import model_summary
 from cnnkit.paths import allowed_path
 from cnnkit.train.charts import (
     LIVE_POINTS,
@@ -37,8 +37,9 @@ from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
 from cnnkit.train.loop import OPTIMIZERS, SCHEDULES, TrainConfig, default_batch
 from cnnkit.train.presets import PRESETS, preset_values
 from cnnkit.train.store import FINETUNE, Run, evaluation_from_dict, parse_id, reason_text, unended_text
+from cnnkit.train.transfer import TransferPlan
 from pages import augment as augment_settings
-from pages import collect, embedmap, exports, images, network, snapshots
+from pages import collect, embedmap, exports, images, network, snapshots, transfer
 from pages.ui import (
     classroom,
     error_text,
@@ -176,8 +177,9 @@ def use_recipe() -> None:
         st.session_state.update({f"train_{key}": value for key, value in values.items()})
 
 
-def settings() -> tuple[TrainConfig, Dataset | None]:
-    """The controls, and the config and dataset they describe (the dataset is None when it failed)."""
+def settings() -> tuple[TrainConfig, Dataset | None, CnnkitError | None]:
+    """The controls, and the config and dataset they describe (the dataset is None when it failed), with what
+    keeps a pretrained network from training (absent or wrong weights)."""
     data_col, model_col, train_col = st.columns(3, gap="large")
     with data_col:
         st.subheader(t("train.data"))
@@ -199,16 +201,20 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
         st.subheader(t("train.model"))
         own = st.segmented_control(
             t("build.ui.mode"),
-            ("switches", "layers"),
+            ("switches", "layers", "pretrained"),
             key="train_network",
             default="switches",
             format_func=names("build.ui.mode", "_"),
             help=t("build.ui.mode_help"),
+            wrap=True,  # three choices do not fit the column's width in one row
         )
         if own == "layers":
             st.info(t("build.ui.below"))
+        chosen = transfer.controls(device) if own == "pretrained" else None
         model = (
-            ModelConfig(layers=())
+            chosen.model
+            if chosen
+            else ModelConfig(layers=())
             if own == "layers"
             else ModelConfig(
                 st.radio(
@@ -264,8 +270,9 @@ def settings() -> tuple[TrainConfig, Dataset | None]:
             augment=augment,
             **asdict(augmentation),
             device=device,
+            weights=chosen.weights if chosen else None,
         )
-    return config, dataset
+    return config, dataset, chosen.problem if chosen else None
 
 
 def batch_input(dataset: Dataset | None, subset: int | None) -> int:
@@ -276,18 +283,21 @@ def batch_input(dataset: Dataset | None, subset: int | None) -> int:
     return st.number_input(t("train.batch_size"), 1, 60_000, key="train_batch_size")
 
 
-def summary(config: TrainConfig, dataset: Dataset) -> None:
-    """Before training: the parameters, the layer table and the measured seconds per epoch."""
+def summary(config: TrainConfig, dataset: Dataset, plan: TransferPlan | None = None) -> None:
+    """Before training: the parameters, the layer table and the measured seconds per epoch (a pretrained
+    network's ``plan`` gives its first epoch's estimate instead)."""
     try:
-        model = build_model(config.model.for_data(dataset.info))
-        rows = layer_table(model, (1, dataset.info.channels, dataset.info.size, dataset.info.size), device="cpu")
+        params, rows = model_summary(config.model, dataset.info)
     except CnnkitError as exc:
         st.error(error_text(exc))
         return
     params_col, images_col, time_col = st.columns(3)
-    params_col.metric(t("train.params"), num(count_parameters(model)))
+    params_col.metric(t("train.params"), num(params))
     images_col.metric(t("train.images"), num(subset_size(dataset.train, config.train_subset)))
-    if busy():
+    if plan is not None:
+        seconds = fmt().seconds(plan.first_seconds)
+        time_col.metric(t("train.transfer.first_epoch"), seconds, help=t("train.transfer.estimate_help"))
+    elif busy():
         time_col.metric(t("train.estimate"), "—", help=t("train.estimate_busy"))
     else:
         try:
@@ -309,6 +319,11 @@ def summary(config: TrainConfig, dataset: Dataset) -> None:
                 for r in rows
             ]
         )
+
+
+def fix_first(config: TrainConfig) -> str:
+    """The key of what the Train button says while the settings cannot train."""
+    return "train.transfer.fix_first" if config.model.backbone else "build.ui.fix_first"
 
 
 def start(config: TrainConfig, dataset: Dataset) -> None:
@@ -688,19 +703,22 @@ st.title(t("train.title"))
 st.markdown(t("train.intro"))
 train_tab, runs_tab, devices_tab = st.tabs([t("train.tab_train"), t("train.tab_runs"), t("train.tab_devices")])
 with train_tab:
-    config, dataset = settings()
+    config, dataset, problem = settings()
     if images.collecting():
         collect.editor()
     if dataset and dataset.info.name == FOLDER:
         images.overview(dataset)
-    valid = True
+    valid, plan = True, None
+    if config.model.backbone is not None:  # a pretrained network
+        plan = transfer.section(config, dataset, problem)
+        valid = plan is not None
     if config.model.layers is not None:  # the network builder
         info = dataset.info if dataset else DATASETS["mnist"]
         built = network.network_section((info.channels, info.size, info.size), len(info.classes))
         valid = built is not None
         config = replace(config, model=built or config.model)
     if dataset and valid:
-        summary(config, dataset)
+        summary(config, dataset, plan)
     start_col, live_col = st.columns([1, 3], vertical_alignment="center")
     clicked = start_col.button(
         t("train.start"),
@@ -708,7 +726,7 @@ with train_tab:
         icon="🏋️",
         key="train_start",
         disabled=dataset is None or busy() or not valid,
-        help=t("train.start_busy") if busy() else None if valid else t("build.ui.fix_first"),
+        help=t("train.start_busy") if busy() else None if valid else t(fix_first(config)),
     )
     st.session_state.setdefault("train_live_charts", True)
     live_col.toggle(t("train.live_charts"), key="train_live_charts", help=t("train.live_charts_help"))

@@ -57,6 +57,8 @@ def test_every_control_of_every_page(lang, crawl_env):
         "tab_container",
         "dataframe",
     } <= operated
+    pretrained = {"train_backbone", "train_weights", "train_freeze", "train_unfreeze", "train_weights_file"}
+    assert pretrained <= crawl.controls["pages/train.py"]  # the pretrained network's controls, revealed by its mode
 
 
 def report(crawl: Crawl) -> None:

@@ -61,3 +61,15 @@ def layer_table(
         for h in handles:
             h.remove()
     return rows
+
+
+def model_summary(config, info) -> tuple[int, list[LayerRow]]:
+    """The parameter count and the layer table of ``config`` (a ``ModelConfig``) for a dataset's ``info``; a
+    torchvision backbone is described on ``meta`` (no weights to make: VGG-16 has 138 million)."""
+    from cnnkit.nets.builder import build_model, count_parameters
+
+    config = config.for_data(info)
+    device = "meta" if config.backbone else "cpu"
+    with torch.device(device):
+        model = build_model(config)
+    return count_parameters(model), layer_table(model, (1, info.channels, info.size, info.size), device=device)

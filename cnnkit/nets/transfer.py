@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -76,6 +77,22 @@ BACKBONES = (
     "convnext_base",
     "convnext_large",
 )
+# the names the guide and the notes give them (language-neutral); other backbones go by torchvision's name
+TITLES = {
+    "alexnet": "AlexNet",
+    "vgg16": "VGG-16",
+    "googlenet": "GoogLeNet",
+    "resnet18": "ResNet-18",
+    "resnet50": "ResNet-50",
+    "densenet121": "DenseNet-121",
+    "squeezenet1_1": "SqueezeNet 1.1",
+    "mobilenet_v2": "MobileNetV2",
+    "mobilenet_v3_small": "MobileNetV3-Small",
+    "mobilenet_v3_large": "MobileNetV3-Large",
+    "efficientnet_b0": "EfficientNet-B0",
+    "shufflenet_v2_x1_0": "ShuffleNet V2",
+    "convnext_tiny": "ConvNeXt-Tiny",
+}
 FREEZE_MODES = ("all", "features", "none")  # or a number of blocks N, as text
 MAX_WEIGHTS_BYTES = 800 * 2**20  # ConvNeXt-Large's 198 M float32 weights fit
 IMAGENET_CLASSES = 1000
@@ -86,6 +103,34 @@ def weights_of(backbone: str):
     if backbone not in BACKBONES:
         raise unknown_choice("backbone", backbone, BACKBONES)
     return torchvision.models.get_model_weights(backbone).DEFAULT
+
+
+def title(backbone: str) -> str:
+    """The name the guide gives ``backbone`` (e.g. ``MobileNetV3-Small``), else torchvision's."""
+    return TITLES.get(backbone, backbone)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Preprocessing:
+    """What ``weights.transforms()`` does to an image before the network reads it."""
+
+    resize: int  # the shorter side, in pixels
+    crop: int  # the centre crop's side
+    interpolation: str  # "bilinear" or "bicubic"
+    mean: tuple[float, ...]  # per channel (R, G, B), of ImageNet's images
+    std: tuple[float, ...]
+
+
+def preprocessing(backbone: str) -> Preprocessing:
+    """The preprocessing of ``backbone``'s ImageNet weights: resize, centre crop, per-channel normalization."""
+    t = weights_of(backbone).transforms()
+    return Preprocessing(
+        resize=int(t.resize_size[0]),
+        crop=int(t.crop_size[0]),
+        interpolation="bicubic" if "BICUBIC" in str(t.interpolation) else "bilinear",
+        mean=tuple(t.mean),
+        std=tuple(t.std),
+    )
 
 
 def weights_file_name(backbone: str) -> str:
@@ -147,12 +192,11 @@ class Preprocess(nn.Module):
 
     def __init__(self, backbone: str, in_channels: int):
         super().__init__()
-        t = weights_of(backbone).transforms()
+        p = preprocessing(backbone)
         self.in_channels = in_channels
-        self.resize, self.crop = int(t.resize_size[0]), int(t.crop_size[0])
-        self.mode = "bicubic" if "BICUBIC" in str(t.interpolation) else "bilinear"
+        self.resize, self.crop, self.mode = p.resize, p.crop, p.interpolation
         self.register_buffer("source", torch.tensor([0.0, 1.0]))  # the data's mean and std
-        self.mean, self.std = tuple(t.mean), tuple(t.std)  # ImageNet's (plain values: a checkpoint built on meta)
+        self.mean, self.std = p.mean, p.std  # ImageNet's (plain values: a checkpoint built on meta)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x * self.source[1] + self.source[0]
@@ -191,20 +235,39 @@ def _split(backbone: str, net: nn.Module, num_classes: int) -> tuple[nn.Module, 
     return net, nn.Linear(old.in_features, num_classes)
 
 
+def _imagenet_net(backbone: str, pretrained: bool) -> nn.Module:
+    """torchvision's ``backbone`` with its 1000 ImageNet classes, without weights (on the default device)."""
+    weights_of(backbone)
+    return torchvision.models.get_model(
+        backbone, weights=None, num_classes=IMAGENET_CLASSES, **_build_options(backbone, pretrained)
+    )
+
+
+def _without_aux(backbone: str, state: dict) -> dict:
+    """GoogLeNet's file keeps the auxiliary classifiers of its training: left out."""
+    if backbone == "googlenet":
+        return {k: v for k, v in state.items() if not k.startswith(("aux1.", "aux2."))}
+    return state
+
+
+def check_state(backbone: str, state: dict) -> None:
+    """``state`` holds ``backbone``'s ImageNet weights (every name, every shape; compared on ``meta``)."""
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in _imagenet_net(backbone, True).state_dict().items()}
+    given = {k: tuple(v.shape) for k, v in _without_aux(backbone, state).items()}
+    if given != expected:
+        raise CnnkitError("errors.transfer_wrong_weights", model=backbone)
+
+
 def build_transfer(
     backbone: str, num_classes: int, in_channels: int, pretrained: bool, state: dict | None = None
 ) -> TransferNet:
     """The ``TransferNet`` of ``backbone``; with ``state`` (its ImageNet weights) loaded before the head is
     replaced. Built on the current default device (``meta`` for a checkpoint's check)."""
-    weights_of(backbone)
-    net = torchvision.models.get_model(
-        backbone, weights=None, num_classes=IMAGENET_CLASSES, **_build_options(backbone, pretrained)
-    )
+    net = _imagenet_net(backbone, pretrained)
     if state is not None:
-        if backbone == "googlenet":  # the file keeps the auxiliary classifiers of its training
-            state = {k: v for k, v in state.items() if not k.startswith(("aux1.", "aux2."))}
         try:
-            net.load_state_dict(state)
+            net.load_state_dict(_without_aux(backbone, state))
         except RuntimeError:
             raise CnnkitError("errors.transfer_wrong_weights", model=backbone) from None
     body, head = _split(backbone, net, num_classes)

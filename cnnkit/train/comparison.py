@@ -18,8 +18,17 @@ NOTEBOOK_IMAGES = 6 * 60_000  # the notebook's run: 6 epochs of MNIST, ~200 s on
 
 
 # settings that say nothing about the run's outcome, left out of comparisons (and what a kept fine-tuning
-# started from: its run's name says it)
-IGNORED = {"data_dir", "device", "report_every", "report_seconds", "eval_batch_size", "fine_tune"}
+# started from: its run's name says it; an uploaded weights file's place on the server)
+IGNORED = {
+    "data_dir",
+    "device",
+    "report_every",
+    "report_seconds",
+    "eval_batch_size",
+    "fine_tune",
+    "weights",
+    "download",
+}
 
 
 def flat_config(config: dict) -> dict:

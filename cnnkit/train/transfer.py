@@ -10,30 +10,55 @@ those features, which is why transfer learning is cheap: an epoch of a head take
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from cnnkit.data.datasets import DatasetInfo
 from cnnkit.errors import CnnkitError
+from cnnkit.files import write_atomic
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
-from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, load_checkpoint
+from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, load_checkpoint, read_state_dict
 from cnnkit.nets.transfer import (
+    MAX_WEIGHTS_BYTES,
     TransferNet,
+    blocks,
     build_transfer,
+    check_state,
     download_weights,
     freeze,
     frozen_prefix,
+    hub_weights_path,
     imagenet_state,
+    weights_missing,
     weights_of,
 )
+from cnnkit.paths import runs_dir
 
 SHIPPED = "shipped"
 FEATURE_BATCH = 64  # images per pass when the frozen start is computed once
+# the architectures the training page offers, the small ones (fast on a CPU) first: the "at least" list of
+# issue 22; the CLI's --arch takes every one of ``BACKBONES``
+SMALL_BACKBONES = ("mobilenet_v3_small", "squeezenet1_1", "shufflenet_v2_x1_0", "resnet18")
+PAGE_BACKBONES = (
+    *SMALL_BACKBONES,
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "googlenet",
+    "densenet121",
+    "resnet50",
+    "alexnet",
+    "convnext_tiny",
+    "vgg16",
+)
+WEIGHT_SUFFIXES = (".pth", ".pt", ".safetensors")
 
 
 def source_checkpoint(start_from: str) -> Checkpoint:
@@ -123,6 +148,40 @@ def with_cached_features(run):
         run.data, x_train=features(prefix, run.data.x_train, run.amp), x_test=features(prefix, run.data.x_test, run.amp)
     )
     return replace(run, data=data, tail=run.model[cut:])
+
+
+# --- what a page needs before a run ------------------------------------------------------------------------------
+
+
+@cache
+def block_count(backbone: str) -> int:
+    """How many blocks of ``backbone`` "unfreeze the last N blocks" can unfreeze (the head is not counted)."""
+    with torch.device("meta"):
+        return len(blocks(build_transfer(backbone, 2, 3, False))) - 1
+
+
+def missing_weights(backbone: str, pretrained: bool, given: str | None = None) -> CnnkitError | None:
+    """The message that a run would fail with because ImageNet weights are absent (none given, none in torch
+    hub's cache); None when nothing is missing."""
+    if not pretrained or given or hub_weights_path(backbone).is_file():
+        return None
+    return weights_missing(backbone)
+
+
+def weights_folder() -> Path:
+    """Where weights files uploaded on a page are kept (under the runs directory), by their content's digest."""
+    return runs_dir() / "weights"
+
+
+def keep_weights(backbone: str, data: bytes, name: str) -> Path:
+    """An uploaded weights file, checked to hold ``backbone``'s ImageNet weights, kept (written atomically)
+    under ``weights_folder``; its path, for ``TrainConfig.weights``."""
+    if len(data) > MAX_WEIGHTS_BYTES:
+        raise CnnkitError("files.errors.too_large", name=name, mb=MAX_WEIGHTS_BYTES // 2**20)
+    check_state(backbone, read_state_dict(data, name))
+    suffix = Path(name).suffix.lower()
+    path = weights_folder() / (hashlib.sha256(data).hexdigest()[:32] + (suffix if suffix in WEIGHT_SUFFIXES else ""))
+    return path if path.is_file() else write_atomic(path, data)
 
 
 # --- the plan a page shows ---------------------------------------------------------------------------------------
@@ -245,15 +304,17 @@ def plan_transfer(
     images: int = 100,
     batch_size: int = 32,
     device: str = "cpu",
+    augmented: bool = False,
 ) -> TransferPlan:
     """Count, time and size a transfer learning setting before anything is built for real; a setting whose
-    memory would not fit on ``device`` is refused with the figure."""
+    memory would not fit on ``device`` is refused with the figure. Augmented images are never cached (each
+    epoch sees new ones)."""
     config = ModelConfig(backbone=backbone, num_classes=num_classes, in_channels=3, pretrained=pretrained, freeze=mode)
     with torch.device("meta"):
         net = freeze(build_model(config), config.freeze_mode)
     trainable = count_parameters(net, trainable_only=True)
     params = count_parameters(net)
-    cached = frozen_prefix(net) > 0
+    cached = frozen_prefix(net) > 0 and not augmented
     values, largest = _activations(backbone, num_classes)
     if cached:  # the frozen start runs without gradients (a layer's input and output live at once), once
         kept = 2 * batch_size * largest + images * _feature_width(net)

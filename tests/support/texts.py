@@ -150,14 +150,20 @@ ALLOWED = {
 
 @cache
 def _allowed_words() -> frozenset[str]:
-    """``ALLOWED``, the names of the guide (models, authors, libraries), devices and torch's layer classes."""
+    """``ALLOWED``, the names of the guide (models, authors, libraries), devices, torch's layer classes and the
+    layers of a pretrained network on the training page (``prep``, ``backbone``, ``head``)."""
     import torch.nn
     import torchvision.models
+
+    from cnnkit.nets import transfer
 
     classes = [
         name for module in (torch.nn, *vars(torchvision.models).values()) for name in dir(module) if name[:1].isupper()
     ]
+    classes += [name for name in dir(transfer) if name[:1].isupper()]
     sources = [*builders(), *classes, *(d.name for d in list_devices())]
+    with torch.device("meta"):
+        sources += [name for name, _ in transfer.build_transfer("squeezenet1_1", 2, 1, False).named_children()]
     for a in ARCHITECTURES.values():
         sources += [a.title, a.authors, *a.libraries, *a.libraries.values()]
     sources += [name for builder in builders() for name, _ in shared_model(builder).named_modules()]  # layer names
