@@ -19,7 +19,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 
 from cnnkit.errors import CnnkitError, unknown_choice
@@ -81,11 +80,19 @@ MAX_WEIGHTS_BYTES = 800 * 2**20  # ConvNeXt-Large's 198 M float32 weights fit
 IMAGENET_CLASSES = 1000
 
 
+def _zoo():
+    """torchvision's models, imported when a backbone is first needed: the import takes ~1 s (torch._dynamo
+    among it) that loading a small checkpoint or predicting with it never needs."""
+    import torchvision.models
+
+    return torchvision.models
+
+
 def weights_of(backbone: str):
     """torchvision's default ImageNet weights of ``backbone`` (its enum member)."""
     if backbone not in BACKBONES:
         raise unknown_choice("backbone", backbone, BACKBONES)
-    return torchvision.models.get_model_weights(backbone).DEFAULT
+    return _zoo().get_model_weights(backbone).DEFAULT
 
 
 def weights_file_name(backbone: str) -> str:
@@ -197,9 +204,7 @@ def build_transfer(
     """The ``TransferNet`` of ``backbone``; with ``state`` (its ImageNet weights) loaded before the head is
     replaced. Built on the current default device (``meta`` for a checkpoint's check)."""
     weights_of(backbone)
-    net = torchvision.models.get_model(
-        backbone, weights=None, num_classes=IMAGENET_CLASSES, **_build_options(backbone, pretrained)
-    )
+    net = _zoo().get_model(backbone, weights=None, num_classes=IMAGENET_CLASSES, **_build_options(backbone, pretrained))
     if state is not None:
         if backbone == "googlenet":  # the file keeps the auxiliary classifiers of its training
             state = {k: v for k, v in state.items() if not k.startswith(("aux1.", "aux2."))}
