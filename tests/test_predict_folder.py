@@ -3,6 +3,8 @@ the answers one file at a time (benchmarks/predict_folder.py measures the speed)
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from cnnkit.data.images import open_image
 from cnnkit.data.preprocess import blobs, paper_light
 from cnnkit.infer import predict
-from tests.support import cli, reference_preprocess
+from tests.support import ROOT, cli, reference_preprocess
 from tests.support.drawing import digit_images
 from tests.support.photos import ALL, paper_photo, scanned
 
@@ -65,3 +67,12 @@ def test_predict_of_a_folder_answers_each_image_in_it(shipped, folder):
     answers = json.loads(run.stdout)
     assert [a["path"] for a in answers] == [str(folder / f"{i:02d}.png") for i in range(2 * len(PICTURES))]
     assert run.returncode == 1 and run.stderr.count("error: ") == 2
+
+
+def test_predict_starts_without_torchvisions_model_zoo(shipped, folder):
+    """Importing torchvision's models (torch._dynamo with them) took ~1 s of a prediction's start."""
+    command = [sys.executable, "-X", "importtime", "-m", "cnnkit", "predict", str(folder / "00.png")]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert "cnnkit.infer.predict" in imported and "torchvision" not in imported

@@ -70,8 +70,12 @@ def declared_pixels(data: bytes) -> int:
     return width * height
 
 
-def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.Image, list[Note]]:
-    """Decode PNG/JPEG/BMP/WebP/GIF/TIFF bytes or a file into a PIL image (first frame, upright)."""
+def decode(
+    source: bytes | str | Path, name: str | None = None, longest: int | None = None
+) -> tuple[Image.Image, list[Note]]:
+    """Decode PNG/JPEG/BMP/WebP/GIF/TIFF bytes or a file into a PIL image (first frame, upright). With
+    ``longest``, a JPEG whose reduction to that longer side is wanted is decoded gray and as small as libjpeg
+    allows while no side falls below the reduction's (``draft_jpeg``)."""
     name = name or (str(source) if not isinstance(source, bytes) else "the image")
     try:
         data = source if isinstance(source, bytes) else read_limited(source, MAX_FILE_BYTES, name)
@@ -89,6 +93,8 @@ def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.I
             if frames > 1:
                 notes.append(("animated", {"frames": frames}))
                 img.seek(0)
+            if longest and max(w, h) > longest:
+                draft_jpeg(img, reduced_size(h, w, longest))
             img.load()
             orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
             upright = ImageOps.exif_transpose(img)
@@ -109,10 +115,19 @@ def decode(source: bytes | str | Path, name: str | None = None) -> tuple[Image.I
     return upright, notes
 
 
+def draft_jpeg(img: Image.Image, size: tuple[int, int]) -> None:
+    """Have a JPEG not yet loaded decoded gray, at 1/2, 1/4 or 1/8 of its size where that still covers ``size``
+    (width, height): libjpeg scales while it decodes (its DCT), the cost falling with the pixels made. Any
+    other image is left as it is. EXIF orientation is applied afterwards as to a full-size decode."""
+    if img.format == "JPEG":
+        img.draft("L", size)
+
+
 def open_image(source: bytes | str | Path, name: str | None = None, longest: int | None = None) -> LoadedImage:
     """Read an image file (or its bytes) into a gray array; one with a longer side over ``longest`` is reduced
-    to it (area average) while still 8-bit, before a float array of the full picture is ever made."""
-    img, notes = decode(source, name)
+    to it (area average) while still 8-bit, before a float array of the full picture is ever made; a JPEG is
+    decoded at the smallest scale libjpeg offers that still holds that size (``draft_jpeg``)."""
+    img, notes = decode(source, name, longest)
     return _to_gray(img, notes, longest)
 
 

@@ -224,7 +224,7 @@ def predict_files(ckpt: Checkpoint, paths: list[str]) -> Iterator[Prediction | s
     """The answers for many image files, in their order; for a file with no answer, the message saying why.
 
     A digit model's files are prepared by a process per core, and answered ``BATCH`` at a time in one pass
-    through the network each: a folder of 1,000 scans takes seconds, not minutes."""
+    through the network each, on this thread alone: a folder of 1,000 scans takes seconds, not minutes."""
     if not takes_digits(ckpt):
         for path in paths:
             try:
@@ -238,5 +238,8 @@ def predict_files(ckpt: Checkpoint, paths: list[str]) -> Iterator[Prediction | s
         for start in range(0, len(paths), BATCH):
             batch = list(itertools.islice(prepared, BATCH))
             digits = [(path, image) for path, image in zip(paths[start:], batch) if not isinstance(image, str)]
-            answered = iter(answers(ckpt, np.array([d for _, d in digits]), [p for p, _ in digits]) if digits else [])
+            with one_thread():  # the cores are the preparing processes'; torch's second thread would spin on one
+                answered = iter(
+                    answers(ckpt, np.array([d for _, d in digits]), [p for p, _ in digits]) if digits else []
+                )
             yield from (image if isinstance(image, str) else next(answered) for image in batch)

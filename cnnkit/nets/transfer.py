@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 
 from cnnkit.errors import CnnkitError, unknown_choice
@@ -98,11 +97,19 @@ MAX_WEIGHTS_BYTES = 800 * 2**20  # ConvNeXt-Large's 198 M float32 weights fit
 IMAGENET_CLASSES = 1000
 
 
+def _zoo():
+    """torchvision's models, imported when a backbone is first needed: the import takes ~1 s (torch._dynamo
+    among it) that loading a small checkpoint or predicting with it never needs."""
+    import torchvision.models
+
+    return torchvision.models
+
+
 def weights_of(backbone: str):
     """torchvision's default ImageNet weights of ``backbone`` (its enum member)."""
     if backbone not in BACKBONES:
         raise unknown_choice("backbone", backbone, BACKBONES)
-    return torchvision.models.get_model_weights(backbone).DEFAULT
+    return _zoo().get_model_weights(backbone).DEFAULT
 
 
 def title(backbone: str) -> str:
@@ -238,7 +245,7 @@ def _split(backbone: str, net: nn.Module, num_classes: int) -> tuple[nn.Module, 
 def _imagenet_net(backbone: str, pretrained: bool) -> nn.Module:
     """torchvision's ``backbone`` with its 1000 ImageNet classes, without weights (on the default device)."""
     weights_of(backbone)
-    return torchvision.models.get_model(
+    return _zoo().get_model(
         backbone, weights=None, num_classes=IMAGENET_CLASSES, **_build_options(backbone, pretrained)
     )
 
