@@ -37,6 +37,7 @@ DATASETS = {
     "board": "letters A–E, light chalk on a dark board",
 }
 LETTERS = FolderOptions(size=28, channels=1)  # the shipped network's input: 1×28×28
+BATCH = 64  # the CLI's default (smaller when the training set is: the CLI fits it so too)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +52,7 @@ class Outcome:
     run_s: float  # train() from the first epoch's start to the end, test evaluations included
 
 
-def config_of(start: str, dataset: str, seed: int, epochs: int, subset: int | None) -> TrainConfig:
+def config_of(start: str, dataset: str, seed: int, epochs: int, subset: int | None, batch: int = BATCH) -> TrainConfig:
     """The config the CLI makes for this start (``--from shipped --freeze …``, or neither) and data."""
     folder = dataset != "fashion"
     base = TrainConfig(
@@ -60,6 +61,7 @@ def config_of(start: str, dataset: str, seed: int, epochs: int, subset: int | No
         train_subset=None if folder else subset,
         epochs=epochs,
         seed=seed,
+        batch_size=batch,
     )
     shipped = source_checkpoint(SHIPPED)
     freeze = STARTS[start]
@@ -78,7 +80,8 @@ def load(dataset: str, args, tmp: Path):
 
 
 def run(start: str, dataset: str, data, seed: int, args) -> Outcome:
-    result = train(config_of(start, dataset, seed, args.epochs, args.subset), dataset=data)
+    batch = min(BATCH, len(data.train.labels))
+    result = train(config_of(start, dataset, seed, args.epochs, args.subset, batch), dataset=data)
     return Outcome(
         data=dataset,
         start=start,
