@@ -14,7 +14,7 @@ shapes (tests/support/shapes.py) and trains with the engine, ``train(config, dat
 The first epoch counts from the call to its end (weights read, features computed, ...); a later epoch is the
 median of the epochs after the first. Run from the repository root, as a module so that ``tests.support`` imports:
 
-    python -m benchmarks.transfer_epochs [--images 20] [--backbones resnet18,efficientnet_b0] [--epochs 3] [--json]
+    python -m benchmarks.transfer_epochs [--images 20] [--backbones resnet18,efficientnet_b0] [--epochs 2] [--json]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import torchvision
 from cnnkit.data.folders import FolderOptions, load_folder
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.transfer import BACKBONES, weights_file_name
-from cnnkit.train.loop import TrainConfig, train
+from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, train
 from cnnkit.train.transfer import plan_transfer
 from tests.support.shapes import SHAPES, draw_folder
 
@@ -57,9 +57,33 @@ class Timing:
     first_epoch_s: float  # from the call to the first epoch's end: weights, data, features (cached), epoch 1
     later_epoch_s: float  # the median epoch after the first
     setup_s: float  # the part of the first epoch before its first batch
+    first_epoch_cpu_s: float  # the same spans in CPU seconds of this process (all its threads): other work on
+    later_epoch_cpu_s: float  # the machine slows the wall clock much more than it adds to these
     plan_first_s: float | None  # plan_transfer's estimate (None: it plans a frozen backbone as cached)
     plan_later_s: float | None
     test_accuracy: float
+
+
+class CpuClock:
+    """The engine's progress callback noting this process's CPU time when an epoch's last batch is done and
+    when the epoch is evaluated (the next one starts then)."""
+
+    def __init__(self):
+        self.start = time.process_time()
+        self.marks: list[tuple[str, float]] = []
+
+    def __call__(self, event) -> None:
+        if isinstance(event, EpochStats):
+            self.marks.append(("evaluated", time.process_time()))
+        elif isinstance(event, BatchProgress) and event.batch == event.batches:
+            self.marks.append(("trained", time.process_time()))
+
+    def epochs(self) -> list[float]:
+        """Each epoch's CPU seconds; the first from the call (weights, data, features), the others from the
+        previous epoch's evaluation."""
+        begins = [self.start] + [t for kind, t in self.marks if kind == "evaluated"]
+        ends = [t for kind, t in self.marks if kind == "trained"]
+        return [end - begin for begin, end in zip(begins, ends)]
 
 
 def write_random_weights(home: Path, backbone: str) -> None:
@@ -86,11 +110,12 @@ def config_of(backbone: str, setting: str, epochs: int, batch_size: int) -> Trai
 def time_setting(backbone: str, setting: str, data, args) -> Timing:
     freeze = SETTINGS[setting][0]
     config = config_of(backbone, setting, args.epochs, args.batch_size)
-    started = []
+    started, cpu = [], CpuClock()
     begin = time.perf_counter()
-    result = train(config, dataset=data, on_start=lambda _model: started.append(time.perf_counter()))
+    result = train(config, callback=cpu, dataset=data, on_start=lambda _model: started.append(time.perf_counter()))
     setup = started[0] - begin
     seconds = [epoch.seconds for epoch in result.history]
+    cpu_seconds = cpu.epochs()
     plan = None
     if setting != "uncached":
         images = len(data.train.labels)
@@ -101,6 +126,8 @@ def time_setting(backbone: str, setting: str, data, args) -> Timing:
         first_epoch_s=setup + seconds[0],
         later_epoch_s=statistics.median(seconds[1:]),
         setup_s=setup,
+        first_epoch_cpu_s=cpu_seconds[0],
+        later_epoch_cpu_s=statistics.median(cpu_seconds[1:]),
         plan_first_s=plan.first_seconds if plan else None,
         plan_later_s=plan.epoch_seconds if plan else None,
         test_accuracy=result.evaluation.accuracy,
@@ -113,13 +140,15 @@ def _seconds(value: float | None) -> str:
 
 def table(timings: list[Timing]) -> str:
     rows = [
-        "| backbone | setting | first epoch, s | later epoch, s | plan: first, s | plan: later, s |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| backbone | setting | first epoch, s | later epoch, s | plan: first, s | plan: later, s "
+        "| CPU s: first | CPU s: later |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for t in timings:
         rows.append(
             f"| {t.backbone} | {t.setting} | {_seconds(t.first_epoch_s)} | {_seconds(t.later_epoch_s)} "
-            f"| {_seconds(t.plan_first_s)} | {_seconds(t.plan_later_s)} |"
+            f"| {_seconds(t.plan_first_s)} | {_seconds(t.plan_later_s)} "
+            f"| {_seconds(t.first_epoch_cpu_s)} | {_seconds(t.later_epoch_cpu_s)} |"
         )
     return "\n".join(rows)
 
@@ -129,7 +158,7 @@ def main() -> None:
     parser.add_argument("--backbones", default=",".join(b for b in DEFAULT_BACKBONES if b in BACKBONES))
     parser.add_argument("--images", type=int, default=20, help="drawn images per class (a fifth held out for testing)")
     parser.add_argument("--classes", type=int, default=3, choices=range(2, len(SHAPES) + 1))
-    parser.add_argument("--epochs", type=int, default=3, help="at least 2: the first, and the later ones")
+    parser.add_argument("--epochs", type=int, default=2, help="at least 2: the first, and the later ones")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--json", action="store_true", help="a JSON line after the table")

@@ -41,6 +41,7 @@ def test_the_epoch_timing_prints_cached_and_uncached_epochs_beside_the_plan():
     timings = {t["setting"]: t for t in out["timings"]}
     for t in timings.values():
         assert 0 < t["setup_s"] < t["first_epoch_s"] and t["later_epoch_s"] > 0
+        assert t["first_epoch_cpu_s"] > 0 and t["later_epoch_cpu_s"] > 0
     assert timings["cached"]["plan_later_s"] == 0 < timings["cached"]["plan_first_s"]  # the head only, on features
     assert timings["uncached"]["plan_first_s"] is None and rows["uncached"][4] == "—"
     assert timings["fine-tune"]["plan_later_s"] > 0
