@@ -94,6 +94,7 @@ def write_random_weights(home: Path, backbone: str) -> None:
 
 
 def config_of(backbone: str, setting: str, epochs: int, batch_size: int) -> TrainConfig:
+    """The run the CLI makes for ``--arch BACKBONE --pretrained --freeze …`` on the shapes, in ``setting``."""
     freeze, cache = SETTINGS[setting]
     model = ModelConfig(backbone=backbone, pretrained=True, freeze=freeze)
     return TrainConfig(
@@ -108,6 +109,7 @@ def config_of(backbone: str, setting: str, epochs: int, batch_size: int) -> Trai
 
 
 def time_setting(backbone: str, setting: str, data, args) -> Timing:
+    """Train ``backbone`` in ``setting`` on ``data``; its epochs' seconds beside the plan's."""
     freeze = SETTINGS[setting][0]
     config = config_of(backbone, setting, args.epochs, args.batch_size)
     started, cpu = [], CpuClock()
@@ -135,6 +137,7 @@ def time_setting(backbone: str, setting: str, data, args) -> Timing:
 
 
 def _seconds(value: float | None) -> str:
+    """Seconds as the table writes them: three decimals under one second, one above; a dash for none."""
     return "—" if value is None else f"{value:.3f}" if value < 1 else f"{value:.1f}"
 
 
