@@ -37,7 +37,6 @@ from cnnkit.nets.transfer import (
     hub_weights_path,
     imagenet_state,
     weights_missing,
-    weights_of,
 )
 from cnnkit.paths import runs_dir
 
@@ -265,16 +264,59 @@ def _feature_width(net: nn.Sequential) -> int:
         return net[: frozen_prefix(net)](torch.zeros(1, 3, size, size, device="meta")).numel()
 
 
+MEASURED_IMAGES = 2  # images per timed pass of ``pass_seconds``
+
+
+@dataclass(frozen=True, kw_only=True)
+class PassSeconds:
+    """What one image costs a backbone on a device, measured."""
+
+    forward: float  # a forward pass without gradients (how the frozen start is computed once)
+    step: float  # a training step of the whole network, forward and backward
+
+
+def _timed(run, device: torch.device) -> float:
+    """Seconds per image of ``run``: the faster of two passes after a first one (which also creates the kernels'
+    plans: oneDNN primitives, cuDNN algorithms)."""
+    run()
+    times = []
+    for _ in range(2):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        run()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return min(times) / MEASURED_IMAGES
+
+
 @cache
-def machine_gmacs(device: str = "cpu") -> float:
-    """Multiply–adds per second (in billions) this device does in a float32 matrix product, measured once."""
-    a = torch.randn(512, 512, device=device)
-    (a @ a).sum().item()
-    start = time.perf_counter()
-    for _ in range(8):
-        b = a @ a
-    b.sum().item()
-    return 8 * 512**3 / max(time.perf_counter() - start, 1e-9) / 1e9
+def pass_seconds(backbone: str, device: str = "cpu", precision: str = "auto") -> PassSeconds:
+    """``backbone``'s forward pass and training step, timed once per device on ``MEASURED_IMAGES`` images at its
+    input size, in the precision training uses there (``precision``: bfloat16 where the CPU computes it
+    natively). Its weights are zeros: the time does not depend on the values, so nothing is initialised or read."""
+    from cnnkit.train.loop import autocast_dtype
+
+    where = torch.device(device)
+    with torch.device("meta"):
+        net = build_model(ModelConfig(backbone=backbone, num_classes=2, in_channels=3))
+    net = net.to_empty(device=where)
+    for tensor in (*net.parameters(), *net.buffers()):
+        tensor.detach().zero_()
+    x = torch.zeros(MEASURED_IMAGES, 3, net.prep.crop, net.prep.crop, device=where)
+    dtype = autocast_dtype(precision, where)
+
+    def forward():
+        with torch.no_grad(), torch.autocast(where.type, dtype=dtype, enabled=dtype is not None):
+            net.eval()(x)
+
+    def step():
+        with torch.autocast(where.type, dtype=dtype, enabled=dtype is not None):
+            loss = net.train()(x).float().sum()
+        loss.backward()
+
+    return PassSeconds(forward=_timed(forward, where), step=_timed(step, where))
 
 
 def available_bytes(device: str = "cpu") -> int:
@@ -290,9 +332,6 @@ def available_bytes(device: str = "cpu") -> int:
     except (OSError, ValueError):
         pass
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-CONV_EFFICIENCY = 0.3  # a network's convolutions run at about this share of a matrix product's speed
 
 
 def plan_transfer(
@@ -324,11 +363,10 @@ def plan_transfer(
     have = available_bytes(device)
     if memory > have:
         raise CnnkitError("errors.transfer_memory", model=backbone, need=memory // 2**20, have=have // 2**20)
-    gmacs = float(weights_of(backbone).meta["_ops"]) * images
-    speed = machine_gmacs(device) * CONV_EFFICIENCY
-    share = trainable / params
-    forward = gmacs / speed
-    epoch = forward * (1 + 2 * share) if not cached else 0.0
+    seconds = pass_seconds(backbone, device)
+    forward = seconds.forward * images
+    learning = seconds.forward + (seconds.step - seconds.forward) * trainable / params  # backward of what learns
+    epoch = learning * images if not cached else 0.0
     return TransferPlan(
         backbone=backbone,
         mode=config.freeze_mode,
