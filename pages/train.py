@@ -285,7 +285,7 @@ def batch_input(dataset: Dataset | None, subset: int | None) -> int:
 
 def summary(config: TrainConfig, dataset: Dataset, plan: TransferPlan | None = None) -> None:
     """Before training: the parameters, the layer table and the measured seconds per epoch (a pretrained
-    network's ``plan`` gives its first epoch's estimate instead)."""
+    network's ``plan`` showed its own estimates above)."""
     try:
         params, rows = model_summary(config.model, dataset.info)
     except CnnkitError as exc:
@@ -294,19 +294,8 @@ def summary(config: TrainConfig, dataset: Dataset, plan: TransferPlan | None = N
     params_col, images_col, time_col = st.columns(3)
     params_col.metric(t("train.params"), num(params))
     images_col.metric(t("train.images"), num(subset_size(dataset.train, config.train_subset)))
-    if plan is not None:
-        seconds = fmt().seconds(plan.first_seconds)
-        time_col.metric(t("train.transfer.first_epoch"), seconds, help=t("train.transfer.estimate_help"))
-    elif busy():
-        time_col.metric(t("train.estimate"), "—", help=t("train.estimate_busy"))
-    else:
-        try:
-            with st.spinner(t("train.measuring")):
-                seconds = estimate(replace(config, epochs=1, lr=1e-3, seed=0), dataset.source, dataset)
-            time_col.metric(t("train.estimate"), fmt().seconds(seconds), help=t("train.estimate_help"))
-        except CnnkitError as exc:
-            time_col.metric(t("train.estimate"), "—")
-            st.warning(error_text(exc))
+    if plan is None:  # a plan's counts above have the epochs' estimates
+        epoch_estimate(time_col, config, dataset)
     with st.expander(t("train.layers")):
         table(
             [
@@ -324,6 +313,20 @@ def summary(config: TrainConfig, dataset: Dataset, plan: TransferPlan | None = N
 def fix_first(config: TrainConfig) -> str:
     """The key of what the Train button says while the settings cannot train."""
     return "train.transfer.fix_first" if config.model.backbone else "build.ui.fix_first"
+
+
+def epoch_estimate(place, config: TrainConfig, dataset: Dataset) -> None:
+    """The measured seconds of an epoch as a metric in ``place`` (a dash while a run trains)."""
+    if busy():
+        place.metric(t("train.estimate"), "—", help=t("train.estimate_busy"))
+        return
+    try:
+        with st.spinner(t("train.measuring")):
+            seconds = estimate(replace(config, epochs=1, lr=1e-3, seed=0), dataset.source, dataset)
+        place.metric(t("train.estimate"), fmt().seconds(seconds), help=t("train.estimate_help"))
+    except CnnkitError as exc:
+        place.metric(t("train.estimate"), "—")
+        st.warning(error_text(exc))
 
 
 def start(config: TrainConfig, dataset: Dataset) -> None:

@@ -156,7 +156,9 @@ def counts(found: TransferPlan) -> None:
     trainable.metric(t("train.transfer.trainable"), num(found.trainable))
     frozen.metric(t("train.transfer.frozen"), num(found.frozen))
     memory.metric(t("train.transfer.memory"), fmt().unit(found.memory_bytes / 2**20, "mb"))
-    first.metric(t("train.transfer.first_epoch"), fmt().seconds(found.first_seconds))
+    first.metric(
+        t("train.transfer.first_epoch"), fmt().seconds(found.first_seconds), help=t("train.transfer.estimate_help")
+    )
     seconds = fmt().seconds
     later = t("train.transfer.next_cached", most=seconds(0.1)) if found.cached else seconds(found.epoch_seconds)
     then.metric(t("train.transfer.next_epochs"), later)
