@@ -71,6 +71,7 @@ LIVE = {"staticPlot": True}  # while training, charts are pictures (cheaper to r
 LOCAL = "local"
 FOLDER = "folder"  # your own images (pages/images.py)
 SUBSETS = (300, 1000, 3000, 10_000, 30_000, None)  # None: the whole training set
+AUTO_BATCH = "train_batch_auto"  # the batch the control last started at for the data chosen (not the user's own)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -277,9 +278,13 @@ def settings() -> tuple[TrainConfig, Dataset | None, CnnkitError | None]:
 
 def batch_input(dataset: Dataset | None, subset: int | None) -> int:
     """The batch size control: it starts at the default batch, or at the training set's size where that is
-    smaller (a small class folder), so that the first run does not start with a batch its data cannot fill."""
+    smaller (a small class folder), so that the first run does not start with a batch its data cannot fill; it
+    follows the data chosen later (MNIST, then a class folder) until the user gives a batch of their own."""
     images = subset_size(dataset.train, subset) if dataset else None
-    st.session_state.setdefault("train_batch_size", default_batch(images))
+    automatic = default_batch(images)
+    if st.session_state.get("train_batch_size") in (None, st.session_state.get(AUTO_BATCH)):
+        st.session_state["train_batch_size"] = automatic
+    st.session_state[AUTO_BATCH] = automatic
     return st.number_input(t("train.batch_size"), 1, 60_000, key="train_batch_size")
 
 
