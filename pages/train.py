@@ -336,7 +336,7 @@ def epoch_estimate(place, config: TrainConfig, dataset: Dataset) -> None:
 
 def start(config: TrainConfig, dataset: Dataset) -> None:
     try:
-        run_id = job_manager().submit(config, dataset, owner=owner())
+        run_id = job_manager().submit(config, dataset, owner=owner(), lang=lang())
     except CnnkitError as exc:
         st.error(error_text(exc))
         return

@@ -319,3 +319,16 @@ def test_the_batch_control_starts_at_a_small_training_sets_size(tiny_idx, runs_d
     shown = page()
     assert shown.number_input(key="train_batch_size").value == 60
     assert not shown.button(key="train_start").disabled
+
+
+def test_a_run_started_on_the_russian_page_is_named_in_russian(page_digits, runs_dir, monkeypatch):
+    from cnnkit.train.naming import default_name
+
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    at = open_page("pages/train.py", "ru")
+    at.toggle(key="train_batchnorm").set_value(True).run()
+    start(at)
+    wait_until(at, lambda snap: snap.done)
+    run = stored(at)
+    assert run.name == f"#{run.id} {default_name(run.train_config, 'ru')}"
+    assert "0,001" in run.name and "0.001" not in run.name  # Adam's rate as Russian writes it

@@ -18,6 +18,7 @@ import torch
 
 from cnnkit.data.datasets import Dataset
 from cnnkit.errors import CnnkitError
+from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, check_batch
 from cnnkit.train.runner import Runner, new_run
 from cnnkit.train.store import Run, RunStore
@@ -194,14 +195,18 @@ class JobManager:
         self._queue: list[int] = []
         self._seen: dict[str, float] = {}
 
-    def submit(self, config: TrainConfig, dataset: Dataset, *, owner: str, name: str = "") -> int:
-        """Queue a run (it starts at once when a place is free); its id."""
+    def submit(
+        self, config: TrainConfig, dataset: Dataset, *, owner: str, name: str = "", lang: str = DEFAULT_LANGUAGE
+    ) -> int:
+        """Queue a run (it starts at once when a place is free; named in ``lang`` unless ``name`` is given); its id."""
         with self._lock:
             if self.active(owner) is not None:
                 raise CnnkitError("runs.errors.one_per_session")
             self.seen(owner)
             check_batch(config, dataset)  # refused at once: no failed run is recorded for it
-            run_id = new_run(self.store, config, dataset, source="page", name=name, owner=owner, status="queued")
+            run_id = new_run(
+                self.store, config, dataset, source="page", name=name, owner=owner, status="queued", lang=lang
+            )
             name = name or self.store.get(run_id).name
             self._jobs[run_id] = TrainingJob(
                 store=self.store,

@@ -19,6 +19,7 @@ from torch import nn
 from cnnkit.data.datasets import Dataset, subset_size
 from cnnkit.errors import CnnkitError
 from cnnkit.files import write_atomic
+from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.infer.embedding import keep_first_epoch
 from cnnkit.nets.checkpoints import from_bytes, to_bytes
 from cnnkit.train.calibration import calibrated_checkpoint, calibrates
@@ -42,11 +43,14 @@ def new_run(
     name: str = "",
     owner: str | None = None,
     status: str = "running",
+    lang: str = DEFAULT_LANGUAGE,
 ) -> int:
-    """A new run's row for training ``config`` on ``dataset`` (the images it trains on counted); its id."""
+    """A new run's row for training ``config`` on ``dataset`` (the images it trains on counted; named in ``lang``
+    unless ``name`` is given); its id."""
     return store.create(
         config,
         name=name,
+        lang=lang,
         source=source,
         owner=owner,
         status=status,

@@ -27,7 +27,7 @@ import torch
 
 from cnnkit.errors import CnnkitError, FailureKind
 from cnnkit.files import write_all_atomic, write_atomic
-from cnnkit.i18n import text
+from cnnkit.i18n import DEFAULT_LANGUAGE, text
 from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint, to_bytes
 from cnnkit.paths import runs_dir
@@ -261,15 +261,17 @@ class RunStore:
         train_images: int | None = None,
         test_images: int | None = None,
         dataset: str | None = None,
+        lang: str = DEFAULT_LANGUAGE,
     ) -> int:
         """A new run's row; its id. ``dataset``: what it trains on (``DatasetInfo.recorded``; default the config's).
-        Without a ``name`` it is named by its number and settings: ``#3 ConvNet · BatchNorm · Adam 0.001``."""
+        Without a ``name`` it is named by its number and settings in ``lang``: ``#3 ConvNet · BatchNorm · Adam 0.001``.
+        """
         now = time.time()
         run_id = self._write(
             "INSERT INTO runs (name, source, owner, status, created, started, config, dataset, train_images, "
             "test_images, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                name or default_name(config),
+                name or default_name(config, lang),
                 source,
                 owner,
                 status,
@@ -284,7 +286,7 @@ class RunStore:
             ),
         )
         if not name:
-            self.update(run_id, name=f"#{run_id} {default_name(config)}")
+            self.update(run_id, name=f"#{run_id} {default_name(config, lang)}")
         self.folder(run_id).mkdir(parents=True, exist_ok=True)
         return run_id
 
