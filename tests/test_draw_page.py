@@ -13,10 +13,10 @@ from cnnkit.data.datasets import DATASETS
 from cnnkit.i18n import lookup, text
 from cnnkit.infer.imagenet import weights_for
 from cnnkit.nets.checkpoints import save_checkpoint, to_bytes
-from cnnkit.train.loop import EpochStats, TrainConfig
+from cnnkit.train.loop import TrainConfig
 from cnnkit.train.store import RunStore
 from tests.support.drawing import NOISE, SEVEN, png, png_header
-from tests.support.models import random_checkpoint
+from tests.support.models import epoch_stats, random_checkpoint
 from tests.support.pages import draw_page, texts, upload
 
 
@@ -114,15 +114,7 @@ def test_a_stored_run_is_offered_and_used(shipped, tmp_path, monkeypatch):
     save_checkpoint(random_checkpoint(dataset="fashion-mnist", seed=3), store.folder(run_id) / "best.pt")
     store.add_epoch(
         run_id,
-        EpochStats(
-            epoch=1,
-            seconds=2.0,
-            train_loss=0.9,
-            train_accuracy=0.7,
-            test_loss=0.8,
-            test_accuracy=0.71,
-            images_per_s=900.0,
-        ),
+        epoch_stats(accuracy=0.71),
         1.0,
     )
     store.finish(run_id, "finished")

@@ -11,18 +11,11 @@ from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, TrainConfig
 from cnnkit.train.store import RunStore
 from tests.support import ROOT
+from tests.support.models import epoch_stats
 
 
 def epoch(accuracy: float) -> EpochStats:
-    return EpochStats(
-        epoch=1,
-        seconds=12.5,
-        train_loss=0.5,
-        train_accuracy=accuracy,
-        test_loss=0.4,
-        test_accuracy=accuracy,
-        images_per_s=1000.0,
-    )
+    return epoch_stats(accuracy=accuracy, seconds=12.5)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cnnkit.train.loop import EpochStats, TrainConfig
 from cnnkit.train.store import MIGRATIONS, SCHEMA_VERSION, RunStore
+from tests.support.models import epoch_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,15 +38,7 @@ def cli(*args, **kwargs):
 
 
 def stats(epoch: int, acc: float) -> EpochStats:
-    return EpochStats(
-        epoch=epoch,
-        seconds=1.5,
-        train_loss=0.5,
-        train_accuracy=acc,
-        test_loss=0.4,
-        test_accuracy=acc,
-        images_per_s=1000.0,
-    )
+    return epoch_stats(epoch, acc, seconds=1.5)
 
 
 def test_a_run_round_trips_and_is_still_there_for_a_new_process(tmp_path):

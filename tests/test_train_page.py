@@ -15,6 +15,7 @@ from cnnkit.train.charts import LIVE_POINTS
 from cnnkit.train.loop import TrainConfig
 from cnnkit.train.store import RunStore, error_reason
 from tests.support import ROOT
+from tests.support.models import epoch_stats
 from tests.support.pages import metric, open_page, run_of, start, stored, texts, wait_until
 
 
@@ -277,24 +278,10 @@ def test_a_link_with_a_run_id_too_large_or_in_other_digits_says_so(runs_dir, val
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_another_sessions_queued_or_training_run_says_what_it_is_doing(runs_dir, page_digits, monkeypatch, lang):
-    from cnnkit.train.loop import EpochStats
-
     monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
     store = RunStore(runs_dir)
     training = store.create(TrainConfig(epochs=3), owner="another session", source="page", status="running")
-    store.add_epoch(
-        training,
-        EpochStats(
-            epoch=1,
-            seconds=1.0,
-            train_loss=0.5,
-            train_accuracy=0.8,
-            test_loss=0.4,
-            test_accuracy=0.85,
-            images_per_s=100.0,
-        ),
-        1 / 3,
-    )
+    store.add_epoch(training, epoch_stats(), 1 / 3)
     queued = store.create(TrainConfig(epochs=2), owner="another session", source="page", status="queued")
     expected = {
         "en": (f"#{training} ConvNet · Adam 0.001 is training: 1 of 3 epochs done", "waits in the queue to be trained"),

@@ -11,8 +11,9 @@ from cnnkit.data.datasets import DATASETS
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.checkpoints import Checkpoint, save_checkpoint
 from cnnkit.nets.layers import parse_spec
-from cnnkit.train.loop import EpochStats, TrainConfig
+from cnnkit.train.loop import TrainConfig
 from cnnkit.train.store import RunStore
+from tests.support.models import epoch_stats
 from tests.support.shapes import SHAPES
 
 SPECS = {  # none of them has the ConvNet's names, kernels, blocks or 128 units
@@ -40,15 +41,7 @@ def stored(folder: Path, ckpt: Checkpoint, name: str, test_accuracy: float = 0.5
     save_checkpoint(ckpt, store.folder(run_id) / "best.pt")
     store.add_epoch(
         run_id,
-        EpochStats(
-            epoch=1,
-            seconds=1.0,
-            train_loss=1.0,
-            train_accuracy=0.5,
-            test_loss=1.0,
-            test_accuracy=test_accuracy,
-            images_per_s=1000.0,
-        ),
+        epoch_stats(accuracy=test_accuracy),
         1.0,
     )
     store.finish(run_id, "finished")
