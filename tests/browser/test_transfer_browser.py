@@ -8,14 +8,13 @@ import re
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from cnnkit.devtools.browser import wait_for_app
 from cnnkit.i18n import number, text
 from cnnkit.nets.transfer import title, weights_file_name
 from cnnkit.train.transfer import plan_transfer, recipe_code
-from tests.browser.test_collect_browser import take_shot
+from tests.browser.webcam import shoot_until
 
 pytestmark = pytest.mark.browser
 
@@ -58,19 +57,6 @@ def pick(page, key: str, option: str) -> None:
 
 def count_line(lang: str, n: int, count: int) -> str:
     return f"{text('collect.default_name', lang, n=n)} · {text('collect.count', lang, count=count)}"
-
-
-def shoot_until(page, counted) -> None:
-    """Webcam shots until the class's count says ``counted`` (a shot at a moment of the fake stream already
-    taken adds nothing; on a loaded machine a shot may come before the stream's first frame)."""
-    for after_ms in (500, 2500, 4000, 6000, 8000):
-        take_shot(page, after_ms)
-        try:
-            counted.wait_for(timeout=15_000)
-            return
-        except PlaywrightTimeoutError:
-            continue
-    expect(counted).to_be_visible()
 
 
 def collect_two_classes(page, lang: str) -> list[str]:
