@@ -19,13 +19,13 @@ from cnnkit.data.images import open_image
 from cnnkit.data.preprocess import WORK_SIZE, DigitSteps, normalize, prepare_digit
 from cnnkit.devices import cpu_cores
 from cnnkit.errors import CnnkitError
-from cnnkit.i18n import DEFAULT_LANGUAGE
+from cnnkit.i18n import DEFAULT_LANGUAGE, text
 from cnnkit.infer.unsure import confidence_reasons, reason_text, reasons, unfamiliar
 from cnnkit.infer.uploads import SessionCache
 from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, from_bytes, load_checkpoint
 from cnnkit.nets.transfer import TransferNet
-from cnnkit.train.calibration import features_and_logits
+from cnnkit.train.calibration import MIN_PICTURES, features_and_logits
 
 
 @lru_cache(maxsize=8)
@@ -60,7 +60,24 @@ def model_card(ckpt: Checkpoint, lang: str = DEFAULT_LANGUAGE) -> dict:
         "epochs": len(ckpt.history) or None,
         "fine_tuned_on": tuned,
         "classes": ", ".join(ckpt.classes),
+        "calibrated": calibration_note(ckpt, lang),
     }
+
+
+def calibration_note(ckpt: Checkpoint, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Whether the model's probabilities were calibrated (``cnnkit.train.calibration``): on how many held-back
+    images, and its calibration error before and after."""
+    facts = ckpt.calibration
+    if "ece_after" not in facts:
+        return text("draw.card.uncalibrated", lang, images=MIN_PICTURES)
+    return text(
+        "draw.card.calibrated_on",
+        lang,
+        count=facts["images"],
+        before=facts["ece_before"],
+        after=facts["ece_after"],
+        temperature=ckpt.temperature,
+    )
 
 
 def subject(ckpt: Checkpoint) -> str:

@@ -12,6 +12,11 @@ its Mahalanobis distance to the centre of the class it is read as, under the cla
 nearer to any other digit: the relative distance says it is an unusually clean 7, not something else.
 Whatever the width P of the layer, the features are first folded into at most ``FEATURES`` numbers by a fixed
 count sketch (no stored projection), so that the statistics stay small tensors (~130 KB) and fast to fit.
+
+A model of other pictures (a class folder, a collection of webcam shots, a transfer run) gets the temperature
+alone, fitted on the pictures it did not train on when there are at least ``MIN_PICTURES`` of them. These are
+few, and a network right on all of them would be fitted to say 100%: the fit aims at targets smoothed as if one
+more picture had been answered at random (``label_smoothing = 1 / (n + 1)``, Laplace's rule of succession).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnkit.data.datasets import Dataset, DatasetInfo, Split, subset
+from cnnkit.data.datasets import Dataset, DatasetInfo, Split, subset, to_tensor
 from cnnkit.data.images import LoadedImage
 from cnnkit.data.preprocess import prepare_digit
 from cnnkit.nets.checkpoint_schema import FEATURES
@@ -40,6 +45,9 @@ MAX_STREAMED = 2**30  # penultimate values a calibration computes in all (2,000 
 MIN_IMAGES = 200  # … but never fewer images than this
 MAX_HELD = 2**24  # penultimate features held at once, before folding: 64 MB of float32
 SHRINK = 1e-3  # the covariance is shrunk towards a multiple of the identity, so that it can be inverted
+MIN_PICTURES = 10  # held-back pictures a picture model's temperature is fitted on, at least …
+MAX_PICTURES = 500  # … and at most (a pretrained backbone reads each at 224×224)
+PICTURE_BATCH = 32
 
 
 def folded(feats: torch.Tensor) -> torch.Tensor:
@@ -110,11 +118,12 @@ def features_and_logits(model: nn.Sequential, x: torch.Tensor, batch: int = 1000
     return torch.cat(feats), torch.cat(logits)
 
 
-def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """The T > 0 minimising the mean NLL of ``softmax(logits / T)``: golden-section search on log T."""
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, smoothing: float = 0.0) -> float:
+    """The T > 0 minimising the mean NLL of ``softmax(logits / T)`` (against labels smoothed by ``smoothing``):
+    golden-section search on log T."""
 
     def nll(log_t: float) -> float:
-        return float(F.cross_entropy(logits / math.exp(log_t), labels))
+        return float(F.cross_entropy(logits / math.exp(log_t), labels, label_smoothing=smoothing))
 
     low, high = math.log(0.05), math.log(20.0)
     ratio = (math.sqrt(5) - 1) / 2
@@ -226,6 +235,37 @@ def recalibrate_shipped(data_dir: str | Path, path: str | Path | None = None) ->
     return tuned
 
 
+def held_back_pictures(dataset: Dataset, train_subset: int | None, seed: int) -> tuple[Split, str]:
+    """Pictures to fit a picture model's temperature on: the training pictures outside its random subset, else
+    its test pictures (all of them: a collection's are few), at most ``MAX_PICTURES``."""
+    train = dataset.train
+    if train_subset is not None and train_subset < len(train):
+        idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[train_subset:][:MAX_PICTURES]
+        return Split(train.images[idx], train.labels[idx]), "training pictures not trained on"
+    return subset(dataset.test, MAX_PICTURES, seed), "the test pictures"
+
+
+@torch.inference_mode()
+def picture_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The logits for a normalized N×C×H×W batch, a few pictures at a time (a backbone enlarges each)."""
+    model.eval()
+    return torch.cat([model(x[start : start + PICTURE_BATCH]).float() for start in range(0, len(x), PICTURE_BATCH)])
+
+
+def calibrate_pictures(ckpt: Checkpoint, images: Split, info: DatasetInfo, source: str) -> Checkpoint:
+    """``ckpt`` (a picture model) with its temperature fitted on ``images`` and the facts of it (how many, on
+    what, the calibration error before and after); weights unchanged."""
+    logits, labels = picture_logits(ckpt.model, to_tensor(images.images, info)), images.labels
+    temperature = fit_temperature(logits, labels, smoothing=1 / (len(labels) + 1))
+    facts = {
+        "on": source,
+        "images": len(labels),
+        "ece_before": round(expected_calibration_error(logits.softmax(1).numpy(), labels.numpy()), 5),
+        "ece_after": round(expected_calibration_error((logits / temperature).softmax(1).numpy(), labels.numpy()), 5),
+    }
+    return replace(ckpt, temperature=temperature, calibration=facts)
+
+
 def calibrates(info: DatasetInfo) -> bool:
     """Whether models of this data are calibrated: digit-style data (gray 28×28 IDX images, read the way the
     drawing page reads a digit), not the images of a class folder."""
@@ -234,7 +274,13 @@ def calibrates(info: DatasetInfo) -> bool:
 
 def calibrated_checkpoint(ckpt: Checkpoint, dataset: Dataset) -> Checkpoint:
     """A trained model's checkpoint calibrated on images held back from its training run (its card's
-    ``train_config`` says which subset and seed it trained on): what the run store keeps of every run."""
+    ``train_config`` says which subset and seed it trained on): what the run store keeps of every run. A picture
+    model with fewer than ``MIN_PICTURES`` held back stays as it is (its probabilities are the network's own)."""
     config = ckpt.train_config
-    images, source = held_back(dataset, config.get("train_subset"), config.get("seed", 0))
-    return calibrate(ckpt, images, source)
+    subset_size, seed = config.get("train_subset"), config.get("seed", 0)
+    if calibrates(dataset.info):
+        return calibrate(ckpt, *held_back(dataset, subset_size, seed))
+    pictures, source = held_back_pictures(dataset, subset_size, seed)
+    if len(pictures) < MIN_PICTURES:
+        return ckpt
+    return calibrate_pictures(ckpt, pictures, dataset.info, source)

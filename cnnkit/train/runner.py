@@ -2,7 +2,7 @@
 
 A ``Runner`` creates the run's row in the store (or claims a queued or resumed one), trains with a ``Recorder``
 that keeps every batch's progress and every finished epoch (``last.pt``, ``best.pt``, ``resume.pt``, and the
-epoch's snapshot of kernels, maps and answer from epoch 0 on: ``cnnkit.train.snapshots``), calibrates a digit model
+epoch's snapshot of kernels, maps and answer from epoch 0 on: ``cnnkit.train.snapshots``), calibrates the model
 that finished or stopped after an epoch, and records how the run ended: finished, stopped, failed (diverged or an
 error) or interrupted by Ctrl-C (stopped, keeping its epochs). An error or a Ctrl-C is recorded, then raised again
 for its caller to report.
@@ -22,7 +22,7 @@ from cnnkit.files import write_atomic
 from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.infer.embedding import keep_first_epoch
 from cnnkit.nets.checkpoints import from_bytes, to_bytes
-from cnnkit.train.calibration import calibrated_checkpoint, calibrates
+from cnnkit.train.calibration import calibrated_checkpoint
 from cnnkit.train.distributed import World
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult, train
 from cnnkit.train.snapshots import joined, take
@@ -123,16 +123,17 @@ class Recorder:
 
 
 def calibrate_run(store: RunStore, run_id: int, dataset: Dataset) -> None:
-    """Fit the temperature of the run's models on images held back from its training (``calibration``; digit
-    models only); the weights stay as they are."""
-    if not calibrates(dataset.info):
-        return
-    calibrated: dict[bytes, bytes] = {}  # ``best.pt`` is often ``last.pt``: it is calibrated once
+    """Fit the temperature of the run's models on images held back from its training (``calibration``); the
+    weights stay as they are, and a model that cannot be calibrated (too few pictures held back) as it was."""
+    calibrated: dict[bytes, bytes | None] = {}  # ``best.pt`` is often ``last.pt``: it is calibrated once
     for path in store.model_files(run_id):
         data = path.read_bytes()
         if data not in calibrated:
-            calibrated[data] = to_bytes(calibrated_checkpoint(from_bytes(data, str(path)), dataset))
-        write_atomic(path, calibrated[data])
+            ckpt = from_bytes(data, str(path))
+            tuned = calibrated_checkpoint(ckpt, dataset)
+            calibrated[data] = None if tuned is ckpt else to_bytes(tuned)
+        if calibrated[data] is not None:
+            write_atomic(path, calibrated[data])
 
 
 class Runner:
