@@ -3,15 +3,18 @@
 It writes ``--files`` scans into a temporary folder: three in four are MNIST test digits (from 5000 on) written in
 ink on paper under uneven light, 160 to 1200 pixels a side, JPEG or PNG; one in four are the tests' paper photos
 (400×400, pens from a fine liner to a marker). Then it times ``python -m cnnkit predict --json FOLDER`` as a
-user runs it, process start included. Run from the repository root, as a module so that ``tests.support`` imports:
+user runs it, process start included, ``--repeats`` times on the same folder (the median is the figure: on this
+shared 2-core machine one run scatters by ±15%). Run from the repository root, as a module so that
+``tests.support`` imports:
 
-    python -m benchmarks.predict_folder --data-dir ../shared/data/mnist-5k [--files 1000]
+    python -m benchmarks.predict_folder --data-dir ../shared/data/mnist-5k [--files 1000] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,20 +55,24 @@ def main() -> None:
     parser.add_argument("--data-dir", default="../shared/data/mnist-5k")
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--checkpoint", help="a checkpoint file (default: the shipped model)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs on the same folder; the median is reported")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         truth = write_scans(folder, args.files, args.data_dir)
         command = [sys.executable, "-m", "cnnkit", "predict", "--json", str(folder)]
         command += ["--checkpoint", args.checkpoint] if args.checkpoint else []
-        start = time.perf_counter()
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        seconds = time.perf_counter() - start
+        seconds = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            seconds.append(time.perf_counter() - start)
     answers = json.loads(output)
     right = sum(truth[Path(a["path"]).name] == a["label"] for a in answers)
+    median = statistics.median(seconds)
     print(
-        f"{len(answers)} files in {seconds:.1f} s: {len(answers) / seconds:.0f} images/s "
-        f"(process start included); read right: {right}/{len(answers)}"
+        f"{len(answers)} files in {median:.1f} s (median of {', '.join(f'{s:.1f}' for s in seconds)}): "
+        f"{len(answers) / median:.0f} images/s (process start included); read right: {right}/{len(answers)}"
     )
 
 

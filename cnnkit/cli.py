@@ -18,6 +18,7 @@ from cnnkit.data.folders import FolderOptions, load_source
 from cnnkit.devices import cpu_threads
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
+from cnnkit.infer.preparing import add_predict_arguments, image_files
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.checkpoints import save_checkpoint
 from cnnkit.nets.layers import read_spec
@@ -122,11 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runs_arg(e)
     e.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("predict", help="classify image files as the drawing page does")
-    p.add_argument("images", nargs="+", help="image files or folders of them")
-    p.add_argument("--checkpoint", help="a file or a run id (default: the shipped model)")
-    _add_runs_arg(p)
-    p.add_argument("--json", action="store_true")
+    add_predict_arguments(sub.add_parser("predict", help="classify image files as the drawing page does"))
 
     sub.add_parser("devices", help="list the devices this machine can train on")
 
@@ -427,24 +424,12 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _image_files(names: list[str]) -> list[str]:
-    """The files named, a folder standing for the files in it (by name, hidden ones left out)."""
-    files = []
-    for name in names:
-        folder = Path(name)
-        if folder.is_dir():
-            files += sorted(str(f) for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
-        else:
-            files.append(name)
-    return files
-
-
 def cmd_predict(args) -> int:
     from cnnkit.infer.predict import predict_files
 
     ckpt = _checkpoint(args)
     results, failures = [], 0
-    for pred in predict_files(ckpt, _image_files(args.images)):
+    for pred in predict_files(ckpt, image_files(args.images)):
         if isinstance(pred, str):
             failures += 1
             print(f"error: {pred}", file=sys.stderr)

@@ -8,13 +8,16 @@ recognised; ``DigitSteps.naive`` (the whole picture squeezed to 28×28) shows wh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
 from cnnkit.data.images import LoadedImage, Note, reduced_size
+
+if TYPE_CHECKING:
+    import torch
 
 INK = 0.1  # a pixel with at least this much ink counts as ink
 WORK_SIZE = 400  # large photos are reduced to this longer side before processing
@@ -48,7 +51,10 @@ class DigitSteps:
 
 
 def normalize(image28: np.ndarray, mean: float, std: float) -> torch.Tensor:
-    """A 28×28 float image in [0, 1] → the model's 1×1×28×28 normalized input."""
+    """A 28×28 float image in [0, 1] → the model's 1×1×28×28 normalized input (torch is imported here, not with
+    the module: ``cnnkit.infer.preparing`` prepares digits before torch is loaded)."""
+    import torch
+
     return ((torch.from_numpy(np.ascontiguousarray(image28, dtype=np.float32)) - mean) / std).view(1, 1, 28, 28)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -15,11 +14,11 @@ import torch
 
 from cnnkit.data.datasets import DATASETS, recorded_title
 from cnnkit.data.folders import FolderOptions, prepare_image
-from cnnkit.data.images import open_image
-from cnnkit.data.preprocess import WORK_SIZE, DigitSteps, normalize, prepare_digit
-from cnnkit.devices import cpu_cores
+from cnnkit.data.preprocess import DigitSteps, normalize
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE, text
+from cnnkit.infer import preparing
+from cnnkit.infer.preparing import read_digit
 from cnnkit.infer.unsure import confidence_reasons, reason_text, reasons, unfamiliar
 from cnnkit.infer.uploads import SessionCache
 from cnnkit.nets.builder import count_parameters
@@ -172,11 +171,6 @@ def predict_input(ckpt: Checkpoint, x: torch.Tensor, name: str = "") -> Predicti
     return Prediction(name, ckpt.classes[best], float(probs[best]), probs.tolist(), None, confidence_reasons(probs))
 
 
-def read_digit(source: bytes | str | Path, name: str | None = None, invert: bool | None = None) -> DigitSteps:
-    """Open an image (a file, an upload or the canvas's PNG) and prepare it as MNIST's digits were."""
-    return prepare_digit(open_image(source, name, longest=WORK_SIZE), invert)
-
-
 def classify(ckpt: Checkpoint, image28: np.ndarray) -> np.ndarray:
     """Class probabilities for one 28×28 image in [0, 1] (ink bright)."""
     return probabilities(ckpt, normalize(image28, ckpt.mean, ckpt.std))[0]
@@ -218,45 +212,31 @@ def predict_image(
 
 
 BATCH = 256  # prepared digits answered in one pass through the network
-PER_WORKER = 16  # files a preparing process is worth starting for
-
-
-def _prepared(path: str) -> np.ndarray | str:
-    """A file's prepared 28×28 digit, or the message saying why there is none (a process pool's task)."""
-    try:
-        steps = read_digit(path)
-        if steps.problem:
-            raise CnnkitError(f"errors.image_{steps.problem}", name=path)
-    except CnnkitError as exc:
-        return str(exc)
-    return steps.centered
-
-
-def _workers(count: int) -> int:
-    """Processes worth starting for ``count`` files: one per core, each for at least ``PER_WORKER`` files."""
-    return max(1, min(cpu_cores(), count // PER_WORKER))
 
 
 def predict_files(ckpt: Checkpoint, paths: list[str]) -> Iterator[Prediction | str]:
     """The answers for many image files, in their order; for a file with no answer, the message saying why.
 
-    A digit model's files are prepared by a process per core, and answered ``BATCH`` at a time in one pass
-    through the network each, on this thread alone: a folder of 1,000 scans takes seconds, not minutes."""
+    A digit model's files are prepared by a process per core (started before torch was imported, for the CLI:
+    ``cnnkit.infer.preparing``), and answered ``BATCH`` at a time in one pass through the network each, on this
+    thread alone: a folder of 1,000 scans takes seconds, not minutes."""
     if not takes_digits(ckpt):
+        preparing.cancel()
         for path in paths:
             try:
                 yield predict_image(ckpt, path)
             except CnnkitError as exc:
                 yield str(exc)
         return
-    workers = _workers(len(paths))
-    with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
-        prepared = pool.map(_prepared, paths, chunksize=8) if pool else map(_prepared, paths)
+    files = preparing.take(paths)
+    try:
         for start in range(0, len(paths), BATCH):
-            batch = list(itertools.islice(prepared, BATCH))
+            batch = list(itertools.islice(files.digits, BATCH))
             digits = [(path, image) for path, image in zip(paths[start:], batch) if not isinstance(image, str)]
             with one_thread():  # the cores are the preparing processes'; torch's second thread would spin on one
                 answered = iter(
                     answers(ckpt, np.array([d for _, d in digits]), [p for p, _ in digits]) if digits else []
                 )
             yield from (image if isinstance(image, str) else next(answered) for image in batch)
+    finally:
+        files.stop()
