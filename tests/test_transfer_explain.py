@@ -121,3 +121,22 @@ def test_the_draw_page_answers_with_a_transfer_run_and_its_gradcam(store, lang, 
     assert text("draw.inside.no_gradcam", lang) not in texts(at.caption)
     captions = [caption.caption for image in at.get("image") for caption in image.proto.imgs]
     assert text("draw.image.prep", lang, model="mobilenet_v3_small", resize=256, crop=224) in captions
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_transfer_run_is_taken_away_as_torchscript_and_onnx_that_answer_as_it_does(store, arch):
+    import onnxruntime
+
+    from cnnkit.train.export import export_problem, export_run
+
+    runs, ids, _, root = store
+    ckpt = runs.load(ids[arch])
+    x = torch.cat([read_image(ckpt, path) for path in sorted((root / "shapes" / "circle").glob("*.png"))[:4]])
+    expected = ckpt.model.eval()(x).detach().numpy()
+    scripted = torch.jit.load(io.BytesIO(export_run(runs, ids[arch], "torchscript")))
+    np.testing.assert_allclose(scripted(x).detach().numpy(), expected, atol=1e-4)
+    session = onnxruntime.InferenceSession(export_run(runs, ids[arch], "onnx"))
+    np.testing.assert_allclose(session.run(None, {"images": x.numpy()})[0], expected, atol=1e-4)
+    for lang in ("en", "ru"):  # the script writes cnnkit's own layers: refused in one translated line
+        message = text("export.errors.pretrained_script", lang)
+        assert export_problem(runs, ids[arch], "py").message(lang, "page") == message and "\n" not in message

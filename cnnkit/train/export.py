@@ -19,6 +19,7 @@ from torch import nn
 
 from cnnkit.errors import CnnkitError, Term
 from cnnkit.nets.checkpoints import Checkpoint, to_bytes
+from cnnkit.nets.transfer import TransferNet
 from cnnkit.train.loop import TrainConfig
 from cnnkit.train.store import RunStore, config_from_dict
 
@@ -84,7 +85,10 @@ def file_name(run_id: int, fmt: str) -> str:
 
 
 def unexportable(model: nn.Module, fmt: str) -> CnnkitError | None:
-    """Why ``model`` cannot be exported as ``fmt``, naming its first unknown layer; None when it can."""
+    """Why ``model`` cannot be exported as ``fmt``, naming its first unknown layer; None when it can. A
+    pretrained backbone (``TransferNet``) is traced into TorchScript and ONNX; the script writes our layers only."""
+    if isinstance(model, TransferNet):
+        return CnnkitError("export.errors.pretrained_script") if fmt == "py" else None
     if not isinstance(model, nn.Sequential):
         return CnnkitError("export.errors.not_chain", format=Term(f"export.formats.{fmt}"), kind=type(model).__name__)
     for n, (name, module) in enumerate(model.named_children(), 1):
@@ -127,6 +131,7 @@ def torchscript(model: nn.Module, example: torch.Tensor) -> bytes:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)  # a backbone's shape checks, traced
         torch.jit.save(torch.jit.trace(model, example), buffer)
     return buffer.getvalue()
 
