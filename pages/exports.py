@@ -42,4 +42,4 @@ def downloads(run: Run, place: str) -> None:
         )
     blocked = next((reason for reason in problems.values() if reason), None)
     if blocked:
-        st.caption(t("export.page.cannot", reason=blocked))
+        st.caption(blocked)  # a sentence saying what is not offered, and why

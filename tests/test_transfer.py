@@ -186,7 +186,7 @@ def test_a_transfer_run_is_named_by_its_architecture_weights_and_what_learns(lan
 
     frozen = TrainConfig(model=ModelConfig(backbone="mobilenet_v3_small", pretrained=True))
     name = default_name(frozen, lang)
-    assert name.startswith("mobilenet_v3_small") and text("runs.naming.imagenet", lang) in name
+    assert name.startswith("MobileNetV3-Small") and text("runs.naming.imagenet", lang) in name  # the guide's name
     assert text("runs.naming.freeze.all", lang) in name and "ConvNet" not in name
     last = default_name(TrainConfig(model=ModelConfig(backbone="resnet18", pretrained=True, freeze="2")), lang)
     assert text("runs.naming.freeze.last", lang, count=2) in last and "2" in last

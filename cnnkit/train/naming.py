@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
 from cnnkit.nets.builder import ModelConfig
+from cnnkit.nets.transfer import title
 from cnnkit.train.loop import TrainConfig
 
 SEPARATOR = " · "
@@ -26,7 +27,7 @@ def network_summary(model: ModelConfig, lang: str = DEFAULT_LANGUAGE) -> str:
         parts += [_t(kind, lang) for kind in ("batchnorm", "dropout") if kind in types]
         return SEPARATOR.join(parts)
     if model.backbone:
-        parts = [model.backbone, _t("imagenet" if model.pretrained else "scratch", lang)]
+        parts = [title(model.backbone), _t("imagenet" if model.pretrained else "scratch", lang)]
         return SEPARATOR.join([*parts, freeze_summary(model.freeze_mode, lang)])
     parts = [_t(f"arch.{model.arch}", lang)]
     parts += [_t(name, lang) for name, on in SWITCHES if getattr(model, name) is on]
