@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from cnnkit.data.datasets import Dataset, subset_size
+from cnnkit.data.folders import SIZES
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.uploads import IMAGENET_WEIGHTS_MB
 from cnnkit.nets.builder import ModelConfig
@@ -141,6 +142,8 @@ def section(config: TrainConfig, dataset: Dataset | None, problem: CnnkitError |
             std=values(p.std),
         )
     )
+    if dataset is not None and dataset.info.name == "folder" and dataset.info.size < p.crop:
+        text_col.caption(t("train.transfer.small_images", size=dataset.info.size, crop=p.crop, largest=max(SIZES)))
     seconds = fmt().seconds
     key = "cached" if found.cached else "uncached"
     text_col.info(t(f"train.transfer.{key}", first=seconds(found.first_seconds), epoch=seconds(found.epoch_seconds)))

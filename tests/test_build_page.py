@@ -140,3 +140,13 @@ def test_a_typed_layer_list_out_of_bounds_or_too_deep_is_refused_not_changed(at,
     at.button(key="build_read").click().run()
     assert not at.exception and message in " ".join(e.value for e in at.error)
     assert shapes_column(at) == before  # the list it showed is kept, not silently replaced by another
+
+
+def test_a_pretrained_network_on_small_images_says_it_enlarges_them_until_they_are_its_size(at, roots):
+    use_folder(at, roots / "shapes")
+    at.segmented_control(key="train_network").set_value("pretrained").run()
+    said = "Your images are made 32×32 (Image size, under Data) and this network reads 224×224"
+    assert any(c.value.startswith(said) for c in at.caption)
+    at.selectbox(key="train_image_size").set_value(224).run()
+    assert not at.exception and not any("and this network reads" in c.value for c in at.caption)
+    assert any(c.value.startswith("Samples of each class as the network sees them (224×224)") for c in at.caption)

@@ -327,3 +327,22 @@ def test_cli_trains_evaluates_and_predicts_with_a_folder_model(rgb_folder, tmp_p
     assert pred.returncode == 0, pred.stderr
     labels = [p["label"] for p in json.loads(pred.stdout)]
     assert sum(label == f.stem[:-1] for label, f in zip(labels, files)) >= 5, labels
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_more_images_than_fit_in_memory_at_the_size_asked_are_refused_before_decoding(tmp_path, lang, monkeypatch):
+    per_class = folders.MAX_VALUES // (3 * 224 * 224) // 2 + 1  # 2 × 892 colour images at 224×224: over 1 GiB
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(per_class):
+            (tmp_path / c / f"{i}.png").write_bytes(b"never decoded")
+    with monkeypatch.context() as patched:
+        patched.setattr(folders, "image_array", lambda *a: pytest.fail("an image was decoded"))
+        with pytest.raises(CnnkitError) as refused:
+            load_folder(tmp_path, FolderOptions(size=224))
+    digits = "".join(ch for ch in refused.value.message(lang, "page") if ch.isdigit() or ch == " ")
+    assert f"{2 * per_class}" in digits.replace(" ", "") and "1783" in digits.replace(" ", "")  # asked, and what fits
+    assert ("1.0 GB" if lang == "en" else "1,0 ГБ") in refused.value.message(lang, "page")
+    with pytest.raises(CnnkitError) as smaller:  # at 64×64 the same count fits: the files are read (and refused)
+        load_folder(tmp_path, FolderOptions(size=64))
+    assert smaller.value.key != "build.folder.too_many_values"

@@ -35,12 +35,13 @@ from cnnkit.errors import CnnkitError
 from cnnkit.files import read_limited
 from cnnkit.options import setting
 
-SIZES = (28, 32, 48, 64)
+SIZES = (28, 32, 48, 64, 96, 128, 224)  # 224: what a pretrained ImageNet network reads
 FITS = ("pad", "crop")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_FILES = 10_000  # images (and other files) in a folder or a zip
 MAX_ZIP_BYTES = 200 * 2**20  # a zip, as uploaded and as uncompressed in total
 MAX_PIXELS_IN_ALL = 500_000_000  # the images of one dataset, from their headers: about 12 s of decoding
+MAX_VALUES = 2**28  # a dataset's values once made (images × channels × side²): 1 GiB as the floats training reads
 ENCRYPTED = 0x1  # a zip member's flag bit
 FEW_IMAGES = 5  # fewer training images in a class are warned about
 IMBALANCE = 5.0  # largest / smallest class above this is warned about
@@ -249,6 +250,20 @@ def _skip_reason(entry: Entry) -> str | None:
     return "too_large" if entry.size > MAX_FILE_BYTES else None
 
 
+def _check_values(count: int, options: FolderOptions) -> None:
+    """Refuse ``count`` images that would not fit in memory at ``options.size`` (colour unless set to gray),
+    before any is decoded: at 224×224 about 1,800 colour images fit, at 64×64 any folder allowed here."""
+    each = (options.channels or 3) * options.size**2
+    if count * each > MAX_VALUES:
+        raise CnnkitError(
+            "build.folder.too_many_values",
+            count=count,
+            size=options.size,
+            gb=4 * count * each / 2**30,
+            fit=MAX_VALUES // each,
+        )
+
+
 def _check_pixels(entries: list[Entry]) -> None:
     """Refuse images that hold too many pixels in all, counted from their headers before any is decoded (an
     image beyond ``MAX_PIXELS`` is never decoded: it does not count)."""
@@ -326,7 +341,9 @@ def load_entries(
     index = {c: i for i, c in enumerate(classes)}
     ordered = [(e, index[c]) for c in classes for e in train_files[c]]
     ordered_test = [(e, index[c]) for c in classes for e in test_files.get(c, [])]
-    _check_pixels([e for e, _ in ordered + ordered_test])
+    images = [e for e, _ in ordered + ordered_test]
+    _check_values(sum(_skip_reason(e) is None for e in images), options)
+    _check_pixels(images)
     train_x, train_y, train_names, train_digests = _decode_all(ordered, options, skipped)
     test_x, test_y, test_names, test_digests = _decode_all(ordered_test, options, skipped)
     empty = [c for c in classes if index[c] not in train_y]
