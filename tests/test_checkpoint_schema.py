@@ -408,5 +408,6 @@ def test_a_bad_card_picked_among_the_runs_gives_one_message(shipped, tmp_path, m
     at = draw_page("ru")
     at.selectbox(key="draw_model").set_value(f"run:{run_id}").run()
     assert not at.exception and len(at.error) == 1
-    reason = text("build.folder.bad_size", "ru", size=3000, sizes="28, 32, 48, 64")
+    reason = text("build.folder.bad_size", "ru", size=3000, sizes="28, 32, 48, 64, 96, 128, 224")
     assert at.error[0].value.endswith(f"«train_config.folder» недопустимо: {reason}")
+    assert at.error[0].value.startswith(f"#{run_id}/best.pt") and str(tmp_path) not in at.error[0].value

@@ -221,7 +221,7 @@ def test_images_of_too_many_pixels_in_all_are_refused_from_their_headers():
         load_zip(_zip(claims), "big.zip")
     assert str(err.value) == (
         "The images hold 1440 million pixels in all (read from their headers; nothing was decoded), above the "
-        "limit of 500 million for one dataset here. Scale them down first (they are resized to at most 64×64 "
+        "limit of 500 million for one dataset here. Scale them down first (they are resized to at most 224×224 "
         "anyway) or use fewer."
     )
 

@@ -104,13 +104,15 @@ def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
     return write_atomic(path, to_bytes(ckpt, "safetensors" if path.suffix == ".safetensors" else "pt"))
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
+def load_checkpoint(path: str | Path, name: str | None = None) -> Checkpoint:
+    """The checkpoint in the file ``path``, called ``name`` (default: its path) in any message about it."""
     path = Path(path)
+    name = name or str(path)
     try:
         data = read_limited(path, MAX_FILE_BYTES)
     except OSError as exc:
-        raise CnnkitError("errors.checkpoint_unreadable_file", path=path, reason=exc.strerror or exc) from None
-    return from_bytes(data, str(path))
+        raise CnnkitError("errors.checkpoint_unreadable_file", path=name, reason=exc.strerror or exc) from None
+    return from_bytes(data, name)
 
 
 def from_bytes(data: bytes, name: str = "checkpoint") -> Checkpoint:

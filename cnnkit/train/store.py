@@ -451,9 +451,11 @@ class RunStore:
         raise CnnkitError("runs.errors.no_checkpoint", id=run.id)
 
     def load(self, run_id: int | str, which: str = "best") -> Checkpoint:
-        """The run's checkpoint (``best`` by test accuracy, or ``last``), named after the run."""
+        """The run's checkpoint (``best`` by test accuracy, or ``last``), named after the run; a message about
+        its file calls it ``#3/best.pt``, never by its place on the server."""
         run = self.get(run_id)
-        ckpt = load_checkpoint(self.checkpoint_path(run.id, which))
+        path = self.checkpoint_path(run.id, which)
+        ckpt = load_checkpoint(path, f"#{run.id}/{path.name}")
         ckpt.source = f"run {run.id} ({run.name})"
         return ckpt
 
