@@ -18,6 +18,7 @@ from cnnkit.data.folders import FolderOptions, load_source
 from cnnkit.devices import cpu_threads
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import text
+from cnnkit.infer import preparing
 from cnnkit.infer.preparing import add_predict_arguments, image_files
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.checkpoints import save_checkpoint
@@ -427,7 +428,11 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from cnnkit.infer.predict import predict_files
 
-    ckpt = _checkpoint(args)
+    try:
+        ckpt = _checkpoint(args)
+    except BaseException:  # no model: the files prepared since the start are not waited for
+        preparing.cancel()
+        raise
     results, failures = [], 0
     for pred in predict_files(ckpt, image_files(args.images)):
         if isinstance(pred, str):

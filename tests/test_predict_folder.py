@@ -108,3 +108,12 @@ def test_files_prepared_early_for_a_model_of_other_pictures_are_dropped(folder):
     answers = list(predict.predict_files(folder_checkpoint(), files))
     assert preparing._early == [] and len(answers) == len(files)
     assert sum(isinstance(a, str) for a in answers) == 2  # the two damaged files, read as pictures
+
+
+def test_a_missing_checkpoint_is_one_line_while_the_files_are_being_prepared_early(tmp_path):
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(400):
+        (many / f"{i:03d}.png").write_bytes(PICTURES[i % len(PICTURES)])
+    run = cli("predict", str(many), "--checkpoint", str(tmp_path / "missing.pt"))
+    assert run.returncode != 0 and run.stderr.strip().count("\n") == 0 and "missing.pt" in run.stderr
