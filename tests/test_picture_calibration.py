@@ -46,7 +46,7 @@ def test_a_folder_run_is_calibrated_on_its_test_pictures_and_says_so_in_both_lan
 
 
 def test_a_collection_too_small_to_hold_pictures_back_keeps_its_own_probabilities_and_says_why(tmp_path):
-    _, ckpt = trained_run(tmp_path, per_class=6, epochs=1)  # 2 of each class held back: 4 pictures
+    _, ckpt = trained_run(tmp_path, per_class=6, epochs=1)  # 1 of each class held back: 2 pictures
     assert ckpt.temperature == 1.0 and ckpt.calibration == {}
     assert model_card(ckpt, "en")["calibrated"].startswith(f"no: fewer than {MIN_PICTURES} images were held back")
     assert model_card(ckpt, "ru")["calibrated"].startswith(f"нет: при обучении было отложено меньше {MIN_PICTURES}")
