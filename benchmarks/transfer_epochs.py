@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 import torchvision
 
+from benchmarks import markdown
 from cnnkit.data.folders import FolderOptions, load_folder
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.transfer import BACKBONES, weights_file_name
@@ -141,19 +142,20 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}" if value < 1 else f"{value:.1f}"
 
 
+TIMED = {  # the table's columns of seconds: header → ``Timing`` field
+    "first epoch, s": "first_epoch_s",
+    "later epoch, s": "later_epoch_s",
+    "plan: first, s": "plan_first_s",
+    "plan: later, s": "plan_later_s",
+    "CPU s: first": "first_epoch_cpu_s",
+    "CPU s: later": "later_epoch_cpu_s",
+}
+
+
 def table(timings: list[Timing]) -> str:
-    rows = [
-        "| backbone | setting | first epoch, s | later epoch, s | plan: first, s | plan: later, s "
-        "| CPU s: first | CPU s: later |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for t in timings:
-        rows.append(
-            f"| {t.backbone} | {t.setting} | {_seconds(t.first_epoch_s)} | {_seconds(t.later_epoch_s)} "
-            f"| {_seconds(t.plan_first_s)} | {_seconds(t.plan_later_s)} "
-            f"| {_seconds(t.first_epoch_cpu_s)} | {_seconds(t.later_epoch_cpu_s)} |"
-        )
-    return "\n".join(rows)
+    columns = {"backbone": "left", "setting": "left"} | dict.fromkeys(TIMED, "right")
+    rows = [[t.backbone, t.setting, *(_seconds(getattr(t, field)) for field in TIMED.values())] for t in timings]
+    return markdown.table(columns, rows)
 
 
 def main() -> None:

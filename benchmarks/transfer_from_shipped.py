@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from benchmarks import markdown
 from cnnkit.data.datasets import load_dataset
 from cnnkit.data.folders import FolderOptions, load_folder
 from cnnkit.nets.builder import count_parameters
@@ -95,10 +96,15 @@ def run(start: str, dataset: str, data, seed: int, args) -> Outcome:
 
 
 def table(outcomes: list[Outcome]) -> str:
-    rows = [
-        "| data | start | learns | test accuracy, mean (each seed) | s/epoch (training) | run, s |",
-        "| --- | --- | ---: | --- | ---: | ---: |",
-    ]
+    columns = {
+        "data": "left",
+        "start": "left",
+        "learns": "right",
+        "test accuracy, mean (each seed)": "left",
+        "s/epoch (training)": "right",
+        "run, s": "right",
+    }
+    rows = []
     for dataset in DATASETS:
         for start in STARTS:
             group = [o for o in outcomes if (o.data, o.start) == (dataset, start)]
@@ -107,11 +113,16 @@ def table(outcomes: list[Outcome]) -> str:
             accuracy = statistics.mean(o.test_accuracy for o in group)
             each = ", ".join(f"{o.test_accuracy:.1%}" for o in group)
             rows.append(
-                f"| {dataset} | {start} | {group[0].learns:,} of {group[0].parameters:,} | **{accuracy:.1%}** "
-                f"({each}) | {statistics.mean(o.epoch_s for o in group):.2f} "
-                f"| {statistics.mean(o.run_s for o in group):.1f} |"
+                [
+                    dataset,
+                    start,
+                    f"{group[0].learns:,} of {group[0].parameters:,}",
+                    f"**{accuracy:.1%}** ({each})",
+                    f"{statistics.mean(o.epoch_s for o in group):.2f}",
+                    f"{statistics.mean(o.run_s for o in group):.1f}",
+                ]
             )
-    return "\n".join(rows)
+    return markdown.table(columns, rows)
 
 
 def main() -> None:

@@ -12,7 +12,15 @@ from dataclasses import asdict, replace
 
 import streamlit as st
 
-from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir, load_dataset, subset_choices, subset_size
+from cnnkit.data.datasets import (
+    DATASETS,
+    Dataset,
+    DatasetInfo,
+    default_data_dir,
+    load_dataset,
+    subset_choices,
+    subset_size,
+)
 from cnnkit.devices import device_name, list_devices
 from cnnkit.errors import CnnkitError, FailureKind
 from cnnkit.nets.builder import FAMILIES, ModelConfig
@@ -82,6 +90,12 @@ def load(name: str | None, folder: str, download: bool) -> Dataset:
 @st.cache_resource(show_spinner=False)
 def devices():
     return list_devices()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def described(model: ModelConfig, info: DatasetInfo) -> tuple[int, list]:
+    """``model_summary``, once per network and data: a torchvision backbone takes 0.1–0.2 s to build on ``meta``."""
+    return model_summary(model, info)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -292,7 +306,7 @@ def summary(config: TrainConfig, dataset: Dataset, plan: TransferPlan | None = N
     """Before training: the parameters, the layer table and the measured seconds per epoch (a pretrained
     network's ``plan`` showed its own estimates above)."""
     try:
-        params, rows = model_summary(config.model, dataset.info)
+        params, rows = described(config.model, dataset.info)
     except CnnkitError as exc:
         st.error(error_text(exc))
         return

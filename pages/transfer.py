@@ -28,6 +28,7 @@ from cnnkit.train.transfer import (
 from pages.ui import error_text, fmt, names, num, t
 
 MODES = ("all", "blocks", "none")  # the head only, the last N blocks too, everything
+KEPT_KEY = "train_weights_kept"  # (backbone, upload's id) → the kept file's path, or why it cannot be used
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,11 +38,6 @@ class Choice:
     model: ModelConfig
     weights: str | None  # the kept upload (``TrainConfig.weights``); None: torch hub's cache
     problem: CnnkitError | None  # a wrong upload, or weights that are absent
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def kept(backbone: str, data: bytes, name: str) -> str:
-    return str(keep_weights(backbone, data, name))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -99,12 +95,17 @@ def uploaded_weights(backbone: str) -> tuple[str | None, CnnkitError | None]:
     )
     if file is None:
         return None, None
-    try:
-        path = kept(backbone, file.getvalue(), file.name)
-    except CnnkitError as exc:
-        return None, exc
+    checked = st.session_state.setdefault(KEPT_KEY, {})  # once per upload: a file of 500 MB is not read again
+    if (backbone, file.file_id) not in checked:
+        try:
+            checked[backbone, file.file_id] = str(keep_weights(backbone, file.getvalue(), file.name))
+        except CnnkitError as exc:
+            checked[backbone, file.file_id] = exc
+    kept = checked[backbone, file.file_id]
+    if isinstance(kept, CnnkitError):
+        return None, kept
     st.caption(t("train.transfer.file_given", name=file.name))
-    return path, None
+    return kept, None
 
 
 def section(config: TrainConfig, dataset: Dataset | None, problem: CnnkitError | None) -> TransferPlan | None:
