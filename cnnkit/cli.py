@@ -433,8 +433,11 @@ def cmd_predict(args) -> int:
     except BaseException:  # no model: the files prepared since the start are not waited for
         preparing.cancel()
         raise
+    files = image_files(args.images)
+    if not files:  # empty folders only
+        raise CnnkitError("errors.no_image_files", names=", ".join(args.images))
     results, failures = [], 0
-    for pred in predict_files(ckpt, image_files(args.images)):
+    for pred in predict_files(ckpt, files):
         if isinstance(pred, str):
             failures += 1
             print(f"error: {pred}", file=sys.stderr)

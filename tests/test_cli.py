@@ -106,6 +106,16 @@ def test_predict_on_a_non_image_fails_clearly(tmp_path):
     assert run.returncode != 0 and "not an image" in run.stderr and "Traceback" not in run.stderr
 
 
+def test_predict_on_an_empty_folder_says_there_is_nothing_to_predict(tmp_path):
+    (tmp_path / "scans").mkdir()
+    run = cli("predict", tmp_path / "scans")
+    assert run.returncode == 2 and run.stdout == ""
+    assert (
+        run.stderr.strip() == f"error: There are no files to predict in {tmp_path / 'scans'}: give image files, "
+        "or folders that hold them."
+    )
+
+
 @pytest.mark.parametrize("option", [["--epo", "3"], ["--epochs=3"], ["--batchn"]])
 def test_resume_refuses_a_changed_setting_however_its_option_is_spelled(tmp_path, option):
     store = RunStore(tmp_path / "runs")
