@@ -25,16 +25,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from cnnkit.devtools.appserver import running_app
 from cnnkit.devtools.browser import chromium, wait_for_app
+from cnnkit.errors import CnnkitError
 from cnnkit.files import write_atomic
 from cnnkit.i18n import text
+from cnnkit.train.store import Run, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "training.md"
+POLL_S = 0.25  # how often the run store is read while the page trains
 SECTION = "### Charts do not slow down as the history grows"  # the blocks go before it, the first time
 
 
@@ -66,7 +72,8 @@ def cli_seconds(data_dir: str, epochs: int, preset: str | None, runs_dir: Path) 
 class PageRunner:
     """One browser tab on the training page; each ``run()`` clicks Train and reads the seconds it reports."""
 
-    def __init__(self, browser, url: str, epochs: int, preset: str | None, live_charts: bool):
+    def __init__(self, browser, url: str, epochs: int, preset: str | None, live_charts: bool, runs_dir: Path):
+        self.runs_dir = runs_dir
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.page.goto(url)
         wait_for_app(self.page)
@@ -84,12 +91,43 @@ class PageRunner:
         wait_for_app(self.page)
         self.runs = 0
 
-    def run(self) -> float:
+    def run(self, watch: Watch | None = None) -> float:
+        """Click Train and return the run's seconds, read from the run store once it has ended: polling the page's
+        text meanwhile would cost the browser ~0.4 s of CPU per run, which no user spends. ``watch`` is started
+        when the run starts training and stopped when it ends. The page's own message is awaited afterwards, so
+        that the next click finds the results drawn."""
         self.runs += 1
         self.page.get_by_role("button", name=re.compile(r"^\W*Train$")).click()
-        done = self.page.get_by_text(re.compile(rf"#{self.runs} .*: trained, .* in ([\d,.]+) s"))
-        done.wait_for(timeout=1_800_000)
-        return float(re.search(r"in ([\d,.]+) s", done.inner_text()).group(1).replace(",", ""))
+        store = RunStore(self.runs_dir)
+        self._wait(store, lambda run: run.status != "queued")
+        if watch:
+            watch.start()
+        run = self._wait(store, lambda run: run.ended)
+        if watch:
+            watch.stop()
+        self.page.get_by_text(re.compile(rf"#{self.runs} .*: trained, .* in [\d,.]+ s")).wait_for(timeout=1_800_000)
+        if run.status != "finished":
+            raise SystemExit(f"run #{self.runs} on the page ended {run.status}")
+        return run.seconds
+
+    def _wait(self, store: RunStore, until: Callable[[Run], bool]) -> Run:
+        """The page's newest run once ``until`` holds for it, reading the store every ``POLL_S`` seconds."""
+        while True:
+            try:
+                run = store.get(self.runs)
+            except CnnkitError:  # not created yet
+                run = None
+            if run is not None and until(run):
+                return run
+            time.sleep(POLL_S)
+
+
+class Watch(Protocol):
+    """What ``PageRunner.run`` starts and stops around a run's training (benchmarks/page_cpu.py)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def markdown(cli: list[float], page: list[float], args: argparse.Namespace, command: str, load: str) -> str:
@@ -138,7 +176,7 @@ def main() -> None:
     stores = Path(tempfile.mkdtemp(prefix="cnnkit-page-vs-cli-"))
     os.environ["CNNKIT_RUNS_DIR"] = str(stores / "page")
     with running_app(Path(args.data_dir).resolve()) as url, chromium() as browser:
-        runner = PageRunner(browser, url, args.epochs, args.preset, args.live_charts == "on")
+        runner = PageRunner(browser, url, args.epochs, args.preset, args.live_charts == "on", stores / "page")
         for i in range(args.repeats):
             cli.append(cli_seconds(args.data_dir, args.epochs, args.preset, stores / "cli"))
             page.append(runner.run())

@@ -12,7 +12,6 @@ from cnnkit.train.snapshots import EpochSnapshots
 from cnnkit.train.store import Run
 from pages.ui import error_text, lang, run_store, t
 
-LIVE_REFRESH_S = 3.0  # snapshots change once an epoch: the live view is redrawn less often than the charts
 PLAY_S = 1.0  # one epoch a second while playing
 LIVE = {"staticPlot": True}  # while training, pictures: cheaper to redraw
 
@@ -40,11 +39,7 @@ def frame_view(snaps: EpochSnapshots, frame: int, place: str, live: bool = False
 
 
 def live(run_id: int) -> None:
-    """Beside the live charts of a training run: its newest snapshot, redrawn every ``LIVE_REFRESH_S`` seconds."""
-    st.fragment(_live_frame, run_every=LIVE_REFRESH_S)(run_id)
-
-
-def _live_frame(run_id: int) -> None:
+    """Beside the live charts of a training run (in their fragment): its newest snapshot."""
     try:
         snaps = run_store().snapshots(run_id)
     except CnnkitError:  # being rewritten by another process's older cnnkit, or damaged: the results will say

@@ -67,14 +67,14 @@ from pages.ui import (
 
 page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
-# How often the live view redraws, whatever the batch rate. Redrawing a Plotly chart costs the browser far
-# more than a progress bar; on a 2-core machine where the browser shares the cores, charts twice a second
-# made page training ~40% slower than the CLI, once a second ~7%, and the fast recipe (whose batches of 256
-# use both cores fully) ~30% slower with charts every 2 s (docs/training.md). So while live the batch-loss chart
-# has a bounded number of binned points (LIVE_POINTS), and the per-epoch charts go out unchanged between two
-# epochs (the same figure is the same element: the browser keeps its plot).
-REFRESH_S = 1.0  # progress bar, images/s, time left (each redraw of this long page costs the browser ~0.1 s)
-CHART_REFRESH_S = 2.0  # the batch-loss and per-epoch charts
+# How often the live view redraws, whatever the batch rate. On a 2-core machine the browser shares the cores with
+# training, and every redraw of a fragment costs it ~0.2 s of CPU for this long page (React renders the app again),
+# whatever the fragment holds; a Plotly chart costs more on top. Progress every second, charts every 2 s and the
+# snapshot every 3 s in three fragments took ~3.5 s of the browser's CPU in a 12 s run with the charts off and
+# ~6.5 s with them on (docs/training.md). So the whole live view is one fragment, redrawn every LIVE_S; the
+# batch-loss chart has a bounded number of binned points (LIVE_POINTS), and the per-epoch charts go out unchanged
+# between two epochs (the same figure is the same element: the browser keeps its plot).
+LIVE_S = 2.0  # progress bar, images/s, time left, and with live charts on the charts and the newest snapshot
 LIVE = {"staticPlot": True}  # while training, charts are pictures (cheaper to redraw); results are interactive
 LOCAL = "local"
 FOLDER = "folder"  # your own images (pages/images.py)
@@ -405,17 +405,36 @@ def stop_job(run_id: int) -> None:
         st.session_state["train_notice"] = error_text(exc)
 
 
-def live_progress() -> None:
-    """Progress, speed and time left (or the place in the queue), redrawn every ``REFRESH_S`` seconds."""
+def live_view() -> None:
+    """The running job, redrawn every ``LIVE_S`` seconds: progress, speed and time left (or the place in the
+    queue); with *Live charts* on, the batch loss, the per-epoch curves and the newest snapshot beside them."""
     snap = live_snapshot()
     job_manager().seen(owner())
-    bar_col, stop_col = st.columns([5, 1], vertical_alignment="bottom")
     if snap.state == "queued":
-        bar_col.info(t("runs.page.queued", position=job_manager().position(snap.run_id) or 1, name=snap.name))
-        stop_col.button(
-            t("runs.page.cancel"), on_click=stop_job, args=(snap.run_id,), key="train_cancel", icon="✖️", width="stretch"
-        )
+        queued(snap)
         return
+    progress(snap)
+    if not st.session_state["train_live_charts"]:
+        st.caption(t("train.live_charts_off"))
+        return
+    if snap.state == "running":
+        batch_chart(snap, live=True)
+        epoch_charts(snap, live=True)
+    snapshots.live(snap.run_id)
+
+
+def queued(snap: Snapshot) -> None:
+    """A run waiting for the one before it: its place in the queue, and a way to cancel it."""
+    info_col, cancel_col = st.columns([5, 1], vertical_alignment="bottom")
+    info_col.info(t("runs.page.queued", position=job_manager().position(snap.run_id) or 1, name=snap.name))
+    cancel_col.button(
+        t("runs.page.cancel"), on_click=stop_job, args=(snap.run_id,), key="train_cancel", icon="✖️", width="stretch"
+    )
+
+
+def progress(snap: Snapshot) -> None:
+    """The progress bar with a stop button, the images per second, the time spent and the time left."""
+    bar_col, stop_col = st.columns([5, 1], vertical_alignment="bottom")
     bar_col.progress(min(snap.fraction, 1.0), text=f"{snap.name} · {progress_text(snap)}")
     stop_col.button(
         t("train.stop"),
@@ -430,14 +449,6 @@ def live_progress() -> None:
     rate_col.metric(t("train.images_per_s"), num(snap.images_per_s))
     elapsed_col.metric(t("train.elapsed"), fmt().seconds(snap.elapsed, 0))
     left_col.metric(t("train.left"), "—" if snap.eta is None else fmt().seconds(snap.eta, 0))
-
-
-def live_charts() -> None:
-    """The batch loss and the per-epoch curves, redrawn every ``CHART_REFRESH_S`` seconds."""
-    snap = live_snapshot()
-    if snap.state == "running":
-        batch_chart(snap, live=True)
-        epoch_charts(snap, live=True)
 
 
 def batch_chart(snap: Snapshot, live: bool = False, place: str = "train") -> None:
@@ -757,12 +768,7 @@ with train_tab:
     if "train_notice" in st.session_state:
         st.warning(st.session_state.pop("train_notice"))
     if job():
-        st.fragment(live_progress, run_every=REFRESH_S)()
-        if st.session_state["train_live_charts"]:
-            st.fragment(live_charts, run_every=CHART_REFRESH_S)()
-            snapshots.live(current_run())
-        else:
-            st.caption(t("train.live_charts_off"))
+        st.fragment(live_view, run_every=LIVE_S)()
     elif current_run() is not None:
         try:
             results(run_store().get(current_run()))
