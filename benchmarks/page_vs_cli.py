@@ -41,6 +41,7 @@ from cnnkit.train.store import Run, RunStore
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "training.md"
 POLL_S = 0.25  # how often the run store is read while the page trains
+WAIT_S = 1800.0  # the longest a page run is waited for
 SECTION = "### Charts do not slow down as the history grows"  # the blocks go before it, the first time
 
 
@@ -105,14 +106,16 @@ class PageRunner:
         run = self._wait(store, lambda run: run.ended)
         if watch:
             watch.stop()
-        self.page.get_by_text(re.compile(rf"#{self.runs} .*: trained, .* in [\d,.]+ s")).wait_for(timeout=1_800_000)
+        self.page.get_by_text(re.compile(rf"#{self.runs} .*: trained, .* in [\d,.]+ s")).wait_for(timeout=WAIT_S * 1000)
         if run.status != "finished":
             raise SystemExit(f"run #{self.runs} on the page ended {run.status}")
         return run.seconds
 
     def _wait(self, store: RunStore, until: Callable[[Run], bool]) -> Run:
-        """The page's newest run once ``until`` holds for it, reading the store every ``POLL_S`` seconds."""
-        while True:
+        """The page's newest run once ``until`` holds for it, reading the store every ``POLL_S`` seconds; the
+        benchmark stops with a message when it does not within ``WAIT_S`` (a click that started nothing)."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
             try:
                 run = store.get(self.runs)
             except CnnkitError:  # not created yet
@@ -120,6 +123,7 @@ class PageRunner:
             if run is not None and until(run):
                 return run
             time.sleep(POLL_S)
+        raise SystemExit(f"run #{self.runs} on the page: nothing after {WAIT_S:.0f} s")
 
 
 class Watch(Protocol):

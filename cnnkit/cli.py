@@ -428,14 +428,14 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from cnnkit.infer.predict import predict_files
 
+    files = image_files(args.images)
+    if not files:  # empty folders only: said before a model is loaded for nothing
+        raise CnnkitError("errors.no_image_files", names=", ".join(args.images))
     try:
         ckpt = _checkpoint(args)
     except BaseException:  # no model: the files prepared since the start are not waited for
         preparing.cancel()
         raise
-    files = image_files(args.images)
-    if not files:  # empty folders only
-        raise CnnkitError("errors.no_image_files", names=", ".join(args.images))
     results, failures = [], 0
     for pred in predict_files(ckpt, files):
         if isinstance(pred, str):
