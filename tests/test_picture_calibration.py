@@ -8,6 +8,7 @@ import torch
 from cnnkit.cli import main
 from cnnkit.data.datasets import Split
 from cnnkit.data.folders import load_folder
+from cnnkit.i18n import formatter
 from cnnkit.infer.predict import model_card, probabilities, read_image
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.checkpoints import Checkpoint
@@ -90,3 +91,11 @@ def test_a_few_pictures_all_answered_right_do_not_make_the_model_certain():
     stated = probabilities(tuned, held.images.float().div(255).sub(0.5).div(0.5).view(-1, 1, 1, 1)).max(1)
     assert tuned.temperature < 1  # sharper than before: it was right every time …
     assert (stated < 1 - 1 / (4 * 13)).all()  # … but not 100% sure after 12 pictures (Laplace: 12/13)
+
+
+def test_the_calibration_count_is_written_as_each_language_writes_numbers(shipped):
+    count = shipped.calibration["images"]
+    assert count >= 1000  # the shipped model is calibrated on thousands of held-back digits
+    en, ru = model_card(shipped, "en")["calibrated"], model_card(shipped, "ru")["calibrated"]
+    assert en.startswith(f"on {count:,} held-back images")
+    assert ru.startswith(f"на {formatter('ru').number(count)} отложенных")  # 5 000
