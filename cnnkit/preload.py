@@ -1,10 +1,11 @@
-"""torch, torchvision and the guide's first card made ready in the background once the first page is drawn.
+"""pandas, the guide's first card, torch and torchvision made ready in the background once the first page is drawn.
 
-The first page never waits for torch or pandas (tests/test_cold_start.py); but the guide's first visit would wait
-~3–4 s on 2 cores for torch and torchvision (whose models import ``torch._dynamo`` through ``torchvision.ops``),
-pandas and the profile of its first card. ``app.py`` starts this thread after its first page has run, so that a
-visitor who reads that page for a moment finds the guide ready; a page that needs a module meanwhile waits only
-for what is left of its import (Python's import lock). ``CNNKIT_PRELOAD=0`` turns it off.
+The first page never waits for torch or pandas (tests/test_cold_start.py). The guide's first card needs pandas
+(its layer table) and the shipped figures, not torch; its other tabs and the training page need torch and
+torchvision (~3–4 s on 2 cores: their models import ``torch._dynamo`` through ``torchvision.ops``). ``app.py``
+starts this thread after its first page has run, so that a visitor who reads that page for a moment finds them
+ready; a page that needs a module meanwhile waits only for what is left of its import (Python's import lock).
+``CNNKIT_PRELOAD=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ import os
 import threading
 
 # what the guide's and the training page's first visits import (pandas' Styler compiles its templates when
-# imported: the tables' styled data frames, pages.ui.table)
+# imported: the tables' styled data frames, pages.ui.table), the guide's tabs after its first card
 PANDAS = "pandas.io.formats.style"  # first: see ``pandas_settled``
 MODULES = (
     PANDAS,
     "torchvision",
     "cnnkit.guide.charts",
     "cnnkit.guide.convolution",
-    "cnnkit.guide.layers",
-    "cnnkit.guide.snippets",
+    "cnnkit.guide.totals",
     "cnnkit.guide.transfer",
     "cnnkit.train.charts",
 )
@@ -31,9 +31,10 @@ _pandas_in = threading.Event()
 
 
 def first_card() -> None:
-    """The guide's first card, profiled and kept (``profile``'s cache) as the page will ask for it."""
-    from cnnkit.guide.layers import profile
-    from cnnkit.guide.meta import default_input_size
+    """The guide's first card read from the shipped figures and kept (``profile``'s cache) as the page will ask
+    for it."""
+    from cnnkit.guide.comparison import default_input_size
+    from cnnkit.guide.profiles import profile
     from cnnkit.guide.registry import FIRST_ARCHITECTURE, architecture
 
     builder = architecture(FIRST_ARCHITECTURE).default
@@ -41,7 +42,7 @@ def first_card() -> None:
 
 
 def preload() -> threading.Thread | None:
-    """Import ``MODULES`` and profile the guide's first card in a thread, once per process; None when it was
+    """Import ``MODULES`` and read the guide's first card in a thread, once per process; None when it was
     started before or ``CNNKIT_PRELOAD`` is "0". Not a daemon: a process that ends within its few seconds waits
     for it, where a daemon thread stopped inside torch's C++ code would abort the process."""
     if os.environ.get("CNNKIT_PRELOAD") == "0" or not _started.acquire(blocking=False):
@@ -65,6 +66,6 @@ def _load() -> None:
         importlib.import_module(PANDAS)
     finally:
         _pandas_in.set()
+    first_card()
     for name in MODULES[1:]:
         importlib.import_module(name)
-    first_card()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnkit.errors import CnnkitError
-from cnnkit.guide.charts import architecture_diagram
-from cnnkit.guide.layers import plan_chain
+from cnnkit.guide.diagram import architecture_diagram
+from cnnkit.guide.profiles import plan_chain
 from cnnkit.nets.builder import NETWORK_PRESETS, ModelConfig, preset_spec
 from cnnkit.nets.layers import KINDS, MOST_WHOLE, Plan, make_layer, parse_spec, plan, to_compact
 from pages.ui import error_text, lang, names, num, t

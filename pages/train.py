@@ -23,8 +23,9 @@ from cnnkit.data.datasets import (
 )
 from cnnkit.devices import device_name, list_devices
 from cnnkit.errors import CnnkitError, FailureKind
-from cnnkit.nets.builder import FAMILIES, ModelConfig
+from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.checkpoints import Checkpoint
+from cnnkit.nets.families import FAMILIES
 from cnnkit.nets.summary import model_summary
 from cnnkit.paths import allowed_path
 from cnnkit.train.charts import (

@@ -9,10 +9,12 @@ import secrets
 from typing import TYPE_CHECKING
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from cnnkit.errors import CnnkitError
 from cnnkit.guide.registry import architecture_of
 from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, Formatter, formatter, text
+from cnnkit.preload import pandas_settled
 
 if TYPE_CHECKING:
     from cnnkit.train.jobs import JobManager
@@ -39,9 +41,10 @@ def page_navigation() -> None:
     /train) runs that page in the legacy mode, never app.py. Its session has no state yet; rerun, and
     app.py's navigation opens the same page (same url path, same hash) with the app's sidebar. A session
     with state is AppTest's, which starts every run in the legacy mode and runs the page directly: rerunning
-    there would lose the click that started the run."""
+    there would lose the click that started the run, so the page waits there for what app.py waits for."""
     if not st.session_state:
         app_navigation()
+    pandas_settled()
 
 
 def lang() -> str:
@@ -58,6 +61,14 @@ def names(prefix: str, separator: str = "."):
     (the language is read now: a test harness may call a ``format_func`` after the run, outside the session)."""
     language = lang()
     return lambda option: text(f"{prefix}{separator}{option}", language)
+
+
+def train_link(label: str) -> None:
+    """A link to the training page; plain markdown until that page is in the navigation."""
+    try:
+        st.page_link("pages/train.py", label=label, icon="🏋️")
+    except StreamlitAPIException:
+        st.markdown(f"🏋️ [{label}](/train)")
 
 
 def fmt() -> Formatter:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cnnkit.devices import accelerator_possible, list_devices
+from cnnkit.guide.totals import totals
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 HOME = f"""
@@ -37,23 +38,52 @@ def test_the_home_page_renders_without_importing_torch_and_lists_what_torch_woul
 
 
 GUIDE = f"""
+import json, sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({str(APP)!r}, default_timeout=120).run()
+at.switch_page("pages/guide.py").run()
+card = {{"header": at.header[0].value, "metrics": [m.value for m in at.metric][:4], "exception": bool(at.exception),
+        "charts": len(at.get("plotly_chart")),
+        "layers": len(at.dataframe),
+        "torch": "torch" in sys.modules, "torchvision": "torchvision" in sys.modules}}
+print(json.dumps(card))
+"""
+
+
+@pytest.mark.skipif(accelerator_possible(), reason="a machine that may have a GPU asks torch for it")
+def test_the_guides_first_card_is_drawn_without_waiting_for_torch():
+    """Its figures, diagram and layer table come from the shipped files; torch and torchvision (~4 s to import on
+    2 cores) are left to the tabs that measure networks and to the background preload."""
+    quiet = dict(os.environ, CNNKIT_PRELOAD="0")
+    run = subprocess.run([sys.executable, "-c", GUIDE], capture_output=True, text=True, timeout=300, env=quiet)
+    assert run.returncode == 0, run.stderr
+    card = json.loads(run.stdout.strip().splitlines()[-1])
+    assert not card["exception"] and card["header"] == "ResNet"
+    live = totals("resnet50")  # measured here, on meta, with torch
+    assert card["metrics"][0] == f"{live.params:,}" and card["charts"] == 1 and card["layers"] == 1
+    assert card["torch"] is False and card["torchvision"] is False
+
+
+PRELOADED = f"""
 import json, threading
 from streamlit.testing.v1 import AppTest
-from cnnkit.guide.layers import profile
+from cnnkit.guide.profiles import profile
 at = AppTest.from_file({str(APP)!r}, default_timeout=120).run()
 next(t for t in threading.enumerate() if t.name == "cnnkit-preload").join()
 ready = profile.cache_info()
 at.switch_page("pages/guide.py").run()
-print(json.dumps({{"ready": ready.currsize, "visit": profile.cache_info()._asdict(), "exception": bool(at.exception)}}))
+print(json.dumps({{"ready": ready.currsize, "visit": profile.cache_info()._asdict(), "exception": bool(at.exception),
+                  "torchvision": "torchvision" in sys.modules}}))
 """
 
 
-def test_after_the_first_page_the_guides_first_card_is_made_ready_in_the_background():
-    run = subprocess.run([sys.executable, "-c", GUIDE], capture_output=True, text=True, timeout=300)
+def test_after_the_first_page_the_guides_first_card_and_torchvision_are_made_ready_in_the_background():
+    script = "import sys\n" + PRELOADED
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     guide = json.loads(run.stdout.strip().splitlines()[-1])
-    assert guide["ready"] == 1 and not guide["exception"]
-    assert guide["visit"]["hits"] >= 1 and guide["visit"]["misses"] == 1  # the first visit found its card profiled
+    assert guide["ready"] == 1 and guide["torchvision"] and not guide["exception"]
+    assert guide["visit"]["hits"] >= 1 and guide["visit"]["misses"] == 1  # the first visit found its card read
 
 
 def test_the_preload_thread_is_waited_for_at_exit_even_when_a_daemon_thread_starts_it(monkeypatch):

@@ -6,9 +6,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.guide import blocks
+from cnnkit.guide.comparison import weights_info
 from cnnkit.guide.comparison_charts import compact_text
-from cnnkit.guide.layers import profile
-from cnnkit.guide.meta import weights_info
+from cnnkit.guide.profiles import profile
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES
 from cnnkit.guide.totals import TABLE_DIGITS, totals
 from cnnkit.guide.transfer import transfer_learning

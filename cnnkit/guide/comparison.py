@@ -1,12 +1,15 @@
-"""The comparison's figures as plain values, and the rows the shipped ``comparison.json`` gives without torch
-(the home page's chart of the guide at a glance imports neither torch nor torchvision)."""
+"""The guide's figures per builder as plain values (totals, the weights' metadata, input sizes) and the
+comparison's rows, from the shipped ``comparison.json`` without torch: the home page's chart of the guide at a
+glance and the guide's first card import neither torch nor torchvision."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from cnnkit.guide.precomputed import stored
 from cnnkit.guide.registry import architecture_of, builders
+from cnnkit.nets.families import IMAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,27 @@ def shipped_rows() -> tuple[ComparisonRow, ...] | None:
     if not shipped or any(builder not in shipped for builder in builders()):
         return None
     return tuple(shipped_row(builder, shipped[builder]) for builder in builders())
+
+
+@cache
+def weights_info(builder: str) -> WeightsInfo | None:
+    """The default weights' metadata, or None for cnnkit's networks (they have no published weights): shipped,
+    or read from torchvision when the shipped figures do not cover the installed versions."""
+    figures = (stored() or {}).get(builder)
+    if figures is None:
+        from cnnkit.guide.meta import read_weights_info  # torchvision: only when nothing is shipped
+
+        return read_weights_info(builder)
+    return figures["weights"] and WeightsInfo(**figures["weights"])
+
+
+def default_input_size(builder: str) -> int:
+    """The input size the weights were made for (cnnkit's networks: the notes' images)."""
+    info = weights_info(builder)
+    return info.input_size if info else IMAGE_SIZE
+
+
+def min_input_size(builder: str) -> int:
+    """The smallest square input the model accepts (cnnkit's networks are for their image size only)."""
+    info = weights_info(builder)
+    return info.min_size if info else IMAGE_SIZE

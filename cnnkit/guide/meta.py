@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnkit.errors import CnnkitError
-from cnnkit.guide.comparison import WeightsInfo
+from cnnkit.guide.comparison import WeightsInfo, default_input_size, min_input_size
 from cnnkit.guide.registry import architecture_of, is_cnnkit
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.module_hooks import GLOBAL_HOOKS
@@ -32,8 +32,9 @@ T = TypeVar("T")
 
 
 @cache
-def weights_info(builder: str) -> WeightsInfo | None:
-    """The default weights' metadata, or None for cnnkit's networks (they have no published weights)."""
+def read_weights_info(builder: str) -> WeightsInfo | None:
+    """The default weights' metadata as torchvision gives it, or None for cnnkit's networks (they have no
+    published weights). ``cnnkit.guide.comparison.weights_info`` gives the shipped copy without torch."""
     if is_cnnkit(builder):
         return None
     weights = torchvision.models.get_model_weights(builder).DEFAULT
@@ -50,17 +51,6 @@ def weights_info(builder: str) -> WeightsInfo | None:
         weights.transforms().crop_size[0],
         meta["min_size"][0],
     )
-
-
-def default_input_size(builder: str) -> int:
-    info = weights_info(builder)
-    return info.input_size if info else ModelConfig().image_size
-
-
-def min_input_size(builder: str) -> int:
-    """The smallest square input the model accepts (cnnkit's networks are for 28×28 only)."""
-    info = weights_info(builder)
-    return info.min_size if info else ModelConfig().image_size
 
 
 def input_shape(builder: str, size: int | None = None) -> tuple[int, int, int, int]:

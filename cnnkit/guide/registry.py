@@ -2,7 +2,7 @@
 
 Only language-neutral facts live here; what an architecture means in words is in
 ``locales/<lang>/guide.toml`` under ``arch.<key>``. A builder is a torchvision model name
-(``torchvision.models.get_model``) or one of cnnkit's own networks (``cnnkit.nets.builder.FAMILIES``).
+(``torchvision.models.get_model``) or one of cnnkit's own networks (``cnnkit.nets.families.FAMILIES``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cnnkit.errors import CnnkitError, unknown_choice
+from cnnkit.nets.families import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,6 @@ class Architecture:
 
 def is_cnnkit(builder: str) -> bool:
     """True for cnnkit's own networks (LeNet-5, the notes' ConvNet), False for torchvision's."""
-    from cnnkit.nets.builder import FAMILIES  # torch: not for the home page's chart, which needs no network
-
     return builder in FAMILIES
 
 

@@ -3,9 +3,13 @@ cnnkit's networks in plain PyTorch, and the transfer-learning recipe."""
 
 from __future__ import annotations
 
-from cnnkit.guide.meta import shared_model, weights_info
+from typing import TYPE_CHECKING
+
+from cnnkit.guide.comparison import weights_info
 from cnnkit.guide.registry import is_cnnkit
-from cnnkit.guide.transfer import TransferPlan
+
+if TYPE_CHECKING:
+    from cnnkit.guide.transfer import TransferPlan
 
 _LOAD = """\
 from torchvision.models import {builder}, {enum}
@@ -43,6 +47,8 @@ def load_snippet(builder: str) -> str:
     """How to get the network: torchvision's builder with its default weights, or, for cnnkit's own
     networks, the same layers (and layer names, so checkpoints load) in plain PyTorch."""
     if is_cnnkit(builder):
+        from cnnkit.guide.meta import shared_model  # torch: the card of a torchvision network needs none
+
         layers = "\n".join(f"    ({name!r}, nn.{module!r})," for name, module in shared_model(builder).named_children())
         return _PLAIN.format(layers=layers)
     info = weights_info(builder)

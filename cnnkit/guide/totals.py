@@ -6,8 +6,8 @@ from functools import cache
 
 import torch
 
-from cnnkit.guide.comparison import ComparisonRow, Totals, shipped_row
-from cnnkit.guide.meta import count_macs, input_shape, shared_model, weights_info
+from cnnkit.guide.comparison import ComparisonRow, Totals, shipped_row, weights_info
+from cnnkit.guide.meta import count_macs, input_shape, shared_model
 from cnnkit.guide.precomputed import stored
 from cnnkit.guide.registry import architecture_of, builders
 from cnnkit.nets.builder import count_parameters

@@ -9,28 +9,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from torch import nn
 
 from cnnkit.errors import CnnkitError, unknown_choice
+from cnnkit.nets.families import FAMILIES, IMAGE_SIZE
 from cnnkit.nets.layers import Layer, Spec, build, make_layer, parse_spec, plan, to_compact, to_json
 from cnnkit.options import setting
-
-
-@dataclass(frozen=True)
-class Family:
-    """A family's base layout; the experiments of ``ModelConfig`` are applied on top of it."""
-
-    convs: tuple[tuple[int, int, int], ...]  # (out_channels, kernel, padding) per conv block
-    extra_conv: tuple[int, int, int]  # the block the "extra conv layer" experiment appends
-    hidden: tuple[int, ...]  # hidden fully connected sizes
-    extra_hidden: int  # the layer the "extra FC layer" experiment appends
-    activation: str  # a layer type of cnnkit.nets.layers
-    pool: str
-
-
-FAMILIES = {
-    # The notebook's ConvNet: 421,642 parameters.
-    "convnet": Family(((32, 3, 1), (64, 3, 1)), (128, 3, 1), (128,), 64, "relu", "maxpool"),
-    # LeNet-5 for 28×28 inputs: the first conv pads by 2 so that it sees the 32×32 of the paper.
-    "lenet5": Family(((6, 5, 2), (16, 5, 0)), (32, 3, 1), (120, 84), 42, "tanh", "avgpool"),
-}
 
 
 @dataclass(frozen=True)
@@ -46,7 +27,7 @@ class ModelConfig:
     dropout: float = setting(0.0, "--dropout", "Dropout p after hidden FC layers (default 0)", type=float)
     in_channels: int = 1
     num_classes: int = 10
-    image_size: int = 28
+    image_size: int = IMAGE_SIZE
     # a network of its own; None: the family with the switches above
     layers: Spec | None = setting(
         None,

@@ -19,7 +19,8 @@ from torch import nn
 
 from cnnkit.data.folders import FolderOptions
 from cnnkit.errors import CnnkitError, Term
-from cnnkit.nets.builder import FAMILIES, ModelConfig, build_model, count_parameters
+from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
+from cnnkit.nets.families import FAMILIES
 from cnnkit.nets.transfer import BACKBONES, check_freeze
 
 MAX_CLASSES = 1000
