@@ -62,10 +62,15 @@ def pandas_settled(timeout: float = 60.0) -> None:
 
 
 def _load() -> None:
+    # registers an atexit function when imported (the preparing processes of cnnkit.infer), which fails with a
+    # traceback once the process is ending: import it while it surely is not
+    importlib.import_module("concurrent.futures.process")
     try:
         importlib.import_module(PANDAS)
     finally:
         _pandas_in.set()
     first_card()
     for name in MODULES[1:]:
+        if not threading.main_thread().is_alive():  # the process is ending: leave torch unloaded
+            return
         importlib.import_module(name)

@@ -1,21 +1,30 @@
 """Architecture guide: a card per architecture with its figures, comparisons, how to choose, building blocks
 to play with, transfer learning, and how training works.
 
-The first card and the training notes draw from the shipped figures (``cnnkit.guide.precomputed``) without torch,
-so that a first visit does not wait for its import (~4 s on 2 cores with torchvision); the other tabs' modules
-measure with torch and are imported when their tab first opens."""
+The cards, the comparison, the picks and the training notes draw from the shipped figures
+(``cnnkit.guide.precomputed``) without torch, so that a first visit does not wait for its import (~4 s on 2 cores
+with torchvision); the building blocks and transfer learning compute with torch, in their own modules imported
+when their tab first opens."""
 
 import importlib
+from functools import partial
 
 import streamlit as st
 
-from cnnkit.guide import diagram
-from cnnkit.guide.comparison import default_input_size, min_input_size, weights_info
+from cnnkit.guide import comparison_charts, diagram
+from cnnkit.guide.comparison import (
+    TABLE_DIGITS,
+    comparison,
+    comparison_table,
+    default_input_size,
+    min_input_size,
+    weights_info,
+)
 from cnnkit.guide.comparison_charts import compact_text
 from cnnkit.guide.profiles import TABLE_DEPTH, chain, profile
-from cnnkit.guide.registry import ARCHITECTURES, FIRST_ARCHITECTURE, architecture, is_cnnkit
+from cnnkit.guide.registry import ARCHITECTURES, CHOICES, FIRST_ARCHITECTURE, architecture, builders, is_cnnkit
 from cnnkit.guide.snippets import load_snippet
-from pages.ui import fmt, lang, num, page_navigation, t, table, train_link
+from pages.ui import fmt, lang, num, on_chart_select, open_card, page_navigation, t, table, train_link
 
 page_navigation()  # a first request of the server to this page's URL: see pages/ui.py
 
@@ -151,6 +160,59 @@ def card_structure(prof, depth: int) -> None:
     )
 
 
+# ---------------------------------------------------------------- comparison
+
+
+def compare() -> None:
+    st.markdown(t("guide.compare.intro"))
+    with st.spinner(t("guide.compare.measuring", count=len(builders()))):
+        rows = comparison()
+    for name, build in (
+        ("guide_chart_accuracy", comparison_charts.accuracy_vs_compute),
+        ("guide_chart_years", comparison_charts.params_by_year),
+    ):
+        st.plotly_chart(
+            build(rows, lang()), key=name, on_select=partial(on_chart_select, name), selection_mode="points"
+        )
+    st.caption(t("guide.compare.click"))
+    digits = {t(f"guide.compare.col_{c}"): partial(num, digits=d) for c, d in TABLE_DIGITS.items() if d is not None}
+    table([{t(f"guide.compare.col_{c}"): value for c, value in row.items()} for row in comparison_table(rows)], digits)
+
+
+# ---------------------------------------------------------------- how to choose
+
+
+def choose() -> None:
+    st.markdown(t("guide.choose.intro"))
+    rows = {row.totals.builder: row for row in comparison()}
+    for goal, picks in CHOICES.items():
+        goal_col, picks_col = st.columns([2, 3])
+        goal_col.markdown(f"**{t(f'guide.choose.{goal}.goal')}**  \n{t(f'guide.choose.{goal}.why')}")
+        cells = picks_col.columns(max(len(p) for p in CHOICES.values()))
+        for cell, pick in zip(cells, picks):
+            if pick.builder:
+                figures = rows[pick.builder]
+                f, w = figures.totals, figures.weights
+                cell.button(
+                    pick.label,
+                    key=f"guide_pick_{goal}_{pick.builder}",
+                    on_click=open_card,
+                    args=(pick.builder,),
+                    width="stretch",
+                )
+                cell.caption(
+                    t(
+                        "guide.choose.figures",
+                        params=compact_text(f.params, lang()),
+                        gflops=num(f.gflops, 2),
+                        top1=num(w.top1, 1),
+                    )
+                )
+            else:
+                cell.markdown(f"**{pick.label}**  \n`{pick.where}`")
+        st.divider()
+
+
 # ---------------------------------------------------------------- training
 
 
@@ -183,10 +245,10 @@ st.session_state["guide_tab"] = tab_labels[section]
 tabs = st.tabs(list(tab_labels.values()), key="guide_tab", on_change="rerun")
 renders = (
     architecture_card,
-    lazily("pages.guide_networks", "compare"),
-    lazily("pages.guide_networks", "choose"),
+    compare,
+    choose,
     lazily("pages.guide_blocks", "building_blocks"),
-    lazily("pages.guide_networks", "transfer"),
+    lazily("pages.guide_transfer", "transfer"),
     training,
 )
 for tab, render in zip(tabs, renders):

@@ -5,14 +5,14 @@ import torch
 import torchvision
 
 from cnnkit.errors import CnnkitError
-from cnnkit.guide.comparison import weights_info
+from cnnkit.guide.comparison import comparison, weights_info
 from cnnkit.guide.comparison_charts import accuracy_vs_compute, compact_text, params_by_year
 from cnnkit.guide.diagram import architecture_diagram
 from cnnkit.guide.meta import build_on_meta, input_shape
 from cnnkit.guide.profiles import chain, profile
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES, builders, is_cnnkit
 from cnnkit.guide.snippets import load_snippet, transfer_snippet
-from cnnkit.guide.totals import comparison, totals
+from cnnkit.guide.totals import totals
 from cnnkit.guide.transfer import transfer_learning
 from cnnkit.i18n import LANGUAGES, number, text
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters

@@ -123,3 +123,19 @@ def test_a_page_run_waits_while_the_preload_imports_pandas(monkeypatch):
     imported.set()
     waiter.join(5)
     assert not waiter.is_alive()
+
+
+EARLY_EXIT = f"""
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({str(APP)!r}, default_timeout=60).run()
+print("home", not at.exception)
+"""
+
+
+def test_a_server_stopped_right_after_its_first_page_ends_without_a_traceback():
+    """A teacher who starts the app and stops it at once: the preload thread is still importing, and a module that
+    registers an atexit function then (``concurrent.futures.process``) raised "can't register atexit after
+    shutdown" with a traceback on the console."""
+    run = subprocess.run([sys.executable, "-c", EARLY_EXIT], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "home True" in run.stdout, run.stderr
+    assert "Traceback" not in run.stderr and "Exception in thread" not in run.stderr, run.stderr

@@ -6,11 +6,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.guide import blocks
-from cnnkit.guide.comparison import weights_info
+from cnnkit.guide.comparison import TABLE_DIGITS, weights_info
 from cnnkit.guide.comparison_charts import compact_text
 from cnnkit.guide.profiles import profile
 from cnnkit.guide.registry import ARCHITECTURES, CHOICES
-from cnnkit.guide.totals import TABLE_DIGITS, totals
+from cnnkit.guide.totals import totals
 from cnnkit.guide.transfer import transfer_learning
 from cnnkit.i18n import LANGUAGES, number, text
 from tests.support import ROOT

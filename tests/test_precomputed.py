@@ -7,12 +7,12 @@ import json
 import pytest
 
 from cnnkit.guide import precomputed
-from cnnkit.guide.comparison import weights_info
+from cnnkit.guide.comparison import comparison, weights_info
 from cnnkit.guide.layers import measure
 from cnnkit.guide.meta import read_weights_info
 from cnnkit.guide.profiles import chain, profile, shipped_profile
 from cnnkit.guide.registry import builders
-from cnnkit.guide.totals import comparison, totals
+from cnnkit.guide.totals import totals
 
 REGENERATE = "regenerate: python -m tools.precompute_guide"
 
