@@ -75,7 +75,8 @@ def architecture_card() -> None:
         help=t("guide.card.depth_help"),
         persist_state="page",
     )
-    prof = profile(builder, int(size))
+    with st.spinner(t("guide.card.measuring", builder=builder, size=int(size))):  # shown only when it is slow:
+        prof = profile(builder, int(size))  # another size than the shipped one is measured, with torch
     card_figures(arch, builder, prof)
     card_facts(arch, builder)
     card_structure(prof, depth)
