@@ -47,6 +47,10 @@ def preload() -> threading.Thread | None:
     for it, where a daemon thread stopped inside torch's C++ code would abort the process."""
     if os.environ.get("CNNKIT_PRELOAD") == "0" or not _started.acquire(blocking=False):
         return None
+    # Imported here, ~6 ms, not in the thread: it registers an atexit function when imported (the preparing
+    # processes of cnnkit.infer need it), which raises once the process is ending, and the thread may still be
+    # importing then.
+    importlib.import_module("concurrent.futures.process")
     thread = threading.Thread(target=_load, name="cnnkit-preload", daemon=False)  # not inherited from the caller
     thread.start()
     return thread
@@ -62,9 +66,6 @@ def pandas_settled(timeout: float = 60.0) -> None:
 
 
 def _load() -> None:
-    # registers an atexit function when imported (the preparing processes of cnnkit.infer), which fails with a
-    # traceback once the process is ending: import it while it surely is not
-    importlib.import_module("concurrent.futures.process")
     try:
         importlib.import_module(PANDAS)
     finally:
