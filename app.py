@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cnnkit.preload import pandas_settled, preload
+from cnnkit.preload import preload
 from pages.ui import app_navigation, language_switch, owner, t
 
 app_navigation()  # out of Streamlit's legacy mode for a `pages/` folder, before any widget
@@ -20,6 +20,5 @@ PAGES = [
     st.Page("pages/train.py", title=t("nav.train"), icon="🏋️", url_path="train"),
     st.Page("pages/draw.py", title=t("nav.draw"), icon="✏️", url_path="draw"),
 ]
-pandas_settled()  # a chart built while the background thread imports pandas would fail
 st.navigation(PAGES).run()
 preload()  # torch, torchvision and the guide's first card, in the background now that a page is drawn

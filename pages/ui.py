@@ -41,7 +41,10 @@ def page_navigation() -> None:
     /train) runs that page in the legacy mode, never app.py. Its session has no state yet; rerun, and
     app.py's navigation opens the same page (same url path, same hash) with the app's sidebar. A session
     with state is AppTest's, which starts every run in the legacy mode and runs the page directly: rerunning
-    there would lose the click that started the run, so the page waits there for what app.py waits for."""
+    there would lose the click that started the run.
+
+    Then, whichever way the page runs, it waits while the preload thread imports pandas (``pandas_settled``): a
+    chart built meanwhile would fail."""
     if not st.session_state:
         app_navigation()
     pandas_settled()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from cnnkit.guide.comparison import Totals
 from cnnkit.guide.precomputed import PROFILES, stored
+from cnnkit.nets.rows import LayerRow
 
 if TYPE_CHECKING:
     from cnnkit.nets.layers import Plan
@@ -23,14 +24,9 @@ TABLE_DEPTH = 4  # the deepest level a layer table opens; hooks on deeper module
 
 
 @dataclass(frozen=True)
-class Layer:
-    """A row of the layer table: a module that ran, its output shape, parameters and multiply–adds."""
+class Layer(LayerRow):
+    """A row of the layer table with the multiply–adds of its module."""
 
-    name: str
-    type: str
-    output_shape: tuple[int, ...]
-    params: int
-    depth: int
     macs: int = 0
 
 

@@ -5,19 +5,10 @@ Works on the ``meta`` device too, so that big torchvision models are described w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class LayerRow:
-    name: str
-    type: str
-    output_shape: tuple[int, ...]
-    params: int
-    depth: int
+from cnnkit.nets.rows import LayerRow
 
 
 def _shape(output) -> tuple[int, ...]:
