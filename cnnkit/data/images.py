@@ -29,7 +29,7 @@ Note = tuple[str, dict]
 
 @dataclass
 class LoadedImage:
-    """An image as a float array in [0, 1] (H×W gray, bright = light) plus what was done to read it."""
+    """An image as a float32 array in [0, 1] (H×W gray, bright = light) plus what was done to read it."""
 
     gray: np.ndarray
     notes: list[Note] = field(default_factory=list)
@@ -151,7 +151,7 @@ def reduced_size(height: int, width: int, longest: int) -> tuple[int, int]:
 
 def _to_gray(img: Image.Image, notes: list[Note], longest: int | None = None) -> LoadedImage:
     if img.mode in HIGH_DEPTH:
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)
         low, high = min(arr.min(), 0.0), arr.max()
         return LoadedImage((arr - low) / (high - low if high > low else 1.0), notes)
     if img.mode == "P":
@@ -159,7 +159,7 @@ def _to_gray(img: Image.Image, notes: list[Note], longest: int | None = None) ->
     if img.mode in ("LA", "PA", "RGBa"):
         img = img.convert("RGBA")
     if img.mode == "RGBA":
-        alpha = np.asarray(img.getchannel("A"), dtype=np.float64) / 255
+        alpha = np.asarray(img.getchannel("A"), dtype=np.float32) / 255
         if (alpha < 0.5).mean() > TRANSPARENT_LAYER:
             # A drawing on a transparent layer: opaque pixels are the ink, whatever their colour. (A few
             # transparent pixels, such as a screenshot's rounded corners, do not make a layer.)
@@ -167,5 +167,5 @@ def _to_gray(img: Image.Image, notes: list[Note], longest: int | None = None) ->
     gray = img.convert("L")
     if longest and max(gray.size) > longest:
         size = reduced_size(gray.height, gray.width, longest)
-        return LoadedImage(np.asarray(gray.convert("F").resize(size, Image.Resampling.BOX), np.float64) / 255, notes)
-    return LoadedImage(np.asarray(gray, dtype=np.float64) / 255, notes)
+        return LoadedImage(np.asarray(gray.convert("F").resize(size, Image.Resampling.BOX), np.float32) / 255, notes)
+    return LoadedImage(np.asarray(gray, dtype=np.float32) / 255, notes)

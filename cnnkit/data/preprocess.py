@@ -8,6 +8,7 @@ recognised; ``DigitSteps.naive`` (the whole picture squeezed to 28×28) shows wh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,18 +30,23 @@ EMPTY, FULL = 0.0005, 0.6  # ink fractions below / above which there is nothing 
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)  # a pixel touches the 8 around it
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DigitSteps:
     """Every intermediate image (floats in [0, 1], ink bright) and the facts found on the way."""
 
-    gray: np.ndarray  # the input as gray, ink bright (inverted and flattened if it was dark on light)
+    gray: np.ndarray  # the input as gray, ink bright (inverted and flattened if it was dark on light), specks dropped
+    whole: np.ndarray  # the same with its specks: what the naive view squeezes
     cropped: np.ndarray  # cropped to the ink
     fitted: np.ndarray  # scaled into 20×20, aspect kept
     centered: np.ndarray  # 28×28, centre of mass at the centre: the model's input before normalization
-    naive: np.ndarray  # the whole input squeezed to 28×28, for comparison
     inverted: bool  # dark ink on light paper was inverted
     ink_fraction: float  # share of the picture that is ink
     notes: list[Note] = field(default_factory=list)
+
+    @cached_property
+    def naive(self) -> np.ndarray:
+        """The whole input squeezed to 28×28, for comparison (made when shown: predicting a folder never needs it)."""
+        return np.clip(_resize(self.whole, (28, 28)), 0, 1)
 
     @property
     def problem(self) -> str | None:
@@ -67,7 +73,8 @@ def _resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _otsu(values: np.ndarray) -> float:
     """The Otsu threshold of values in [0, 1], on 64 equal bins."""
-    hist = np.bincount(np.minimum((values * 64).astype(np.intp), 63).ravel(), minlength=64)
+    bins = np.bincount((values * 64).astype(np.uint8).ravel(), minlength=65)  # 64: the values equal to 1 …
+    hist = np.concatenate([bins[:63], [bins[63:].sum()]])  # … which the last bin holds
     edges = np.arange(65) / 64
     w = np.cumsum(hist)
     m = np.cumsum(hist * edges[:-1])
@@ -94,7 +101,7 @@ def paper_light(gray: np.ndarray) -> np.ndarray:
     padded = np.uint8(np.clip(np.pad(small, k, mode="edge"), 0, 1) * 255)
     closed = Image.fromarray(ndimage.grey_closing(padded, size=k, mode="nearest")).filter(ImageFilter.BoxBlur(k // 2))
     closed = closed.crop((k, k, k + small.shape[1], k + small.shape[0]))
-    light = np.asarray(closed.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float64) / 255
+    light = np.asarray(closed.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32) / 255
     return np.maximum(light, 1 / 255)
 
 
@@ -117,9 +124,10 @@ def ink_image(loaded: LoadedImage, invert: bool | None = None) -> tuple[np.ndarr
     if not invert:
         return np.clip((gray - level) / (1 - level), 0, 1), False
     ink = 1.0 - np.clip(gray / paper_light(gray), 0, 1)  # the share of the light each pixel's ink absorbs
-    if ink.max() > 0:
-        floor = 0.5 * _otsu(ink / ink.max()) * ink.max()
-        ink = np.clip((ink - floor) / max(ink.max() - floor, 1e-6), 0, 1)
+    top = ink.max()
+    if top > 0:
+        floor = 0.5 * _otsu(ink / top) * top
+        ink = np.clip((ink - floor) / max(top - floor, 1e-6), 0, 1)
     return ink, True
 
 
@@ -191,18 +199,30 @@ def _fit(cropped: np.ndarray) -> np.ndarray:
 
 def prepare_digit(loaded: LoadedImage, invert: bool | None = None) -> DigitSteps:
     """All steps from an opened image to the 28×28 MNIST-style digit (see ``ink_image`` for ``invert``)."""
-    ink, inverted = ink_image(loaded, invert)
+    whole, inverted = ink_image(loaded, invert)
     notes = list(loaded.notes) + ([("inverted", {})] if inverted else [])
-    naive = np.clip(_resize(ink, (28, 28)), 0, 1)
-    mask = ink > INK
+    mask = whole > INK
     ink_fraction = float(mask.mean()) if mask.size else 0.0
-    if EMPTY <= ink_fraction <= FULL:
-        ink, specks = drop_specks(ink, mask)
+    readable = EMPTY <= ink_fraction <= FULL
+    ink = whole
+    if readable:
+        ink, specks = drop_specks(whole, mask)
         mask = ink > INK
         notes += [("specks", {"count": specks})] if specks else []
-    if not mask.any() or not EMPTY <= ink_fraction <= FULL:
-        empty = np.zeros((0, 0))
-        return DigitSteps(ink, empty, empty, np.zeros((28, 28)), naive, inverted, ink_fraction, notes)
-    cropped = _crop(ink, mask)
-    fitted = _fit(cropped)
-    return DigitSteps(ink, cropped, fitted, center_of_mass_placement(fitted), naive, inverted, ink_fraction, notes)
+    if readable and mask.any():
+        cropped = _crop(ink, mask)
+        fitted = _fit(cropped)
+        centered = center_of_mass_placement(fitted)
+    else:
+        cropped = fitted = np.zeros((0, 0))
+        centered = np.zeros((28, 28))
+    return DigitSteps(
+        gray=ink,
+        whole=whole,
+        cropped=cropped,
+        fitted=fitted,
+        centered=centered,
+        inverted=inverted,
+        ink_fraction=ink_fraction,
+        notes=notes,
+    )
