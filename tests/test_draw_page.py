@@ -26,6 +26,8 @@ def test_page_opens_on_the_canvas_with_its_hint(lang, shipped):
     assert at.title[0].value == text("draw.title", lang)
     assert texts(at.info) == text("draw.answer.empty", lang, a=text("draw.subject.digit.a", lang))
     assert text("draw.card.test_accuracy", lang) in texts(at.markdown)
+    # The network by its name, as the runs are named, not by the builder's id ("convnet").
+    assert f"**{text('draw.card.model', lang)}** {text('runs.naming.arch.convnet', lang)} ·" in texts(at.markdown)
     assert not at.metric  # nothing drawn, nothing predicted
 
 

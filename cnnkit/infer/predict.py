@@ -25,6 +25,7 @@ from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, from_bytes, load_checkpoint
 from cnnkit.nets.transfer import TransferNet
 from cnnkit.train.calibration import MIN_PICTURES, features_and_logits
+from cnnkit.train.naming import network_summary
 
 
 @lru_cache(maxsize=8)
@@ -53,7 +54,7 @@ def model_card(ckpt: Checkpoint, lang: str = DEFAULT_LANGUAGE) -> dict:
     tuned = ckpt.metrics.get("fine_tuned_on")
     return {
         "dataset": recorded_title(ckpt.dataset, lang),
-        "model": ckpt.model_config.describe(),
+        "model": network_summary(ckpt.model_config, lang),
         "parameters": count_parameters(ckpt.model),
         "test_accuracy": ckpt.metrics.get("test_accuracy"),
         "epochs": len(ckpt.history) or None,
