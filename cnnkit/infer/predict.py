@@ -23,6 +23,7 @@ from cnnkit.infer.unsure import confidence_reasons, reason_text, reasons, unfami
 from cnnkit.infer.uploads import SessionCache
 from cnnkit.nets.builder import count_parameters
 from cnnkit.nets.checkpoints import DEFAULT_CHECKPOINT, Checkpoint, from_bytes, load_checkpoint
+from cnnkit.nets.layers import to_compact
 from cnnkit.nets.transfer import TransferNet
 from cnnkit.train.calibration import MIN_PICTURES, features_and_logits
 from cnnkit.train.naming import network_summary
@@ -52,9 +53,10 @@ def load_upload(data: bytes, name: str, cache: SessionCache) -> Checkpoint:
 def model_card(ckpt: Checkpoint, lang: str = DEFAULT_LANGUAGE) -> dict:
     """What to show about a model: data, architecture, size, accuracy, training, fine-tuning."""
     tuned = ckpt.metrics.get("fine_tuned_on")
+    layers = ckpt.model_config.layers  # a network of the user's own layers is shown with them
     return {
         "dataset": recorded_title(ckpt.dataset, lang),
-        "model": network_summary(ckpt.model_config, lang),
+        "model": network_summary(ckpt.model_config, lang) + ("" if layers is None else f" `{to_compact(layers)}`"),
         "parameters": count_parameters(ckpt.model),
         "test_accuracy": ckpt.metrics.get("test_accuracy"),
         "epochs": len(ckpt.history) or None,
