@@ -379,11 +379,11 @@ def show_overview(ckpt: Checkpoint, image28: np.ndarray) -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def teaching_data(dataset: str) -> tuple[Split | None, Split | None]:
-    """Rehearsal images of the original training data and the fixed test sample, or (None, None) when the
-    dataset is not on this machine."""
+def teaching_data(dataset: str, folder: str) -> tuple[Split | None, Split | None]:
+    """Rehearsal images of the original training data and the fixed test sample from the data ``folder``, or
+    (None, None) when the dataset is not there."""
     try:
-        data = load_dataset(dataset, default_data_dir(), download=False, progress=lambda _: None)
+        data = load_dataset(dataset, folder, download=False, progress=lambda _: None)
     except CnnkitError:
         return None, None
     return sample(data.train, REHEARSAL), sample(data.test, CHECK)
@@ -463,7 +463,7 @@ def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
     if run_col.button(t("draw.teach.run"), type="primary", key="draw_tune"):
         try:
             with st.spinner(t("draw.teach.running")):
-                rehearsal, check = teaching_data(ckpt.dataset)
+                rehearsal, check = teaching_data(ckpt.dataset, str(default_data_dir()))
                 st.session_state[TUNED] = (
                     ckpt.model,
                     finetune(

@@ -152,6 +152,25 @@ def test_teach_fine_tune_and_keep(shipped):
     assert text("draw.card.fine_tuned_on") in texts(at.markdown)
 
 
+def teach_a_one(at):
+    """Upload the seven, say it is a one, and fine-tune on it."""
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    at.selectbox(key="draw_true_label").set_value(1).run()
+    at.button(key="draw_add").click().run()
+    at.button(key="draw_tune").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_teaching_reads_the_data_folder_set_now_not_one_seen_before(shipped, page_digits, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    with_data = teach_a_one(draw_page())
+    assert text("answers.finetune.rehearsed", n=400) in texts(with_data.caption)  # the folder's 400 training images
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tmp_path))  # a folder without the data: nothing to rehearse with
+    assert text("answers.finetune.unchecked") in texts(teach_a_one(draw_page()).info)
+
+
 def shown_texts(at) -> str:
     return texts([*at.markdown, *at.caption, *at.info, *at.success, *at.warning, *at.error])
 

@@ -187,6 +187,8 @@ def test_ctrl_c_after_an_epoch_keeps_it_and_resume_finishes_the_run(tiny_idx, tm
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,
+        # A pytest started as a background job passes SIGINT on ignored; a user's terminal does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
