@@ -134,33 +134,28 @@ def test_a_stored_run_is_offered_and_used(shipped, tmp_path, monkeypatch):
     assert text("draw.teach.count", n=0) in texts(at.markdown)  # digit labels do not carry over to clothes
 
 
-def test_teach_fine_tune_and_keep(shipped):
-    at = draw_page()
+def teach_a_one(at, steps: int | None = None):
+    """Upload the seven, say it is a one, and fine-tune on it (``steps``: the page's slider, else its default)."""
     at.segmented_control(key="draw_mode").set_value("upload").run()
     upload(at, "seven.png", SEVEN)
     at.selectbox(key="draw_true_label").set_value(1).run()  # "no, this is how I write a one"
     at.button(key="draw_add").click().run()
     assert text("draw.teach.count", n=1) in texts(at.markdown)
-    at.slider(key="draw_tune_steps").set_value(30).run()
+    if steps:
+        at.slider(key="draw_tune_steps").set_value(steps).run()
     at.button(key="draw_tune").click().run()
-    assert not at.exception
+    assert not at.exception, at.exception
+    return at
+
+
+def test_teach_fine_tune_and_keep(shipped):
+    at = teach_a_one(draw_page(), steps=30)
     assert text("draw.teach.before_after", n=1, before=0, after=1) == texts(at.success)
     at.button(key="draw_keep").click().run()
     run_id = int(at.selectbox(key="draw_model").value.removeprefix("run:"))  # kept as a run of the store
     assert text("draw.teach.kept", id=run_id) in texts(at.toast)
     assert at.metric[0].value == "1"  # the kept model reads the drawing as taught
     assert text("draw.card.fine_tuned_on") in texts(at.markdown)
-
-
-def teach_a_one(at):
-    """Upload the seven, say it is a one, and fine-tune on it."""
-    at.segmented_control(key="draw_mode").set_value("upload").run()
-    upload(at, "seven.png", SEVEN)
-    at.selectbox(key="draw_true_label").set_value(1).run()
-    at.button(key="draw_add").click().run()
-    at.button(key="draw_tune").click().run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_teaching_reads_the_data_folder_set_now_not_one_seen_before(shipped, page_digits, tmp_path, monkeypatch):

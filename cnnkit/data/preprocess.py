@@ -73,8 +73,7 @@ def _resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _otsu(values: np.ndarray) -> float:
     """The Otsu threshold of values in [0, 1], on 64 equal bins."""
-    bins = np.bincount((values * 64).astype(np.uint8).ravel(), minlength=65)  # 64: the values equal to 1 …
-    hist = np.concatenate([bins[:63], [bins[63:].sum()]])  # … which the last bin holds
+    hist = np.bincount(np.minimum((values * 64).astype(np.intp), 63).ravel(), minlength=64)
     edges = np.arange(65) / 64
     w = np.cumsum(hist)
     m = np.cumsum(hist * edges[:-1])
