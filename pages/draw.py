@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnkit.data.datasets import Split, default_data_dir, load_dataset
+from cnnkit.data.datasets import Split, class_names, default_data_dir, load_dataset
 from cnnkit.data.images import canvas_png, open_rgb
 from cnnkit.data.preprocess import DigitSteps, normalize
 from cnnkit.errors import CnnkitError
@@ -119,9 +119,14 @@ def dataset_name(ckpt: Checkpoint) -> str:
     return t("build.data.choice") if ckpt.dataset == "folder" else model_card(ckpt, lang())["dataset"]
 
 
+def shown_classes(ckpt: Checkpoint) -> list[str]:
+    """The model's class names in the page's language (a known dataset's translated)."""
+    return class_names(ckpt.classes, lang())
+
+
 def subject_words(ckpt: Checkpoint) -> dict[str, str]:
     """What the model's pictures show, for the page's sentences: ``a`` (a digit), ``single`` (a single digit)."""
-    key, classes = f"draw.subject.{subject(ckpt)}", ", ".join(ckpt.classes)
+    key, classes = f"draw.subject.{subject(ckpt)}", ", ".join(shown_classes(ckpt))
     return {form: t(f"{key}.{form}", classes=classes) for form in ("a", "single")}
 
 
@@ -155,16 +160,17 @@ def show_answer(ckpt: Checkpoint, steps: DigitSteps, empty_hint: str) -> Predict
 
 def show_prediction(ckpt: Checkpoint, pred: Prediction) -> None:
     """The top class, how sure, why it may be wrong, and the probability of every class."""
-    st.metric(t("draw.answer.label"), pred.label)
+    shown = shown_classes(ckpt)
+    st.metric(t("draw.answer.label"), shown[ckpt.classes.index(pred.label)])
     st.progress(pred.probability, text=confidence_text(pred.probability, pred.reasons, lang()))
     if pred.unsure:
         st.warning(
             "\n".join([f"**{t('answers.unsure_title')}**"] + [f"- {t(f'answers.reason.{r}')}" for r in pred.reasons])
         )
     if ckpt.dataset != "mnist":
-        st.info(t("draw.answer.not_digits", dataset=dataset_name(ckpt), classes=", ".join(ckpt.classes)))
+        st.info(t("draw.answer.not_digits", dataset=dataset_name(ckpt), classes=", ".join(shown)))
     st.plotly_chart(
-        charts.probability_bars(ckpt.classes, pred.probabilities, t("draw.answer.chart"), lang=lang()), key="draw_probs"
+        charts.probability_bars(shown, pred.probabilities, t("draw.answer.chart"), lang=lang()), key="draw_probs"
     )
 
 
@@ -208,7 +214,7 @@ def show_steps(ckpt: Checkpoint, pred: Prediction, preview: np.ndarray) -> None:
         (naive, steps.naive, classify(ckpt, steps.naive), "naive"),
         (styled, steps.centered, np.asarray(pred.probabilities), "mnist_style"),
     ):
-        column.markdown(t("draw.steps.verdict", label=ckpt.classes[int(probs.argmax())], p=float(probs.max())))
+        column.markdown(t("draw.steps.verdict", label=shown_classes(ckpt)[int(probs.argmax())], p=float(probs.max())))
         show_picture(column, charts.picture(image, 140), t(f"draw.steps.{key}"))
     why.caption(t("draw.steps.naive_why"))
 
@@ -228,7 +234,7 @@ def show_inside(ckpt: Checkpoint, ex, overlay) -> None:
             ),
             key=f"draw_maps_{layer.name}",
         )
-    label = ckpt.classes[ex.target]
+    label = shown_classes(ckpt)[ex.target]
     saliency, gradcam, why = st.columns(3, vertical_alignment="center")
     saliency.plotly_chart(overlay(ex.saliency, t("draw.inside.saliency", label=label)), key="draw_saliency")
     if ex.gradcam is None:
@@ -327,7 +333,7 @@ def show_softmax(view, classes: list[str]) -> None:
     terms = sorted(steps.exps, reverse=True)
     shown = " + ".join(latex_number(float(e)) for e in terms[:3]) + (r" + \dots" if len(terms) > 3 else "")
     st.latex(
-        rf"p_{{{classes[c]}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
+        rf"p_{{\text{{{classes[c]}}}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
         rf" = \frac{{{latex_number(float(steps.exps[c]))}}}{{{latex_number(steps.total)}}}"
         rf" = {latex_number(float(steps.probabilities[c]))}"
     )
@@ -359,7 +365,7 @@ def show_overview(ckpt: Checkpoint, image28: np.ndarray) -> None:
             overview.columns(view),
             overview.tiles(view),
             view.path(),
-            ckpt.classes,
+            shown_classes(ckpt),
             stage_names(view),
             pick,
             lang=lang(),
@@ -372,7 +378,7 @@ def show_overview(ckpt: Checkpoint, image28: np.ndarray) -> None:
     st.caption(t("explore.overview.click"))
     if pick:
         show_map(ckpt, image28, view, *pick)
-    show_softmax(view, ckpt.classes)
+    show_softmax(view, shown_classes(ckpt))
 
 
 # ---------------------------------------------------------------- teaching
@@ -434,24 +440,25 @@ def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
         st.session_state["draw_guess"] = st.session_state[LABEL] = guess
     # Streamlit forgets a widget's value while it is not shown (after Clear): it is kept beside it.
     st.session_state["draw_true_label"] = st.session_state.get(LABEL, guess)
+    shown = shown_classes(ckpt)
     label_col, add_col, count_col = st.columns([2, 2, 3], vertical_alignment="bottom")
     label = label_col.selectbox(
         t("draw.teach.label"),
         range(len(ckpt.classes)),
-        format_func=lambda i: ckpt.classes[i],
+        format_func=shown.__getitem__,
         key="draw_true_label",
         on_change=lambda: st.session_state.update({LABEL: st.session_state["draw_true_label"]}),
     )
     if add_col.button(t("draw.teach.add"), key="draw_add"):
         drawings.append((pred.steps.centered.astype(np.float32), label))
-        st.toast(t("draw.teach.added", label=ckpt.classes[label]))
+        st.toast(t("draw.teach.added", label=shown[label]))
     count_col.markdown(t("draw.teach.count", n=len(drawings)))
     if not drawings:
         st.caption(t("draw.teach.none"))
         return
     st.image(
         [charts.picture(img, 56) for img, _ in drawings],
-        caption=[ckpt.classes[y] for _, y in drawings],
+        caption=[shown[y] for _, y in drawings],
         output_format="PNG",
     )
     steps_col, run_col, forget_col = st.columns([2, 2, 3], vertical_alignment="bottom")
@@ -482,7 +489,7 @@ def show_teach(ckpt: Checkpoint, pred: Prediction) -> None:
 
 
 def show_tuned(result, drawings: list) -> None:
-    classes = result.checkpoint.classes
+    classes = class_names(result.checkpoint.classes, lang())
     labels = [y for _, y in drawings[: len(result.before)]]
     before, after = result.before.argmax(1), result.after.argmax(1)
     st.success(
@@ -616,7 +623,7 @@ def image_mode(ckpt: Checkpoint, mode: str) -> None:
     shape = dict(channels=config.in_channels, size=config.image_size)
     left, right = st.columns([2, 3])
     if mode == "draw":
-        left.info(t("draw.image.no_canvas", classes=", ".join(ckpt.classes), **shape))
+        left.info(t("draw.image.no_canvas", classes=", ".join(shown_classes(ckpt)), **shape))
     file = left.file_uploader(t("draw.image.label", **shape), type=IMAGES, key="draw_image")
     left.caption(t("draw.image.help", **shape))
     if file is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cnnkit.data.datasets import DATASETS, Dataset, default_data_dir
+from cnnkit.data.datasets import DATASETS, Dataset, class_names, default_data_dir
 from cnnkit.data.preprocess import normalize
 from cnnkit.errors import CnnkitError
 from cnnkit.infer.charts import images_map_figure, picture
@@ -179,7 +179,8 @@ def drawing_section(ckpt: Checkpoint, image28: np.ndarray) -> None:
     method = method_choice("draw_map_method")
     x = normalize(image28, ckpt.mean, ckpt.std)
     st.caption(t("embedding.placed_pca" if method == "pca" else "embedding.placed_tsne", neighbours=NEIGHBOURS))
+    classes = class_names(ckpt.classes, lang())
     fmap, at = show_map(
-        fmap, path, method, ckpt.classes, "", "draw_map", placed=lambda m, shown: place_input(m, ckpt.model, x, shown)
+        fmap, path, method, classes, "", "draw_map", placed=lambda m, shown: place_input(m, ckpt.model, x, shown)
     )
-    show_picked(fmap, at, data, ckpt.classes)
+    show_picked(fmap, at, data, classes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cnnkit.data.datasets import class_names
 from cnnkit.errors import CnnkitError
 from cnnkit.train import snapshot_charts as charts
 from cnnkit.train.snapshots import EpochSnapshots
@@ -21,7 +22,8 @@ def frame_view(snaps: EpochSnapshots, frame: int, place: str, live: bool = False
     the maps as pictures (the browser keeps a picture that did not change)."""
     config = LIVE if live else None
     image_col, answer_col, kernels_col = st.columns([1, 2, 2])
-    image_col.image(charts.followed_image(snaps), caption=t("snapshots.image", label=snaps.classes[snaps.label]))
+    label = class_names(snaps.classes, lang())[snaps.label]
+    image_col.image(charts.followed_image(snaps), caption=t("snapshots.image", label=label))
     answer_col.plotly_chart(charts.answer_figure(snaps, frame, lang()), key=f"{place}_snap_answer", config=config)
     if snaps.kernels is None:
         kernels_col.info(t("snapshots.no_kernels"))

@@ -16,6 +16,7 @@ from cnnkit.data.datasets import (
     DATASETS,
     Dataset,
     DatasetInfo,
+    class_names,
     default_data_dir,
     load_dataset,
     subset_choices,
@@ -174,7 +175,7 @@ def data_settings() -> Dataset | None:
             data=dataset.info.label(lang()),
             train=num(len(dataset.train)),
             test=num(len(dataset.test)),
-            classes=", ".join(dataset.info.classes),
+            classes=", ".join(class_names(dataset.info.classes, lang())),
         )
     )
     st.session_state["train_data_dir"] = folder  # kept with the run, to show its mistakes later
@@ -556,10 +557,11 @@ def results(run: Run, *, place: str = "train", with_actions: bool = True) -> Non
     device_col.metric(t("train.device"), device_name(run.device, lang()))
     if with_actions:
         actions(run, place)
-    classes = (
+    classes = class_names(
         DATASETS[run.dataset].classes
         if run.dataset in DATASETS
-        else images.run_classes(run) or [str(i) for i in range(len(ev.per_class))]
+        else images.run_classes(run) or [str(i) for i in range(len(ev.per_class))],
+        lang(),
     )
     curves, per_class, confusion, wrong, kernels, epochs, test_map = st.tabs(
         [

@@ -1,17 +1,23 @@
-"""What was left English in Russian: the charts' numbers (76,6 %, not 76.6%) and the offline hint that named
-the server's environment variable."""
+"""What was left English in Russian: the charts' numbers (76,6 %, not 76.6%), the offline hint that named
+the server's environment variable, and Fashion-MNIST's class names."""
+
+import json
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnnkit.data.datasets import DATASETS, class_names
 from cnnkit.infer.charts import probability_bars, top_bars
+from cnnkit.nets.checkpoints import to_bytes
 from cnnkit.train.charts import epoch_figure, per_class_figure, runs_bars_figure
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, TrainConfig
 from cnnkit.train.store import RunStore
 from tests.support import ROOT
-from tests.support.models import epoch_stats
+from tests.support.drawing import SEVEN
+from tests.support.models import epoch_stats, random_checkpoint
+from tests.support.pages import draw_page, texts, upload
 
 
 def epoch(accuracy: float) -> EpochStats:
@@ -75,3 +81,27 @@ def test_offline_the_training_page_names_no_server_setting_or_folder(tmp_path, m
         assert at.error and at.info  # the data is missing, and what to do about it
         for secret in ("CNNKIT_DATA_DIR", "--data-dir", str(tmp_path)):
             assert secret not in shown, (lang, secret)
+
+
+def test_fashion_classes_are_named_in_russian_and_the_learners_own_as_they_named_them():
+    fashion = DATASETS["fashion-mnist"].classes
+    russian = class_names(fashion, "ru")
+    assert len(set(russian)) == len(fashion) and not set(russian) & set(fashion)  # each one translated, none twice
+    assert all(any("а" <= ch <= "я" for ch in name.lower()) for name in russian)
+    assert class_names(fashion, "en") == list(fashion)
+    assert class_names(DATASETS["mnist"].classes, "ru") == list("0123456789")
+    assert class_names(["Bag", "Coat"], "ru") == ["Bag", "Coat"]  # a class folder's names are the learner's words
+
+
+def test_a_fashion_model_answers_in_russian_on_the_russian_drawing_page(shipped):
+    at = draw_page("ru")
+    at.selectbox(key="draw_model").set_value("upload").run()
+    upload(at, "fashion.pt", to_bytes(random_checkpoint(dataset="fashion-mnist")), key="draw_model_file")
+    russian = class_names(DATASETS["fashion-mnist"].classes, "ru")
+    assert "Ботильоны" in texts(at.markdown) and "Ankle boot" not in texts(at.markdown)  # the model's card
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    assert at.metric[0].value in russian
+    bars = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("draw_probs"))
+    assert json.loads(bars.proto.spec)["data"][0]["x"] == russian
+    assert "Trouser" not in texts(at.info) and "Брюки" in texts(at.info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from cnnkit.data.idx import idx_sha256, read_idx
 from cnnkit.errors import CnnkitError, Term, unknown_choice
-from cnnkit.i18n import DEFAULT_LANGUAGE, text
+from cnnkit.i18n import DEFAULT_LANGUAGE, lookup, text
 
 IDX_NAMES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -62,6 +62,15 @@ def recorded_title(recorded: str, lang: str = DEFAULT_LANGUAGE) -> str:
     if recorded.startswith(before) and recorded.endswith(after) and len(recorded) > len(before + after):
         return text("safety.custom_data", lang, name=recorded[len(before) : len(recorded) - len(after)])
     return recorded
+
+
+def class_names(classes: Sequence[str], lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """Class names as a page shows them in ``lang``: a known dataset's (recorded in English, as checkpoints keep
+    them) from ``locales/<lang>/classes.toml``, any other data's as the learner named them."""
+    known = next((info for info in DATASETS.values() if tuple(classes) == info.classes), None)
+    if known is None:
+        return list(classes)
+    return [lookup(f"classes.{known.name}.{name}", lang) or name for name in classes]
 
 
 CUSTOM = "custom"  # the name of data that is neither official test set

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnkit.data.datasets import DATASETS, recorded_title
+from cnnkit.data.datasets import DATASETS, class_names, recorded_title
 from cnnkit.data.folders import FolderOptions, prepare_image
 from cnnkit.data.preprocess import DigitSteps, normalize
 from cnnkit.errors import CnnkitError
@@ -61,7 +61,7 @@ def model_card(ckpt: Checkpoint, lang: str = DEFAULT_LANGUAGE) -> dict:
         "test_accuracy": ckpt.metrics.get("test_accuracy"),
         "epochs": len(ckpt.history) or None,
         "fine_tuned_on": tuned,
-        "classes": ", ".join(ckpt.classes),
+        "classes": ", ".join(class_names(ckpt.classes, lang)),
         "calibrated": calibration_note(ckpt, lang),
     }
 

@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale, unlabel_rgb
 
+from cnnkit.data.datasets import class_names
 from cnnkit.i18n import formatter, text
 from cnnkit.infer.charts import feature_grid, probability_bars, tile_maps
 from cnnkit.train.charts import kernel_grid, weights_figure
@@ -37,15 +38,16 @@ def followed_image(snaps: EpochSnapshots) -> np.ndarray:
 def answer_figure(snaps: EpochSnapshots, frame: int, lang: str) -> go.Figure:
     """The probabilities for the followed image at ``frame``, the answer highlighted and named in the title."""
     answer, probs = snaps.answer(frame), snaps.outputs[frame].astype(float)
+    classes = class_names(snaps.classes, lang)
     title = text(
         "snapshots.answer",
         lang,
         epoch=snaps.epochs[frame],
-        answer=snaps.classes[answer],
+        answer=classes[answer],
         p=formatter(lang).percent(probs[answer], 0),
-        label=snaps.classes[snaps.label],
+        label=classes[snaps.label],
     )
-    return probability_bars(list(snaps.classes), probs, title=title, height=300, lang=lang)
+    return probability_bars(classes, probs, title=title, height=300, lang=lang)
 
 
 def kernels_figure(snaps: EpochSnapshots, frame: int, lang: str) -> go.Figure | None:
