@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def device_name(device: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A device as ``lang`` names it in every list and table: ``Процессор`` for ``cpu``; GPUs by their id."""
+    """A device as ``lang`` names it in every list and table: ``ЦП`` for ``cpu``; GPUs by their id."""
     return lookup(f"devices.id.{device}", lang) or device
 
 
@@ -35,7 +35,7 @@ class DeviceInfo:
         return self.label_in(DEFAULT_LANGUAGE)
 
     def label_in(self, lang: str) -> str:
-        """The label in ``lang``: ``Процессор — AMD EPYC (2 ядра)``."""
+        """The label in ``lang``: ``ЦП — AMD EPYC (2 ядра)``."""
         values = dict(id=device_name(self.id, lang), name=self.name)
         if self.memory_gb:
             return text("devices.label.memory", lang, memory=formatter(lang).number(self.memory_gb, 1), **values)

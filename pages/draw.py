@@ -76,7 +76,7 @@ def stored_runs() -> dict[str, str]:
         f"run:{r.id}": t(
             "draw.model.run",
             id=r.id,
-            name=r.name,
+            name=r.title(lang()),
             acc=fmt().percent(r.test_accuracy) if r.test_accuracy is not None else "—",
         )
         for r in runs
@@ -402,7 +402,7 @@ def parent_model() -> tuple[str, str]:
         name = st.session_state["draw_model_file"].name
         return f"file:{name}", name
     if choice.startswith("run:"):
-        return choice, run_store().get(choice.removeprefix("run:")).name
+        return choice, run_store().get(choice.removeprefix("run:")).title(lang())
     return choice, t("draw.model.shipped")
 
 

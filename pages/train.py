@@ -428,7 +428,7 @@ def live_view() -> None:
 def queued(snap: Snapshot) -> None:
     """A run waiting for the one before it: its place in the queue, and a way to cancel it."""
     info_col, cancel_col = st.columns([5, 1], vertical_alignment="bottom")
-    info_col.info(t("runs.page.queued", position=job_manager().position(snap.run_id) or 1, name=snap.name))
+    info_col.info(t("runs.page.queued", position=job_manager().position(snap.run_id) or 1, name=snap.title(lang())))
     cancel_col.button(
         t("runs.page.cancel"), on_click=stop_job, args=(snap.run_id,), key="train_cancel", icon="✖️", width="stretch"
     )
@@ -437,7 +437,7 @@ def queued(snap: Snapshot) -> None:
 def progress(snap: Snapshot) -> None:
     """The progress bar with a stop button, the images per second, the time spent and the time left."""
     bar_col, stop_col = st.columns([5, 1], vertical_alignment="bottom")
-    bar_col.progress(min(snap.fraction, 1.0), text=f"{snap.name} · {progress_text(snap)}")
+    bar_col.progress(min(snap.fraction, 1.0), text=f"{snap.title(lang())} · {progress_text(snap)}")
     stop_col.button(
         t("train.stop"),
         on_click=stop_job,
@@ -477,7 +477,7 @@ def outcome(run: Run) -> None:
         st.success(
             t(
                 "train.completed",
-                name=run.name,
+                name=run.title(lang()),
                 acc=fmt().percent(run.test_accuracy or 0),
                 seconds=fmt().seconds(run.seconds or 0),
             )
@@ -485,7 +485,7 @@ def outcome(run: Run) -> None:
     elif run.status == "stopped":
         kept = "stopped" if run.epochs else "stopped_empty"  # nothing kept: nothing to resume
         reason = reason_text(run.reason, lang())
-        st.warning(t(f"runs.page.{kept}", name=run.name, epochs=len(run.epochs), reason=reason))
+        st.warning(t(f"runs.page.{kept}", name=run.title(lang()), epochs=len(run.epochs), reason=reason))
     elif run.failure is FailureKind.DIVERGED:  # the stored cause: NaN loss, growing loss or NaN weights
         lower = run.train_config.lr / 10
         st.error(reason_text(run.reason, lang()))
@@ -497,7 +497,7 @@ def outcome(run: Run) -> None:
             type="primary",
         )
     else:
-        st.error(t("runs.page.failed", name=run.name, reason=reason_text(run.reason, lang())))
+        st.error(t("runs.page.failed", name=run.title(lang()), reason=reason_text(run.reason, lang())))
         if run.failure is FailureKind.GPU_OUT_OF_MEMORY:
             st.button(t("train.retry_cpu"), on_click=retry, kwargs={"train_device": "cpu"})
 
@@ -631,7 +631,7 @@ def run_row(run: Run) -> dict:
         status = f"{status} {fmt().percent(run.progress, 0)}"
     return {
         "id": run.id,
-        "name": run.name,
+        "name": run.title(lang()),
         "status": status,
         "source": t(f"runs.sources.{run.source}"),
         "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)),
@@ -648,8 +648,9 @@ def manage(run: Run) -> None:
     actions(run, "picked")
     if editable(run):
         name_col, rename_col, delete_col = st.columns([4, 1, 1], vertical_alignment="bottom")
-        name = name_col.text_input(t("runs.page.name"), run.name, key=f"runs_name_{run.id}", max_chars=120)
-        if rename_col.button(t("runs.page.rename"), key=f"runs_rename_{run.id}", disabled=name == run.name):
+        shown = run.title(lang())
+        name = name_col.text_input(t("runs.page.name"), shown, key=f"runs_name_{run.id}", max_chars=120)
+        if rename_col.button(t("runs.page.rename"), key=f"runs_rename_{run.id}", disabled=name == shown):
             try:
                 run_store().rename(run.id, name)
                 st.rerun()
@@ -660,7 +661,7 @@ def manage(run: Run) -> None:
             st.rerun()
     else:
         st.caption(t("runs.page.read_only"))
-    with st.expander(t("runs.page.results", name=run.name)):
+    with st.expander(t("runs.page.results", name=run.title(lang()))):
         results(run, place="picked", with_actions=False)
 
 

@@ -8,8 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnkit.data.datasets import DATASETS, class_names
+from cnnkit.i18n import text
 from cnnkit.infer.charts import probability_bars, top_bars
-from cnnkit.nets.checkpoints import to_bytes
+from cnnkit.nets.checkpoints import save_checkpoint, to_bytes
 from cnnkit.train.charts import epoch_figure, per_class_figure, runs_bars_figure
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, TrainConfig
@@ -17,7 +18,7 @@ from cnnkit.train.store import RunStore
 from tests.support import ROOT
 from tests.support.drawing import SEVEN
 from tests.support.models import epoch_stats, random_checkpoint
-from tests.support.pages import draw_page, texts, upload
+from tests.support.pages import draw_page, open_page, texts, upload
 
 
 def epoch(accuracy: float) -> EpochStats:
@@ -105,3 +106,18 @@ def test_a_fashion_model_answers_in_russian_on_the_russian_drawing_page(shipped)
     bars = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("draw_probs"))
     assert json.loads(bars.proto.spec)["data"][0]["x"] == russian
     assert "Trouser" not in texts(at.info) and "Брюки" in texts(at.info)
+
+
+def test_a_run_the_cli_named_in_english_is_named_in_russian_on_the_russian_pages(tmp_path, monkeypatch, shipped):
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    for name in ("", "урок 3"):  # named by the store (as `cnnkit train` does), then by the teacher
+        run_id = store.create(TrainConfig(lr=0.003), name=name)
+        save_checkpoint(random_checkpoint(), store.folder(run_id) / "best.pt")
+        store.add_epoch(run_id, epoch_stats(accuracy=0.9), 1.0)
+        store.finish(run_id, "finished")
+    at = open_page("pages/train.py", "ru")
+    runs = at.dataframe[-1].value
+    assert list(runs[text("runs.cols.name", "ru")]) == ["урок 3", "#1 ConvNet · Adam 0,003"]
+    at.switch_page("pages/draw.py").run()
+    assert at.selectbox(key="draw_model").format_func("run:1").startswith("Запуск 1: #1 ConvNet · Adam 0,003")

@@ -273,6 +273,20 @@ def test_runs_are_named_by_their_network_and_what_differs_unless_named(tmp_path)
     assert RunStore(tmp_path).get(RunStore(tmp_path).create(TrainConfig(), name="mine")).name == "mine"
 
 
+def test_a_name_the_store_made_follows_the_page_s_language_and_one_the_user_gave_stays(tmp_path):
+    store = RunStore(tmp_path)
+    english = store.get(store.create(TrainConfig(model=ModelConfig(batchnorm=True))))  # the CLI, before class
+    russian = store.get(store.create(TrainConfig(), lang="ru"))  # a Russian page
+    assert english.title("ru") == "#1 ConvNet · BatchNorm · Adam 0,001"
+    assert russian.name == "#2 ConvNet · Adam 0,001" and russian.title("en") == "#2 ConvNet · Adam 0.001"
+    assert english.title("en") == english.name and russian.title("ru") == russian.name
+    store.rename(english.id, "#1 ConvNet · BatchNorm · Adam 0.001 — for Monday")
+    assert store.get(english.id).title("ru") == "#1 ConvNet · BatchNorm · Adam 0.001 — for Monday"
+    other = store.get(store.create(TrainConfig(lr=0.01)))
+    store.rename(other.id, "#1 ConvNet · BatchNorm · Adam 0.001")  # another run's made name is this run's own
+    assert store.get(other.id).title("ru") == "#1 ConvNet · BatchNorm · Adam 0.001"
+
+
 @pytest.mark.parametrize(
     "lang, expected",
     [
@@ -297,7 +311,7 @@ def test_runs_are_named_by_their_network_and_what_differs_unless_named(tmp_path)
                 "Расписание скорости": "Один цикл",
                 "Подвыборка для обучения": formatter("ru").number(5000),
                 "Слои сети": "ConvNet · BatchNorm",
-                "Устройство": "Процессор",
+                "Устройство": "ЦП",
             },
         ),
     ],

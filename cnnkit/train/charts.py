@@ -311,11 +311,11 @@ def runs_figure(runs: Sequence[Run], metric: str, lang: str) -> go.Figure:
             "type": "scatter",
             "x": [e.epoch for e in run.epochs],
             "y": _shown(metric, [getattr(e, f"{split}_{metric}") for e in run.epochs]),
-            "name": run.name,
+            "name": run.title(lang),
             "legendgroup": str(run.id),
             "showlegend": split == "test",
             "mode": "lines+markers",
-            "hovertemplate": f"{run.name}<br>%{{x}}: {value}<extra></extra>",
+            "hovertemplate": f"{run.title(lang)}<br>%{{x}}: {value}<extra></extra>",
             "marker": {"size": 12 if len(run.epochs) == 1 else 6},
             "line": {"color": run_color(run.id), "dash": "dash" if split == "train" else "solid"},
         }
@@ -338,7 +338,7 @@ def runs_bars_figure(runs: Sequence[Run], lang: str) -> go.Figure:
     """Test accuracy, parameters and seconds per epoch of each run, side by side, numbers as ``lang`` writes
     them."""
     names = [f"#{r.id}" for r in runs]
-    hover = [r.name for r in runs]
+    hover = [r.title(lang) for r in runs]
     fmt = formatter(lang)
     columns = (
         ("test_accuracy", _shown("accuracy", [r.test_accuracy for r in runs]), fmt.plotly_percent(1), ".2f"),

@@ -97,7 +97,7 @@ def comparison_table(runs: Sequence[Run], lang: str = DEFAULT_LANGUAGE) -> tuple
         settings = {setting_label(k, lang): setting_text(run, k, row[k], lang) for k in keys}
         rows.append(
             {
-                text("runs.cols.name", lang): run.name,
+                text("runs.cols.name", lang): run.title(lang),
                 **settings,
                 **{text(f"runs.cols.{k}", lang): shown[k] for k in SUMMARY if k not in keys},
             }

@@ -230,7 +230,7 @@ def export_run(store: RunStore, run_id: int | str, fmt: str, *, which: str = "be
     run = store.get(run_id)
     ckpt = store.load(run.id, which)
     stem = stem or file_name(run.id, fmt).removesuffix(FORMATS[fmt])
-    return export_bytes(ckpt, fmt, title=f"cnnkit run {run.id}: {run.name}", stem=stem)
+    return export_bytes(ckpt, fmt, title=f"cnnkit run {run.id}: {run.title()}", stem=stem)
 
 
 def export_problem(store: RunStore, run_id: int, fmt: str) -> CnnkitError | None:

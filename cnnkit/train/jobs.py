@@ -20,6 +20,7 @@ from cnnkit.data.datasets import Dataset
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE
 from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, check_batch
+from cnnkit.train.naming import shown_name
 from cnnkit.train.runner import Runner, new_run
 from cnnkit.train.store import Run, RunStore
 from cnnkit.train.trace import LossTrace
@@ -32,7 +33,7 @@ class Snapshot:
     """What the UI shows of a job at one moment."""
 
     run_id: int
-    name: str
+    name: str  # as stored (``title`` shows it)
     config: TrainConfig
     state: str  # "queued" | "running" | "finished" | "stopped" | "failed"
     epoch: int  # of the last batch reported, 1-based; 0 before the first batch
@@ -55,6 +56,10 @@ class Snapshot:
     def fraction(self) -> float:
         total = self.config.epochs * self.batches
         return ((self.epoch - 1) * self.batches + self.batch) / total if total else 0.0
+
+    def title(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The run's name as ``lang`` shows it (``naming.shown_name``)."""
+        return shown_name(self.run_id, self.name, self.config, lang)
 
 
 class TrainingJob:

@@ -4,7 +4,7 @@ alike (``RunStore.create``); a name the user chose is kept."""
 
 from __future__ import annotations
 
-from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
+from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, formatter, text
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.transfer import title
 from cnnkit.train.loop import TrainConfig
@@ -59,3 +59,10 @@ def training_summary(config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> list[
 def default_name(config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> str:
     """A run's name when the user gave none: ``ConvNet · BatchNorm · Adam 0.001``."""
     return SEPARATOR.join([network_summary(config.model, lang), *training_summary(config, lang)])
+
+
+def shown_name(run_id: int, name: str, config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A run's name in ``lang``: one the store made (``#3 ConvNet · Adam 0.001``, in whatever language the run was
+    started) is made again in ``lang``; one the user gave is shown as given."""
+    made = {f"#{run_id} {default_name(config, other)}" for other in LANGUAGES}
+    return f"#{run_id} {default_name(config, lang)}" if name in made else name

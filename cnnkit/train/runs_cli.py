@@ -53,7 +53,7 @@ def cmd_list(args, store: RunStore) -> int:
     for r in runs:
         print(
             f"{r.id:>4}  {_when(r.created):16}  {r.status:8}  {len(r.epochs):>3}/{r.config.get('epochs', '?'):<2}  "
-            f"{_percent(r.test_accuracy):>8}  {r.source:8}  {r.name}"
+            f"{_percent(r.test_accuracy):>8}  {r.source:8}  {r.title()}"
         )
     return 0
 
@@ -63,7 +63,7 @@ def cmd_show(args, store: RunStore) -> int:
     if args.json:
         print(json.dumps({**run.to_json(), "reason": reason_text(run.reason, "en")}))
         return 0
-    print(f"run {run.id}: {run.name} — {run.status}" + (f" ({reason_text(run.reason, 'en')})" if run.reason else ""))
+    print(f"run {run.id}: {run.title()} — {run.status}" + (f" ({reason_text(run.reason, 'en')})" if run.reason else ""))
     print(
         f"  {run.dataset}, {run.train_images} training / {run.test_images} test images; device {run.device}; "
         f"{run.parameters} parameters; created {_when(run.created)}, finished {_when(run.finished)}"

@@ -33,7 +33,7 @@ from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cnnkit.paths import runs_dir
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult
-from cnnkit.train.naming import default_name
+from cnnkit.train.naming import default_name, shown_name
 from cnnkit.train.snapshots import EpochSnapshots
 from cnnkit.train.snapshots import from_bytes as snapshots_from_bytes
 from cnnkit.train.snapshots import to_bytes as snapshots_to_bytes
@@ -121,6 +121,10 @@ class Run:
     @property
     def train_config(self) -> TrainConfig:
         return config_from_dict(self.config)
+
+    def title(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """Its name as ``lang`` shows it (``naming.shown_name``: a name the store made follows the language)."""
+        return shown_name(self.id, self.name, self.train_config, lang)
 
     @property
     def seconds_per_epoch(self) -> float | None:
@@ -456,7 +460,7 @@ class RunStore:
         run = self.get(run_id)
         path = self.checkpoint_path(run.id, which)
         ckpt = load_checkpoint(path, f"#{run.id}/{path.name}")
-        ckpt.source = f"run {run.id} ({run.name})"
+        ckpt.source = f"run {run.id} ({run.title()})"
         return ckpt
 
     def save_epoch(self, run_id: int, result: TrainResult, resume: Resume, progress: float) -> None:
@@ -601,7 +605,7 @@ def error_reason(exc: BaseException) -> dict:
 def unended_text(run: Run, lang: str) -> str:
     """What a queued or training run is doing, for a visitor who does not follow it live (another session's run)."""
     planned = run.config.get("epochs", len(run.epochs))
-    return text(f"runs.page.others_{run.status}", lang, name=run.name, epochs=len(run.epochs), planned=planned)
+    return text(f"runs.page.others_{run.status}", lang, name=run.title(lang), epochs=len(run.epochs), planned=planned)
 
 
 def reason_text(reason: dict | None, lang: str) -> str:
