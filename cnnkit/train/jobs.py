@@ -86,7 +86,7 @@ class TrainingJob:
         self._last_at = 0.0
         self._images_per_s = 0.0
         self._state = "queued"
-        self._started = self._created = time.perf_counter()
+        self._started = time.perf_counter()
         self._ended: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"cnnkit-train {run_id}", daemon=True)
 

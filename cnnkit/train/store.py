@@ -38,9 +38,7 @@ from cnnkit.train.snapshots import EpochSnapshots
 from cnnkit.train.snapshots import from_bytes as snapshots_from_bytes
 from cnnkit.train.snapshots import to_bytes as snapshots_to_bytes
 
-STATUSES = ("queued", "running", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
-SOURCES = ("cli", "page", "bench", "torchrun", "finetune")
 FINETUNE = "finetune"  # a model fine-tuned on a learner's drawings and kept (``infer/finetune.py`` ``keep_as_run``)
 FILES = ("last", "best")
 SNAPSHOTS = "snapshots.safetensors"
