@@ -4,7 +4,8 @@ The first page never waits for torch or pandas (tests/test_cold_start.py). The g
 (its layer table) and the shipped figures, not torch; its other tabs and the training page need torch and
 torchvision (~3–4 s on 2 cores: their models import ``torch._dynamo`` through ``torchvision.ops``). ``app.py``
 starts this thread after its first page has run, so that a visitor who reads that page for a moment finds them
-ready; a page that needs a module meanwhile waits only for what is left of its import (Python's import lock).
+ready; a page that needs a module meanwhile waits only for what is left of its import (Python's import lock; a
+submodule such as ``torchvision.transforms.v2`` through ``cnnkit.lazy``, which waits for its package first).
 ``CNNKIT_PRELOAD=0`` turns it off.
 """
 

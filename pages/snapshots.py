@@ -24,6 +24,7 @@ def frame_view(snaps: EpochSnapshots, frame: int, place: str, live: bool = False
     image_col, answer_col, kernels_col = st.columns([1, 2, 2])
     label = class_names(snaps.classes, lang())[snaps.label]
     image_col.image(charts.followed_image(snaps), caption=t("snapshots.image", label=label))
+    answer_col.markdown(f"**{charts.answer_text(snaps, frame, lang())}**")
     answer_col.plotly_chart(charts.answer_figure(snaps, frame, lang()), key=f"{place}_snap_answer", config=config)
     if snaps.kernels is None:
         kernels_col.info(t("snapshots.no_kernels"))

@@ -139,3 +139,52 @@ def test_a_server_stopped_right_after_its_first_page_ends_without_a_traceback():
     run = subprocess.run([sys.executable, "-c", EARLY_EXIT], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and "home True" in run.stdout, run.stderr
     assert "Traceback" not in run.stderr and "Exception in thread" not in run.stderr, run.stderr
+
+
+HELD_PRELOAD = """
+import importlib, importlib.abc, sys, threading
+inside, released, errors = threading.Event(), threading.Event(), []
+
+class Hold(importlib.abc.MetaPathFinder):  # the preload thread goes into torchvision/__init__.py, then stops in it
+    def find_spec(self, name, path, target=None):
+        if threading.current_thread().name == "cnnkit-preload":
+            if name == "torchvision.extension":
+                inside.set()
+            elif name == "torchvision.models":
+                released.wait(5)
+
+def preload():
+    try:
+        importlib.import_module("torchvision")
+    except ImportError as exc:
+        errors.append(f"preload: {exc}")
+
+sys.meta_path.insert(0, Hold())
+thread = threading.Thread(target=preload, name="cnnkit-preload")
+thread.start()
+inside.wait(60)
+threading.Timer(1.0, released.set).start()  # the page asks meanwhile, and may wait for the rest of it
+try:
+    exec(sys.argv[1])
+except ImportError as exc:
+    errors.append(f"page: {exc}")
+released.set()
+thread.join()
+print(errors)
+"""
+AUGMENTATION_PREVIEW = "from cnnkit.data.augmentation import Augmentation; Augmentation(rotation=10).transform(1)"
+
+
+def test_a_page_needing_torchvision_while_the_preload_imports_it_waits_for_it():
+    """``import torchvision.transforms`` while the preload thread was half way through ``import torchvision``
+    failed in both threads ("partially initialized module 'torchvision.transforms'"): the training page's
+    augmentation preview, a newcomer's click on Training within seconds of the home page."""
+    run = subprocess.run(
+        [sys.executable, "-c", HELD_PRELOAD, AUGMENTATION_PREVIEW],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=APP.parent,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"

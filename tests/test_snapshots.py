@@ -17,7 +17,7 @@ from cnnkit.train import snapshots
 from cnnkit.train.loop import TrainConfig
 from cnnkit.train.runner import Runner
 from cnnkit.train.store import SNAPSHOTS, RunStore
-from tests.support.pages import open_page
+from tests.support.pages import open_page, texts
 from tests.test_runner import breaking_in_epoch_2
 
 WIDE = "conv(256,31,padding=15) relu conv(256,3,stride=2) relu conv(128,3,padding=1) relu conv(64,3) flatten linear"
@@ -175,10 +175,10 @@ def test_a_finished_run_goes_through_its_epochs_with_the_slider_and_play(kept_ru
     slider = at.select_slider(key=f"train_snap_epoch_{kept_run}")
     assert slider.options == ["0 (random start)", "1", "2"] and slider.value == 2
     last = charts(at)
-    assert "Epoch 2: the answer is" in last["answer"]["layout"]["title"]["text"]
+    assert "**Epoch 2: the answer is" in texts(at.markdown)
     slider.set_value(0).run()
     start = charts(at)
-    assert "Epoch 0: the answer is" in start["answer"]["layout"]["title"]["text"]
+    assert "**Epoch 0: the answer is" in texts(at.markdown)
     assert start["kernels"]["data"][0]["z"] != last["kernels"]["data"][0]["z"]
     assert start["maps_0"]["data"][0]["z"] != last["maps_0"]["data"][0]["z"]
     at.toggle(key=f"train_snap_play_{kept_run}").set_value(True).run()  # play: the next epoch at each step

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
+from cnnkit import lazy
 from cnnkit.errors import CnnkitError
 
 LIMITS = {"rotation": 180.0, "shift": 0.5, "scale": 0.9, "shear": 60.0, "erasing": 1.0, "color_jitter": 1.0}
@@ -42,7 +43,7 @@ class Augmentation:
     def transform(self, channels: int):
         """The random transform of one image (C×H×W in [0, 1], black filling what moves in): a ``v2.Compose``.
         torchvision is imported here, by a run that augments (importing it costs a second: ``predict`` does not)."""
-        from torchvision.transforms import v2
+        v2 = lazy.module("torchvision.transforms.v2")
 
         steps = []
         if self.rotation or self.shift or self.scale or self.shear:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cnnkit import lazy
 from cnnkit.data.idx import idx_sha256, read_idx
 from cnnkit.errors import CnnkitError, Term, unknown_choice
 from cnnkit.i18n import DEFAULT_LANGUAGE, lookup, text
@@ -263,7 +264,7 @@ def load_dataset(
 
 
 def _download(info: DatasetInfo, root: Path, looked_in: list[Path], progress) -> Dataset:
-    import torchvision.datasets as tvd
+    tvd = lazy.module("torchvision.datasets")
 
     cls = getattr(tvd, info.torchvision_class)
     progress(f"Downloading {info.title} into {root / info.torchvision_class} (first use only, about 30 MB)…")

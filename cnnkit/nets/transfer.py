@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnkit import lazy
 from cnnkit.errors import CnnkitError, unknown_choice
 from cnnkit.files import read_limited
 
@@ -100,9 +101,7 @@ IMAGENET_CLASSES = 1000
 def _zoo():
     """torchvision's models, imported when a backbone is first needed: the import takes ~1 s (torch._dynamo
     among it) that loading a small checkpoint or predicting with it never needs."""
-    import torchvision.models
-
-    return torchvision.models
+    return lazy.module("torchvision.models")
 
 
 def weights_of(backbone: str):

@@ -35,11 +35,12 @@ def followed_image(snaps: EpochSnapshots) -> np.ndarray:
     return np.repeat(np.repeat(image, scale, 0), scale, 1)
 
 
-def answer_figure(snaps: EpochSnapshots, frame: int, lang: str) -> go.Figure:
-    """The probabilities for the followed image at ``frame``, the answer highlighted and named in the title."""
+def answer_text(snaps: EpochSnapshots, frame: int, lang: str) -> str:
+    """What the network answers for the followed image at ``frame``, and what the image shows (a line of text
+    above the bars: a Plotly title would be cut at the column's edge)."""
     answer, probs = snaps.answer(frame), snaps.outputs[frame].astype(float)
     classes = class_names(snaps.classes, lang)
-    title = text(
+    return text(
         "snapshots.answer",
         lang,
         epoch=snaps.epochs[frame],
@@ -47,7 +48,12 @@ def answer_figure(snaps: EpochSnapshots, frame: int, lang: str) -> go.Figure:
         p=formatter(lang).percent(probs[answer], 0),
         label=classes[snaps.label],
     )
-    return probability_bars(classes, probs, title=title, height=300, lang=lang)
+
+
+def answer_figure(snaps: EpochSnapshots, frame: int, lang: str) -> go.Figure:
+    """The probabilities for the followed image at ``frame``, the answer highlighted."""
+    classes = class_names(snaps.classes, lang)
+    return probability_bars(classes, snaps.outputs[frame].astype(float), height=280, lang=lang)
 
 
 def kernels_figure(snaps: EpochSnapshots, frame: int, lang: str) -> go.Figure | None:
