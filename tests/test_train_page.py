@@ -285,7 +285,7 @@ def test_another_sessions_queued_or_training_run_says_what_it_is_doing(runs_dir,
     queued = store.create(TrainConfig(epochs=2), owner="another session", source="page", status="queued")
     expected = {
         "en": (f"#{training} ConvNet · Adam 0.001 is training: 1 of 3 epochs done", "waits in the queue to be trained"),
-        "ru": (f"#{training} ConvNet · Adam 0.001 обучается: готово эпох — 1 из 3", "ждёт своей очереди на обучение"),
+        "ru": (f"#{training} ConvNet · Adam 0,001 обучается: готово эпох — 1 из 3", "ждёт своей очереди на обучение"),
     }[lang]
     for run_id, said in zip((training, queued), expected):
         shown = open_page("pages/train.py", lang, run=str(run_id))
