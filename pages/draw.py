@@ -41,6 +41,7 @@ from pages.ui import (
     fmt,
     lang,
     latex_number,
+    latex_text,
     names,
     num,
     owner,
@@ -333,7 +334,7 @@ def show_softmax(view, classes: list[str]) -> None:
     terms = sorted(steps.exps, reverse=True)
     shown = " + ".join(latex_number(float(e)) for e in terms[:3]) + (r" + \dots" if len(terms) > 3 else "")
     st.latex(
-        rf"p_{{\text{{{classes[c]}}}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
+        rf"p_{{{latex_text(classes[c])}}} = \frac{{e^{{{latex_number(float(steps.shifted[c]))}}}}}{{{shown}}}"
         rf" = \frac{{{latex_number(float(steps.exps[c]))}}}{{{latex_number(steps.total)}}}"
         rf" = {latex_number(float(steps.probabilities[c]))}"
     )

@@ -128,6 +128,19 @@ def latex_number(value: float, digits: int = 3) -> str:
     return num(value, digits).replace(",", "{,}").replace(" ", "\\,").replace("\u00a0", "\\,").replace("\u202f", "\\,")
 
 
+LATEX_ESCAPES = {c: "\\" + c for c in "_%&#${}"} | {
+    "\\": r"\textbackslash{}",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+}
+
+
+def latex_text(words: str) -> str:
+    """``words`` (a class name) as upright text inside ``st.latex``, TeX's special characters escaped: a class
+    folder's ``cat_1`` is shown as typed, not as an error."""
+    return r"\text{" + "".join(LATEX_ESCAPES.get(c, c) for c in words) + "}"
+
+
 def relabel_widgets() -> None:
     """After a change of language, give every choice its own value again. The browser shows a select box's
     value by its label in the language it was chosen in, and keeps it when only the labels change; a value set

@@ -171,3 +171,18 @@ def test_the_page_shows_the_softmax_with_the_models_temperature(tmp_path, monkey
     confidence = at.get("progress")[0].proto.value  # the answer's probability, in percent
     table = at.dataframe[-1].value
     assert table["p"].max() * 100 == pytest.approx(confidence, abs=1)
+
+
+def test_the_softmax_formula_writes_a_class_name_as_typed(tmp_path, monkeypatch):
+    """KaTeX reads ``_`` in a class folder's ``digit_7`` as a subscript, and ``%`` as a comment."""
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(tmp_path))
+    ckpt = built_checkpoint(SPECS["stride2"])
+    ckpt.classes = [f"digit_{d} (100%)" for d in range(10)]
+    run_id = stored(tmp_path, ckpt, "own names")
+    at = choose(draw_page(), run_id)
+    at.segmented_control(key="draw_mode").set_value("upload").run()
+    upload(at, "seven.png", SEVEN)
+    answer = at.metric[0].value
+    assert answer in ckpt.classes
+    escaped = answer.replace("_", r"\_").replace("%", r"\%")
+    assert any(rf"p_{{\text{{{escaped}}}}} = " in formula.value for formula in at.get("latex"))
