@@ -188,10 +188,15 @@ def error_text(exc: CnnkitError) -> str:
 
 
 def run_store() -> RunStore:
-    """The server's run store (``CNNKIT_RUNS_DIR``, default ./runs), shared with the CLI."""
+    """The server's run store (``CNNKIT_RUNS_DIR``, default ./runs), shared with the CLI. One that cannot be opened
+    (the server's setting, not the visitor's doing) ends the page with its message, where it was an exception."""
     from cnnkit.paths import runs_dir
 
-    return _store(str(runs_dir().resolve()))
+    try:
+        return _store(str(runs_dir().resolve()))
+    except CnnkitError as exc:
+        st.error(error_text(exc))
+        st.stop()
 
 
 def job_manager() -> JobManager:

@@ -1,8 +1,12 @@
 """The pages as a visitor of a classroom server uses them: the right data or a clear error, paths kept
 under the allowed roots, no 'Page not found'."""
 
+import gzip
+
+import pytest
 from PIL import Image
 
+from cnnkit.i18n import text
 from tests.support.drawing import png
 from tests.support.pages import draw_page, open_page, texts, upload
 
@@ -30,7 +34,17 @@ def test_fashion_mnist_chosen_on_a_folder_of_mnist_is_an_error(tiny_idx, as_offi
     at.selectbox(key="train_dataset").set_value("fashion-mnist").run()
     assert not at.exception
     assert "holds the official MNIST test set, not Fashion-MNIST" in texts(at.error)
+    assert str(tiny_idx) not in texts(at.error)  # the server's data folder is not the visitor's business
     assert at.button(key="train_start").disabled
+
+
+def test_a_broken_file_in_the_servers_data_folder_is_named_without_its_path(tiny_idx, monkeypatch):
+    path = tiny_idx / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:-100]))  # truncated
+    at = train_page(monkeypatch, tiny_idx)
+    assert not at.exception
+    assert "The data folder's t10k-images-idx3-ubyte.gz is truncated" in texts(at.error)
+    assert str(tiny_idx) not in texts(at.error)
 
 
 def test_a_local_folder_of_unknown_files_is_custom_data(tiny_idx, monkeypatch):
@@ -67,3 +81,15 @@ def test_subset_slider_offers_no_more_images_than_the_data_has(tiny_idx, monkeyp
     at = train_page(monkeypatch, tiny_idx)  # 60 training images
     slider = at.select_slider(key="train_subset")
     assert slider.options == ["all (60)"] and not at.exception
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_run_store_the_server_cannot_open_is_said_on_the_pages_without_its_path(lang, tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    runs.write_text("a file where the runs folder should be")
+    monkeypatch.setenv("CNNKIT_RUNS_DIR", str(runs))
+    for path in ("pages/home.py", "pages/train.py", "pages/draw.py"):
+        at = open_page(path, lang)  # asserts no exception
+        if path != "pages/home.py":
+            assert text("runs.page.errors.no_dir", lang) in texts(at.error)
+        assert str(runs) not in texts(at.error)
