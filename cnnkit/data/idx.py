@@ -28,37 +28,33 @@ def read_idx(path: str | Path) -> np.ndarray:
         with open_regular(path) as file, gzip.GzipFile(fileobj=file) if path.suffix == ".gz" else file as stream:
             return _read_stream(stream, path)
     except (OSError, zlib.error) as exc:  # also gzip.BadGzipFile; zlib.error: damaged compressed data
-        raise CnnkitError("errors.idx_unreadable", path=path, file=path.name, detail=exc) from None
+        raise _bad("idx_unreadable", path, detail=exc) from None
     except EOFError:
-        raise CnnkitError("errors.idx_truncated_gzip", path=path, file=path.name) from None
+        raise _bad("idx_truncated_gzip", path) from None
+
+
+def _bad(key: str, path: Path, **values) -> CnnkitError:
+    """An IDX file's error: its path for the CLI, its name alone for a page (the folder may be the server's)."""
+    return CnnkitError(f"errors.{key}", path=path, file=path.name, **values)
 
 
 def _read_stream(stream: BinaryIO, path: Path) -> np.ndarray:
     start = stream.read(4)
     if len(start) < 4:
-        raise CnnkitError("errors.idx_too_short", path=path, file=path.name, size=len(start))
+        raise _bad("idx_too_short", path, size=len(start))
     zero, dtype, ndim = struct.unpack(">HBB", start)
     if zero != 0 or dtype != _UBYTE or ndim not in (1, 3):
-        raise CnnkitError("errors.idx_magic", path=path, file=path.name, magic=start.hex())
+        raise _bad("idx_magic", path, magic=start.hex())
     dims = stream.read(4 * ndim)
     if len(dims) < 4 * ndim:
-        raise CnnkitError("errors.idx_header", path=path, file=path.name)
+        raise _bad("idx_header", path)
     shape = struct.unpack(f">{ndim}I", dims)
     expected = math.prod(shape)
     if expected > MAX_BYTES:
-        raise CnnkitError(
-            "errors.idx_too_large",
-            path=path,
-            file=path.name,
-            items=shape[0],
-            mb=round(expected / 2**20),
-            limit=MAX_BYTES // 2**20,
-        )
+        raise _bad("idx_too_large", path, items=shape[0], mb=round(expected / 2**20), limit=MAX_BYTES // 2**20)
     data = stream.read(expected)
     if len(data) < expected:
-        raise CnnkitError(
-            "errors.idx_truncated", path=path, file=path.name, items=shape[0], expected=expected, got=len(data)
-        )
+        raise _bad("idx_truncated", path, items=shape[0], expected=expected, got=len(data))
     stream.read(TRAILING)  # a gzip's checksum is checked at its end: reached unless more than this follows
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 

@@ -4,6 +4,8 @@ alike (``RunStore.create``); a name the user chose is kept."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cnnkit.i18n import DEFAULT_LANGUAGE, LANGUAGES, formatter, text
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.transfer import title
@@ -61,6 +63,7 @@ def default_name(config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> str:
     return SEPARATOR.join([network_summary(config.model, lang), *training_summary(config, lang)])
 
 
+@lru_cache(maxsize=4096)  # a page names each run several times in each rerun
 def shown_name(run_id: int, name: str, config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> str:
     """A run's name in ``lang``: one the store made (``#3 ConvNet · Adam 0.001``, in whatever language the run was
     started) is made again in ``lang``; one the user gave is shown as given."""

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -116,7 +117,7 @@ class Run:
     evaluation: dict | None
     epochs: tuple[EpochStats, ...] = ()
 
-    @property
+    @cached_property
     def train_config(self) -> TrainConfig:
         return config_from_dict(self.config)
 
