@@ -20,7 +20,7 @@ from cnnkit.i18n import formatter
 from cnnkit.nets.builder import ModelConfig, build_model
 from cnnkit.nets.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from cnnkit.train.loop import EpochStats, TrainConfig
-from cnnkit.train.store import MIGRATIONS, SCHEMA_VERSION, RunStore
+from cnnkit.train.store import MIGRATIONS, SCHEMA_VERSION, RunStore, reason_text
 from tests.support.models import epoch_stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -285,6 +285,21 @@ def test_a_name_the_store_made_follows_the_page_s_language_and_one_the_user_gave
     other = store.get(store.create(TrainConfig(lr=0.01)))
     store.rename(other.id, "#1 ConvNet · BatchNorm · Adam 0.001")  # another run's made name is this run's own
     assert store.get(other.id).title("ru") == "#1 ConvNet · BatchNorm · Adam 0.001"
+
+
+def test_a_run_whose_process_was_killed_says_whether_any_epoch_was_kept(tmp_path):
+    store = RunStore(tmp_path)
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    early, later = store.create(TrainConfig()), store.create(TrainConfig())
+    for run_id in (early, later):  # as a training process leaves a run when it is killed: still "running"
+        store.claim(run_id)
+        store.update(run_id, pid=int(ended.stdout))
+    store.add_epoch(later, stats(1, 0.9), 0.5)
+    early_run, later_run = store.get(early), store.get(later)
+    assert early_run.status == later_run.status == "failed"
+    assert "nothing was kept" in reason_text(early_run.reason, "en")
+    assert "сохранять было нечего" in reason_text(early_run.reason, "ru")
+    assert "its finished epochs are kept" in reason_text(later_run.reason, "en")
 
 
 @pytest.mark.parametrize(

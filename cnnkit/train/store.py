@@ -363,7 +363,8 @@ class RunStore:
         values = dict(row)
         status = values["status"]
         if status == "running" and _process_gone(values["host"], values["pid"]):
-            status, values["reason"] = "failed", json.dumps({"key": "runs.reasons.process_gone", "values": {}})
+            key = "runs.reasons.process_gone" if epochs else "runs.reasons.process_gone_early"
+            status, values["reason"] = "failed", json.dumps({"key": key, "values": {}})
         return Run(
             id=values["id"],
             name=values["name"],
