@@ -41,6 +41,7 @@ from cnnkit.train.charts import (
     per_class_figure,
     runs_bars_figure,
     runs_figure,
+    training_worse_note,
 )
 from cnnkit.train.comparison import compare_devices, comparison_table, epoch_seconds
 from cnnkit.train.jobs import Snapshot, TrainingJob, snapshot_of
@@ -467,6 +468,9 @@ def epoch_charts(snap: Snapshot, live: bool = False, place: str = "train") -> No
             config=LIVE if live else None,
         )
     epoch_times(snap)
+    note = training_worse_note(snap.epochs, snap.config, lang())
+    if note:
+        st.caption(note)
 
 
 def outcome(run: Run) -> None:

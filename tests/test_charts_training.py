@@ -19,6 +19,7 @@ from cnnkit.train.charts import (
     run_color,
     runs_bars_figure,
     runs_figure,
+    training_worse_note,
 )
 from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.train.evaluation import Evaluation
@@ -257,3 +258,33 @@ def test_the_smoothed_loss_tracks_a_falling_curve_within_the_batches_around_it()
     for i, value in enumerate(smooth):
         around = raw[max(0, i - reach) : i + reach + 1]
         assert around.min() <= value <= around.max()
+
+
+def stats(train_loss, train_accuracy, test_loss, test_accuracy):
+    return EpochStats(
+        epoch=1,
+        seconds=1.0,
+        train_loss=train_loss,
+        train_accuracy=train_accuracy,
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
+        images_per_s=100.0,
+    )
+
+
+def test_training_curves_worse_than_the_test_ones_are_explained_with_what_this_run_used():
+    worse = [stats(0.62, 0.76, 0.37, 0.93)]  # the Fast recipe's first epoch on MNIST 5k, as the page showed it
+    plain = training_worse_note(worse, TrainConfig(), "en")
+    assert "still learning" in plain and "Dropout" not in plain and "smoothing" not in plain
+    fast = TrainConfig(label_smoothing=0.1, model=ModelConfig(dropout=0.3), rotation=10.0)
+    note = training_worse_note(worse, fast, "en")
+    assert "Dropout" in note and "Augmentation" in note and "Label smoothing 0.1" in note
+    # the floor it names is the loss of the best answer the smoothed target allows, as PyTorch computes it
+    best = torch.full((1, 10), 0.01).log()
+    best[0, 3] = torch.tensor(0.91).log()
+    floor = torch.nn.functional.cross_entropy(best, torch.tensor([3]), label_smoothing=0.1).item()
+    assert f"training loss of {floor:.2f} (with 10 classes)" in note
+    russian = training_worse_note(worse, fast, "ru")
+    assert "Сглаживание меток 0,1" in russian and f"{floor:.2f}".replace(".", ",") in russian
+    assert training_worse_note([stats(0.2, 0.95, 0.3, 0.93)], fast, "en") is None  # nothing to explain
+    assert training_worse_note([stats(0.2, 0.91, 0.3, 0.93)], TrainConfig(), "en")  # accuracy alone lower

@@ -319,3 +319,27 @@ def test_a_run_started_on_the_russian_page_is_named_in_russian(page_digits, runs
     run = stored(at)
     assert run.name == f"#{run.id} {default_name(run.train_config, 'ru')}"
     assert "0,001" in run.name and "0.001" not in run.name  # Adam's rate as Russian writes it
+
+
+@pytest.mark.parametrize(
+    "lang, said",
+    [
+        ("en", ("Why is training worse than the test here?", "Label smoothing 0.1")),
+        ("ru", ("Почему на обучении хуже, чем на тесте?", "Сглаживание меток 0,1")),
+    ],
+)
+def test_a_run_whose_training_curves_lie_below_the_test_ones_says_why(runs_dir, page_digits, monkeypatch, lang, said):
+    from cnnkit.train.evaluation import Evaluation
+    from cnnkit.train.store import evaluation_to_dict
+
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    store = RunStore(runs_dir)
+    fast = store.create(TrainConfig(label_smoothing=0.1))  # as the Fast recipe's first epoch left it on 5,000 digits
+    store.add_epoch(fast, epoch_stats(train_loss=0.62, train_accuracy=0.76, test_loss=0.37, test_accuracy=0.93), 1.0)
+    store.finish(fast, "finished")
+    confusion = [[93 if i == j else 0 for j in range(10)] for i in range(10)]
+    store.update(
+        fast, test_accuracy=0.93, evaluation=evaluation_to_dict(Evaluation(0.93, 0.37, [0.93] * 10, confusion))
+    )
+    captions = texts(open_page("pages/train.py", lang, run=str(fast)).caption)
+    assert all(words in captions for words in said)

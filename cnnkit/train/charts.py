@@ -16,7 +16,7 @@ from cnnkit.i18n import DEFAULT_LANGUAGE, formatter, text
 from cnnkit.train.comparison import DeviceSpeed
 from cnnkit.train.evaluation import Evaluation
 from cnnkit.train.jobs import Snapshot
-from cnnkit.train.loop import EpochStats
+from cnnkit.train.loop import EpochStats, TrainConfig
 from cnnkit.train.snapshots import first_conv
 from cnnkit.train.store import Run
 from cnnkit.train.trace import binned, centred_average
@@ -170,6 +170,41 @@ def epoch_figure(epochs: Sequence[EpochStats], metric: str, total: int, lang: st
         annotations=notes,
         lang=lang,
     )
+
+
+def _smoothing_floor(smoothing: float, classes: int) -> float:
+    """The least cross-entropy a label-smoothed target allows: its own entropy (PyTorch's target gives the true
+    class 1 − s + s/K and each other class s/K)."""
+    target = [1 - smoothing + smoothing / classes] + [smoothing / classes] * (classes - 1)
+    return -sum(p * math.log(p) for p in target if p > 0)
+
+
+def training_worse_note(epochs: Sequence[EpochStats], config: TrainConfig, lang: str) -> str | None:
+    """Why the training curve looks worse than the test one, when it does in some epoch (a learner takes it for
+    a bug): the training figures are averages over the epoch while the network learned, with dropout,
+    augmentation or label smoothing if the run has them; the test figures come after the epoch, on true labels."""
+    if not any(e.train_loss > e.test_loss or e.train_accuracy < e.test_accuracy for e in epochs):
+        return None
+    model = config.model
+    causes = [
+        _t("worse.learning", lang),
+        *([_t("worse.dropout", lang)] if model.dropout or "dropout" in (model.layers or "") else []),
+        *([_t("worse.augmentation", lang)] if config.augmentation.active else []),
+        *(
+            [
+                _t(
+                    "worse.smoothing",
+                    lang,
+                    value=config.label_smoothing,
+                    classes=model.num_classes,
+                    floor=formatter(lang).number(_smoothing_floor(config.label_smoothing, model.num_classes), 2),
+                )
+            ]
+            if config.label_smoothing
+            else []
+        ),
+    ]
+    return _t("worse.note", lang, causes=" ".join(causes))
 
 
 def confusion_figure(ev: Evaluation, classes: Sequence[str], lang: str) -> go.Figure:
