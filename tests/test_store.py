@@ -287,10 +287,12 @@ def test_a_name_the_store_made_follows_the_page_s_language_and_one_the_user_gave
     assert store.get(other.id).title("ru") == "#1 ConvNet · BatchNorm · Adam 0.001"
 
 
-def test_a_run_whose_process_was_killed_says_whether_any_epoch_was_kept(tmp_path):
+def test_a_run_whose_process_was_killed_says_whether_any_epoch_was_kept_and_is_listed_for_everyone(tmp_path):
     store = RunStore(tmp_path)
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    early, later = store.create(TrainConfig()), store.create(TrainConfig())
+    early, later = store.create(TrainConfig(), owner="a teacher"), store.create(TrainConfig(), owner="a teacher")
+    training = store.create(TrainConfig(), owner="a teacher")
+    store.claim(training)  # trains in this very process: not ended, so not listed for others
     for run_id in (early, later):  # as a training process leaves a run when it is killed: still "running"
         store.claim(run_id)
         store.update(run_id, pid=int(ended.stdout))
@@ -300,6 +302,8 @@ def test_a_run_whose_process_was_killed_says_whether_any_epoch_was_kept(tmp_path
     assert "nothing was kept" in reason_text(early_run.reason, "en")
     assert "сохранять было нечего" in reason_text(early_run.reason, "ru")
     assert "its finished epochs are kept" in reason_text(later_run.reason, "en")
+    assert [run.id for run in store.list(owner="a learner")] == [later, early]  # ended, as another page lists runs
+    assert [run.id for run in store.list(owner="a teacher")] == [training, later, early]
 
 
 @pytest.mark.parametrize(

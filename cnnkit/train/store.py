@@ -340,15 +340,17 @@ class RunStore:
         """Runs, newest first: all of them, or only ``owner``'s (with ``include_others``, everyone's ended ones)."""
         if owner is None:
             rows = self._read("SELECT * FROM runs ORDER BY id DESC")
-        elif include_others:
+        elif include_others:  # "running" too: a run whose process was killed has ended, which only _run finds
             rows = self._read(
-                "SELECT * FROM runs WHERE owner = ? OR status IN ('finished','stopped','failed') ORDER BY id DESC",
+                "SELECT * FROM runs WHERE owner = ? OR status IN ('finished','stopped','failed','running') "
+                "ORDER BY id DESC",
                 (owner,),
             )
         else:
             rows = self._read("SELECT * FROM runs WHERE owner = ? ORDER BY id DESC", (owner,))
         epochs = self._epochs([r["id"] for r in rows])
-        return [self._run(r, epochs.get(r["id"], ())) for r in rows]
+        runs = [self._run(r, epochs.get(r["id"], ())) for r in rows]
+        return [run for run in runs if owner is None or run.owner == owner or run.ended]
 
     def _epochs(self, ids: list[int]) -> dict[int, tuple[EpochStats, ...]]:
         if not ids:
