@@ -473,7 +473,34 @@ def epoch_charts(snap: Snapshot, live: bool = False, place: str = "train") -> No
         st.caption(note)
 
 
-def outcome(run: Run) -> None:
+def resume(run_id: int) -> None:
+    """Train a stopped run's remaining epochs from what it kept, on its own data, as this session's job."""
+    try:
+        run = run_store().get(run_id)
+        job_manager().resume(run.id, images.run_dataset(run), owner=owner(), machine_runs=not classroom())
+    except CnnkitError as exc:
+        st.session_state["train_notice"] = error_text(exc)
+        return
+    st.session_state["train_run"] = run_id
+    st.query_params["run"] = str(run_id)
+
+
+def resume_button(run: Run, place: str) -> None:
+    """Continue a run that can go on training, for whoever may change it."""
+    if run.resumable and editable(run):
+        left = run.config.get("epochs", 0) - len(run.epochs)
+        st.button(
+            t("train.resume", count=left),
+            on_click=resume,
+            args=(run.id,),
+            disabled=busy(),
+            help=t("train.start_busy") if busy() else None,
+            icon="▶️",
+            key=f"{place}_resume_{run.id}",
+        )
+
+
+def outcome(run: Run, place: str = "train") -> None:
     """How the run ended, in words, with a way forward where it failed; what it does while it has not ended."""
     if not run.ended:
         st.info(unended_text(run, lang()))
@@ -490,6 +517,7 @@ def outcome(run: Run) -> None:
         kept = "stopped" if run.epochs else "stopped_empty"  # nothing kept: nothing to resume
         reason = reason_text(run.reason, lang())
         st.warning(t(f"runs.page.{kept}", name=run.title(lang()), epochs=len(run.epochs), reason=reason))
+        resume_button(run, place)
     elif run.failure is FailureKind.DIVERGED:  # the stored cause: NaN loss, growing loss or NaN weights
         lower = run.train_config.lr / 10
         st.error(reason_text(run.reason, lang()))
@@ -504,6 +532,7 @@ def outcome(run: Run) -> None:
         st.error(t("runs.page.failed", name=run.title(lang()), reason=reason_text(run.reason, lang())))
         if run.failure is FailureKind.GPU_OUT_OF_MEMORY:
             st.button(t("train.retry_cpu"), on_click=retry, kwargs={"train_device": "cpu"})
+        resume_button(run, place)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -548,7 +577,7 @@ def actions(run: Run, place: str) -> None:
 def results(run: Run, *, place: str = "train", with_actions: bool = True) -> None:
     """A run's results, from the store: the same for a run of this session, of the CLI or of yesterday; on the
     tab ``place`` (a run may be shown on two tabs at once), with its buttons unless the caller has drawn them."""
-    outcome(run)
+    outcome(run, place)
     if run.status not in ("finished", "stopped") or not run.evaluation:
         return
     ev = evaluation_from_dict(run.evaluation)

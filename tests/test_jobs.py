@@ -1,5 +1,6 @@
 """Training jobs in a worker thread (progress, stop, divergence, failures, two at once) and the comparisons."""
 
+import threading
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from cnnkit.nets.builder import ModelConfig
 from cnnkit.train import runner
 from cnnkit.train.comparison import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
 from cnnkit.train.jobs import JobManager, TrainingJob
-from cnnkit.train.loop import GpuOutOfMemory, TrainConfig
+from cnnkit.train.loop import EpochStats, GpuOutOfMemory, TrainConfig
 from cnnkit.train.store import RunStore, reason_text
 from cnnkit.train.trace import LossTrace
 
@@ -180,3 +181,31 @@ def test_the_epoch_estimate_is_close_to_the_epoch_itself(digits_data):
     estimate = epoch_seconds(setting, digits_data)
     real = train(setting, None, None, digits_data).history[0].seconds
     assert real / 2.5 < estimate < real * 2.5, (estimate, real)
+
+
+def test_a_stopped_run_continues_from_the_page_s_manager_with_its_kept_epochs_and_losses(small_digits, store):
+    stop = threading.Event()
+    stopper = runner.Runner(store, config(epochs=3), small_digits, source="page")
+    stopper.train(callback=lambda event: isinstance(event, EpochStats) and stop.set(), stop=stop)  # after epoch 1
+    run_id = stopper.run_id
+    store.update(run_id, owner="me")
+    kept = store.get(run_id)
+    assert kept.status == "stopped" and len(kept.epochs) == 1 and kept.resumable
+    manager = JobManager(store)
+    with pytest.raises(CnnkitError, match="belongs to someone else"):
+        manager.resume(run_id, small_digits, owner="another learner")
+    job = manager.job(manager.resume(run_id, small_digits, owner="me"))
+    assert job.snapshot().epochs[0] == kept.epochs[0]  # the live charts start with what it kept
+    snap = finish(job)
+    run = store.get(run_id)
+    assert snap.state == run.status == "finished" and [e.epoch for e in run.epochs] == [1, 2, 3]
+    assert run.epochs[0] == kept.epochs[0] and run.progress == 1.0 and not run.resumable
+    steps = [x for x, _ in run.loss_trace]  # the batch-loss chart holds all three epochs
+    assert len(steps) == 39 and steps[0] == pytest.approx(1 / 13, abs=1e-4) and steps[-1] == pytest.approx(3.0)
+    with pytest.raises(CnnkitError, match="only stopped or failed runs"):
+        manager.resume(run_id, small_digits, owner="me")
+
+
+def test_a_run_that_diverged_or_finished_its_epochs_is_not_offered_to_continue(small_digits, store):
+    diverged = finish(job_of(store, config(epochs=3, lr=1e6, optimizer="sgd"), small_digits).start())
+    assert diverged.state == "failed" and not store.get(diverged.run_id).resumable

@@ -343,3 +343,25 @@ def test_a_run_whose_training_curves_lie_below_the_test_ones_says_why(runs_dir, 
     )
     captions = texts(open_page("pages/train.py", lang, run=str(fast)).caption)
     assert all(words in captions for words in said)
+
+
+def test_a_stopped_run_continues_from_the_page_where_it_stopped(at):
+    at.number_input(key="train_epochs").set_value(50)
+    start(at)
+    wait_until(at, lambda snap: len(snap.epochs) >= 1)
+    at.button(key="train_stop").click().run()
+    wait_until(at, lambda snap: snap.done)
+    kept = stored(at).epochs
+    assert "the run can go on training from there" in texts(at.warning) and 1 <= len(kept) < 50
+    resume = at.button(key=f"train_resume_{run_of(at)}")
+    assert resume.label == f"Continue training: {50 - len(kept)} more epochs"
+    resume.click().run()
+    wait_until(at, lambda snap: len(snap.epochs) > len(kept))
+    progress = at.get("progress")[0].proto.text
+    assert re.search(r"Epoch (\d+)/50", progress) and int(re.search(r"Epoch (\d+)/50", progress)[1]) > len(kept)
+    assert at.button(key="train_start").disabled  # one job per session, the continued run included
+    at.button(key="train_stop").click().run()
+    wait_until(at, lambda snap: snap.done)
+    run = stored(at)
+    assert run.status == "stopped" and run.epochs[: len(kept)] == kept and len(run.epochs) > len(kept)
+    assert [e.epoch for e in run.epochs] == list(range(1, len(run.epochs) + 1))

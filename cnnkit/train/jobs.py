@@ -19,9 +19,9 @@ import torch
 from cnnkit.data.datasets import Dataset
 from cnnkit.errors import CnnkitError
 from cnnkit.i18n import DEFAULT_LANGUAGE
-from cnnkit.train.loop import BatchProgress, EpochStats, TrainConfig, check_batch
+from cnnkit.train.loop import BatchProgress, EpochStats, Resume, TrainConfig, check_batch
 from cnnkit.train.naming import shown_name
-from cnnkit.train.runner import Runner, new_run
+from cnnkit.train.runner import Runner, kept_trace, new_run
 from cnnkit.train.store import Run, RunStore
 from cnnkit.train.trace import LossTrace
 
@@ -75,13 +75,15 @@ class TrainingJob:
         name: str,
         owner: str | None = None,
         on_end=None,
+        resume: Resume | None = None,
     ):
         self.store, self.run_id, self.config, self.dataset = store, run_id, config, dataset
-        self.name, self.owner, self._on_end = name, owner, on_end
+        self.name, self.owner, self._on_end, self.resume = name, owner, on_end, resume
         self._lock = threading.Lock()
         self._stop, self._done = threading.Event(), threading.Event()
-        self._trace = LossTrace()
-        self._epochs: list[EpochStats] = []
+        kept = len(resume.history) if resume else 0  # a resumed run shows the epochs it kept from the start
+        self._trace = kept_trace(store.get(run_id), kept) if resume else LossTrace()
+        self._epochs: list[EpochStats] = list(resume.history) if resume else []
         self._last: BatchProgress | None = None
         self._last_at = 0.0
         self._images_per_s = 0.0
@@ -125,7 +127,7 @@ class TrainingJob:
         an unexpected one is logged here (the stored run says it failed)."""
         state = "failed"
         try:
-            runner = Runner(self.store, self.config, self.dataset, run_id=self.run_id)
+            runner = Runner(self.store, self.config, self.dataset, run_id=self.run_id, resume=self.resume)
             runner.train(callback=self._on_event, stop=self._stop)
             state = runner.status
         except KeyboardInterrupt:  # recorded by the runner as stopped, keeping its epochs
@@ -172,9 +174,10 @@ class TrainingJob:
             )
             last_at = self._last_at
         fraction = snap.fraction
-        if snap.done or not 0 < fraction < 1:
+        kept = len(self.resume.history) / self.config.epochs if self.resume else 0.0  # trained before a resume
+        if snap.done or not kept < fraction < 1:
             return snap
-        eta = last.elapsed * (1 - fraction) / fraction - (now - last_at)  # minus the time since that batch
+        eta = last.elapsed * (1 - fraction) / (fraction - kept) - (now - last_at)  # minus the time since that batch
         return replace(snap, eta=max(eta, 0.0))
 
 
@@ -212,19 +215,41 @@ class JobManager:
             run_id = new_run(
                 self.store, config, dataset, source="page", name=name, owner=owner, status="queued", lang=lang
             )
-            name = name or self.store.get(run_id).name
-            self._jobs[run_id] = TrainingJob(
-                store=self.store,
-                run_id=run_id,
-                config=config,
-                dataset=dataset,
-                name=name,
-                owner=owner,
-                on_end=self._ended,
-            )
-            self._queue.append(run_id)
-            self._schedule()
-            return run_id
+            return self._enqueue(run_id, config, dataset, owner=owner, name=name or self.store.get(run_id).name)
+
+    def resume(self, run_id: int, dataset: Dataset, *, owner: str, machine_runs: bool = False) -> int:
+        """Queue the owner's stopped run (or one whose process was killed; with ``machine_runs`` also a CLI run)
+        to train its remaining epochs from what it kept, with its own settings, on ``dataset`` (its data again)."""
+        with self._lock:
+            if self.active(owner) is not None:
+                raise CnnkitError("runs.errors.one_per_session")
+            run = self.store.get(run_id)
+            if run.owner != owner and not (run.owner is None and machine_runs):
+                raise CnnkitError("runs.errors.not_yours", id=run.id)
+            if not run.resumable:
+                raise CnnkitError("runs.errors.not_resumable", id=run.id, status=run.status)
+            resume = self.store.resume_state(run.id)
+            self.seen(owner)
+            check_batch(run.train_config, dataset)
+            self.store.update(run.id, status="queued", reason="")
+            return self._enqueue(run.id, run.train_config, dataset, owner=owner, name=run.name, resume=resume)
+
+    def _enqueue(
+        self, run_id: int, config: TrainConfig, dataset: Dataset, *, owner: str, name: str, resume: Resume | None = None
+    ) -> int:
+        self._jobs[run_id] = TrainingJob(
+            store=self.store,
+            run_id=run_id,
+            config=config,
+            dataset=dataset,
+            name=name,
+            owner=owner,
+            on_end=self._ended,
+            resume=resume,
+        )
+        self._queue.append(run_id)
+        self._schedule()
+        return run_id
 
     def job(self, run_id: int | None) -> TrainingJob | None:
         with self._lock:

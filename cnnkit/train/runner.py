@@ -26,7 +26,7 @@ from cnnkit.train.calibration import calibrated_checkpoint
 from cnnkit.train.distributed import World
 from cnnkit.train.loop import EpochStats, Resume, TrainConfig, TrainResult, train
 from cnnkit.train.snapshots import joined, take
-from cnnkit.train.store import RunStore, error_reason, result_reason
+from cnnkit.train.store import Run, RunStore, error_reason, result_reason
 from cnnkit.train.trace import LossTrace
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,15 @@ def new_run(
         test_images=len(dataset.test),
         dataset=dataset.info.recorded,
     )
+
+
+def kept_trace(run: Run, epochs: int) -> LossTrace:
+    """The stored batch losses of ``run``'s first ``epochs`` epochs, which a resumed run goes on from."""
+    trace = LossTrace()
+    for x, loss in run.loss_trace:
+        if x <= epochs:
+            trace.add(x, loss)
+    return trace
 
 
 @dataclass
@@ -166,6 +175,8 @@ class Runner:
                 store.truncate_epochs(run_id, len(resume.history))
             store.claim(run_id)
         self.recorder = Recorder(store, self.run_id, config.epochs, dataset)
+        if resume is not None:  # the batch losses of the epochs it keeps, so that the stored chart stays whole
+            self.recorder.trace = kept_trace(store.get(self.run_id), len(resume.history))
 
     @property
     def kept_epochs(self) -> int:

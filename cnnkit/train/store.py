@@ -134,6 +134,14 @@ class Run:
         return self.status in ENDED
 
     @property
+    def resumable(self) -> bool:
+        """Whether training can go on from the epochs it kept: it was stopped, or its process ended (Ctrl-C, killed)
+        before its last epoch; not a run that diverged or failed on an error, which would only fail again."""
+        interrupted = (self.reason or {}).get("key") in ("runs.reasons.interrupted", "runs.reasons.process_gone")
+        left = 0 < len(self.epochs) < self.config.get("epochs", 0)
+        return left and (self.status == "stopped" or (self.status == "failed" and interrupted))
+
+    @property
     def has_model(self) -> bool:
         """Whether it ended with a model to use: a training that finished or stopped after an epoch, or a kept
         fine-tuning."""
