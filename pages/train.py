@@ -515,8 +515,9 @@ def outcome(run: Run, place: str = "train") -> None:
         )
     elif run.status == "stopped":
         kept = "stopped" if run.epochs else "stopped_empty"  # nothing kept: nothing to resume
-        reason = reason_text(run.reason, lang())
-        st.warning(t(f"runs.page.{kept}", name=run.title(lang()), epochs=len(run.epochs), reason=reason))
+        by_user = (run.reason or {}).get("key") == "runs.reasons.stopped"  # what the message says already
+        reason = "" if by_user else f" ({reason_text(run.reason, lang())})"
+        st.warning(t(f"runs.page.{kept}", name=run.title(lang()), count=len(run.epochs), reason=reason))
         resume_button(run, place)
     elif run.failure is FailureKind.DIVERGED:  # the stored cause: NaN loss, growing loss or NaN weights
         lower = run.train_config.lr / 10

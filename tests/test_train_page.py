@@ -353,6 +353,7 @@ def test_a_stopped_run_continues_from_the_page_where_it_stopped(at):
     wait_until(at, lambda snap: snap.done)
     kept = stored(at).epochs
     assert "the run can go on training from there" in texts(at.warning) and 1 <= len(kept) < 50
+    assert "stopped by the user" not in texts(at.warning)  # said once: "stopped after N finished epochs"
     resume = at.button(key=f"train_resume_{run_of(at)}")
     assert resume.label == f"Continue training: {50 - len(kept)} more epochs"
     resume.click().run()
@@ -365,3 +366,25 @@ def test_a_stopped_run_continues_from_the_page_where_it_stopped(at):
     run = stored(at)
     assert run.status == "stopped" and run.epochs[: len(kept)] == kept and len(run.epochs) > len(kept)
     assert [e.epoch for e in run.epochs] == list(range(1, len(run.epochs) + 1))
+
+
+@pytest.mark.parametrize(
+    "lang, said",
+    [
+        ("en", "#1 ConvNet · Adam 0.001: stopped after 2 finished epochs. The model keeps what it learned"),
+        ("ru", "#1 ConvNet · Adam 0,001: остановлен после 2 законченных эпох. Модель сохраняет выученное"),
+    ],
+)
+def test_a_run_stopped_from_the_command_line_says_so_once_and_can_continue_on_the_page(
+    runs_dir, page_digits, monkeypatch, lang, said
+):
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(page_digits))
+    store = RunStore(runs_dir)
+    run_id = store.create(TrainConfig(epochs=5), source="cli")
+    for epoch in (1, 2):
+        store.add_epoch(run_id, epoch_stats(epoch), epoch / 5)
+    store.finish(run_id, "stopped", reason={"key": "runs.reasons.stopped", "values": {"epochs": 2}})
+    shown = open_page("pages/train.py", lang, run=str(run_id))
+    assert said in texts(shown.warning)
+    label = shown.button(key=f"train_resume_{run_id}").label  # the machine's own run, outside a classroom
+    assert label == {"en": "Continue training: 3 more epochs", "ru": "Продолжить обучение: ещё 3 эпохи"}[lang]
