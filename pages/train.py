@@ -488,9 +488,8 @@ def resume(run_id: int) -> None:
 def resume_button(run: Run, place: str) -> None:
     """Continue a run that can go on training, for whoever may change it."""
     if run.resumable and editable(run):
-        left = run.config.get("epochs", 0) - len(run.epochs)
         st.button(
-            t("train.resume", count=left),
+            t("train.resume", count=run.epochs_left),
             on_click=resume,
             args=(run.id,),
             disabled=busy(),

@@ -134,12 +134,17 @@ class Run:
         return self.status in ENDED
 
     @property
+    def epochs_left(self) -> int:
+        """The epochs of its settings that it has not trained (yet)."""
+        return max(self.config.get("epochs", 0) - len(self.epochs), 0)
+
+    @property
     def resumable(self) -> bool:
         """Whether training can go on from the epochs it kept: it was stopped, or its process ended (Ctrl-C, killed)
         before its last epoch; not a run that diverged or failed on an error, which would only fail again."""
         interrupted = (self.reason or {}).get("key") in ("runs.reasons.interrupted", "runs.reasons.process_gone")
-        left = 0 < len(self.epochs) < self.config.get("epochs", 0)
-        return left and (self.status == "stopped" or (self.status == "failed" and interrupted))
+        kept = bool(self.epochs) and self.epochs_left > 0
+        return kept and (self.status == "stopped" or (self.status == "failed" and interrupted))
 
     @property
     def has_model(self) -> bool:
