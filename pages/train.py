@@ -477,7 +477,13 @@ def resume(run_id: int) -> None:
     """Train a stopped run's remaining epochs from what it kept, on its own data, as this session's job."""
     try:
         run = run_store().get(run_id)
-        job_manager().resume(run.id, images.run_dataset(run), owner=owner(), machine_runs=not classroom())
+        job_manager().resume(
+            run.id,
+            images.run_dataset(run),
+            owner=owner(),
+            machine_runs=not classroom(),
+            device=st.session_state.get("train_device"),  # where this page trains now, as a new run would
+        )
     except CnnkitError as exc:
         st.session_state["train_notice"] = error_text(exc)
         return

@@ -1,5 +1,6 @@
 """Training jobs in a worker thread (progress, stop, divergence, failures, two at once) and the comparisons."""
 
+import json
 import threading
 import time
 
@@ -209,3 +210,17 @@ def test_a_stopped_run_continues_from_the_page_s_manager_with_its_kept_epochs_an
 def test_a_run_that_diverged_or_finished_its_epochs_is_not_offered_to_continue(small_digits, store):
     diverged = finish(job_of(store, config(epochs=3, lr=1e6, optimizer="sgd"), small_digits).start())
     assert diverged.state == "failed" and not store.get(diverged.run_id).resumable
+
+
+def test_a_gpu_run_stopped_before_class_continues_on_the_device_the_page_trains_on(small_digits, store):
+    stop = threading.Event()
+    stopper = runner.Runner(store, config(epochs=2), small_digits, source="cli")
+    stopper.train(callback=lambda event: isinstance(event, EpochStats) and stop.set(), stop=stop)
+    stored = store.get(stopper.run_id).config
+    store.update(stopper.run_id, config=json.dumps({**stored, "device": "cuda:7"}))  # trained on a GPU machine
+    manager = JobManager(store)
+    snap = finish(
+        manager.job(manager.resume(stopper.run_id, small_digits, owner="me", machine_runs=True, device="cpu"))
+    )
+    run = store.get(stopper.run_id)
+    assert snap.state == run.status == "finished" and len(run.epochs) == 2 and run.device == "cpu"

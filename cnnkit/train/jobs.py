@@ -217,9 +217,12 @@ class JobManager:
             )
             return self._enqueue(run_id, config, dataset, owner=owner, name=name or self.store.get(run_id).name)
 
-    def resume(self, run_id: int, dataset: Dataset, *, owner: str, machine_runs: bool = False) -> int:
+    def resume(
+        self, run_id: int, dataset: Dataset, *, owner: str, machine_runs: bool = False, device: str | None = None
+    ) -> int:
         """Queue the owner's stopped run (or one whose process was killed; with ``machine_runs`` also a CLI run)
-        to train its remaining epochs from what it kept, with its own settings, on ``dataset`` (its data again)."""
+        to train its remaining epochs from what it kept, with its own settings, on ``dataset`` (its data again)
+        and on ``device`` when given (not one of its settings: the CLI's ``--resume`` takes ``--device`` too)."""
         with self._lock:
             if self.active(owner) is not None:
                 raise CnnkitError("runs.errors.one_per_session")
@@ -229,10 +232,11 @@ class JobManager:
             if not run.resumable:
                 raise CnnkitError("runs.errors.not_resumable", id=run.id, status=run.status)
             resume = self.store.resume_state(run.id)
+            config = replace(run.train_config, device=device) if device else run.train_config
             self.seen(owner)
-            check_batch(run.train_config, dataset)
+            check_batch(config, dataset)
             self.store.update(run.id, status="queued", reason="")
-            return self._enqueue(run.id, run.train_config, dataset, owner=owner, name=run.name, resume=resume)
+            return self._enqueue(run.id, config, dataset, owner=owner, name=run.name, resume=resume)
 
     def _enqueue(
         self, run_id: int, config: TrainConfig, dataset: Dataset, *, owner: str, name: str, resume: Resume | None = None
