@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from cnnkit.devtools.appserver import running_app
 from cnnkit.devtools.browser import chromium, missing, wait_for_app
 from cnnkit.nets.builder import ModelConfig
 from cnnkit.nets.layers import parse_spec
-from cnnkit.train.loop import TrainConfig
+from cnnkit.train.loop import EpochStats, TrainConfig
 from cnnkit.train.runner import Runner
 from cnnkit.train.store import RunStore
 from tests.support import ROOT
@@ -204,7 +205,8 @@ ANOTHER_SESSION = "another-session-0123456789abcdef"
 
 @pytest.fixture(scope="session")
 def kept_runs(tmp_path_factory, page_digits) -> Path:
-    """A run store as a class finds it: three finished runs and one of another session, still training."""
+    """A run store as a class finds it: three finished runs, one of another session still training, and one the
+    machine's user stopped after its first epoch (which the page offers to continue)."""
     root = tmp_path_factory.mktemp("crawled-runs")
     store = RunStore(root)
     dataset = load_dataset(None, page_digits, download=False)
@@ -231,5 +233,12 @@ def kept_runs(tmp_path_factory, page_digits) -> Path:
         train_images=400,
         test_images=200,
         dataset=dataset.info.recorded,
+    )
+    stop = threading.Event()
+    stopped = TrainConfig(
+        dataset=dataset.info.name, data_dir=str(page_digits), train_subset=300, epochs=3, device="cpu"
+    )
+    Runner(store, stopped, dataset, source="cli").train(
+        callback=lambda event: isinstance(event, EpochStats) and stop.set(), stop=stop
     )
     return root

@@ -1,7 +1,7 @@
 """Every control of every page, operated once in each language (tests/support/crawler.py): no exception, no
 message key, no "None"/"nan", no English in Russian, no step over 10 s. The app starts with a run store of three
-finished runs (two of the notes' ConvNet, one built layer by layer) and a run of another session still going
-(``kept_runs`` in conftest.py)."""
+finished runs (two of the notes' ConvNet, one built layer by layer), a run of another session still going and
+one stopped after its first epoch, which the page offers to continue (``kept_runs`` in conftest.py)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ def test_every_control_of_every_page(lang, crawl_env):
     } <= operated
     pretrained = {"train_backbone", "train_weights", "train_freeze", "train_unfreeze", "train_weights_file"}
     assert pretrained <= crawl.controls["pages/train.py"]  # the pretrained network's controls, revealed by its mode
+    assert {"picked_resume_#"} <= crawl.controls["pages/train.py"]  # Continue training, on the stopped run
 
 
 def report(crawl: Crawl) -> None:

@@ -3,7 +3,7 @@ in each language, every page of the sidebar, every tab of its first tab bar, and
 radio option and segment once, found on the page itself (what AppTest cannot run, the drawing canvas's
 component, runs here). After each step the page shows no exception, no message key,
 no formula KaTeX could not read, no "None"/"nan"/"inf", and the step ends within 10 s. The app runs on a run store
-of three finished runs and one of another session (``kept_runs``)."""
+of three finished runs, one of another session and one stopped (``kept_runs``)."""
 
 from __future__ import annotations
 
