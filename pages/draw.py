@@ -696,6 +696,7 @@ def photo_mode() -> None:
     right.plotly_chart(
         charts.top_bars([name for name, _ in answer.top5], [p for _, p in answer.top5], lang=lang()), key="draw_top5"
     )
+    right.caption(t("draw.photo.names"))
     right.image(
         charts.heat_on_photo(answer.crop, answer.gradcam),
         width=280,

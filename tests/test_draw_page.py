@@ -191,6 +191,7 @@ def test_photo_mode_offline_says_how_to_get_weights_and_uses_them_once_there(hub
     assert text("draw.photo.found", model="mobilenet_v3_small") == texts(at.success)
     assert str(hub.parents[2]) not in shown_texts(at)
     assert len(at.get("plotly_chart")) == 1 and not at.error
+    assert text("draw.photo.names") in texts(at.caption)  # whose names they are (English on a Russian page)
 
 
 def test_the_right_label_survives_a_picture_going_away_and_coming_back(shipped):
