@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from cnnkit.data.datasets import Dataset
 from cnnkit.devices import list_devices
@@ -13,9 +14,10 @@ from cnnkit.nets.builder import ModelConfig
 from cnnkit.train import runner
 from cnnkit.train.comparison import NOTEBOOK_IMAGES, compare_devices, epoch_seconds
 from cnnkit.train.jobs import JobManager, TrainingJob
-from cnnkit.train.loop import EpochStats, GpuOutOfMemory, TrainConfig
+from cnnkit.train.loop import BatchProgress, EpochStats, GpuOutOfMemory, Resume, TrainConfig
 from cnnkit.train.store import RunStore, reason_text
 from cnnkit.train.trace import LossTrace
+from tests.support.models import epoch_stats
 
 
 def config(**kw) -> TrainConfig:
@@ -224,3 +226,24 @@ def test_a_gpu_run_stopped_before_class_continues_on_the_device_the_page_trains_
     )
     run = store.get(stopper.run_id)
     assert snap.state == run.status == "finished" and len(run.epochs) == 2 and run.device == "cpu"
+
+
+def test_time_left_of_a_continued_run_counts_only_what_this_session_trained(small_digits, store):
+    run_id = store.create(config(epochs=2), name="demo", source="page", status="queued")
+    kept = Resume(
+        model_state={},
+        optimizer_state={},
+        scheduler_state=None,
+        generator_state=torch.zeros(1),
+        history=[epoch_stats(1)],
+        seconds=60.0,
+    )
+    job = TrainingJob(store=store, run_id=run_id, config=config(epochs=2), dataset=small_digits, name="d", resume=kept)
+    job._state = "running"  # as start() leaves it, without training
+    # half of the second epoch in 5 s since the continue: the other half takes 5 s more, not 5 s × 1/3
+    job._on_event(
+        BatchProgress(epoch=2, batch=5, batches=10, loss=0.3, running_accuracy=0.9, images_per_s=1, elapsed=5)
+    )
+    snap = job.snapshot()
+    assert snap.fraction == 0.75 and snap.epochs == kept.history
+    assert snap.eta == pytest.approx(5.0, abs=0.5)
