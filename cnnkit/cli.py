@@ -262,9 +262,7 @@ def run_options(args) -> dict[str, str | None]:
 
 def _resumed(args, store: RunStore, config: TrainConfig) -> tuple[TrainConfig, Run]:
     """The stored run that ``--resume`` names and its config; options given beside it must not change it."""
-    run = store.get(args.resume)
-    if run.status not in ("stopped", "failed"):
-        raise CnnkitError("runs.errors.not_resumable", id=run.id, status=run.status)
+    run = store.get(args.resume)  # whether it can go on is resume_state's to say, for the page's Continue too
     stored, wanted = run.train_config.to_dict(), config.to_dict()
     changed = sorted(flag for flag, key in run_options(args).items() if key is None or wanted[key] != stored[key])
     if changed:

@@ -7,6 +7,7 @@ import torch
 from cnnkit.data.datasets import Split
 from cnnkit.devices import DeviceInfo
 from cnnkit.nets.builder import ModelConfig, build_model
+from cnnkit.nets.layers import parse_spec
 from cnnkit.train.charts import (
     LIVE_POINTS,
     batch_loss_figure,
@@ -288,3 +289,5 @@ def test_training_curves_worse_than_the_test_ones_are_explained_with_what_this_r
     assert "Сглаживание меток 0,1" in russian and f"{floor:.2f}".replace(".", ",") in russian
     assert training_worse_note([stats(0.2, 0.95, 0.3, 0.93)], fast, "en") is None  # nothing to explain
     assert training_worse_note([stats(0.2, 0.91, 0.3, 0.93)], TrainConfig(), "en")  # accuracy alone lower
+    built = ModelConfig(layers=parse_spec("flatten linear(64) relu dropout(0.3) linear"))
+    assert "Dropout" in training_worse_note(worse, TrainConfig(model=built), "en")  # a dropout layer of one's own

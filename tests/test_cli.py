@@ -246,3 +246,14 @@ def test_a_batch_larger_than_the_training_set_is_refused_without_a_run_and_the_d
     assert "note: batch size 12, the whole training set" in capsys.readouterr().err
     (run,) = RunStore(tmp_path / "runs").list()
     assert run.status == "finished" and run.train_config.batch_size == 12
+
+
+def test_resume_refuses_a_run_that_diverged_as_the_page_does_not_offer_it(tmp_path, capsys):
+    from tests.support.models import epoch_stats
+
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create(TrainConfig(epochs=3))
+    store.add_epoch(run_id, epoch_stats(1), 1 / 3)
+    store.finish(run_id, "failed", reason={"key": "safety.diverged_nan", "kind": "diverged", "values": {}})
+    err = one_line_error(capsys, "train", "--resume", str(run_id), "--runs-dir", tmp_path / "runs", "--device", "cpu")
+    assert f"Run {run_id} (failed) cannot be resumed" in err and "lower learning rate" in err

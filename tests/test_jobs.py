@@ -205,13 +205,23 @@ def test_a_stopped_run_continues_from_the_page_s_manager_with_its_kept_epochs_an
     assert run.epochs[0] == kept.epochs[0] and run.progress == 1.0 and not run.resumable
     steps = [x for x, _ in run.loss_trace]  # the batch-loss chart holds all three epochs
     assert len(steps) == 39 and steps[0] == pytest.approx(1 / 13, abs=1e-4) and steps[-1] == pytest.approx(3.0)
-    with pytest.raises(CnnkitError, match="only stopped or failed runs"):
+    with pytest.raises(CnnkitError, match=r"Run \d+ \(finished\) cannot be resumed"):
         manager.resume(run_id, small_digits, owner="me")
 
 
-def test_a_run_that_diverged_or_finished_its_epochs_is_not_offered_to_continue(small_digits, store):
-    diverged = finish(job_of(store, config(epochs=3, lr=1e6, optimizer="sgd"), small_digits).start())
-    assert diverged.state == "failed" and not store.get(diverged.run_id).resumable
+def test_a_run_that_diverged_is_not_offered_to_continue_one_that_failed_otherwise_is(store):
+    ended = {}
+    for name, reason in {
+        "diverged": {"key": "safety.diverged_nan", "kind": "diverged", "values": {}},
+        "disk full": {"key": "files.errors.write", "values": {"path": "last.pt", "reason": "No space left on device"}},
+        "killed": {"key": "runs.reasons.process_gone", "values": {}},
+    }.items():
+        ended[name] = store.create(config(epochs=3), owner="me")
+        store.add_epoch(ended[name], epoch_stats(1), 1 / 3)
+        store.finish(ended[name], "failed", reason=reason)
+    assert [name for name, run_id in ended.items() if store.get(run_id).resumable] == ["disk full", "killed"]
+    with pytest.raises(CnnkitError, match=r"\(failed\) cannot be resumed.*diverged"):
+        JobManager(store).resume(ended["diverged"], None, owner="me")
 
 
 def test_a_gpu_run_stopped_before_class_continues_on_the_device_the_page_trains_on(small_digits, store):

@@ -185,25 +185,15 @@ def training_worse_note(epochs: Sequence[EpochStats], config: TrainConfig, lang:
     augmentation or label smoothing if the run has them; the test figures come after the epoch, on true labels."""
     if not any(e.train_loss > e.test_loss or e.train_accuracy < e.test_accuracy for e in epochs):
         return None
-    model = config.model
-    causes = [
-        _t("worse.learning", lang),
-        *([_t("worse.dropout", lang)] if model.dropout or "dropout" in (model.layers or "") else []),
-        *([_t("worse.augmentation", lang)] if config.augmentation.active else []),
-        *(
-            [
-                _t(
-                    "worse.smoothing",
-                    lang,
-                    value=config.label_smoothing,
-                    classes=model.num_classes,
-                    floor=formatter(lang).number(_smoothing_floor(config.label_smoothing, model.num_classes), 2),
-                )
-            ]
-            if config.label_smoothing
-            else []
-        ),
-    ]
+    model, smoothing = config.model, config.label_smoothing
+    causes = [_t("worse.learning", lang)]
+    if model.dropout or any(layer.type == "dropout" and layer.get("p") for layer in model.layers or ()):
+        causes.append(_t("worse.dropout", lang))
+    if config.augmentation.active:
+        causes.append(_t("worse.augmentation", lang))
+    if smoothing:
+        floor = formatter(lang).number(_smoothing_floor(smoothing, model.num_classes), 2)
+        causes.append(_t("worse.smoothing", lang, value=smoothing, classes=model.num_classes, floor=floor))
     return _t("worse.note", lang, causes=" ".join(causes))
 
 

@@ -81,8 +81,8 @@ class TrainingJob:
         self.name, self.owner, self._on_end, self.resume = name, owner, on_end, resume
         self._lock = threading.Lock()
         self._stop, self._done = threading.Event(), threading.Event()
-        kept = len(resume.history) if resume else 0  # a resumed run shows the epochs it kept from the start
-        self._trace = kept_trace(store.get(run_id), kept) if resume else LossTrace()
+        # a resumed run shows the epochs it kept from the start
+        self._trace = kept_trace(store.get(run_id), len(resume.history)) if resume else LossTrace()
         self._epochs: list[EpochStats] = list(resume.history) if resume else []
         self._last: BatchProgress | None = None
         self._last_at = 0.0
@@ -220,7 +220,7 @@ class JobManager:
     def resume(
         self, run_id: int, dataset: Dataset, *, owner: str, machine_runs: bool = False, device: str | None = None
     ) -> int:
-        """Queue the owner's stopped run (or one whose process was killed; with ``machine_runs`` also a CLI run)
+        """Queue the owner's stopped or failed run (``Run.resumable``; with ``machine_runs`` also a CLI run)
         to train its remaining epochs from what it kept, with its own settings, on ``dataset`` (its data again)
         and on ``device`` when given (not one of its settings: the CLI's ``--resume`` takes ``--device`` too)."""
         with self._lock:
@@ -229,9 +229,7 @@ class JobManager:
             run = self.store.get(run_id)
             if run.owner != owner and not (run.owner is None and machine_runs):
                 raise CnnkitError("runs.errors.not_yours", id=run.id)
-            if not run.resumable:
-                raise CnnkitError("runs.errors.not_resumable", id=run.id, status=run.status)
-            resume = self.store.resume_state(run.id)
+            resume = self.store.resume_state(run.id)  # refused for a run that cannot go on
             config = replace(run.train_config, device=device) if device else run.train_config
             self.seen(owner)
             check_batch(config, dataset)
@@ -323,9 +321,7 @@ class JobManager:
 
 def snapshot_of(run: Run) -> Snapshot:
     """A stored run as a snapshot for the same views (its kept batch losses replayed through ``LossTrace``)."""
-    trace = LossTrace()
-    for x, loss in run.loss_trace:
-        trace.add(x, loss)
+    trace = kept_trace(run)
     epochs = list(run.epochs)
     last = run.loss_trace[-1][0] if run.loss_trace else 0.0
     return Snapshot(

@@ -11,6 +11,7 @@ for its caller to report.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -60,8 +61,9 @@ def new_run(
     )
 
 
-def kept_trace(run: Run, epochs: int) -> LossTrace:
-    """The stored batch losses of ``run``'s first ``epochs`` epochs, which a resumed run goes on from."""
+def kept_trace(run: Run, epochs: float = math.inf) -> LossTrace:
+    """``run``'s stored batch losses replayed through ``LossTrace``: those of its first ``epochs`` epochs (what
+    a resumed run goes on from), all of them by default."""
     trace = LossTrace()
     for x, loss in run.loss_trace:
         if x <= epochs:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from cnnkit.errors import CnnkitError, FailureKind
+from cnnkit.errors import CnnkitError, FailureKind, Term
 from cnnkit.files import write_all_atomic, write_atomic
 from cnnkit.i18n import DEFAULT_LANGUAGE, text
 from cnnkit.nets.builder import count_parameters
@@ -140,11 +140,10 @@ class Run:
 
     @property
     def resumable(self) -> bool:
-        """Whether training can go on from the epochs it kept: it was stopped, or its process ended (Ctrl-C, killed)
-        before its last epoch; not a run that diverged or failed on an error, which would only fail again."""
-        interrupted = (self.reason or {}).get("key") in ("runs.reasons.interrupted", "runs.reasons.process_gone")
-        kept = bool(self.epochs) and self.epochs_left > 0
-        return kept and (self.status == "stopped" or (self.status == "failed" and interrupted))
+        """Whether training can go on from the epochs it kept: it was stopped or failed (killed, Ctrl-C, a full
+        disk, the GPU's memory) before its last epoch; not a run that diverged, which would only diverge again."""
+        ended_early = self.status == "stopped" or (self.status == "failed" and self.failure is not FailureKind.DIVERGED)
+        return bool(self.epochs) and self.epochs_left > 0 and ended_early
 
     @property
     def has_model(self) -> bool:
@@ -353,12 +352,8 @@ class RunStore:
         """Runs, newest first: all of them, or only ``owner``'s (with ``include_others``, everyone's ended ones)."""
         if owner is None:
             rows = self._read("SELECT * FROM runs ORDER BY id DESC")
-        elif include_others:  # "running" too: a run whose process was killed has ended, which only _run finds
-            rows = self._read(
-                "SELECT * FROM runs WHERE owner = ? OR status IN ('finished','stopped','failed','running') "
-                "ORDER BY id DESC",
-                (owner,),
-            )
+        elif include_others:  # a "running" row too: its process may have been killed, which only _run finds
+            rows = self._read("SELECT * FROM runs WHERE owner = ? OR status != 'queued' ORDER BY id DESC", (owner,))
         else:
             rows = self._read("SELECT * FROM runs WHERE owner = ? ORDER BY id DESC", (owner,))
         epochs = self._epochs([r["id"] for r in rows])
@@ -517,8 +512,12 @@ class RunStore:
         return [path for path in (self.folder(run_id) / f"{name}.pt" for name in FILES) if path.is_file()]
 
     def resume_state(self, run_id: int | str) -> Resume:
+        """What a run kept to go on training from (``--resume``, the page's Continue); refused for a run that
+        cannot go on (``Run.resumable``)."""
         run = self.get(run_id)
         path = self.folder(run.id) / "resume.pt"
+        if run.epochs and not run.resumable:
+            raise CnnkitError("runs.errors.not_resumable", id=run.id, status=Term(f"runs.states.{run.status}"))
         if not path.is_file():
             raise CnnkitError("runs.errors.no_resume", id=run.id)
         try:
