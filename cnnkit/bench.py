@@ -209,9 +209,10 @@ def targets(base: TrainConfig, dataset: Dataset, target: float, max_epochs: int,
 
 def _recipe(config: TrainConfig) -> str:
     smoothing = f", label smoothing {config.label_smoothing:g}" if config.label_smoothing else ""
+    whitened = ", whitened first layer" if config.whiten else ""
     return (
         f"{config.model.describe()}, batch {config.batch_size}, {config.optimizer} lr {config.lr:g} "
-        f"{config.schedule}{smoothing}, precision {config.precision}"
+        f"{config.schedule}{smoothing}{whitened}, precision {config.precision}"
     )
 
 

@@ -283,6 +283,9 @@ def settings() -> tuple[TrainConfig, Dataset | None, CnnkitError | None]:
                 key="train_label_smoothing",
                 help=t("train.label_smoothing_help"),
             ),
+            # a pretrained start keeps its first weights (TrainConfig.validate refuses both)
+            whiten=st.toggle(t("train.whiten"), key="train_whiten", help=t("train.whiten_help"), disabled=bool(chosen))
+            and not chosen,
             seed=st.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed"),
             train_subset=subset,
             augment=augment,

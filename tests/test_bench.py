@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cnnkit.errors import CnnkitError
-from cnnkit.nets.builder import POOL_FIRST
+from cnnkit.nets.builder import FAST_NET
 from cnnkit.train.loop import TrainConfig
 from cnnkit.train.presets import apply_preset
 from tests.support import cli
@@ -66,11 +66,13 @@ def test_bench_text_report_and_bad_section(digits):
 def test_presets_set_their_recipe_and_keep_the_rest():
     base = TrainConfig(dataset="fashion-mnist", seed=3, train_subset=500)
     fast = apply_preset(base, "fast")
-    assert (fast.epochs, fast.batch_size, fast.schedule, fast.label_smoothing) == (1, 256, "onecycle", 0.1)
-    assert fast.model.layers == POOL_FIRST  # the ConvNet + BatchNorm, pooled first
+    assert (fast.epochs, fast.batch_size, fast.lr, fast.schedule) == (1, 128, 1e-2, "onecycle")
+    assert fast.label_smoothing == 0.1
+    assert fast.whiten and fast.model.layers == FAST_NET  # a whitened start of the lighter ConvNet
     assert (fast.dataset, fast.seed, fast.train_subset) == ("fashion-mnist", 3, 500)
     notebook = apply_preset(fast, "notebook")
     assert (notebook.epochs, notebook.batch_size, notebook.lr, notebook.label_smoothing) == (6, 64, 1e-3, 0.0)
+    assert not notebook.whiten  # the fast recipe's whitened start undone
     assert notebook.model.describe() == "convnet"  # the fast network's layer list undone
     with pytest.raises(CnnkitError, match="Unknown preset"):
         apply_preset(base, "turbo")

@@ -253,7 +253,7 @@ def compared_runs(tmp_path) -> list:
         TrainConfig(
             train_subset=5000, optimizer="sgd", lr=0.05, schedule="onecycle", model=ModelConfig(batchnorm=True)
         ),
-        TrainConfig(batch_size=256, lr=4e-3, label_smoothing=0.1, model=ModelConfig(layers=POOL_FIRST)),
+        TrainConfig(batch_size=256, lr=4e-3, label_smoothing=0.1, whiten=True, model=ModelConfig(layers=POOL_FIRST)),
     )
     for config in configs:
         run_id = store.create(config, train_images=5000)
@@ -268,7 +268,7 @@ def test_runs_are_named_by_their_network_and_what_differs_unless_named(tmp_path)
     assert [r.name for r in runs] == [
         "#1 ConvNet · Adam 0.001",
         "#2 ConvNet · BatchNorm · SGD 0.05 · One-cycle",
-        "#3 own net: 2 conv, 2 fc · BatchNorm · Adam 0.004 · smoothing 0.1 · batch 256",
+        "#3 own net: 2 conv, 2 fc · BatchNorm · Adam 0.004 · smoothing 0.1 · whitened · batch 256",
     ]
     assert RunStore(tmp_path).get(RunStore(tmp_path).create(TrainConfig(), name="mine")).name == "mine"
 
@@ -317,6 +317,7 @@ def test_a_run_whose_process_was_killed_says_whether_any_epoch_was_kept_and_is_l
                 "Learning rate": "0.05",
                 "LR schedule": "One-cycle",
                 "Label smoothing": "0",
+                "Whitened first layer": "no",
                 "Training subset": "5,000",
                 "Network layers": "ConvNet · BatchNorm",
                 "Device": "cpu",
@@ -329,6 +330,7 @@ def test_a_run_whose_process_was_killed_says_whether_any_epoch_was_kept_and_is_l
                 "Скорость обучения": "0,05",
                 "Расписание скорости": "Один цикл",
                 "Подвыборка для обучения": formatter("ru").number(5000),
+                "Выбеленный первый слой": "нет",
                 "Слои сети": "ConvNet · BatchNorm",
                 "Устройство": "ЦП",
             },
@@ -345,7 +347,7 @@ def test_compared_runs_show_what_differs_first_in_the_page_s_words(tmp_path, lan
     accuracy = "Test accuracy" if lang == "en" else "Точность на тесте"
     differing = columns[1 : columns.index(accuracy)]
     assert (
-        len(differing) == 7
+        len(differing) == 8
         and differing[0] in ("Network layers", "Слои сети")
         and not any("." in c or "_" in c for c in columns)
     )  # no raw setting names

@@ -41,23 +41,24 @@ def test_before_training_the_model_is_summarized_with_a_time_estimate(at):
 
 def test_the_fast_recipe_sets_the_controls_and_trains_with_them(at):
     at.segmented_control(key="train_recipe").set_value("fast").run()
-    assert at.number_input(key="train_batch_size").value == 256
+    assert at.number_input(key="train_batch_size").value == 128
     assert at.selectbox(key="train_schedule").value == "onecycle"
     assert at.slider(key="train_label_smoothing").value == 0.1
+    assert at.toggle(key="train_whiten").value  # a whitened first layer
     assert at.segmented_control(key="train_network").value == "layers"  # its network fills the layer list
-    assert "conv(32,3,padding=1) maxpool(2) batchnorm relu" in at.code[0].value
-    assert at.selectbox(key="build_preset").value == "pool_first"  # "Start from" names it
-    assert "421,834" in texts(at.success)  # the ConvNet + BatchNorm's parameters
+    assert "conv(16,3,padding=1) maxpool(2) batchnorm relu conv(64,3,2,1) batchnorm" in at.code[0].value
+    assert at.selectbox(key="build_preset").value == "fast"  # "Start from" names it
+    assert "412,426" in texts(at.success)  # the lighter network's parameters
     at.number_input(key="train_batch_size").set_value(100).run()  # still the user's to change
     start(at)
     wait_until(at, lambda snap: snap.done)
     config = stored(at).train_config
-    assert (config.batch_size, config.schedule, config.label_smoothing) == (100, "onecycle", 0.1)
+    assert (config.batch_size, config.schedule, config.label_smoothing, config.whiten) == (100, "onecycle", 0.1, True)
     assert [layer.type for layer in config.model.layers][:3] == ["conv", "maxpool", "batchnorm"]
     at.segmented_control(key="train_recipe").set_value("notebook").run()
     assert at.number_input(key="train_epochs").value == 6 and not at.toggle(key="train_batchnorm").value
     assert at.segmented_control(key="train_network").value == "switches"
-    assert at.slider(key="train_label_smoothing").value == 0.0
+    assert at.slider(key="train_label_smoothing").value == 0.0 and not at.toggle(key="train_whiten").value
 
 
 def test_a_tiny_run_to_completion_shows_results_and_can_be_used_for_drawing(at):

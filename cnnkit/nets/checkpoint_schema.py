@@ -95,6 +95,7 @@ TRAIN_FIELDS: dict[str, Rule] = {
     "momentum": Rule(float, 0.0, 0.9999),
     "schedule": Rule(str),
     "label_smoothing": Rule(float, 0.0, 0.9999),
+    "whiten": Rule(bool),
     "seed": Rule(int, 0, MAX_SEED),
     "train_subset": Rule(int, 1, MAX_COUNT, optional=True),
     "augment": Rule(bool),

@@ -201,6 +201,7 @@ def script(ckpt: Checkpoint, title: str, stem: str) -> str:
         momentum=repr(config.momentum),
         schedule=_literal(config.schedule),
         label_smoothing=repr(config.label_smoothing),
+        whiten=repr(config.whiten),
         train_subset=repr(config.train_subset),
         seed=config.seed,
         folder_settings=_folder_settings(asdict(folder)) if folder else "",

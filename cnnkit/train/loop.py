@@ -38,6 +38,7 @@ from cnnkit.options import positive_int, setting
 from cnnkit.train.distributed import World, rank_device, sum_across, wrap
 from cnnkit.train.evaluation import EVAL_BATCH, Evaluation, evaluate
 from cnnkit.train.transfer import starting_model, with_cached_features
+from cnnkit.train.whitening import whiten_first_conv
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("constant", "onecycle")
@@ -78,6 +79,13 @@ class TrainConfig:
         "share of each target spread over the other classes, 0 <= S < 1 (default 0)",
         type=float,
         metavar="S",
+    )
+    # the first convolution starts as filters that whiten the training images' patches (cnnkit/train/whitening.py)
+    whiten: bool = setting(
+        False,
+        "--whiten",
+        "start the first convolution as whitening filters of the training images' patches",
+        action="store_true",
     )
     seed: int = setting(0, "--seed", "seed of the weights, the shuffles and the subset (default 0)", type=int)
     train_subset: int | None = setting(None, "--subset", "train on this many random training images", type=positive_int)
@@ -157,6 +165,8 @@ class TrainConfig:
             raise CnnkitError("safety.momentum_range", momentum=self.momentum)
         if not 0 <= self.label_smoothing < 1:
             raise CnnkitError("errors.label_smoothing_range", value=self.label_smoothing)
+        if self.whiten and (self.start_from or self.model.pretrained):
+            raise CnnkitError("errors.whiten_pretrained")
         if self.optimizer not in OPTIMIZERS:
             raise unknown_choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.schedule not in SCHEDULES:
@@ -437,6 +447,8 @@ def prepare(
     )
     torch.manual_seed(config.seed)
     model = starting_model(config, dataset.info, resume.model_state if resume else None).to(device)
+    if config.whiten and resume is None:
+        whiten_first_conv(model, data.x_train, config.seed)
     run = Prepared(
         config=config,
         device=device,

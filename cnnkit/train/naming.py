@@ -51,6 +51,8 @@ def training_summary(config: TrainConfig, lang: str = DEFAULT_LANGUAGE) -> list[
         parts.append(text(f"train.schedules.{config.schedule}", lang))
     if config.label_smoothing:
         parts.append(_t("smoothing", lang, value=number(config.label_smoothing)))
+    if config.whiten:
+        parts.append(_t("whiten", lang))
     if config.batch_size != DEFAULTS.batch_size:
         parts.append(_t("batch", lang, size=number(config.batch_size)))
     if config.augment or config.augmentation.active:
