@@ -151,7 +151,8 @@ def time_to_target(
     """Training seconds (evaluation excluded) until the test accuracy reaches ``target``.
 
     A constant LR trains on and stops after the first epoch that reaches it; a one-cycle schedule depends on
-    the run's length, so it trains 1, 2, … epochs afresh and counts the first run that reaches it."""
+    the run's length, so it trains 1, 2, … epochs afresh and counts the first run that reaches it, at the epoch
+    where it does (``planned_epochs``: the length of that run's schedule)."""
     if config.schedule == "constant":
         runs = [replace(config, epochs=max_epochs)]
     else:
@@ -165,6 +166,7 @@ def time_to_target(
             return {
                 "reached": True,
                 "epochs": epochs,
+                "planned_epochs": run.epochs,
                 "test_accuracy": round(reached[0].test_accuracy, 4),
                 "train_seconds": round(sum(e.seconds for e in result.history[:epochs]), 2),
             }

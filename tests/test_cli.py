@@ -133,6 +133,8 @@ def test_options_given_beside_a_preset_win_and_the_rest_keep_the_preset():
     assert (config.epochs, config.batch_size, config.schedule, config.train_subset) == (3, 128, "onecycle", 500)
     assert config.model.batchnorm and config.model.layers is None  # a switch: the notes' network over the preset's
     assert config.whiten  # the preset's whitened start, which the notes' network takes as well
+    random_start = build_parser().parse_args(["train", "--preset", "fast", "--no-whiten"])
+    assert not config_from_args(random_start).whiten and config_from_args(random_start).batch_size == 128
     plain = config_from_args(build_parser().parse_args(["train"]))
     assert plain == TrainConfig()
 

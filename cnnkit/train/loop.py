@@ -12,6 +12,7 @@ all-reduced (``cnnkit.train.distributed``). The speed levers and their measureme
 
 from __future__ import annotations
 
+import argparse
 import copy
 import math
 import statistics
@@ -84,8 +85,9 @@ class TrainConfig:
     whiten: bool = setting(
         False,
         "--whiten",
-        "start the first convolution as whitening filters of the training images' patches",
-        action="store_true",
+        "start the first convolution as whitening filters of the training images' patches (--no-whiten: "
+        "random filters, also under --preset fast)",
+        action=argparse.BooleanOptionalAction,
     )
     seed: int = setting(0, "--seed", "seed of the weights, the shuffles and the subset (default 0)", type=int)
     train_subset: int | None = setting(None, "--subset", "train on this many random training images", type=positive_int)
