@@ -91,6 +91,13 @@ def test_what_learns_changes_the_trainable_count(train_at, torch_home):
     assert metric(at, "Each further epoch").endswith(" s")  # the whole network runs in every epoch
 
 
+def test_the_fast_recipe_on_a_pretrained_network_keeps_its_first_weights(train_at, offline):
+    train_at.segmented_control(key="train_recipe").set_value("fast").run()
+    at = pretrained(train_at, train_weights="scratch")
+    assert at.toggle(key="train_whiten").value and at.toggle(key="train_whiten").disabled  # shown, not applied
+    assert not at.error and not start_disabled(at)  # TrainConfig.validate would refuse a whitened pretrained start
+
+
 def test_from_scratch_needs_no_weights_file_and_pretrained_does(train_at, offline):
     at = pretrained(train_at, train_weights="scratch")
     assert "(weights=None)" in at.code[0].value

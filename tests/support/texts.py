@@ -32,6 +32,7 @@ ALLOWED = {
     "streamlit",
     "plotly",
     "jupyter",
+    "airbench",  # Keller Jordan's training speedrun, named where its whitened first layer is offered
     "cnnkit",
     "relu",
     "gelu",
