@@ -104,6 +104,7 @@ def test_the_script_trains_with_the_run_settings_and_loads_the_weights_beside_it
     assert shown, checked.stdout + checked.stderr
     assert float(shown.group(1)) == pytest.approx(100 * store.load(2).metrics["test_accuracy"], abs=0.01)
     assert run.config["batch_size"] == 32 and "BATCH_SIZE = 32" in (tmp_path / "net.py").read_text()
+    assert run.config["whiten"] and "WHITEN = True" in (tmp_path / "net.py").read_text()  # started whitened
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
