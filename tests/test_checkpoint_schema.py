@@ -411,3 +411,23 @@ def test_a_bad_card_picked_among_the_runs_gives_one_message(shipped, tmp_path, m
     reason = text("build.folder.bad_size", "ru", size=3000, sizes="28, 32, 48, 64, 96, 128, 224")
     assert at.error[0].value.endswith(f"«train_config.folder» недопустимо: {reason}")
     assert at.error[0].value.startswith(f"#{run_id}/best.pt") and str(tmp_path) not in at.error[0].value
+
+
+def test_every_training_setting_is_kept_in_a_checkpoint_and_read_back():
+    """A run's card keeps all of ``TrainConfig`` (an exported script trains as the run did): the augmentation's
+    strengths too, within their bounds."""
+    from dataclasses import fields
+
+    from cnnkit.nets.checkpoint_schema import TRAIN_FIELDS, train_config
+
+    assert set(TRAIN_FIELDS) == {f.name for f in fields(TrainConfig)}
+    config = TrainConfig(rotation=15.0, shift=0.1, scale=0.2, shear=5.0, erasing=0.3, flip=True, color_jitter=0.2)
+    values, _ = train_config(json.loads(json.dumps(config.to_dict())), "run.pt", ModelConfig())
+    assert {k: values[k] for k in ("rotation", "erasing", "flip", "color_jitter")} == {
+        "rotation": 15.0,
+        "erasing": 0.3,
+        "flip": True,
+        "color_jitter": 0.2,
+    }
+    with pytest.raises(CnnkitError, match="rotation"):
+        train_config({**config.to_dict(), "rotation": 1e9}, "run.pt", ModelConfig())

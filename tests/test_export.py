@@ -56,6 +56,13 @@ def test_images(page_digits) -> torch.Tensor:
     return to_tensor(dataset.test.images[:64], dataset.info)
 
 
+def run_script(script, *args) -> subprocess.CompletedProcess:
+    """``python SCRIPT ARGS`` in the script's folder, as a user runs the exported file."""
+    return subprocess.run(
+        [sys.executable, script.name, *map(str, args)], cwd=script.parent, capture_output=True, text=True, timeout=600
+    )
+
+
 def run_outputs(store: RunStore, run_id: int, x: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         return store.load(run_id).model.eval()(x)
@@ -82,23 +89,11 @@ def test_the_script_with_the_run_weights_answers_as_the_run(store, run_id, weigh
 def test_the_script_trains_with_the_run_settings_and_loads_the_weights_beside_it(store, page_digits, tmp_path):
     (tmp_path / "net.py").write_bytes(export_run(store, 2, "py", stem="net"))
     (tmp_path / "net.safetensors").write_bytes(export_run(store, 2, "safetensors"))
-    done = subprocess.run(
-        [sys.executable, "net.py", "--data-dir", page_digits, "--from-scratch", "--epochs", "3"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_script(tmp_path / "net.py", "--data-dir", page_digits, "--from-scratch", "--epochs", "3")
     assert done.returncode == 0, done.stderr
     losses = [float(x) for x in re.findall(r"^epoch \d/3: train loss ([\d.]+)", done.stdout, re.M)]
     assert len(losses) == 3 and losses[-1] < losses[0], done.stdout
-    checked = subprocess.run(
-        [sys.executable, "net.py", "--data-dir", page_digits, "--epochs", "0"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    checked = run_script(tmp_path / "net.py", "--data-dir", page_digits, "--epochs", "0")
     run = store.get(2)
     shown = re.search(r"weights net.safetensors: test loss [\d.]+, test accuracy ([\d.]+)%", checked.stdout)
     assert shown, checked.stdout + checked.stderr
@@ -160,3 +155,35 @@ def test_the_training_page_offers_the_downloads_beside_a_finished_run(kept_runs,
         button = labels[text(f"export.page.{fmt}", lang)]
         assert not button.disabled and button.deferred_file_id and button.help == text(f"export.page.{fmt}_help", lang)
     assert text("export.page.title", lang) in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_script_augments_as_the_run_did(channels):
+    """The exported script's transforms are the engine's own (``Augmentation.transform``), each with the run's
+    strengths; flips and colour jitter only for colour images, as the engine does."""
+    from torchvision.transforms import v2
+
+    from cnnkit.train.export import augmentation_code
+
+    config = TrainConfig(rotation=15.0, shift=0.1, scale=0.2, shear=5.0, erasing=0.3, flip=True, color_jitter=0.2)
+    written = eval(augmentation_code(config, 28, channels), {"v2": v2})  # noqa: S307 - the code the script holds
+    engine = config.augmentation.transform(channels).transforms
+    assert [repr(t) for t in written] == [repr(t) for t in engine] and len(written) == (4 if channels == 3 else 2)
+    assert eval(augmentation_code(TrainConfig(), 28, channels)) == []  # noqa: S307 - none set, none written
+
+
+def test_a_run_trained_with_augmentation_exports_it(page_digits, tmp_path):
+    from cnnkit.train.runner import Runner
+
+    store = RunStore(tmp_path)
+    dataset = load_dataset(None, page_digits, download=False)
+    config = TrainConfig(
+        dataset=dataset.info.name, train_subset=64, batch_size=32, rotation=12.0, erasing=0.25, device="cpu"
+    )
+    runner = Runner(store, config, dataset, source="cli")
+    runner.train()
+    script = export_run(store, runner.run_id, "py").decode()
+    assert "v2.RandomAffine(degrees=12.0" in script and "v2.RandomErasing(p=0.25, value=0.0)" in script
+    (tmp_path / "augmented.py").write_text(script)
+    done = run_script(tmp_path / "augmented.py", "--data-dir", page_digits, "--from-scratch", "--epochs", "1")
+    assert done.returncode == 0 and "epoch 1/1: train loss" in done.stdout, done.stderr  # it trains augmented

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
+from cnnkit.data.augmentation import LIMITS as AUGMENTATION_LIMITS
 from cnnkit.data.folders import FolderOptions
 from cnnkit.errors import CnnkitError, Term
 from cnnkit.nets.builder import ModelConfig, build_model, count_parameters
@@ -85,6 +86,7 @@ FOLDER_FIELDS: dict[str, Rule] = {
 
 # ``cnnkit.train.loop.TrainConfig``'s fields (its module imports this one; tests/test_checkpoint_schema.py keeps
 # the two alike), bounded as its ``validate`` bounds them and above; "model" and "folder" have their own tables.
+# The augmentation's strengths are bounded by its own ``LIMITS``.
 TRAIN_FIELDS: dict[str, Rule] = {
     "dataset": Rule(str),
     "data_dir": Rule(str, optional=True),
@@ -99,6 +101,8 @@ TRAIN_FIELDS: dict[str, Rule] = {
     "seed": Rule(int, 0, MAX_SEED),
     "train_subset": Rule(int, 1, MAX_COUNT, optional=True),
     "augment": Rule(bool),
+    **{name: Rule(float, 0.0, most) for name, most in AUGMENTATION_LIMITS.items()},
+    "flip": Rule(bool),
     "device": Rule(str),
     "eval_batch_size": Rule(int, 1, MAX_COUNT),
     "channels_last": Rule(bool),

@@ -163,12 +163,29 @@ def _settings(ckpt: Checkpoint) -> TrainConfig:
         return TrainConfig()
 
 
-def augmentation_code(config: TrainConfig, size: int) -> str:
-    """The run's augmentation as torchvision.transforms.v2 code: cnnkit's small random rotations (±10°),
-    scales (0.9–1.1) and shifts (±2 pixels), applied before normalizing."""
-    if not config.augment:
-        return "[]"
-    return f"[v2.RandomAffine(degrees=10, translate=({2 / size!r}, {2 / size!r}), scale=(0.9, 1.1))]"
+def augmentation_code(config: TrainConfig, size: int, channels: int) -> str:
+    """The run's augmentation as a list of torchvision.transforms.v2 transforms, applied before normalizing:
+    ``--augment``'s small random rotations (±10°), scales (0.9–1.1) and shifts (±2 pixels), then the strengths
+    set (``cnnkit.data.augmentation.Augmentation``), written as its ``transform`` builds them."""
+    steps = []
+    if config.augment:
+        steps.append(f"v2.RandomAffine(degrees=10, translate=({2 / size!r}, {2 / size!r}), scale=(0.9, 1.1))")
+    a = config.augmentation
+    if a.rotation or a.shift or a.scale or a.shear:
+        steps.append(
+            f"v2.RandomAffine(degrees={a.rotation!r}, translate={(a.shift, a.shift) if a.shift else None!r}, "
+            f"scale={(1 - a.scale, 1 + a.scale) if a.scale else None!r}, shear={a.shear or None!r}, "
+            "interpolation=v2.InterpolationMode.BILINEAR, fill=0.0)"
+        )
+    if channels == 3 and a.flip:
+        steps.append("v2.RandomHorizontalFlip()")
+    if channels == 3 and a.color_jitter:
+        steps.append(
+            f"v2.ColorJitter(brightness={a.color_jitter!r}, contrast={a.color_jitter!r}, saturation={a.color_jitter!r})"
+        )
+    if a.erasing:
+        steps.append(f"v2.RandomErasing(p={a.erasing!r}, value=0.0)")
+    return "[" + "".join(f"\n    {step}," for step in steps) + ("\n]" if steps else "]")
 
 
 def script(ckpt: Checkpoint, title: str, stem: str) -> str:
@@ -209,7 +226,7 @@ def script(ckpt: Checkpoint, title: str, stem: str) -> str:
         data_code=_template("script_folder.py.txt" if folder else "script_idx.py.txt"),
         gzip="" if folder else "import gzip\n",
         data_imports="from PIL import Image, ImageOps\n" if folder else "",
-        augmentation=augmentation_code(config, size),
+        augmentation=augmentation_code(config, size, channels),
     )
 
 
