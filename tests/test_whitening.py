@@ -25,7 +25,9 @@ def test_the_first_filters_start_as_uncorrelated_unit_variance_views_of_the_patc
     whiten_first_conv(model, images)
     out = F.conv2d(images, conv.weight, conv.bias).detach()  # every 3×3 patch of the 400 digits
     views = out[:, :9].permute(1, 0, 2, 3).reshape(9, -1)
-    assert torch.allclose(torch.cov(views), torch.eye(9), atol=0.05)  # unit variance, uncorrelated
+    covariance = torch.cov(views)
+    assert torch.all((covariance.diagonal() > 0.9) & (covariance.diagonal() < 1.05))  # unit variance (less eps)
+    assert (covariance - torch.diag(covariance.diagonal())).abs().max() < 0.03  # uncorrelated
     assert views.mean(1).abs().max() < 0.05  # centred by their biases
     assert torch.equal(out[:, 9:18], -out[:, :9])  # each direction with its negative, for the ReLU after it
     assert torch.equal(conv.weight[18:], random_start[18:])  # the filters beyond them keep their random start
