@@ -50,7 +50,8 @@ def test_bench_runs_end_to_end_on_a_subset(digits):
         )
     for r in recipes.values():  # either reached in time, or tried every epoch allowed and fell short
         assert (r["test_accuracy"] >= 0.5) if r["reached"] else (r["epochs"] == 2 and r["test_accuracy"] < 0.5)
-        assert r["epochs"] <= r.get("planned_epochs", 2)  # reached within the schedule it was trained for
+        if r["reached"]:  # at an epoch of the schedule it was trained for, at most --max-epochs long
+            assert r["epochs"] <= r["planned_epochs"] <= 2
     for key in ("model_ms", "png_to_prediction_ms"):
         assert 0 < out["latency"][key]["p50"] <= out["latency"][key]["p95"]
 

@@ -187,3 +187,20 @@ def test_a_run_trained_with_augmentation_exports_it(page_digits, tmp_path):
     (tmp_path / "augmented.py").write_text(script)
     done = run_script(tmp_path / "augmented.py", "--data-dir", page_digits, "--from-scratch", "--epochs", "1")
     assert done.returncode == 0 and "epoch 1/1: train loss" in done.stdout, done.stderr  # it trains augmented
+
+
+def test_the_script_whitens_a_fresh_network_as_the_engine_does(store, test_images, tmp_path):
+    """The exported script's own ``whiten_first_conv`` (torch alone) gives the engine's whitening filters."""
+    import runpy
+
+    from cnnkit.train.whitening import first_conv, whitening_filters
+
+    script = tmp_path / "net.py"
+    script.write_bytes(export_run(store, 2, "py", stem="net"))  # run 2 started from a whitened first layer
+    exported = runpy.run_path(str(script), run_name="exported")  # its definitions, not its main()
+    model = exported["build_model"]()
+    exported["whiten_first_conv"](model, test_images)
+    conv = first_conv(model)
+    weight, bias = whitening_filters(test_images, conv, exported["SEED"])
+    assert exported["WHITEN"] and len(weight) == 18  # 9 directions of a 3×3 patch, and their negatives
+    assert torch.allclose(conv.weight[:18], weight, atol=1e-5) and torch.allclose(conv.bias[:18], bias, atol=1e-4)

@@ -734,7 +734,7 @@ def measure_throughput(config: TrainConfig, dataset: Dataset, batches_to_time: i
     """Training images per second of ``config`` on its device over a few batches (a fresh model): the median
     batch's, so that the slow first batches of a new network (kernels chosen, memory laid out) and a busy moment
     of the machine do not count as its speed."""
-    run = prepare(replace(config, train_subset=None), dataset)
+    run = prepare(replace(config, train_subset=None, whiten=False), dataset)  # the start does not change the speed
     optimizer = make_optimizer(config.optimizer, learning(run.model), config.lr, config.momentum, run.device)
     net = _training_module(run)
     net.train()

@@ -40,7 +40,7 @@ def whitening_filters(images: torch.Tensor, conv: nn.Conv2d, seed: int = 0) -> t
     patches = F.unfold(sample, conv.kernel_size, dilation=conv.dilation, stride=conv.stride)
     patches = patches.transpose(1, 2).reshape(-1, patches.shape[1]).cpu().double()
     mean = patches.mean(0)
-    values, vectors = torch.linalg.eigh(torch.cov(patches.T))  # ascending eigenvalues
+    values, vectors = torch.linalg.eigh(torch.cov(patches.T, correction=0))  # ascending; defined for one patch
     n = min(conv.out_channels // 2, len(values))
     filters = (vectors[:, -n:].flip(1) / torch.sqrt(values[-n:].flip(0).clamp(min=0) + EPS)).T
     weight = torch.cat([filters, -filters])
